@@ -1,0 +1,289 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { DYNAMODB_BATCH_WRITE_SIZE } from '../core/constants.ts';
+import { TransientError } from '../core/errors.ts';
+import type { BeginAcceptanceResult, NotificationStore } from '../core/ports.ts';
+import type { AttemptOutcome } from '../core/route/routeTransitions.ts';
+import type { NotificationRecord, RouteRecord, RouteStatus } from '../core/types.ts';
+import { mapWithConcurrency } from './mapWithConcurrency.ts';
+import { DUE_INDEX, notificationKey, ROUTE_SK_PREFIX, routeKey, STORAGE_ATTRIBUTES } from './dynamoKeys.ts';
+
+export interface DynamoNotificationStoreOptions {
+  readonly tableName: string;
+  /** Notifications and routes expire (TTL) this long after acceptance; also the idempotency window. */
+  readonly retentionMs: number;
+  /** Parallel BatchWriteItem calls when writing a large fan-out. */
+  readonly writeConcurrency?: number;
+}
+
+const OPEN_STATUSES = { ':pending': 'pending', ':failed': 'failed' } as const;
+
+/** Notifications and routes in one DynamoDB table; every route change is a conditional write. */
+export class DynamoNotificationStore implements NotificationStore {
+  public constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly options: DynamoNotificationStoreOptions,
+  ) {}
+
+  public async beginAcceptance(record: NotificationRecord, leaseToken: string, leaseExpiresAt: number): Promise<BeginAcceptanceResult> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.options.tableName,
+          Item: {
+            ...notificationKey(record.notification_id),
+            ...record,
+            accept_lease_token: leaseToken,
+            accept_lease_expires_at: leaseExpiresAt,
+            expires_at: this.expiresAt(record.accepted_at),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { kind: 'created' };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException && error.Item) {
+        return { kind: 'exists', record: fromItem<NotificationRecord>(unmarshall(error.Item)) };
+      }
+      throw error;
+    }
+  }
+
+  public async takeOverAcceptance(notificationId: string, leaseToken: string, leaseExpiresAt: number, now: number): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: notificationKey(notificationId),
+        UpdateExpression: 'SET accept_lease_token = :token, accept_lease_expires_at = :expires',
+        ConditionExpression: '#state = :accepting AND accept_lease_expires_at <= :now',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':token': leaseToken, ':expires': leaseExpiresAt, ':now': now, ':accepting': 'accepting' },
+      }),
+    );
+  }
+
+  public async completeAcceptance(notificationId: string, leaseToken: string, now: number): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: notificationKey(notificationId),
+        UpdateExpression: 'SET #state = :accepted, accepted_complete_at = :now REMOVE accept_lease_token, accept_lease_expires_at',
+        ConditionExpression: 'accept_lease_token = :token',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':accepted': 'accepted', ':token': leaseToken, ':now': now },
+      }),
+    );
+  }
+
+  public async getNotification(notificationId: string): Promise<NotificationRecord | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.options.tableName, Key: notificationKey(notificationId), ConsistentRead: true }),
+    );
+    return Item === undefined ? undefined : (fromItem<NotificationRecord>(Item));
+  }
+
+  public async listRouteStatuses(notificationId: string): Promise<Map<string, RouteStatus>> {
+    const statuses = new Map<string, RouteStatus>();
+    for await (const route of this.queryRoutes(notificationId, 'route_id, #status')) statuses.set(route.route_id, route.status);
+    return statuses;
+  }
+
+  /** Every route of a notification, in route id order. */
+  public async listRoutes(notificationId: string): Promise<RouteRecord[]> {
+    const routes: RouteRecord[] = [];
+    for await (const route of this.queryRoutes(notificationId)) routes.push(route);
+    return routes;
+  }
+
+  public async putRoutes(routes: readonly RouteRecord[]): Promise<void> {
+    const batches: RouteRecord[][] = [];
+    for (let i = 0; i < routes.length; i += DYNAMODB_BATCH_WRITE_SIZE) batches.push(routes.slice(i, i + DYNAMODB_BATCH_WRITE_SIZE));
+    await mapWithConcurrency(batches, this.options.writeConcurrency ?? 4, (batch) =>
+      this.batchPut(
+        batch.map((route) => ({
+          ...routeKey(route.notification_id, route.route_id),
+          ...route,
+          due_at: route.next_attempt_at,
+          expires_at: this.expiresAt(route.updated_at),
+        })),
+      ),
+    );
+  }
+
+  public async getRoute(notificationId: string, routeId: string): Promise<RouteRecord | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.options.tableName, Key: routeKey(notificationId, routeId), ConsistentRead: true }),
+    );
+    return Item === undefined ? undefined : (fromItem<RouteRecord>(Item));
+  }
+
+  public async leaseRoute(notificationId: string, routeId: string, leaseToken: string, leaseExpiresAt: number, now: number) {
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: routeKey(notificationId, routeId),
+          UpdateExpression:
+            'SET lease_token = :token, lease_expires_at = :expires, due_at = :expires, attempts = attempts + :one, updated_at = :now',
+          ConditionExpression:
+            'attribute_exists(pk) AND #status IN (:pending, :failed) AND next_attempt_at <= :now AND attempts < max_attempts' +
+            ' AND (attribute_not_exists(lease_expires_at) OR lease_expires_at <= :now)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':token': leaseToken, ':expires': leaseExpiresAt, ':one': 1, ':now': now, ...OPEN_STATUSES },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { leased: true as const, route: fromItem<RouteRecord>(Attributes!) };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        return error.Item ? { leased: false as const, route: fromItem<RouteRecord>(unmarshall(error.Item)) } : { leased: false as const };
+      }
+      throw error;
+    }
+  }
+
+  public async completeRoute(route: RouteRecord, leaseToken: string, outcome: AttemptOutcome, now: number): Promise<boolean> {
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = { ':token': leaseToken, ':to': outcome.status, ':now': now, ...OPEN_STATUSES };
+    let update: string;
+    if (outcome.status === 'published') {
+      update = 'SET #status = :to, published_at = :now, terminal_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at, due_at';
+    } else {
+      values[':class'] = outcome.classification;
+      values[':message'] = outcome.message;
+      if (outcome.status === 'failed') {
+        values[':next'] = outcome.nextAttemptAt;
+        update =
+          'SET #status = :to, next_attempt_at = :next, due_at = :next, last_failure_classification = :class,' +
+          ' last_failure_message = :message, last_failure_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at';
+      } else {
+        update =
+          'SET #status = :to, terminal_at = :now, dead_lettered_at = :now, last_failure_classification = :class,' +
+          ' last_failure_message = :message, last_failure_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at, due_at';
+      }
+    }
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: routeKey(route.notification_id, route.route_id),
+        UpdateExpression: update,
+        ConditionExpression: 'lease_token = :token AND #status IN (:pending, :failed)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  public async deadLetterCrashedRoute(route: RouteRecord, now: number): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: routeKey(route.notification_id, route.route_id),
+        UpdateExpression:
+          'SET #status = :to, terminal_at = :now, dead_lettered_at = :now, last_failure_classification = :class,' +
+          ' last_failure_message = :message, last_failure_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at, due_at',
+        ConditionExpression:
+          '#status IN (:pending, :failed) AND attempts = :attempts AND attempts >= max_attempts' +
+          ' AND (attribute_not_exists(lease_expires_at) OR lease_expires_at <= :now)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':to': 'dead_letter',
+          ':now': now,
+          ':class': 'worker_crashed',
+          ':message': `attempt ${route.attempts} of ${route.max_attempts} started but never completed (its lease expired)`,
+          ':attempts': route.attempts,
+          ...OPEN_STATUSES,
+        },
+      }),
+    );
+  }
+
+  public async listDueRoutes(shard: number, dueBefore: number, limit: number): Promise<RouteRecord[]> {
+    const { Items = [] } = await this.client.send(
+      new QueryCommand({
+        TableName: this.options.tableName,
+        IndexName: DUE_INDEX,
+        KeyConditionExpression: 'due_shard = :shard AND due_at <= :before',
+        ExpressionAttributeValues: { ':shard': shard, ':before': dueBefore },
+        Limit: limit,
+      }),
+    );
+    return Items.map((item) => fromItem<RouteRecord>(item));
+  }
+
+  public async postponeDue(route: RouteRecord, dueAt: number): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: routeKey(route.notification_id, route.route_id),
+        UpdateExpression: 'SET due_at = :due',
+        ConditionExpression: 'due_at = :old AND #status IN (:pending, :failed)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':due': dueAt, ':old': route.due_at ?? -1, ...OPEN_STATUSES },
+      }),
+    );
+  }
+
+  private async *queryRoutes(notificationId: string, projection?: string): AsyncGenerator<RouteRecord> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.options.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :routes)',
+          ExpressionAttributeValues: { ':pk': notificationKey(notificationId).pk, ':routes': ROUTE_SK_PREFIX },
+          ...(projection ? { ProjectionExpression: projection, ExpressionAttributeNames: { '#status': 'status' } } : {}),
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) yield fromItem<RouteRecord>(item);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+  }
+
+  private async batchPut(items: Record<string, unknown>[]): Promise<void> {
+    let pending = items.map((Item) => ({ PutRequest: { Item } }));
+    for (let round = 0; pending.length > 0; round += 1) {
+      if (round >= 8) throw new TransientError(`BatchWriteItem left ${pending.length} items unprocessed after ${round} rounds`);
+      if (round > 0) await sleep(Math.min(1_000, 25 * 2 ** round));
+      const { UnprocessedItems } = await this.client.send(
+        new BatchWriteCommand({ RequestItems: { [this.options.tableName]: pending } }),
+      );
+      pending = (UnprocessedItems?.[this.options.tableName] ?? []) as typeof pending;
+    }
+  }
+
+  private async conditional(command: UpdateCommand | PutCommand): Promise<boolean> {
+    try {
+      await this.client.send(command as UpdateCommand);
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  private expiresAt(from: number): number {
+    return Math.floor((from + this.options.retentionMs) / 1000);
+  }
+}
+
+/** Strips storage bookkeeping from an item. */
+export function fromItem<T>(item: Record<string, unknown>): T {
+  const record = { ...item };
+  for (const attribute of STORAGE_ATTRIBUTES) delete record[attribute];
+  return record as T;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,0 +1,47 @@
+import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SQS_BATCH_SIZE, SQS_MAX_VISIBILITY_SECONDS } from '../core/constants.ts';
+import { TransientError } from '../core/errors.ts';
+import type { RouteQueue } from '../core/ports.ts';
+import type { DeliveryMessage } from '../core/types.ts';
+import { mapWithConcurrency } from './mapWithConcurrency.ts';
+
+/** The route queue: batched sends, and visibility changes for backoff. */
+export class SqsRouteQueue implements RouteQueue {
+  public constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrl: string,
+    private readonly sendConcurrency = 8,
+  ) {}
+
+  public async enqueue(messages: readonly DeliveryMessage[]): Promise<void> {
+    const batches: DeliveryMessage[][] = [];
+    for (let i = 0; i < messages.length; i += SQS_BATCH_SIZE) batches.push(messages.slice(i, i + SQS_BATCH_SIZE));
+    await mapWithConcurrency(batches, this.sendConcurrency, (batch) => this.sendBatch(batch));
+  }
+
+  /**
+   * Makes a received message visible again after `delayMs` (capped at SQS's 12 h). Returns false
+   * when the delay is beyond what SQS allows: the caller then lets the sweeper re-enqueue it.
+   */
+  public async delay(receiptHandle: string, delayMs: number): Promise<boolean> {
+    const seconds = Math.ceil(delayMs / 1000);
+    if (seconds > SQS_MAX_VISIBILITY_SECONDS) return false;
+    await this.client.send(
+      new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: Math.max(0, seconds) }),
+    );
+    return true;
+  }
+
+  private async sendBatch(batch: readonly DeliveryMessage[]): Promise<void> {
+    let entries = batch.map((message, index) => ({ Id: String(index), MessageBody: JSON.stringify(message) }));
+    for (let round = 0; entries.length > 0; round += 1) {
+      if (round >= 5) throw new TransientError(`SendMessageBatch failed for ${entries.length} entries after ${round} rounds`);
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** round));
+      const { Failed = [] } = await this.client.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }));
+      const senderFault = Failed.find((f) => f.SenderFault);
+      if (senderFault) throw new Error(`SendMessageBatch rejected entry: ${senderFault.Code} ${senderFault.Message}`);
+      const failedIds = new Set(Failed.map((f) => f.Id));
+      entries = entries.filter((e) => failedIds.has(e.Id));
+    }
+  }
+}

@@ -1,0 +1,12 @@
+/** Key layout of the notifications table (see docs/architecture.md "Data"). */
+export const notificationKey = (notificationId: string) => ({ pk: `N#${notificationId}`, sk: 'META' });
+export const routeKey = (notificationId: string, routeId: string) => ({ pk: `N#${notificationId}`, sk: `R#${routeId}` });
+export const ROUTE_SK_PREFIX = 'R#';
+export const DUE_INDEX = 'due';
+
+/** Rejections are grouped by UTC day so "recent rejections" is one or two queries. */
+export const rejectionPk = (at: number) => `REJ#${new Date(at).toISOString().slice(0, 10)}`;
+export const rejectionSk = (sentAt: number, sourceId: string) => `${String(sentAt).padStart(15, '0')}#${sourceId}`;
+
+/** Attributes that are storage bookkeeping, not part of the domain record. */
+export const STORAGE_ATTRIBUTES = ['pk', 'sk', 'expires_at', 'accept_lease_token', 'accept_lease_expires_at'] as const;

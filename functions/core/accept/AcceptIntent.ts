@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import type { Catalog } from '../catalog/catalogTypes.ts';
+import { REJECTION_RAW_BODY_BYTES } from '../constants.ts';
+import { AcceptanceInProgressError } from '../errors.ts';
+import { validateIntent, type IntentLimits, type InvalidIntent } from '../intent/validateIntent.ts';
+import type { NotificationStore, RejectionStore, RouteQueue } from '../ports.ts';
+import { contentHashOf, notificationIdFor, routeIdFor } from '../route/identifiers.ts';
+import { dueShardOf } from '../route/dueShard.ts';
+import {
+  TERMINAL_STATUSES,
+  type Clock,
+  type NotificationRecord,
+  type Recipient,
+  type RejectionReason,
+  type RouteRecord,
+} from '../types.ts';
+
+export interface AcceptIntentConfig {
+  readonly catalog: Catalog;
+  readonly limits: IntentLimits;
+  readonly defaultMaxAttempts: number;
+  /** How long one acceptance may hold a notification before another may take over. */
+  readonly acceptanceLeaseMs: number;
+  readonly dueShards: number;
+}
+
+export interface AcceptIntentDeps {
+  readonly store: NotificationStore;
+  readonly rejections: RejectionStore;
+  readonly routeQueue: RouteQueue;
+  readonly clock: Clock;
+}
+
+/** An intake message as the handler sees it. */
+export interface IntakeMessage {
+  readonly id: string;
+  readonly sentAt: number;
+  readonly body: string;
+}
+
+export type AcceptResult =
+  | { readonly kind: 'accepted'; readonly notificationId: string; readonly routes: number; readonly resumed: boolean }
+  | { readonly kind: 'duplicate'; readonly notificationId: string }
+  | { readonly kind: 'rejected'; readonly reason: RejectionReason; readonly message: string };
+
+/**
+ * Accepts one intent: validate → idempotent write of the notification and its routes → enqueue one
+ * delivery message per route. Bad input is recorded as a rejection and consumed; transient failures
+ * throw so the intake message is retried. A retry after a crash resumes where the crash left off.
+ */
+export class AcceptIntent {
+  public constructor(
+    private readonly config: AcceptIntentConfig,
+    private readonly deps: AcceptIntentDeps,
+  ) {}
+
+  public async handle(message: IntakeMessage): Promise<AcceptResult> {
+    const validation = validateIntent(message.body, this.config.catalog, this.config.limits);
+    if (!validation.ok) return this.reject(message, validation);
+
+    const { intent, recipients } = validation;
+    const now = this.deps.clock.now();
+    const notificationId = notificationIdFor(intent.producer, intent.idempotency_key);
+    const entry = this.config.catalog[intent.notification_type]!;
+    const record: NotificationRecord = {
+      notification_id: notificationId,
+      notification_type: intent.notification_type,
+      producer: intent.producer,
+      idempotency_key: intent.idempotency_key,
+      audience_kind: intent.audience.kind,
+      payload: intent.payload as Record<string, unknown>,
+      content_hash: contentHashOf(intent),
+      ...(intent.request_id !== undefined ? { request_id: intent.request_id } : {}),
+      ...(intent.trace_id !== undefined ? { trace_id: intent.trace_id } : {}),
+      ...(intent.occurred_at_ms !== undefined ? { occurred_at_ms: intent.occurred_at_ms } : {}),
+      accepted_at: now,
+      route_count: recipients.length * entry.channels.length,
+      state: 'accepting',
+    };
+
+    const leaseToken = randomUUID();
+    const leaseExpiresAt = now + this.config.acceptanceLeaseMs;
+    const begun = await this.deps.store.beginAcceptance(record, leaseToken, leaseExpiresAt);
+    let resumed = false;
+    let acceptedAt = now;
+    if (begun.kind === 'exists') {
+      const existing = begun.record;
+      if (existing.content_hash !== record.content_hash) {
+        return this.reject(message, {
+          ok: false,
+          reason: 'idempotency_conflict',
+          message: `idempotency_key "${intent.idempotency_key}" of producer "${intent.producer}" was already used for different content (notification ${notificationId})`,
+          producer: intent.producer,
+          idempotency_key: intent.idempotency_key,
+          notification_type: intent.notification_type,
+        }, notificationId);
+      }
+      if (existing.state === 'accepted') return { kind: 'duplicate', notificationId };
+      // A previous acceptance stopped halfway: take over once its lease has expired.
+      if (!(await this.deps.store.takeOverAcceptance(notificationId, leaseToken, leaseExpiresAt, now))) {
+        throw new AcceptanceInProgressError(notificationId);
+      }
+      resumed = true;
+      acceptedAt = existing.accepted_at;
+    }
+
+    const written = await this.deps.store.listRouteStatuses(notificationId);
+    const routes = buildRoutes(notificationId, recipients, entry.channels, entry.maxAttempts ?? this.config.defaultMaxAttempts, acceptedAt, this.config.dueShards);
+    await this.deps.store.putRoutes(routes.filter((r) => !written.has(r.route_id)));
+    const toEnqueue = routes.filter((r) => {
+      const status = written.get(r.route_id);
+      return status === undefined || !TERMINAL_STATUSES.has(status);
+    });
+    await this.deps.routeQueue.enqueue(toEnqueue.map((r) => ({ notification_id: notificationId, route_id: r.route_id })));
+    if (!(await this.deps.store.completeAcceptance(notificationId, leaseToken, this.deps.clock.now()))) {
+      // Our lease expired and another invocation took over; it finishes the job.
+      throw new AcceptanceInProgressError(notificationId);
+    }
+    return { kind: 'accepted', notificationId, routes: routes.length, resumed };
+  }
+
+  private async reject(message: IntakeMessage, invalid: InvalidIntent, notificationId?: string): Promise<AcceptResult> {
+    const raw = truncateUtf8(message.body, REJECTION_RAW_BODY_BYTES);
+    await this.deps.rejections.record({
+      source_id: message.id,
+      source_sent_at: message.sentAt,
+      rejected_at: this.deps.clock.now(),
+      reason: invalid.reason,
+      message: invalid.message,
+      ...(invalid.producer !== undefined ? { producer: invalid.producer } : {}),
+      ...(invalid.idempotency_key !== undefined ? { idempotency_key: invalid.idempotency_key } : {}),
+      ...(invalid.notification_type !== undefined ? { notification_type: invalid.notification_type } : {}),
+      ...(notificationId !== undefined ? { notification_id: notificationId } : {}),
+      raw_body: raw.text,
+      raw_body_truncated: raw.truncated,
+    });
+    return { kind: 'rejected', reason: invalid.reason, message: invalid.message };
+  }
+}
+
+/** One route per recipient × channel, all pending and due at acceptance time. */
+export function buildRoutes(
+  notificationId: string,
+  recipients: readonly Recipient[],
+  channels: readonly RouteRecord['channel'][],
+  maxAttempts: number,
+  now: number,
+  dueShards: number,
+): RouteRecord[] {
+  return recipients.flatMap((recipient) =>
+    channels.map((channel): RouteRecord => {
+      const routeId = routeIdFor(channel, recipient);
+      return {
+        notification_id: notificationId,
+        route_id: routeId,
+        channel,
+        user_id: recipient.user_id,
+        ...(recipient.email !== undefined ? { email: recipient.email } : {}),
+        ...(recipient.device_session_id !== undefined ? { device_session_id: recipient.device_session_id } : {}),
+        status: 'pending',
+        attempts: 0,
+        max_attempts: maxAttempts,
+        next_attempt_at: now,
+        due_shard: dueShardOf(notificationId, routeId, dueShards),
+        updated_at: now,
+      };
+    }),
+  );
+}
+
+function truncateUtf8(text: string, maxBytes: number): { text: string; truncated: boolean } {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return { text, truncated: false };
+  // Drop a trailing partial multi-byte character left by the cut.
+  return { text: bytes.subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, ''), truncated: true };
+}

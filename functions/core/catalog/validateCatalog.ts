@@ -1,0 +1,72 @@
+import { ConfigurationError } from '../errors.ts';
+import { CHANNELS, type Channel } from '../types.ts';
+import { templateFields } from '../email/renderTemplate.ts';
+import type { Catalog } from './catalogTypes.ts';
+
+const TYPE_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
+/** SQS redrive needs maxReceiveCount above every route's attempts; 1,000 is SQS's ceiling. */
+export const MAX_ATTEMPTS_CEILING = 50;
+
+/**
+ * Checks a catalog and throws a {@link ConfigurationError} naming the first bad entry.
+ * Runs at synth time (the construct) and again at cold start (the handlers).
+ */
+export function validateCatalog(catalog: unknown): Catalog {
+  if (typeof catalog !== 'object' || catalog === null || Array.isArray(catalog)) {
+    throw new ConfigurationError('catalog must be an object of notification type → entry');
+  }
+  const entries = Object.entries(catalog as Record<string, unknown>);
+  if (entries.length === 0) throw new ConfigurationError('catalog must define at least one notification type');
+  for (const [type, raw] of entries) {
+    const where = `catalog entry "${type}"`;
+    if (!TYPE_PATTERN.test(type) || type.length > 64) {
+      throw new ConfigurationError(`${where}: type names are 1-64 chars of a-z, 0-9, ".", "_", "-" and start with a letter or digit`);
+    }
+    if (typeof raw !== 'object' || raw === null) throw new ConfigurationError(`${where}: must be an object`);
+    const entry = raw as Record<string, unknown>;
+    const channels = entry['channels'];
+    if (!Array.isArray(channels) || channels.length === 0) {
+      throw new ConfigurationError(`${where}: channels must be a non-empty array of ${CHANNELS.join(' | ')}`);
+    }
+    for (const channel of channels) {
+      if (!CHANNELS.includes(channel as Channel)) {
+        throw new ConfigurationError(`${where}: unknown channel "${String(channel)}" (expected ${CHANNELS.join(' | ')})`);
+      }
+    }
+    if (new Set(channels).size !== channels.length) throw new ConfigurationError(`${where}: channels must not repeat`);
+    const email = entry['email'];
+    if (channels.includes('email')) {
+      if (typeof email !== 'object' || email === null) {
+        throw new ConfigurationError(`${where}: the email channel needs an email template { subject, text, html? }`);
+      }
+      const template = email as Record<string, unknown>;
+      for (const field of ['subject', 'text'] as const) {
+        if (typeof template[field] !== 'string' || (template[field] as string).trim() === '') {
+          throw new ConfigurationError(`${where}: email.${field} must be a non-empty string`);
+        }
+      }
+      if (template['html'] !== undefined && typeof template['html'] !== 'string') {
+        throw new ConfigurationError(`${where}: email.html must be a string when given`);
+      }
+      for (const field of ['subject', 'text', 'html'] as const) {
+        if (typeof template[field] === 'string') {
+          try {
+            templateFields(template[field] as string);
+          } catch (error) {
+            throw new ConfigurationError(`${where}: email.${field}: ${(error as Error).message}`, { cause: error });
+          }
+        }
+      }
+    } else if (email !== undefined) {
+      throw new ConfigurationError(`${where}: has an email template but no email channel`);
+    }
+    const maxAttempts = entry['maxAttempts'];
+    if (
+      maxAttempts !== undefined &&
+      (typeof maxAttempts !== 'number' || !Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > MAX_ATTEMPTS_CEILING)
+    ) {
+      throw new ConfigurationError(`${where}: maxAttempts must be an integer from 1 to ${MAX_ATTEMPTS_CEILING}`);
+    }
+  }
+  return catalog as Catalog;
+}

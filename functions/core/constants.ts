@@ -1,0 +1,24 @@
+/** Limits of the intent contract, version 1. Documented in docs/intent-contract.md. */
+export const INTENT_VERSION = 1;
+
+/**
+ * Largest accepted `payload`, measured as UTF-8 bytes of its JSON text. A push event frame carries
+ * the payload plus ~1 KiB of envelope, so 30 KiB keeps one event inside API Gateway's 32 KB
+ * billing unit and far below its 128 KiB frame limit (and SQS's 256 KiB message limit).
+ */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 30 * 1024;
+/** Hard ceiling for the configurable payload limit: the event frame must stay under 128 KiB. */
+export const MAX_PAYLOAD_BYTES_CEILING = 120 * 1024;
+/** Largest intake message body we try to parse (SQS allows 256 KiB). */
+export const MAX_INTENT_BYTES = 256 * 1024;
+/** Recipients per `users` audience. Larger audiences are split by the producer into several intents. */
+export const MAX_RECIPIENTS = 1000;
+/** How much of a rejected raw body is kept in its rejection record. */
+export const REJECTION_RAW_BODY_BYTES = 2048;
+
+/** SQS: a message's visibility timeout can be at most 12 h. */
+export const SQS_MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
+/** SQS: SendMessageBatch / DeleteMessageBatch take at most 10 entries. */
+export const SQS_BATCH_SIZE = 10;
+/** DynamoDB: BatchWriteItem takes at most 25 puts. */
+export const DYNAMODB_BATCH_WRITE_SIZE = 25;

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import type { RetryPolicy } from '../backoff/computeBackoff.ts';
+import { DispatchError } from '../errors.ts';
+import type { ChannelDispatcher, NotificationStore } from '../ports.ts';
+import { decideOutcome, refuseLease, type AttemptOutcome } from '../route/routeTransitions.ts';
+import type { Channel, Clock, DeliveryMessage, FailureClassification, NotificationRecord, RouteRecord } from '../types.ts';
+
+export interface DeliverRouteConfig {
+  readonly retryPolicy: RetryPolicy;
+  /** How long one attempt may hold a route; longer than the function timeout. */
+  readonly leaseMs: number;
+}
+
+export interface DeliverRouteDeps {
+  readonly store: NotificationStore;
+  readonly dispatchers: Readonly<Record<Channel, ChannelDispatcher>>;
+  readonly clock: Clock;
+  readonly random?: () => number;
+  /** Told about every attempt that ran, for logs and metrics. */
+  readonly onAttempt?: (event: AttemptReport) => void;
+}
+
+/** What happened to one delivery message; the handler maps it onto SQS. */
+export type DeliveryDecision =
+  /** The message is spent: delete it. */
+  | { readonly kind: 'done'; readonly reason: DoneReason; readonly route?: RouteRecord }
+  /** Keep the message and make it visible again after `delayMs`. */
+  | { readonly kind: 'retry_after'; readonly delayMs: number; readonly reason: RetryReason; readonly route?: RouteRecord };
+
+export type DoneReason = 'published' | 'dead_letter' | 'already_terminal' | 'route_missing' | 'lost_race' | 'crashed_dead_letter';
+export type RetryReason = 'backoff' | 'leased_elsewhere' | 'not_due' | 'contention';
+
+export interface AttemptReport {
+  readonly notification?: NotificationRecord;
+  readonly route: RouteRecord;
+  readonly outcome: AttemptOutcome;
+  readonly recorded: boolean;
+}
+
+/** Short wait before looking again at a route whose state changed under us. */
+const CONTENTION_RETRY_MS = 1_000;
+
+/**
+ * Delivers one route: lease (counting the attempt) → dispatch on its channel → complete,
+ * conditional on the lease. A terminal, not-due or elsewhere-leased route is a no-op.
+ */
+export class DeliverRoute {
+  public constructor(
+    private readonly config: DeliverRouteConfig,
+    private readonly deps: DeliverRouteDeps,
+  ) {}
+
+  public async handle(message: DeliveryMessage): Promise<DeliveryDecision> {
+    const { store, clock } = this.deps;
+    const now = clock.now();
+    const token = randomUUID();
+    const lease = await store.leaseRoute(message.notification_id, message.route_id, token, now + this.config.leaseMs, now);
+    if (!lease.leased) return this.refused(lease.route, now);
+
+    const route = lease.route;
+    const notification = await store.getNotification(route.notification_id);
+    const result = notification === undefined
+      ? failure('notification_missing', `notification ${route.notification_id} does not exist`, false)
+      : await this.dispatch(notification, route);
+    const finishedAt = clock.now();
+    const outcome = decideOutcome(route, result, finishedAt, this.config.retryPolicy, this.deps.random);
+    const recorded = await store.completeRoute(route, token, outcome, finishedAt);
+    this.deps.onAttempt?.({ ...(notification ? { notification } : {}), route, outcome, recorded });
+    if (!recorded) return { kind: 'done', reason: 'lost_race', route };
+    if (outcome.status === 'failed') return { kind: 'retry_after', delayMs: outcome.backoffMs, reason: 'backoff', route };
+    return { kind: 'done', reason: outcome.status, route };
+  }
+
+  private async refused(route: RouteRecord | undefined, now: number): Promise<DeliveryDecision> {
+    if (route === undefined) return { kind: 'done', reason: 'route_missing' };
+    const refusal = refuseLease(route, now);
+    switch (refusal?.kind) {
+      case 'terminal':
+        return { kind: 'done', reason: 'already_terminal', route };
+      case 'leased':
+        return { kind: 'retry_after', delayMs: refusal.retryAfterMs, reason: 'leased_elsewhere', route };
+      case 'not_due':
+        return { kind: 'retry_after', delayMs: refusal.retryAfterMs, reason: 'not_due', route };
+      case 'exhausted': {
+        const recorded = await this.deps.store.deadLetterCrashedRoute(route, now);
+        return recorded
+          ? { kind: 'done', reason: 'crashed_dead_letter', route }
+          : { kind: 'retry_after', delayMs: CONTENTION_RETRY_MS, reason: 'contention', route };
+      }
+      case undefined:
+        // Leasable now, so the state moved between our write and our read: look again shortly.
+        return { kind: 'retry_after', delayMs: CONTENTION_RETRY_MS, reason: 'contention', route };
+    }
+  }
+
+  private async dispatch(notification: NotificationRecord, route: RouteRecord): Promise<AttemptResult> {
+    try {
+      await this.deps.dispatchers[route.channel].dispatch(notification, route);
+      return { ok: true };
+    } catch (error) {
+      if (error instanceof DispatchError) return failure(error.classification, error.message, error.retryable);
+      throw error;
+    }
+  }
+}
+
+type AttemptResult = { ok: true } | { ok: false; classification: FailureClassification; message: string; retryable: boolean };
+
+function failure(classification: FailureClassification, message: string, retryable: boolean): AttemptResult {
+  return { ok: false, classification, message, retryable };
+}

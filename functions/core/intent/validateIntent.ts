@@ -1,0 +1,142 @@
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { MAX_INTENT_BYTES } from '../constants.ts';
+import type { Catalog } from '../catalog/catalogTypes.ts';
+import { missingTemplateFields } from '../email/renderTemplate.ts';
+import type { Recipient, RejectionReason } from '../types.ts';
+import { intentSchema, type Intent } from './intentSchema.ts';
+
+const ajv = new Ajv2020({ allErrors: false, strict: false, discriminator: true });
+const validateSchema = ajv.compile<Intent>(intentSchema);
+
+/** An intent that passed every check, with its audience normalised to a recipient list. */
+export interface ValidIntent {
+  readonly ok: true;
+  readonly intent: Intent;
+  readonly recipients: readonly Recipient[];
+}
+
+/** Why an intent was refused; becomes a rejection record. */
+export interface InvalidIntent {
+  readonly ok: false;
+  readonly reason: RejectionReason;
+  readonly message: string;
+  /** Whatever identifying fields could be read from the body, for the rejection record. */
+  readonly producer?: string;
+  readonly idempotency_key?: string;
+  readonly notification_type?: string;
+}
+
+export type IntentValidation = ValidIntent | InvalidIntent;
+
+export interface IntentLimits {
+  readonly maxPayloadBytes: number;
+}
+
+/**
+ * Parses and validates one raw intent body against the schema, the catalog and the size limits.
+ * Never throws for bad input: every refusal carries a reason from the fixed set and a message that
+ * says exactly what is wrong.
+ */
+export function validateIntent(rawBody: string, catalog: Catalog, limits: IntentLimits): IntentValidation {
+  if (Buffer.byteLength(rawBody, 'utf8') > MAX_INTENT_BYTES) {
+    return { ok: false, reason: 'intent_too_large', message: `intent body exceeds ${MAX_INTENT_BYTES} bytes` };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(rawBody);
+  } catch (error) {
+    return { ok: false, reason: 'malformed_json', message: `body is not valid JSON: ${(error as Error).message}` };
+  }
+  const ids = identifyingFields(parsed);
+  if (!validateSchema(parsed)) {
+    return { ok: false, reason: 'schema_violation', message: describeSchemaError(validateSchema.errors), ...ids };
+  }
+  const intent = parsed;
+  const entry = catalog[intent.notification_type];
+  if (entry === undefined) {
+    return {
+      ok: false,
+      reason: 'unknown_notification_type',
+      message: `notification_type "${intent.notification_type}" is not in the catalog`,
+      ...ids,
+    };
+  }
+  const payloadBytes = Buffer.byteLength(JSON.stringify(intent.payload), 'utf8');
+  if (payloadBytes > limits.maxPayloadBytes) {
+    return {
+      ok: false,
+      reason: 'payload_too_large',
+      message: `payload is ${payloadBytes} bytes of JSON; the limit is ${limits.maxPayloadBytes}`,
+      ...ids,
+    };
+  }
+  const recipients = normaliseAudience(intent.audience);
+  const seen = new Set<string>();
+  for (const recipient of recipients) {
+    const key = `${recipient.user_id}\u0000${recipient.device_session_id ?? ''}`;
+    if (seen.has(key)) {
+      return {
+        ok: false,
+        reason: 'duplicate_recipient',
+        message: `recipient user_id "${recipient.user_id}"${recipient.device_session_id ? ` device_session_id "${recipient.device_session_id}"` : ''} appears more than once`,
+        ...ids,
+      };
+    }
+    seen.add(key);
+  }
+  if (entry.email !== undefined) {
+    const missing = missingTemplateFields(entry.email, intent.payload);
+    if (missing.length > 0) {
+      return {
+        ok: false,
+        reason: 'template_field_missing',
+        message: `payload lacks field(s) the "${intent.notification_type}" email template uses: ${missing.join(', ')}`,
+        ...ids,
+      };
+    }
+  }
+  return { ok: true, intent, recipients };
+}
+
+function normaliseAudience(audience: Intent['audience']): Recipient[] {
+  if (audience.kind === 'user') {
+    return [pickRecipient(audience)];
+  }
+  return audience.recipients.map(pickRecipient);
+}
+
+function pickRecipient(r: { user_id: string; email?: string; device_session_id?: string }): Recipient {
+  return {
+    user_id: r.user_id,
+    ...(r.email !== undefined ? { email: r.email } : {}),
+    ...(r.device_session_id !== undefined ? { device_session_id: r.device_session_id } : {}),
+  };
+}
+
+function identifyingFields(parsed: unknown): Pick<InvalidIntent, 'producer' | 'idempotency_key' | 'notification_type'> {
+  if (typeof parsed !== 'object' || parsed === null) return {};
+  const record = parsed as Record<string, unknown>;
+  const pick = (name: string): string | undefined =>
+    typeof record[name] === 'string' ? (record[name] as string).slice(0, 256) : undefined;
+  const out: { producer?: string; idempotency_key?: string; notification_type?: string } = {};
+  const producer = pick('producer');
+  const key = pick('idempotency_key');
+  const type = pick('notification_type');
+  if (producer !== undefined) out.producer = producer;
+  if (key !== undefined) out.idempotency_key = key;
+  if (type !== undefined) out.notification_type = type;
+  return out;
+}
+
+function describeSchemaError(errors: ErrorObject[] | null | undefined): string {
+  const error = errors?.[0];
+  if (error === undefined) return 'intent does not match the schema';
+  const where = error.instancePath === '' ? 'intent' : error.instancePath.slice(1).replaceAll('/', '.');
+  if (error.keyword === 'required') {
+    return `${where} is missing required field "${(error.params as { missingProperty: string }).missingProperty}"`;
+  }
+  if (error.keyword === 'discriminator') {
+    return `audience.kind must be "user" or "users"`;
+  }
+  return `${where} ${error.message ?? 'is invalid'}`;
+}

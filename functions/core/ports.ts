@@ -1,0 +1,80 @@
+import type { RenderedEmail } from './email/renderTemplate.ts';
+import type { AttemptOutcome } from './route/routeTransitions.ts';
+import type { DeliveryMessage, NotificationRecord, RejectionReason, RouteRecord, RouteStatus } from './types.ts';
+
+/** Result of trying to create a notification record. */
+export type BeginAcceptanceResult =
+  | { readonly kind: 'created' }
+  | { readonly kind: 'exists'; readonly record: NotificationRecord & { readonly accept_lease_expires_at?: number } };
+
+/** Durable notifications and routes. Every state change is conditional on the state it expects. */
+export interface NotificationStore {
+  /** Creates the record (state `accepting`, holding an acceptance lease) unless it exists. */
+  beginAcceptance(record: NotificationRecord, leaseToken: string, leaseExpiresAt: number): Promise<BeginAcceptanceResult>;
+  /** Takes over an `accepting` record whose acceptance lease expired (a crashed acceptance). */
+  takeOverAcceptance(notificationId: string, leaseToken: string, leaseExpiresAt: number, now: number): Promise<boolean>;
+  /** Marks acceptance complete; conditional on still holding the acceptance lease. */
+  completeAcceptance(notificationId: string, leaseToken: string, now: number): Promise<boolean>;
+  getNotification(notificationId: string): Promise<NotificationRecord | undefined>;
+  /** Route ids and statuses already written for a notification. */
+  listRouteStatuses(notificationId: string): Promise<Map<string, RouteStatus>>;
+  /** Writes new routes (batched). */
+  putRoutes(routes: readonly RouteRecord[]): Promise<void>;
+  getRoute(notificationId: string, routeId: string): Promise<RouteRecord | undefined>;
+  /**
+   * Leases a route for one attempt and counts the attempt, if it is leasable at `now`. Returns the
+   * leased route, or the route as it stands (undefined if it does not exist) when refused.
+   */
+  leaseRoute(
+    notificationId: string,
+    routeId: string,
+    leaseToken: string,
+    leaseExpiresAt: number,
+    now: number,
+  ): Promise<{ readonly leased: true; readonly route: RouteRecord } | { readonly leased: false; readonly route?: RouteRecord }>;
+  /** Records an attempt's outcome, conditional on still holding the lease. False = lost the race. */
+  completeRoute(route: RouteRecord, leaseToken: string, outcome: AttemptOutcome, now: number): Promise<boolean>;
+  /** Dead-letters a route whose every attempt started but whose last lease expired unfinished. */
+  deadLetterCrashedRoute(route: RouteRecord, now: number): Promise<boolean>;
+  /** Routes in the sparse due index of `shard` due at or before `dueBefore`. */
+  listDueRoutes(shard: number, dueBefore: number, limit: number): Promise<RouteRecord[]>;
+  /** Pushes a swept route's due time forward, conditional on it being unchanged; false = changed. */
+  postponeDue(route: RouteRecord, dueAt: number): Promise<boolean>;
+}
+
+/** A refused intent, kept so an operator can list it. */
+export interface RejectionRecord {
+  /** Stable id of the intake message (so a redelivered bad message records once). */
+  readonly source_id: string;
+  /** When the message was first sent (epoch ms); orders the listing. */
+  readonly source_sent_at: number;
+  readonly rejected_at: number;
+  readonly reason: RejectionReason;
+  readonly message: string;
+  readonly producer?: string;
+  readonly idempotency_key?: string;
+  readonly notification_type?: string;
+  readonly notification_id?: string;
+  /** The raw body, truncated. */
+  readonly raw_body: string;
+  readonly raw_body_truncated: boolean;
+}
+
+export interface RejectionStore {
+  record(rejection: RejectionRecord): Promise<void>;
+}
+
+/** The route queue: one message per route to deliver. */
+export interface RouteQueue {
+  enqueue(messages: readonly DeliveryMessage[]): Promise<void>;
+}
+
+/** Sends one rendered email. Throws a DispatchError classified as retryable or not. */
+export interface EmailSender {
+  send(input: { readonly to: string; readonly email: RenderedEmail; readonly routeId: string }): Promise<void>;
+}
+
+/** Delivers one leased route on its channel. Throws a DispatchError on failure. */
+export interface ChannelDispatcher {
+  dispatch(notification: NotificationRecord, route: RouteRecord): Promise<void>;
+}

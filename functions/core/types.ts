@@ -1,0 +1,99 @@
+/** Delivery channels a catalog entry can name. */
+export const CHANNELS = ['push', 'email'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+/** Route states, from the reference system. Terminal: published, dead_letter, cancelled. */
+export const ROUTE_STATUSES = ['pending', 'failed', 'published', 'dead_letter', 'cancelled'] as const;
+export type RouteStatus = (typeof ROUTE_STATUSES)[number];
+export const TERMINAL_STATUSES: ReadonlySet<RouteStatus> = new Set(['published', 'dead_letter', 'cancelled']);
+
+/** The fixed set of failure classifications recorded on a route. */
+export const FAILURE_CLASSIFICATIONS = [
+  'payload_encoding_failed',
+  'template_render_failed',
+  'push_buffer_write_failed',
+  'push_channel_unavailable',
+  'email_send_failed',
+  'email_rejected',
+  'recipient_missing',
+  'worker_crashed',
+  'notification_missing',
+] as const;
+export type FailureClassification = (typeof FAILURE_CLASSIFICATIONS)[number];
+
+/** Reasons an intent is rejected; each becomes a rejection record. */
+export const REJECTION_REASONS = [
+  'malformed_json',
+  'schema_violation',
+  'unknown_notification_type',
+  'payload_too_large',
+  'intent_too_large',
+  'duplicate_recipient',
+  'template_field_missing',
+  'idempotency_conflict',
+] as const;
+export type RejectionReason = (typeof REJECTION_REASONS)[number];
+
+/** One recipient of a notification, after audience normalisation. */
+export interface Recipient {
+  readonly user_id: string;
+  readonly email?: string;
+  readonly device_session_id?: string;
+}
+
+/** The notification record: one accepted intent. */
+export interface NotificationRecord {
+  readonly notification_id: string;
+  readonly notification_type: string;
+  readonly producer: string;
+  readonly idempotency_key: string;
+  readonly audience_kind: 'user' | 'users';
+  readonly payload: Record<string, unknown>;
+  readonly content_hash: string;
+  readonly request_id?: string;
+  readonly trace_id?: string;
+  readonly occurred_at_ms?: number;
+  readonly accepted_at: number;
+  readonly route_count: number;
+  /** `accepting` until every route is written and enqueued. */
+  readonly state: 'accepting' | 'accepted';
+}
+
+/** One per-recipient, per-channel delivery of a notification. */
+export interface RouteRecord {
+  readonly notification_id: string;
+  readonly route_id: string;
+  readonly channel: Channel;
+  readonly user_id: string;
+  readonly email?: string;
+  readonly device_session_id?: string;
+  readonly status: RouteStatus;
+  /** Attempts started so far (counted at lease time). */
+  readonly attempts: number;
+  readonly max_attempts: number;
+  /** Epoch ms when the route may next be attempted. */
+  readonly next_attempt_at: number;
+  readonly lease_token?: string;
+  readonly lease_expires_at?: number;
+  readonly last_failure_classification?: FailureClassification;
+  readonly last_failure_message?: string;
+  readonly published_at?: number;
+  readonly terminal_at?: number;
+  /** Shard of the sparse due index (see dueShardOf). */
+  readonly due_shard: number;
+  /** When the sweeper should look at this route; present only while it is not terminal. */
+  readonly due_at?: number;
+  readonly updated_at: number;
+}
+
+/** The message put on the route queue: which route to deliver. */
+export interface DeliveryMessage {
+  readonly notification_id: string;
+  readonly route_id: string;
+}
+
+/** Injected time source, so backoff, leases and expiry are tested without sleeping. */
+export interface Clock {
+  now(): number;
+}
+export const systemClock: Clock = { now: () => Date.now() };

@@ -1,0 +1,71 @@
+import middy from '@middy/core';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { AcceptIntent } from '../core/accept/AcceptIntent.ts';
+import { systemClock } from '../core/types.ts';
+import { documentClient, sqsClient } from '../adapters/awsClients.ts';
+import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts';
+import { DynamoRejectionStore } from '../adapters/DynamoRejectionStore.ts';
+import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
+import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
+import { countMetric, logger, metrics } from './shared/observability.ts';
+
+const config = loadServiceConfig();
+const store = new DynamoNotificationStore(documentClient(), { tableName: config.tableName, retentionMs: config.retentionMs });
+const acceptIntent = new AcceptIntent(
+  {
+    catalog: config.catalog,
+    limits: { maxPayloadBytes: config.maxPayloadBytes },
+    defaultMaxAttempts: config.retryPolicy.maxAttempts,
+    acceptanceLeaseMs: numberEnv('ACCEPT_LEASE_MS', 120_000),
+    dueShards: config.dueShards,
+  },
+  {
+    store,
+    rejections: new DynamoRejectionStore(documentClient(), { tableName: config.tableName, retentionMs: config.retentionMs }),
+    routeQueue: new SqsRouteQueue(sqsClient(), requireEnv('ROUTE_QUEUE_URL')),
+    clock: systemClock,
+  },
+);
+const processor = new BatchProcessor(EventType.SQS);
+
+async function acceptRecord(record: SQSRecord): Promise<void> {
+  let result;
+  try {
+    result = await acceptIntent.handle({
+      id: record.messageId,
+      sentAt: Number(record.attributes.SentTimestamp ?? Date.now()),
+      body: record.body,
+    });
+  } catch (error) {
+    // Reported as a batch item failure: SQS redelivers it after the visibility timeout.
+    logger.warn('intent acceptance failed; will be retried', { message_id: record.messageId, error: error as Error });
+    countMetric('IntentsRetried', {});
+    throw error;
+  }
+  switch (result.kind) {
+    case 'accepted':
+      logger.info('intent accepted', { notification_id: result.notificationId, routes: result.routes, resumed: result.resumed, message_id: record.messageId });
+      countMetric('IntentsAccepted', {});
+      countMetric('RoutesCreated', {}, result.routes);
+      break;
+    case 'duplicate':
+      logger.info('duplicate intent ignored', { notification_id: result.notificationId, message_id: record.messageId });
+      countMetric('IntentsDuplicate', {});
+      break;
+    case 'rejected':
+      logger.warn('intent rejected', { reason: result.reason, detail: result.message, message_id: record.messageId });
+      countMetric('IntentsRejected', { reason: result.reason });
+      break;
+  }
+}
+
+/** accept λ: intake queue → notification + routes → route queue. Partial batch responses. */
+export const handler = middy(
+  async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    processPartialResponse(event, acceptRecord, processor, { context, throwOnFullBatchFailure: false }),
+)
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics));

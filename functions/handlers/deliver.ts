@@ -1,0 +1,88 @@
+import middy from '@middy/core';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { DeliverRoute, type AttemptReport } from '../core/deliver/DeliverRoute.ts';
+import { EmailDispatcher } from '../core/deliver/EmailDispatcher.ts';
+import { PushUnavailableDispatcher } from '../core/deliver/PushUnavailableDispatcher.ts';
+import { parseDeliveryMessage } from '../core/deliver/parseDeliveryMessage.ts';
+import { systemClock } from '../core/types.ts';
+import { documentClient, sesClient, sqsClient } from '../adapters/awsClients.ts';
+import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts';
+import { SesEmailSender } from '../adapters/SesEmailSender.ts';
+import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
+import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
+import { countMetric, logger, metrics } from './shared/observability.ts';
+import { routeLogFields } from './shared/routeLogFields.ts';
+
+const config = loadServiceConfig();
+const routeQueue = new SqsRouteQueue(sqsClient(), requireEnv('ROUTE_QUEUE_URL'));
+const deliverRoute = new DeliverRoute(
+  { retryPolicy: config.retryPolicy, leaseMs: numberEnv('LEASE_MS', 60_000) },
+  {
+    store: new DynamoNotificationStore(documentClient(), { tableName: config.tableName, retentionMs: config.retentionMs }),
+    dispatchers: {
+      email: new EmailDispatcher(config.catalog, new SesEmailSender(sesClient(), { from: requireEnv('EMAIL_FROM') })),
+      push: new PushUnavailableDispatcher(),
+    },
+    clock: systemClock,
+    onAttempt: reportAttempt,
+  },
+);
+const processor = new BatchProcessor(EventType.SQS);
+
+/** Thrown to leave a message on the queue (reported as a batch item failure) after delaying it. */
+class RedeliveryScheduled extends Error {
+  public constructor(delayMs: number) {
+    super(`redelivery scheduled in ${delayMs} ms`);
+    this.name = 'RedeliveryScheduled';
+  }
+}
+
+async function deliverRecord(record: SQSRecord): Promise<void> {
+  const message = parseDeliveryMessage(record.body);
+  if (message === undefined) {
+    // Nothing can ever deliver it; keep the evidence in the log and consume it.
+    logger.error('malformed delivery message consumed', { message_id: record.messageId, body: record.body.slice(0, 512) });
+    countMetric('MalformedDeliveryMessages', {});
+    return;
+  }
+  const decision = await deliverRoute.handle(message);
+  if (decision.kind === 'done') {
+    if (decision.reason !== 'published' && decision.reason !== 'dead_letter') {
+      logger.info('delivery message consumed without an attempt', { ...message, reason: decision.reason });
+    }
+    return;
+  }
+  if (await routeQueue.delay(record.receiptHandle, decision.delayMs)) throw new RedeliveryScheduled(decision.delayMs);
+  // Beyond SQS's 12 h visibility ceiling: the sweeper re-enqueues the route when it is due.
+  logger.info('route due beyond SQS visibility limit; left to the sweeper', { ...message, delay_ms: decision.delayMs });
+}
+
+function reportAttempt({ notification, route, outcome, recorded }: AttemptReport): void {
+  const fields = { ...routeLogFields(notification, route), attempt: route.attempts, max_attempts: route.max_attempts, recorded };
+  const dimensions = { channel: route.channel, notification_type: notification?.notification_type ?? 'unknown' };
+  if (outcome.status === 'published') {
+    logger.info('route published', fields);
+    countMetric('RoutePublishAttempts', { ...dimensions, result: 'published' });
+    return;
+  }
+  const failure = { ...fields, failure_classification: outcome.classification, failure_message: outcome.message };
+  countMetric('RoutePublishAttempts', { ...dimensions, result: outcome.status === 'failed' ? 'retry' : 'dead_letter', classification: outcome.classification });
+  if (outcome.status === 'failed') {
+    logger.warn('route attempt failed; retry scheduled', { ...failure, next_attempt_at: new Date(outcome.nextAttemptAt).toISOString() });
+    countMetric('RouteRetries', dimensions);
+  } else {
+    logger.warn('route dead-lettered', failure);
+    countMetric('RouteDeadLetters', { ...dimensions, classification: outcome.classification });
+  }
+}
+
+/** deliver λ: route queue → lease → channel → complete. Partial batch responses. */
+export const handler = middy(
+  async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    processPartialResponse(event, deliverRecord, processor, { context, throwOnFullBatchFailure: false, processInParallel: true }),
+)
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics));

@@ -1,0 +1,47 @@
+import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { Catalog } from '../functions/core/catalog/catalogTypes.ts';
+import { NotificationService } from './NotificationService.ts';
+
+/** The deployable configuration file (config/herald.json), read by bin/herald.ts. */
+export interface HeraldConfigFile {
+  readonly emailFrom?: string;
+  readonly catalog: Catalog;
+  readonly retry?: { minBackoffSeconds?: number; maxBackoffSeconds?: number; jitter?: number; maxAttempts?: number };
+  readonly maxPayloadBytes?: number;
+  readonly retentionDays?: number;
+  readonly sweepIntervalMinutes?: number;
+  /** "destroy" for throw-away dev stacks; default "retain". */
+  readonly removalPolicy?: 'retain' | 'destroy';
+}
+
+export interface HeraldStackProps extends StackProps {
+  readonly config: HeraldConfigFile;
+}
+
+/** The stand-alone Herald stack: one NotificationService configured from a file. */
+export class HeraldStack extends Stack {
+  public readonly service: NotificationService;
+
+  public constructor(scope: Construct, id: string, props: HeraldStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const seconds = (value: number | undefined) => (value === undefined ? undefined : Duration.seconds(value));
+    const minBackoff = seconds(config.retry?.minBackoffSeconds);
+    const maxBackoff = seconds(config.retry?.maxBackoffSeconds);
+    this.service = new NotificationService(this, 'Herald', {
+      catalog: config.catalog,
+      ...(config.emailFrom !== undefined ? { emailFrom: config.emailFrom } : {}),
+      retry: {
+        ...(minBackoff ? { minBackoff } : {}),
+        ...(maxBackoff ? { maxBackoff } : {}),
+        ...(config.retry?.jitter !== undefined ? { jitter: config.retry.jitter } : {}),
+        ...(config.retry?.maxAttempts !== undefined ? { maxAttempts: config.retry.maxAttempts } : {}),
+      },
+      ...(config.maxPayloadBytes !== undefined ? { maxPayloadBytes: config.maxPayloadBytes } : {}),
+      ...(config.retentionDays !== undefined ? { retention: Duration.days(config.retentionDays) } : {}),
+      ...(config.sweepIntervalMinutes !== undefined ? { sweepInterval: Duration.minutes(config.sweepIntervalMinutes) } : {}),
+      removalPolicy: config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    });
+  }
+}

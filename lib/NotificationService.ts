@@ -1,0 +1,291 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { DEFAULT_RETRY_POLICY, validateRetryPolicy, type RetryPolicy } from '../functions/core/backoff/computeBackoff.ts';
+import type { Catalog } from '../functions/core/catalog/catalogTypes.ts';
+import { MAX_ATTEMPTS_CEILING, validateCatalog } from '../functions/core/catalog/validateCatalog.ts';
+import { DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES_CEILING } from '../functions/core/constants.ts';
+import { DUE_INDEX } from '../functions/adapters/dynamoKeys.ts';
+import { HeraldFunction } from './parts/HeraldFunction.ts';
+import { QueueWithDeadLetters } from './parts/QueueWithDeadLetters.ts';
+
+/** Route retry policy. */
+export interface RouteRetryProps {
+  /** @default Duration.seconds(5) */
+  readonly minBackoff?: Duration;
+  /** @default Duration.minutes(15) */
+  readonly maxBackoff?: Duration;
+  /** ± fraction of each delay. @default 0.2 */
+  readonly jitter?: number;
+  /** Attempts per route when the catalog entry does not say. @default 6 */
+  readonly maxAttempts?: number;
+}
+
+/** Properties of {@link NotificationService}. */
+export interface NotificationServiceProps {
+  /** Notification type → channels, email template, attempts. Validated at synth time. */
+  readonly catalog: Catalog;
+  /** Sender address of every email; its domain must be a verified SES identity. Required when any type emails. */
+  readonly emailFrom?: string;
+  /** @default 5 s doubling to 15 min, ±20 %, 6 attempts */
+  readonly retry?: RouteRetryProps;
+  /** Largest accepted intent payload (bytes of JSON). @default 30 KiB */
+  readonly maxPayloadBytes?: number;
+  /** How long notifications, routes and rejections are kept; also the idempotency window. @default Duration.days(30) */
+  readonly retention?: Duration;
+  /** Shards of the sparse due-routes index. @default 8 */
+  readonly dueShards?: number;
+  /** How often the sweeper runs. @default Duration.minutes(1) */
+  readonly sweepInterval?: Duration;
+  /** How long past due a route may wait for its own message before the sweeper re-enqueues it. @default Duration.minutes(2) */
+  readonly sweepGrace?: Duration;
+  /** Routes per deliver invocation. @default 10 */
+  readonly deliverBatchSize?: number;
+  /** Cap on concurrent deliver invocations (SQS event source maximum concurrency). @default no cap */
+  readonly deliverMaxConcurrency?: number;
+  /** @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays;
+}
+
+const ACCEPT_TIMEOUT = Duration.seconds(60);
+const DELIVER_TIMEOUT = Duration.seconds(30);
+const SWEEP_TIMEOUT = Duration.seconds(60);
+/** AWS: a queue's visibility timeout should be at least 6× the consuming function's timeout. */
+const VISIBILITY_FACTOR = 6;
+
+/**
+ * Herald's notification pipeline: intake queue and event bus → accept λ → DynamoDB notifications
+ * and routes → route queue → deliver λ (lease, email through SES, backoff, dead letters), with a
+ * scheduled sweeper as the safety net.
+ *
+ * @example
+ * new NotificationService(stack, 'Herald', {
+ *   emailFrom: 'notifications@example.com',
+ *   catalog: {
+ *     welcome: { channels: ['email'], email: { subject: 'Welcome, {{name}}', text: 'Hello {{name}}!' } },
+ *   },
+ * });
+ */
+export class NotificationService extends Construct {
+  public readonly table: Table;
+  public readonly intakeQueue: Queue;
+  public readonly intakeDeadLetterQueue: Queue;
+  public readonly routeQueue: Queue;
+  public readonly routeDeadLetterQueue: Queue;
+  public readonly bus: EventBus;
+  public readonly acceptFunction: HeraldFunction;
+  public readonly deliverFunction: HeraldFunction;
+  public readonly sweeperFunction: HeraldFunction;
+  public readonly retryPolicy: RetryPolicy;
+
+  public constructor(scope: Construct, id: string, props: NotificationServiceProps) {
+    super(scope, id);
+    const catalog = validateCatalog(props.catalog);
+    this.retryPolicy = validateRetryPolicy({
+      minMs: props.retry?.minBackoff?.toMilliseconds() ?? DEFAULT_RETRY_POLICY.minMs,
+      maxMs: props.retry?.maxBackoff?.toMilliseconds() ?? DEFAULT_RETRY_POLICY.maxMs,
+      jitter: props.retry?.jitter ?? DEFAULT_RETRY_POLICY.jitter,
+      maxAttempts: props.retry?.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts,
+    });
+    const validated = validateProps(props, catalog);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+
+    this.table = new Table(this, 'Notifications', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      encryption: TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: 'expires_at',
+      removalPolicy,
+    });
+    // Sparse: only routes that are not terminal carry due_at.
+    this.table.addGlobalSecondaryIndex({
+      indexName: DUE_INDEX,
+      partitionKey: { name: 'due_shard', type: AttributeType.NUMBER },
+      sortKey: { name: 'due_at', type: AttributeType.NUMBER },
+      projectionType: ProjectionType.ALL,
+    });
+
+    const intake = new QueueWithDeadLetters(this, 'Intake', {
+      visibilityTimeout: Duration.seconds(ACCEPT_TIMEOUT.toSeconds() * VISIBILITY_FACTOR),
+      maxReceiveCount: 5,
+      removalPolicy,
+    });
+    this.intakeQueue = intake.queue;
+    this.intakeDeadLetterQueue = intake.deadLetterQueue;
+
+    // Each attempt costs one receive, plus a few for "leased elsewhere / not due yet" bounces; the
+    // route's own attempt counter dead-letters it first, so only crashing messages reach the DLQ.
+    const routes = new QueueWithDeadLetters(this, 'Routes', {
+      visibilityTimeout: Duration.seconds(DELIVER_TIMEOUT.toSeconds() * VISIBILITY_FACTOR),
+      maxReceiveCount: validated.maxAttempts + 10,
+      removalPolicy,
+    });
+    this.routeQueue = routes.queue;
+    this.routeDeadLetterQueue = routes.deadLetterQueue;
+
+    this.bus = new EventBus(this, 'Bus');
+    new Rule(this, 'IntentsToIntake', {
+      eventBus: this.bus,
+      description: 'Forwards notification intents put on the bus into the intake queue',
+      eventPattern: { detailType: ['herald.intent'] },
+      targets: [
+        new SqsQueue(this.intakeQueue, {
+          message: RuleTargetInput.fromEventPath('$.detail'),
+          deadLetterQueue: this.intakeDeadLetterQueue,
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(24),
+        }),
+      ],
+    });
+
+    const common = {
+      TABLE_NAME: this.table.tableName,
+      ROUTE_QUEUE_URL: this.routeQueue.queueUrl,
+      RETRY_POLICY: JSON.stringify(this.retryPolicy),
+      MAX_PAYLOAD_BYTES: String(validated.maxPayloadBytes),
+      DUE_SHARDS: String(validated.dueShards),
+      RETENTION_DAYS: String(validated.retentionDays),
+      POWERTOOLS_SERVICE_NAME: 'herald',
+      POWERTOOLS_METRICS_NAMESPACE: 'Herald',
+    };
+    const functionDefaults = {
+      logRetention,
+      removalPolicy,
+      define: { 'process.env.HERALD_CATALOG': JSON.stringify(JSON.stringify(catalog)) },
+    };
+
+    this.acceptFunction = new HeraldFunction(this, 'Accept', {
+      ...functionDefaults,
+      handler: 'accept',
+      timeout: ACCEPT_TIMEOUT,
+      memorySize: 512,
+      environment: { ...common, ACCEPT_LEASE_MS: String(ACCEPT_TIMEOUT.toMilliseconds() * 2) },
+    });
+    this.acceptFunction.addEventSource(
+      new SqsEventSource(this.intakeQueue, { batchSize: 10, maxBatchingWindow: Duration.millis(0), reportBatchItemFailures: true }),
+    );
+    this.table.grant(this.acceptFunction, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem');
+    this.routeQueue.grantSendMessages(this.acceptFunction);
+
+    this.deliverFunction = new HeraldFunction(this, 'Deliver', {
+      ...functionDefaults,
+      handler: 'deliver',
+      timeout: DELIVER_TIMEOUT,
+      memorySize: 256,
+      environment: {
+        ...common,
+        // The lease outlives the function timeout, so a live attempt is never leased twice.
+        LEASE_MS: String(DELIVER_TIMEOUT.toMilliseconds() * 2),
+        EMAIL_FROM: validated.emailFrom,
+      },
+    });
+    this.deliverFunction.addEventSource(
+      new SqsEventSource(this.routeQueue, {
+        batchSize: props.deliverBatchSize ?? 10,
+        reportBatchItemFailures: true,
+        ...(props.deliverMaxConcurrency !== undefined ? { maxConcurrency: props.deliverMaxConcurrency } : {}),
+      }),
+    );
+    this.table.grant(this.deliverFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    if (validated.emailFrom !== '') {
+      const domain = validated.emailFrom.split('@')[1]!;
+      this.deliverFunction.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['ses:SendEmail'],
+          resources: [Stack.of(this).formatArn({ service: 'ses', resource: 'identity', resourceName: domain })],
+          conditions: { StringEquals: { 'ses:FromAddress': validated.emailFrom } },
+        }),
+      );
+    }
+
+    this.sweeperFunction = new HeraldFunction(this, 'Sweeper', {
+      ...functionDefaults,
+      handler: 'sweeper',
+      timeout: SWEEP_TIMEOUT,
+      memorySize: 256,
+      environment: {
+        ...common,
+        SWEEP_GRACE_MS: String(validated.sweepGraceMs),
+        SWEEP_REQUEUE_BACKOFF_MS: String(Math.max(validated.sweepGraceMs, 300_000)),
+      },
+    });
+    this.table.grant(this.sweeperFunction, 'dynamodb:Query', 'dynamodb:UpdateItem');
+    this.routeQueue.grantSendMessages(this.sweeperFunction);
+    new Rule(this, 'SweepSchedule', {
+      description: 'Runs the Herald sweeper: re-enqueues stranded due routes',
+      schedule: Schedule.rate(props.sweepInterval ?? Duration.minutes(1)),
+      targets: [new LambdaFunction(this.sweeperFunction, { retryAttempts: 0 })],
+    });
+
+    for (const fn of [this.acceptFunction, this.deliverFunction, this.sweeperFunction]) {
+      Validations.of(fn).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: 'The AWS-managed basic execution role only grants writing to the function\'s own CloudWatch log streams.',
+      });
+      Validations.of(fn).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions.',
+      });
+    }
+    for (const fn of [this.acceptFunction, this.deliverFunction, this.sweeperFunction]) {
+      Validations.of(fn).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.table.node.defaultChild as never)}.Arn>/index/*]`,
+        reason: 'Access to the table\'s own indexes (the sparse due-routes index); scoped to this table.',
+      });
+    }
+
+    const output = (name: string, value: string, description: string) => new CfnOutput(this, name, { value, description });
+    output('IntakeQueueUrl', this.intakeQueue.queueUrl, 'Send notification intents here');
+    output('IntakeDeadLetterQueueUrl', this.intakeDeadLetterQueue.queueUrl, 'Intake messages that could not be processed');
+    output('RouteQueueUrl', this.routeQueue.queueUrl, 'One message per route to deliver');
+    output('RouteDeadLetterQueueUrl', this.routeDeadLetterQueue.queueUrl, 'Route messages that crashed the deliver function');
+    output('EventBusName', this.bus.eventBusName, 'Put intents here with detail-type "herald.intent"');
+    output('TableName', this.table.tableName, 'Notifications, routes and rejections');
+  }
+}
+
+interface ValidatedProps {
+  readonly emailFrom: string;
+  readonly maxPayloadBytes: number;
+  readonly dueShards: number;
+  readonly retentionDays: number;
+  readonly sweepGraceMs: number;
+  readonly maxAttempts: number;
+}
+
+/** Fails synth with a message naming the bad prop. */
+function validateProps(props: NotificationServiceProps, catalog: Catalog): ValidatedProps {
+  const emails = Object.entries(catalog).filter(([, entry]) => entry.channels.includes('email'));
+  const emailFrom = props.emailFrom ?? '';
+  if (emails.length > 0 && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(emailFrom)) {
+    throw new Error(`NotificationService: emailFrom must be an email address (catalog type "${emails[0]![0]}" sends email)`);
+  }
+  const maxPayloadBytes = props.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  if (!Number.isInteger(maxPayloadBytes) || maxPayloadBytes < 1024 || maxPayloadBytes > MAX_PAYLOAD_BYTES_CEILING) {
+    throw new Error(`NotificationService: maxPayloadBytes must be an integer from 1024 to ${MAX_PAYLOAD_BYTES_CEILING}`);
+  }
+  const dueShards = props.dueShards ?? 8;
+  if (!Number.isInteger(dueShards) || dueShards < 1 || dueShards > 64) {
+    throw new Error('NotificationService: dueShards must be an integer from 1 to 64');
+  }
+  const retentionDays = (props.retention ?? Duration.days(30)).toDays();
+  if (retentionDays < 1) throw new Error('NotificationService: retention must be at least one day');
+  const sweepGraceMs = (props.sweepGrace ?? Duration.minutes(2)).toMilliseconds();
+  if (sweepGraceMs < DELIVER_TIMEOUT.toMilliseconds()) {
+    throw new Error('NotificationService: sweepGrace must be at least the deliver function timeout (30 s)');
+  }
+  const maxAttempts = Math.max(props.retry?.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts, ...Object.values(catalog).map((e) => e.maxAttempts ?? 0));
+  if (maxAttempts > MAX_ATTEMPTS_CEILING) throw new Error(`NotificationService: retry.maxAttempts must be at most ${MAX_ATTEMPTS_CEILING}`);
+  return { emailFrom, maxPayloadBytes, dueShards, retentionDays, sweepGraceMs, maxAttempts };
+}
