@@ -1,7 +1,6 @@
 import middy from '@middy/core';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { AcceptIntent } from '../core/accept/AcceptIntent.ts';
 import { systemClock } from '../core/types.ts';
@@ -10,7 +9,7 @@ import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts'
 import { DynamoRejectionStore } from '../adapters/DynamoRejectionStore.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
 import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
-import { countMetric, logger, metrics } from './shared/observability.ts';
+import { countMetric, logger } from './shared/observability.ts';
 
 const config = loadServiceConfig();
 const store = new DynamoNotificationStore(documentClient(), { tableName: config.tableName, retentionMs: config.retentionMs });
@@ -67,5 +66,4 @@ export const handler = middy(
   async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     processPartialResponse(event, acceptRecord, processor, { context, throwOnFullBatchFailure: false }),
 )
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics));
+  .use(injectLambdaContext(logger));

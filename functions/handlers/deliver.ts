@@ -1,7 +1,6 @@
 import middy from '@middy/core';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DeliverRoute, type AttemptReport } from '../core/deliver/DeliverRoute.ts';
 import { EmailDispatcher } from '../core/deliver/EmailDispatcher.ts';
@@ -13,7 +12,7 @@ import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts'
 import { SesEmailSender } from '../adapters/SesEmailSender.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
 import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
-import { countMetric, logger, metrics } from './shared/observability.ts';
+import { countMetric, logger } from './shared/observability.ts';
 import { routeLogFields } from './shared/routeLogFields.ts';
 
 const config = loadServiceConfig();
@@ -84,5 +83,4 @@ export const handler = middy(
   async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     processPartialResponse(event, deliverRecord, processor, { context, throwOnFullBatchFailure: false, processInParallel: true }),
 )
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics));
+  .use(injectLambdaContext(logger));

@@ -1,13 +1,12 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { SweepDueRoutes, type SweepResult } from '../core/sweep/SweepDueRoutes.ts';
 import { systemClock } from '../core/types.ts';
 import { documentClient, sqsClient } from '../adapters/awsClients.ts';
 import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
 import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
-import { countMetric, logger, metrics } from './shared/observability.ts';
+import { countMetric, logger } from './shared/observability.ts';
 
 const config = loadServiceConfig();
 const sweep = new SweepDueRoutes(
@@ -33,5 +32,4 @@ export const handler = middy(async (): Promise<SweepResult> => {
   countMetric('SweeperDeadLettered', {}, result.deadLettered);
   return result;
 })
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics));
+  .use(injectLambdaContext(logger));

@@ -8,7 +8,10 @@ export const metrics = new Metrics({
   serviceName: process.env['POWERTOOLS_SERVICE_NAME'] ?? 'herald',
 });
 
-/** Emits one count with its own low-cardinality dimensions (ids never go in dimensions). */
+/**
+ * Emits one count with its own low-cardinality dimension set (ids never go in dimensions). Each
+ * call flushes its own EMF blob, because Herald's counters carry different dimension sets.
+ */
 export function countMetric(name: string, dimensions: Record<string, string>, value = 1): void {
   const single = metrics.singleMetric();
   for (const [key, dimension] of Object.entries(dimensions)) single.addDimension(key, dimension);

@@ -1,0 +1,171 @@
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { matchesPattern } from './EventPattern.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './Intrinsics.ts';
+import type { LocalFunction } from './FunctionHost.ts';
+
+/** A rule on a bus, from the template. */
+export interface LocalRule {
+  readonly logicalId: string;
+  readonly busName: string;
+  readonly pattern: Record<string, unknown>;
+  readonly targets: readonly LocalTarget[];
+}
+
+export type LocalTarget =
+  | { readonly kind: 'sqs'; readonly queueUrl: string; readonly inputPath?: string; readonly input?: string; readonly deadLetterQueueUrl?: string }
+  | {
+      readonly kind: 'lambda';
+      readonly fn: LocalFunction;
+      readonly inputPath?: string;
+      readonly input?: string;
+      readonly maxRetries: number;
+      readonly deadLetterQueueUrl?: string;
+    };
+
+/**
+ * The EventBridge `PutEvents` API for the offline stack: matches each entry against the rules of
+ * its bus and delivers to SQS and Lambda targets (Lambda asynchronously, with the rule's retry
+ * policy, then its dead-letter queue), as EventBridge does.
+ */
+export class EventBus {
+  private server?: Server;
+  private readonly pending = new Set<Promise<void>>();
+  public readonly delivered: { rule: string; target: string; eventId: string }[] = [];
+
+  public constructor(
+    private readonly rules: readonly LocalRule[],
+    private readonly sqs: SQSClient,
+    private readonly log: (line: string) => void,
+    private readonly retryDelayMs = 200,
+  ) {}
+
+  public async listen(port: number): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', () => resolve()));
+    return `http://127.0.0.1:${port}`;
+  }
+
+  public async close(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /** Accepts entries like PutEvents; returns one result per entry. */
+  public async putEvents(entries: readonly PutEventsEntry[]): Promise<{ EventId?: string; ErrorCode?: string; ErrorMessage?: string }[]> {
+    const results = [];
+    for (const entry of entries) {
+      if (!entry.Source || !entry.DetailType || entry.Detail === undefined) {
+        results.push({ ErrorCode: 'MalformedDetail', ErrorMessage: 'Source, DetailType and Detail are required' });
+        continue;
+      }
+      let detail: unknown;
+      try {
+        detail = JSON.parse(entry.Detail);
+      } catch {
+        results.push({ ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' });
+        continue;
+      }
+      const event = {
+        version: '0',
+        id: randomUUID(),
+        'detail-type': entry.DetailType,
+        source: entry.Source,
+        account: LOCAL_ACCOUNT,
+        time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        region: LOCAL_REGION,
+        resources: entry.Resources ?? [],
+        detail,
+      };
+      const bus = busNameOf(entry.EventBusName);
+      for (const rule of this.rules.filter((r) => r.busName === bus && matchesPattern(r.pattern, event))) {
+        for (const target of rule.targets) this.track(this.deliver(rule, target, event));
+      }
+      results.push({ EventId: event.id });
+    }
+    return results;
+  }
+
+  private track(work: Promise<void>): void {
+    this.pending.add(work);
+    void work.finally(() => this.pending.delete(work));
+  }
+
+  private async deliver(rule: LocalRule, target: LocalTarget, event: Record<string, unknown>): Promise<void> {
+    const input = target.input ?? JSON.stringify(target.inputPath ? selectPath(event, target.inputPath) : event);
+    const name = target.kind === 'sqs' ? target.queueUrl : target.fn.name;
+    if (target.kind === 'sqs') {
+      await this.sqs.send(new SendMessageCommand({ QueueUrl: target.queueUrl, MessageBody: input }));
+      this.delivered.push({ rule: rule.logicalId, target: name, eventId: String(event['id']) });
+      return;
+    }
+    let lastError: unknown;
+    for (let attempt = 0; attempt <= target.maxRetries; attempt += 1) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, this.retryDelayMs * 2 ** (attempt - 1)));
+      try {
+        await target.fn.invoke(JSON.parse(input));
+        this.delivered.push({ rule: rule.logicalId, target: name, eventId: String(event['id']) });
+        return;
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    this.log(`[${rule.logicalId}] target ${name} failed after ${target.maxRetries + 1} attempt(s): ${(lastError as Error).message}`);
+    if (target.deadLetterQueueUrl) {
+      await this.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: target.deadLetterQueueUrl,
+          MessageBody: input,
+          MessageAttributes: {
+            RULE_ARN: { DataType: 'String', StringValue: `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:rule/${rule.logicalId}` },
+            ERROR_MESSAGE: { DataType: 'String', StringValue: String((lastError as Error).message).slice(0, 256) },
+          },
+        }),
+      );
+    }
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
+      res.end(JSON.stringify(body));
+    };
+    if (target !== 'AWSEvents.PutEvents') {
+      reply(400, { __type: 'UnknownOperationException', message: `the offline event bus supports PutEvents only, not ${target || 'this request'}` });
+      return;
+    }
+    try {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { Entries?: PutEventsEntry[] };
+      const entries = await this.putEvents(body.Entries ?? []);
+      reply(200, { FailedEntryCount: entries.filter((e) => e.ErrorCode).length, Entries: entries });
+    } catch (error) {
+      reply(400, { __type: 'ValidationException', message: (error as Error).message });
+    }
+  }
+}
+
+export interface PutEventsEntry {
+  readonly Source?: string;
+  readonly DetailType?: string;
+  readonly Detail?: string;
+  readonly EventBusName?: string;
+  readonly Resources?: string[];
+}
+
+function busNameOf(nameOrArn: string | undefined): string {
+  if (!nameOrArn) return 'default';
+  return nameOrArn.startsWith('arn:') ? nameOrArn.slice(nameOrArn.lastIndexOf('/') + 1) : nameOrArn;
+}
+
+/** `$.detail` / `$.detail.field` — the JSONPath subset InputPath uses. */
+function selectPath(event: Record<string, unknown>, path: string): unknown {
+  return path
+    .replace(/^\$\.?/, '')
+    .split('.')
+    .filter(Boolean)
+    .reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], event);
+}

@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+
+/** How the offline stack runs one Lambda function from the synthesized template. */
+export interface LocalFunctionSpec {
+  readonly logicalId: string;
+  /** Absolute path of the bundle (asset dir + handler file). */
+  readonly entry: string;
+  readonly handlerName: string;
+  readonly timeoutMs: number;
+  readonly memorySize: number;
+  readonly environment: Record<string, string>;
+  /** Execution environments that may run at once. */
+  readonly concurrency: number;
+}
+
+/** A failed invocation, as the Lambda service reports it to an event source. */
+export class InvocationError extends Error {
+  public constructor(
+    public readonly functionName: string,
+    public readonly errorType: string,
+    message: string,
+  ) {
+    super(`${functionName}: ${errorType}: ${message}`);
+    this.name = 'InvocationError';
+  }
+}
+
+interface Instance {
+  worker: Worker;
+  ready: Promise<void>;
+  busy: boolean;
+}
+
+const WORKER_SCRIPT = fileURLToPath(new URL('./functionWorker.mjs', import.meta.url));
+
+/**
+ * Runs a function's real bundle in worker threads, each with its own `process.env` (the template's
+ * environment plus local endpoints), one invocation at a time per instance, with the function's
+ * timeout enforced by terminating the instance — as Lambda does.
+ */
+export class LocalFunction {
+  private readonly instances: Instance[] = [];
+  private readonly waiting: Array<() => void> = [];
+  private closed = false;
+  public invocations = 0;
+  public errors = 0;
+  public readonly initDurationsMs: number[] = [];
+
+  public constructor(
+    private readonly spec: LocalFunctionSpec,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  public get name(): string {
+    return this.spec.logicalId;
+  }
+
+  public async invoke(event: unknown): Promise<unknown> {
+    if (this.closed) throw new InvocationError(this.name, 'ServiceUnavailable', 'the offline stack is stopping');
+    const instance = await this.acquire();
+    this.invocations += 1;
+    try {
+      await instance.ready;
+      return await this.run(instance, event);
+    } catch (error) {
+      this.errors += 1;
+      throw error;
+    } finally {
+      this.release(instance);
+    }
+  }
+
+  public async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.instances.map((i) => i.worker.terminate()));
+    this.instances.length = 0;
+  }
+
+  private run(instance: Instance, event: unknown): Promise<unknown> {
+    const id = randomUUID();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        cleanup();
+        this.replace(instance);
+        reject(new InvocationError(this.name, 'Sandbox.Timedout', `Task timed out after ${this.spec.timeoutMs / 1000} seconds`));
+      }, this.spec.timeoutMs);
+      const onMessage = (message: { type: string; id?: string; ok?: boolean; result?: unknown; error?: { name: string; message: string } }) => {
+        if (message.type !== 'result' || message.id !== id) return;
+        cleanup();
+        if (message.ok) resolve(message.result);
+        else reject(new InvocationError(this.name, message.error?.name ?? 'Error', message.error?.message ?? 'unknown error'));
+      };
+      const onExit = (code: number) => {
+        cleanup();
+        this.replace(instance);
+        reject(new InvocationError(this.name, 'Runtime.ExitError', `the execution environment exited with code ${code}`));
+      };
+      const cleanup = () => {
+        clearTimeout(timer);
+        instance.worker.off('message', onMessage);
+        instance.worker.off('exit', onExit);
+      };
+      instance.worker.on('message', onMessage);
+      instance.worker.on('exit', onExit);
+      instance.worker.postMessage({ type: 'invoke', id, requestId: randomUUID(), event, timeoutMs: this.spec.timeoutMs });
+    });
+  }
+
+  private async acquire(): Promise<Instance> {
+    for (;;) {
+      const idle = this.instances.find((i) => !i.busy);
+      if (idle) {
+        idle.busy = true;
+        return idle;
+      }
+      if (this.instances.length < this.spec.concurrency) {
+        const created = this.spawn();
+        created.busy = true;
+        return created;
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  private release(instance: Instance): void {
+    instance.busy = false;
+    this.waiting.shift()?.();
+  }
+
+  private replace(instance: Instance): void {
+    const index = this.instances.indexOf(instance);
+    if (index >= 0) this.instances.splice(index, 1);
+    void instance.worker.terminate();
+    this.waiting.shift()?.();
+  }
+
+  private spawn(): Instance {
+    const worker = new Worker(WORKER_SCRIPT, {
+      workerData: { entry: this.spec.entry, handlerName: this.spec.handlerName, functionName: this.name, memorySize: this.spec.memorySize },
+      env: this.spec.environment,
+      stdout: true,
+      stderr: true,
+      execArgv: [],
+    });
+    for (const stream of [worker.stdout, worker.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => this.log(line));
+    }
+    const ready = new Promise<void>((resolve, reject) => {
+      const onMessage = (message: { type: string; initMs?: number; error?: { message: string } }) => {
+        if (message.type === 'ready') {
+          this.initDurationsMs.push(message.initMs ?? 0);
+          resolve();
+        } else if (message.type === 'init_error') {
+          reject(new InvocationError(this.name, 'Runtime.InitError', message.error?.message ?? 'init failed'));
+        } else return;
+        worker.off('message', onMessage);
+      };
+      worker.on('message', onMessage);
+      worker.once('error', (error) => reject(new InvocationError(this.name, 'Runtime.InitError', error.message)));
+    });
+    ready.catch(() => {
+      // Surfaced to the invoker; the broken instance is replaced on the next invocation.
+      this.replace(instance);
+    });
+    worker.on('error', (error) => this.log(`[${this.name}] worker error: ${error.message}`));
+    const instance: Instance = { worker, ready, busy: false };
+    this.instances.push(instance);
+    return instance;
+  }
+}

@@ -1,0 +1,429 @@
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  UpdateTimeToLiveCommand,
+  type CreateTableCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { readCloudAssembly, resourcesOfType, type SynthesizedStack, type TemplateResource } from './CloudAssembly.ts';
+import { EventBus, type LocalRule, type LocalTarget } from './EventBus.ts';
+import { LocalFunction } from './FunctionHost.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION, resolveValue, type LocalResourceValues } from './Intrinsics.ts';
+import { SqsEventSource } from './SqsEventSource.ts';
+import { AdminServer } from './AdminServer.ts';
+import { FaultProxy } from './emulators/FaultProxy.ts';
+import { startDynamoDbLocal, type RunningEmulator } from './emulators/startDynamoDbLocal.ts';
+import { reachableQueueUrl, startSqs } from './emulators/startSqs.ts';
+import { startSes } from './emulators/startSes.ts';
+
+export interface OfflinePorts {
+  readonly dynamodb: number;
+  readonly sqs: number;
+  /** The SES endpoint handlers use (a fault-injecting proxy). */
+  readonly ses: number;
+  /** The SES emulator itself (mailbox API and web view). */
+  readonly sesEmulator: number;
+  readonly events: number;
+  readonly admin: number;
+}
+
+export const DEFAULT_PORTS: OfflinePorts = { dynamodb: 8000, sqs: 4566, ses: 8005, sesEmulator: 8006, events: 4580, admin: 4590 };
+
+export interface OfflineStackOptions {
+  /** `cdk synth` output directory. */
+  readonly assemblyDir: string;
+  readonly stackName?: string;
+  readonly ports?: Partial<OfflinePorts>;
+  /** `timer`: schedules fire on their rate; `manual`: only through the admin API. @default 'timer' */
+  readonly schedules?: 'timer' | 'manual';
+  /** Where function and stack logs go: a file path, 'console' or 'silent'. @default 'console' */
+  readonly logs?: string;
+  /** Execution environments per function. @default 2 */
+  readonly functionConcurrency?: number;
+}
+
+/** What a client needs to talk to the running offline stack; also written to `.local/endpoints.json`. */
+export interface OfflineEndpoints {
+  readonly region: string;
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  readonly dynamodb: string;
+  readonly sqs: string;
+  readonly ses: string;
+  readonly sesMailbox: string;
+  readonly events: string;
+  readonly admin: string;
+  /** Stack outputs, resolved to local values (IntakeQueueUrl, TableName, …), keyed without the construct prefix. */
+  readonly outputs: Record<string, string>;
+  readonly functions: Record<string, string>;
+}
+
+interface CreatedQueue {
+  readonly name: string;
+  readonly url: string;
+  readonly arn: string;
+}
+
+/**
+ * Herald's offline stack: real emulators (DynamoDB Local, fauxqs, aws-ses-v2-local), wired from
+ * the synthesized CloudFormation template — tables, queues with redrive, functions with their
+ * environment, SQS event source mappings, event-bus rules and schedules — running the real
+ * bundled handlers with only the endpoints swapped.
+ */
+export class OfflineStack {
+  private readonly emulators: RunningEmulator[] = [];
+  private readonly functions = new Map<string, LocalFunction>();
+  private readonly eventSources: SqsEventSource[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly queues = new Map<string, CreatedQueue>();
+  private readonly tables = new Map<string, string>();
+  private readonly buses = new Map<string, string>();
+  private readonly schedules: { logicalId: string; fn: LocalFunction; expression: string }[] = [];
+  private logStream?: WriteStream;
+  private sqs?: SQSClient;
+  private bus?: EventBus;
+  private admin?: AdminServer;
+  public readonly sesFaults: FaultProxy;
+  public endpoints?: OfflineEndpoints;
+  private readonly stack: SynthesizedStack;
+  private readonly ports: OfflinePorts;
+
+  public constructor(private readonly options: OfflineStackOptions) {
+    this.stack = readCloudAssembly(options.assemblyDir, options.stackName);
+    this.ports = { ...DEFAULT_PORTS, ...options.ports };
+    this.sesFaults = new FaultProxy(`http://127.0.0.1:${this.ports.sesEmulator}`);
+  }
+
+  public log = (line: string): void => {
+    const target = this.options.logs ?? 'console';
+    if (target === 'silent') return;
+    if (target === 'console') {
+      process.stdout.write(`${line}\n`);
+      return;
+    }
+    if (!this.logStream) {
+      mkdirSync(dirname(target), { recursive: true });
+      this.logStream = createWriteStream(target, { flags: 'a' });
+    }
+    this.logStream.write(`${line}\n`);
+  };
+
+  public async start(): Promise<OfflineEndpoints> {
+    const { ports } = this;
+    try {
+      const [dynamo, sqs, ses] = await Promise.all([startDynamoDbLocal(ports.dynamodb), startSqs(ports.sqs), startSes(ports.sesEmulator)]);
+      this.emulators.push(dynamo, sqs, ses);
+      const sesEndpoint = await this.sesFaults.listen(ports.ses);
+      this.emulators.push({ endpoint: sesEndpoint, stop: () => this.sesFaults.close() });
+      const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+      this.sqs = new SQSClient({ endpoint: sqs.endpoint, region: LOCAL_REGION, credentials });
+      const dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials });
+
+      await this.createTables(dynamoClient);
+      dynamoClient.destroy();
+      await this.createQueues(sqs.endpoint);
+      for (const [id, resource] of resourcesOfType(this.stack.template, 'AWS::Events::EventBus')) {
+        this.buses.set(id, String(resource.Properties?.['Name'] ?? id));
+      }
+      const eventsEndpoint = `http://127.0.0.1:${ports.events}`;
+      const functionEnvironment = {
+        AWS_REGION: LOCAL_REGION,
+        AWS_DEFAULT_REGION: LOCAL_REGION,
+        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+        AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+        AWS_ENDPOINT_URL_SESV2: sesEndpoint,
+        AWS_ENDPOINT_URL_SES: sesEndpoint,
+        AWS_ENDPOINT_URL_EVENTBRIDGE: eventsEndpoint,
+        AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
+        POWERTOOLS_TRACE_ENABLED: 'false',
+        HERALD_OFFLINE: 'true',
+      };
+      this.createFunctions(functionEnvironment);
+      this.bus = new EventBus(this.rulesOnBuses(), this.sqs, this.log);
+      await this.bus.listen(ports.events);
+      this.wireSchedules();
+      this.wireEventSources();
+
+      const admin = new AdminServer(this);
+      await admin.listen(ports.admin);
+      this.admin = admin;
+
+      this.endpoints = {
+        region: LOCAL_REGION,
+        credentials,
+        dynamodb: dynamo.endpoint,
+        sqs: sqs.endpoint,
+        ses: sesEndpoint,
+        sesMailbox: ses.endpoint,
+        events: eventsEndpoint,
+        admin: `http://127.0.0.1:${ports.admin}`,
+        outputs: this.resolveOutputs(),
+        functions: Object.fromEntries([...this.functions.keys()].map((id) => [id, id])),
+      };
+      return this.endpoints;
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+  }
+
+  public async stop(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    await Promise.allSettled(this.eventSources.map((s) => s.stop()));
+    await this.bus?.close();
+    await this.admin?.close();
+    await Promise.allSettled([...this.functions.values()].map((f) => f.close()));
+    this.sqs?.destroy();
+    await Promise.allSettled(this.emulators.map((e) => e.stop()));
+    await new Promise<void>((resolve) => (this.logStream ? this.logStream.end(() => resolve()) : resolve()));
+  }
+
+  /** Runs every scheduled rule's target once now (or only the named rule); returns their results. */
+  public async fireSchedules(ruleLogicalId?: string): Promise<Record<string, unknown>> {
+    const chosen = this.schedules.filter((s) => ruleLogicalId === undefined || s.logicalId === ruleLogicalId);
+    if (chosen.length === 0) throw new Error(`no scheduled rule ${ruleLogicalId ?? ''} in the template`);
+    const results: Record<string, unknown> = {};
+    for (const schedule of chosen) results[schedule.logicalId] = await schedule.fn.invoke(scheduledEvent(schedule.logicalId));
+    return results;
+  }
+
+  public functionByPrefix(prefix: string): LocalFunction | undefined {
+    return [...this.functions.values()].find((f) => f.name.startsWith(prefix));
+  }
+
+  public functionStats(): Record<string, { invocations: number; errors: number; initMs: number[] }> {
+    return Object.fromEntries(
+      [...this.functions.values()].map((f) => [f.name, { invocations: f.invocations, errors: f.errors, initMs: f.initDurationsMs }]),
+    );
+  }
+
+  public putEvents(entries: Parameters<EventBus['putEvents']>[0]) {
+    return this.bus!.putEvents(entries);
+  }
+
+  private async createTables(client: DynamoDBClient): Promise<void> {
+    for (const [id, resource] of resourcesOfType(this.stack.template, 'AWS::DynamoDB::Table')) {
+      const p = resource.Properties ?? {};
+      const name = String(p['TableName'] ?? id);
+      const input: CreateTableCommandInput = {
+        TableName: name,
+        KeySchema: p['KeySchema'] as CreateTableCommandInput['KeySchema'],
+        AttributeDefinitions: p['AttributeDefinitions'] as CreateTableCommandInput['AttributeDefinitions'],
+        BillingMode: 'PAY_PER_REQUEST',
+        ...(p['GlobalSecondaryIndexes']
+          ? {
+              GlobalSecondaryIndexes: (p['GlobalSecondaryIndexes'] as Record<string, unknown>[]).map((gsi) => ({
+                IndexName: gsi['IndexName'] as string,
+                KeySchema: gsi['KeySchema'] as CreateTableCommandInput['KeySchema'] & {},
+                Projection: gsi['Projection'] as { ProjectionType: 'ALL' },
+              })),
+            }
+          : {}),
+      };
+      await client.send(new CreateTableCommand(input));
+      const ttl = p['TimeToLiveSpecification'] as { AttributeName?: string; Enabled?: boolean } | undefined;
+      if (ttl?.Enabled && ttl.AttributeName) {
+        await client.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: true } }));
+      }
+      this.tables.set(id, name);
+    }
+  }
+
+  private async createQueues(endpoint: string): Promise<void> {
+    const pending = new Map(resourcesOfType(this.stack.template, 'AWS::SQS::Queue'));
+    // Dead-letter queues first: a redrive policy names its target's ARN.
+    while (pending.size > 0) {
+      const ready = [...pending].filter(([, r]) => {
+        const redrive = r.Properties?.['RedrivePolicy'] as { deadLetterTargetArn?: { 'Fn::GetAtt'?: [string, string] } } | undefined;
+        const target = redrive?.deadLetterTargetArn?.['Fn::GetAtt']?.[0];
+        return target === undefined || this.queues.has(target);
+      });
+      if (ready.length === 0) throw new Error(`queues with unresolvable redrive targets: ${[...pending.keys()].join(', ')}`);
+      for (const [id, resource] of ready) {
+        pending.delete(id);
+        const p = resource.Properties ?? {};
+        const name = String(p['QueueName'] ?? id);
+        const attributes: Record<string, string> = {};
+        for (const key of ['VisibilityTimeout', 'MessageRetentionPeriod', 'DelaySeconds', 'ReceiveMessageWaitTimeSeconds', 'MaximumMessageSize']) {
+          if (p[key] !== undefined) attributes[key] = String(p[key]);
+        }
+        if (p['RedrivePolicy'] !== undefined) {
+          attributes['RedrivePolicy'] = JSON.stringify(resolveValue(p['RedrivePolicy'], this.resourceValues()));
+        }
+        const created = await this.sqs!.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+        this.queues.set(id, { name, url: reachableQueueUrl(endpoint, created.QueueUrl!), arn: `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}` });
+      }
+    }
+  }
+
+  private createFunctions(localEnvironment: Record<string, string>): void {
+    const values = this.resourceValues();
+    for (const [id, resource] of resourcesOfType(this.stack.template, 'AWS::Lambda::Function')) {
+      const p = resource.Properties ?? {};
+      const assetPath = resource.Metadata?.['aws:asset:path'];
+      if (typeof assetPath !== 'string') {
+        this.log(`[offline] skipping function ${id}: no bundled asset (inline or container code is not supported offline)`);
+        continue;
+      }
+      const [file, handlerName] = splitHandler(String(p['Handler'] ?? 'index.handler'));
+      const variables = ((p['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {});
+      const environment: Record<string, string> = {
+        ...Object.fromEntries(Object.entries(resolveValue(variables, values) as Record<string, unknown>).map(([k, v]) => [k, String(v)])),
+        ...localEnvironment,
+        AWS_LAMBDA_FUNCTION_NAME: id,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(p['MemorySize'] ?? 128),
+        PATH: process.env['PATH'] ?? '',
+      };
+      const fn = new LocalFunction(
+        {
+          logicalId: id,
+          entry: join(this.stack.assemblyDir, assetPath, `${file}.mjs`),
+          handlerName,
+          timeoutMs: Number(p['Timeout'] ?? 3) * 1000,
+          memorySize: Number(p['MemorySize'] ?? 128),
+          environment,
+          concurrency: this.options.functionConcurrency ?? 2,
+        },
+        (line) => this.log(`[${id}] ${line}`),
+      );
+      this.functions.set(id, fn);
+    }
+  }
+
+  private wireEventSources(): void {
+    for (const [id, resource] of resourcesOfType(this.stack.template, 'AWS::Lambda::EventSourceMapping')) {
+      const p = resource.Properties ?? {};
+      const queueId = (p['EventSourceArn'] as { 'Fn::GetAtt'?: [string, string] })?.['Fn::GetAtt']?.[0];
+      const fnId = (p['FunctionName'] as { Ref?: string })?.Ref;
+      const queue = queueId ? this.queues.get(queueId) : undefined;
+      const fn = fnId ? this.functions.get(fnId) : undefined;
+      if (!queue || !fn) {
+        this.log(`[offline] skipping event source ${id}: only SQS sources of template functions are emulated`);
+        continue;
+      }
+      const maxConcurrency = (p['ScalingConfig'] as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency;
+      const source = new SqsEventSource(
+        {
+          logicalId: id,
+          queueUrl: queue.url,
+          queueArn: queue.arn,
+          batchSize: Number(p['BatchSize'] ?? 10),
+          reportBatchItemFailures: ((p['FunctionResponseTypes'] as string[] | undefined) ?? []).includes('ReportBatchItemFailures'),
+          concurrency: Math.min(maxConcurrency ?? 2, this.options.functionConcurrency ?? 2),
+        },
+        this.sqs!,
+        fn,
+        this.log,
+      );
+      source.start();
+      this.eventSources.push(source);
+    }
+  }
+
+  private rulesOnBuses(): LocalRule[] {
+    const rules: LocalRule[] = [];
+    for (const [id, resource] of resourcesOfType(this.stack.template, 'AWS::Events::Rule')) {
+      const p = resource.Properties ?? {};
+      if (p['EventPattern'] === undefined) continue;
+      const busRef = p['EventBusName'] as { Ref?: string } | string | undefined;
+      const busName = typeof busRef === 'object' && busRef?.Ref ? this.buses.get(busRef.Ref) ?? busRef.Ref : String(busRef ?? 'default');
+      rules.push({ logicalId: id, busName, pattern: p['EventPattern'] as Record<string, unknown>, targets: this.targetsOf(id, resource) });
+    }
+    return rules;
+  }
+
+  private wireSchedules(): void {
+    for (const [id, resource] of resourcesOfType(this.stack.template, 'AWS::Events::Rule')) {
+      const expression = resource.Properties?.['ScheduleExpression'];
+      if (typeof expression !== 'string') continue;
+      for (const target of this.targetsOf(id, resource)) {
+        if (target.kind !== 'lambda') continue;
+        this.schedules.push({ logicalId: id, fn: target.fn, expression });
+        if ((this.options.schedules ?? 'timer') === 'timer') {
+          const timer = setInterval(() => {
+            target.fn.invoke(scheduledEvent(id)).catch((error: Error) => this.log(`[${id}] scheduled run failed: ${error.message}`));
+          }, rateToMs(expression));
+          timer.unref();
+          this.timers.push(timer);
+        }
+      }
+    }
+  }
+
+  private targetsOf(ruleId: string, resource: TemplateResource): LocalTarget[] {
+    const targets = (resource.Properties?.['Targets'] as Record<string, unknown>[] | undefined) ?? [];
+    return targets.flatMap((t): LocalTarget[] => {
+      const arnId = (t['Arn'] as { 'Fn::GetAtt'?: [string, string] })?.['Fn::GetAtt']?.[0];
+      const dlqId = ((t['DeadLetterConfig'] as { Arn?: { 'Fn::GetAtt'?: [string, string] } } | undefined)?.Arn?.['Fn::GetAtt'])?.[0];
+      const deadLetterQueueUrl = dlqId ? this.queues.get(dlqId)?.url : undefined;
+      const common = {
+        ...(typeof t['InputPath'] === 'string' ? { inputPath: t['InputPath'] as string } : {}),
+        ...(typeof t['Input'] === 'string' ? { input: t['Input'] as string } : {}),
+        ...(deadLetterQueueUrl ? { deadLetterQueueUrl } : {}),
+      };
+      if (arnId && this.queues.has(arnId)) return [{ kind: 'sqs', queueUrl: this.queues.get(arnId)!.url, ...common }];
+      if (arnId && this.functions.has(arnId)) {
+        const retries = (t['RetryPolicy'] as { MaximumRetryAttempts?: number } | undefined)?.MaximumRetryAttempts ?? 185;
+        return [{ kind: 'lambda', fn: this.functions.get(arnId)!, maxRetries: Math.min(retries, 5), ...common }];
+      }
+      this.log(`[offline] rule ${ruleId}: target ${String(t['Id'])} is not a template queue or function; skipped`);
+      return [];
+    });
+  }
+
+  private resolveOutputs(): Record<string, string> {
+    const outputs: Record<string, string> = {};
+    for (const [id, output] of Object.entries(this.stack.template.Outputs ?? {})) {
+      // CDK suffixes output ids with a hash (HeraldIntakeQueueUrlA1121A96); expose the readable name.
+      outputs[id.replace(/[0-9A-F]{8}$/, '')] = String(resolveValue(output.Value, this.resourceValues()));
+    }
+    return outputs;
+  }
+
+  private resourceValues(): LocalResourceValues {
+    return {
+      ref: (id) => this.queues.get(id)?.url ?? this.tables.get(id) ?? this.buses.get(id) ?? (this.functions.has(id) ? id : undefined),
+      getAtt: (id, attribute) => {
+        const queue = this.queues.get(id);
+        if (queue) return attribute === 'Arn' ? queue.arn : attribute === 'QueueName' ? queue.name : attribute === 'QueueUrl' ? queue.url : undefined;
+        const table = this.tables.get(id);
+        if (table && attribute === 'Arn') return `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${table}`;
+        const bus = this.buses.get(id);
+        if (bus && attribute === 'Arn') return `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/${bus}`;
+        if (bus && attribute === 'Name') return bus;
+        if (this.functions.has(id) && attribute === 'Arn') return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${id}`;
+        return undefined;
+      },
+    };
+  }
+}
+
+function splitHandler(handler: string): [string, string] {
+  const dot = handler.lastIndexOf('.');
+  return [handler.slice(0, dot), handler.slice(dot + 1)];
+}
+
+function scheduledEvent(ruleId: string) {
+  return {
+    version: '0',
+    id: crypto.randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: LOCAL_ACCOUNT,
+    time: new Date().toISOString(),
+    region: LOCAL_REGION,
+    resources: [`arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:rule/${ruleId}`],
+    detail: {},
+  };
+}
+
+/** `rate(1 minute)`, `rate(5 minutes)`, `rate(1 hour)`; cron expressions fire every minute locally. */
+export function rateToMs(expression: string): number {
+  const match = /^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$/.exec(expression.trim());
+  if (!match) return 60_000;
+  const unit = match[2]!.startsWith('minute') ? 60_000 : match[2]!.startsWith('hour') ? 3_600_000 : 86_400_000;
+  return Number(match[1]) * unit;
+}

@@ -1,0 +1,70 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { DEFAULT_PORTS, OfflineStack } from './OfflineStack.ts';
+import { synthesize } from './synth.ts';
+
+const USAGE = `Usage: npm start -- [options]
+
+Runs Herald offline: synthesizes the CDK app, starts DynamoDB Local, the SQS and SES emulators and
+Herald's event bus, and runs the real handlers wired from the template. Ctrl-C stops everything.
+
+Options:
+  --config <file>     Herald config (default config/herald.json)
+  --no-synth          reuse the existing cdk.out.local assembly
+  --logs <target>     console (default), silent, or a file path
+  --endpoints <file>  where to write the endpoints document (default .local/endpoints.json)
+  -h, --help          this text`;
+
+const { values } = parseArgs({
+  options: {
+    config: { type: 'string', default: 'config/herald.json' },
+    'no-synth': { type: 'boolean', default: false },
+    logs: { type: 'string', default: 'console' },
+    endpoints: { type: 'string', default: '.local/endpoints.json' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const assemblyDir = 'cdk.out.local';
+if (!values['no-synth']) {
+  console.log(`herald: synthesizing ${values.config} …`);
+  synthesize({ configPath: values.config, outdir: assemblyDir, quiet: true });
+}
+const port = (name: keyof typeof DEFAULT_PORTS) => Number(process.env[`HERALD_PORT_${name.toUpperCase()}`] ?? DEFAULT_PORTS[name]);
+const stack = new OfflineStack({
+  assemblyDir,
+  logs: values.logs,
+  ports: { dynamodb: port('dynamodb'), sqs: port('sqs'), ses: port('ses'), sesEmulator: port('sesEmulator'), events: port('events'), admin: port('admin') },
+});
+const endpoints = await stack.start();
+mkdirSync('.local', { recursive: true });
+writeFileSync(values.endpoints, `${JSON.stringify(endpoints, null, 2)}\n`);
+
+console.log(`
+herald: offline stack running
+  DynamoDB Local      ${endpoints.dynamodb}
+  SQS (fauxqs)        ${endpoints.sqs}
+  SES                 ${endpoints.ses}    mailbox and web view: ${endpoints.sesMailbox}
+  EventBridge         ${endpoints.events}
+  admin               ${endpoints.admin}
+  intake queue        ${endpoints.outputs['HeraldIntakeQueueUrl']}
+  event bus           ${endpoints.outputs['HeraldEventBusName']}
+  table               ${endpoints.outputs['HeraldTableName']}
+  endpoints document  ${values.endpoints}
+Press Ctrl-C to stop.`);
+
+let stopping = false;
+const shutdown = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\nherald: ${signal} received, stopping …`);
+  await stack.stop();
+  console.log('herald: stopped');
+  process.exit(0);
+};
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -1,0 +1,105 @@
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { describe, expect, it } from 'vitest';
+import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
+import { approximateDepth, events, intent, mailbox, outputs, rejections, sendIntent, store, uid, waitFor } from './support.ts';
+
+describe('accept → deliver (email)', () => {
+  it('delivers an intent as one email rendered from the catalog template and marks the route published', async () => {
+    // Prepare
+    const email = `${uid('ada')}@example.com`;
+    const sent = intent('receipt', { user_id: uid('user'), email }, { order: { id: 'A-17', total: '<€12>' } }, { request_id: 'req-1', trace_id: 'trace-1' });
+
+    // Act
+    await sendIntent(sent);
+
+    // Assess
+    const [message] = await waitFor('the receipt email', async () => ((await mailbox(email)).length > 0 ? mailbox(email) : undefined));
+    expect(message!.from).toBe('herald@test.example.com');
+    expect(message!.subject).toBe('Receipt A-17');
+    expect(message!.body.text).toBe('You paid <€12> for order A-17.');
+    expect(message!.body.html).toBe('<p>You paid &lt;€12&gt; for order <i>A-17</i>.</p>');
+    const id = notificationIdFor('tests', sent.idempotency_key);
+    const route = await waitFor('route published', async () => {
+      const r = await store.getRoute(id, `email:${sent.audience.user_id}`);
+      return r?.status === 'published' ? r : undefined;
+    });
+    expect(route).toMatchObject({ attempts: 1, channel: 'email', email });
+    expect(route.due_at).toBeUndefined();
+    expect(await store.getNotification(id)).toMatchObject({ state: 'accepted', route_count: 1, request_id: 'req-1', trace_id: 'trace-1' });
+  });
+
+  it('accepts intents put on the event bus through the same pipeline', async () => {
+    const email = `${uid('bus')}@example.com`;
+    const sent = intent('receipt', { user_id: uid('user'), email }, { order: { id: 'B-2', total: '3' } });
+
+    const put = await events.send(
+      new PutEventsCommand({ Entries: [{ EventBusName: outputs.busName, Source: 'shop', DetailType: 'herald.intent', Detail: JSON.stringify(sent) }] }),
+    );
+
+    expect(put.FailedEntryCount).toBe(0);
+    const emails = await waitFor('the bus-sent email', async () => ((await mailbox(email)).length > 0 ? mailbox(email) : undefined));
+    expect(emails.map((e) => e.subject)).toEqual(['Receipt B-2']);
+  });
+
+  it('treats a re-sent identical intent as the same notification: one notification, one email', async () => {
+    const email = `${uid('dup')}@example.com`;
+    const sent = intent('receipt', { user_id: uid('user'), email }, { order: { id: 'C-3', total: '9' } });
+
+    await sendIntent(sent);
+    await sendIntent({ ...sent, request_id: 'a retry may carry new metadata' });
+    await sendIntent(sent);
+
+    const id = notificationIdFor('tests', sent.idempotency_key);
+    await waitFor('route published', async () => (await store.getRoute(id, `email:${sent.audience.user_id}`))?.status === 'published');
+    await waitFor('intake drained', async () => (await approximateDepth(outputs.intakeQueueUrl)) === 0);
+    await waitFor('route queue drained', async () => (await approximateDepth(outputs.routeQueueUrl)) === 0);
+    expect(await mailbox(email)).toHaveLength(1);
+    expect(await store.listRoutes(id)).toHaveLength(1);
+  });
+
+  it('rejects the same key with different content as an idempotency conflict and keeps the original', async () => {
+    const email = `${uid('conflict')}@example.com`;
+    const original = intent('receipt', { user_id: uid('user'), email }, { order: { id: 'D-4', total: '1' } });
+    await sendIntent(original);
+    const id = notificationIdFor('tests', original.idempotency_key);
+    await waitFor('original accepted', async () => (await store.getNotification(id))?.state === 'accepted');
+
+    await sendIntent({ ...original, payload: { order: { id: 'D-4', total: '1000' } } });
+
+    const rejection = await waitFor('conflict rejection', async () =>
+      (await rejections.listDay(Date.now(), 500)).find((r) => r.idempotency_key === original.idempotency_key),
+    );
+    expect(rejection).toMatchObject({ reason: 'idempotency_conflict', producer: 'tests', notification_id: id });
+    expect(rejection.message).toContain('already used for different content');
+    expect(rejection.raw_body).toContain('"total":"1000"');
+    expect((await store.getNotification(id))?.payload).toEqual({ order: { id: 'D-4', total: '1' } });
+    await waitFor('route published', async () => (await store.getRoute(id, `email:${original.audience.user_id}`))?.status === 'published');
+    expect(await mailbox(email)).toHaveLength(1);
+  });
+});
+
+describe('bad input', () => {
+  it.each([
+    ['malformed JSON', (m: string) => `{"notification_type": "receipt", "marker": "${m}"`, 'malformed_json'],
+    ['unknown notification type', (m: string) => JSON.stringify(intent('nope', { user_id: 'u1' }, { marker: m })), 'unknown_notification_type'],
+    ['oversize payload', (m: string) => JSON.stringify(intent('receipt', { user_id: 'u1' }, { marker: m, order: { id: '1', total: '1' }, blob: 'x'.repeat(40_000) })), 'payload_too_large'],
+    ['schema violation (no audience)', (m: string) => JSON.stringify({ notification_type: 'receipt', producer: 'tests', idempotency_key: m, payload: {} }), 'schema_violation'],
+    ['payload missing a template field', (m: string) => JSON.stringify(intent('receipt', { user_id: 'u1', email: 'x@example.com' }, { marker: m })), 'template_field_missing'],
+  ])('records a rejection with a distinct reason for %s and consumes the message', async (_name, body, reason) => {
+    // Prepare
+    const marker = uid('bad');
+
+    // Act
+    await sendIntent(body(marker));
+
+    // Assess
+    const rejection = await waitFor(`rejection ${reason}`, async () =>
+      (await rejections.listDay(Date.now(), 500)).find((r) => r.raw_body.includes(marker)),
+    );
+    expect(rejection.reason).toBe(reason);
+    expect(rejection.message.length).toBeGreaterThan(10);
+    expect(rejection.raw_body.length).toBeLessThanOrEqual(2048);
+    await waitFor('intake drained', async () => (await approximateDepth(outputs.intakeQueueUrl)) === 0);
+    expect(await approximateDepth(outputs.intakeDlqUrl)).toBe(0);
+  });
+});

@@ -1,0 +1,39 @@
+import { createServer } from 'node:net';
+import type { TestProject } from 'vitest/node';
+import { OfflineStack, type OfflineEndpoints } from '../../local/OfflineStack.ts';
+import { synthesize } from '../../local/synth.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    endpoints: OfflineEndpoints;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Synthesizes the test configuration once and starts one offline stack for every integration test. */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const assemblyDir = 'cdk.out.test';
+  synthesize({ configPath: 'test/fixtures/herald.test.json', outdir: assemblyDir, quiet: true });
+  const [dynamodb, sqs, ses, sesEmulator, events, admin] = await Promise.all(Array.from({ length: 6 }, freePort));
+  const stack = new OfflineStack({
+    assemblyDir,
+    ports: { dynamodb: dynamodb!, sqs: sqs!, ses: ses!, sesEmulator: sesEmulator!, events: events!, admin: admin! },
+    schedules: 'manual',
+    logs: '.local/test-functions.log',
+  });
+  const endpoints = await stack.start();
+  project.provide('endpoints', endpoints);
+  return async () => {
+    await stack.stop();
+  };
+}

@@ -1,0 +1,116 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import { DynamoNotificationStore } from '../../functions/adapters/DynamoNotificationStore.ts';
+import { DynamoRejectionStore } from '../../functions/adapters/DynamoRejectionStore.ts';
+import type { FaultRule, FaultState } from '../../local/emulators/FaultProxy.ts';
+
+export const endpoints = inject('endpoints');
+const clientConfig = { region: endpoints.region, credentials: endpoints.credentials };
+
+export const sqs = new SQSClient({ ...clientConfig, endpoint: endpoints.sqs });
+export const events = new EventBridgeClient({ ...clientConfig, endpoint: endpoints.events });
+export const ses = new SESv2Client({ ...clientConfig, endpoint: endpoints.ses });
+export const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...clientConfig, endpoint: endpoints.dynamodb }), {
+  marshallOptions: { removeUndefinedValues: true },
+});
+
+export const outputs = {
+  intakeQueueUrl: endpoints.outputs['HeraldIntakeQueueUrl']!,
+  intakeDlqUrl: endpoints.outputs['HeraldIntakeDeadLetterQueueUrl']!,
+  routeQueueUrl: endpoints.outputs['HeraldRouteQueueUrl']!,
+  routeDlqUrl: endpoints.outputs['HeraldRouteDeadLetterQueueUrl']!,
+  busName: endpoints.outputs['HeraldEventBusName']!,
+  tableName: endpoints.outputs['HeraldTableName']!,
+};
+
+const retentionMs = 30 * 86_400_000;
+export const store = new DynamoNotificationStore(documents, { tableName: outputs.tableName, retentionMs });
+export const rejections = new DynamoRejectionStore(documents, { tableName: outputs.tableName, retentionMs });
+
+/** A value unique to one test, so assertions on shared emulators never see another test's data. */
+export const uid = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+export async function sendIntent(intent: unknown): Promise<string> {
+  const body = typeof intent === 'string' ? intent : JSON.stringify(intent);
+  const sent = await sqs.send(new SendMessageCommand({ QueueUrl: outputs.intakeQueueUrl, MessageBody: body }));
+  return sent.MessageId!;
+}
+
+/** Polls `probe` until it returns something other than undefined/false, or fails with `what`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, intervalMs = 150): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+      last = value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${String(last)})`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export interface CapturedEmail {
+  readonly messageId: string;
+  readonly from: string;
+  readonly destination: { to: string[] };
+  readonly subject: string;
+  readonly body: { text?: string; html?: string };
+  readonly at: number;
+}
+
+/** Emails the SES emulator captured for `to`. */
+export async function mailbox(to: string): Promise<CapturedEmail[]> {
+  const response = await fetch(`${endpoints.sesMailbox}/store`);
+  const { emails } = (await response.json()) as { emails: CapturedEmail[] };
+  return emails.filter((e) => e.destination.to.includes(to));
+}
+
+export async function addSesFault(rule: FaultRule): Promise<FaultState> {
+  const response = await fetch(`${endpoints.admin}/faults/ses`, { method: 'POST', body: JSON.stringify(rule) });
+  if (response.status !== 201) throw new Error(`adding fault failed: ${response.status} ${await response.text()}`);
+  return (await response.json()) as FaultState;
+}
+
+export async function sesFaults(): Promise<FaultState[]> {
+  return (await (await fetch(`${endpoints.admin}/faults/ses`)).json()) as FaultState[];
+}
+
+export async function clearSesFaults(): Promise<void> {
+  await fetch(`${endpoints.admin}/faults/ses`, { method: 'DELETE' });
+}
+
+/** Runs the sweeper now (schedules are manual in tests) and returns its result. */
+export async function fireSweeper(): Promise<{ requeued: number; deadLettered: number; skipped: number }> {
+  const response = await fetch(`${endpoints.admin}/schedules/fire`, { method: 'POST' });
+  if (!response.ok) throw new Error(`firing schedules failed: ${response.status} ${await response.text()}`);
+  const results = (await response.json()) as Record<string, { requeued: number; deadLettered: number; skipped: number }>;
+  return Object.values(results)[0]!;
+}
+
+export async function approximateDepth(queueUrl: string): Promise<number> {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  );
+  return Number(Attributes.ApproximateNumberOfMessages ?? 0) + Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
+}
+
+/** A valid single-recipient intent for `type`, with fields overridable. */
+export function intent(type: string, recipient: { user_id: string; email?: string }, payload: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  return {
+    notification_type: type,
+    producer: 'tests',
+    idempotency_key: uid('key'),
+    audience: { kind: 'user', ...recipient },
+    payload,
+    ...extra,
+  };
+}
