@@ -16,6 +16,8 @@ export interface FaultRule {
 export interface FaultState extends FaultRule {
   readonly id: string;
   hits: number;
+  /** Epoch ms of each injected failure, so tests can measure backoff. */
+  readonly hitAt: number[];
 }
 
 /**
@@ -31,7 +33,7 @@ export class FaultProxy {
 
   public add(rule: FaultRule): FaultState {
     if (typeof rule.match !== 'string' || rule.match === '') throw new Error('fault rule needs a non-empty "match" string');
-    const state: FaultState = { ...rule, id: randomUUID(), hits: 0 };
+    const state: FaultState = { ...rule, id: randomUUID(), hits: 0, hitAt: [] };
     this.rules.push(state);
     return state;
   }
@@ -62,6 +64,7 @@ export class FaultProxy {
     const rule = this.rules.find((r) => text.includes(r.match) && (r.times === undefined || r.hits < r.times));
     if (rule !== undefined) {
       rule.hits += 1;
+      rule.hitAt.push(Date.now());
       const errorType = rule.errorType ?? 'InternalFailure';
       res.writeHead(rule.status ?? 500, { 'content-type': 'application/json', 'x-amzn-errortype': errorType });
       res.end(JSON.stringify({ message: rule.message ?? `injected fault (${errorType})` }));

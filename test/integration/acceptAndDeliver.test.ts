@@ -103,3 +103,35 @@ describe('bad input', () => {
     expect(await approximateDepth(outputs.intakeDlqUrl)).toBe(0);
   });
 });
+
+describe('acceptance after a crash', () => {
+  it('resumes an acceptance that stopped halfway: writes the missing routes, enqueues them, completes', async () => {
+    // Prepare: a previous acceptance wrote the notification and one of three routes, then died
+    // before enqueueing anything; its acceptance lease has expired.
+    const { contentHashOf } = await import('../../functions/core/route/identifiers.ts');
+    const { buildRoutes } = await import('../../functions/core/accept/AcceptIntent.ts');
+    const marker = uid('resume');
+    const recipients = [0, 1, 2].map((i) => ({ user_id: `${marker}-${i}`, email: `r${i}@${marker}.example.com` }));
+    const sent = { notification_type: 'receipt', producer: 'tests', idempotency_key: marker, audience: { kind: 'users', recipients }, payload: { order: { id: 'Z', total: '5' } } };
+    const id = notificationIdFor('tests', marker);
+    const crashedAt = Date.now() - 60_000;
+    await store.beginAcceptance(
+      { notification_id: id, notification_type: 'receipt', producer: 'tests', idempotency_key: marker, audience_kind: 'users', payload: sent.payload, content_hash: contentHashOf(sent), accepted_at: crashedAt, route_count: 3, state: 'accepting' },
+      'crashed-acceptance',
+      crashedAt + 1000,
+    );
+    await store.putRoutes(buildRoutes(id, recipients.slice(0, 1), ['email'], 3, crashedAt, 8));
+
+    // Act: SQS redelivers the intake message.
+    await sendIntent(sent);
+
+    // Assess
+    await waitFor('acceptance completed', async () => (await store.getNotification(id))?.state === 'accepted');
+    const routes = await waitFor('all routes published', async () => {
+      const all = await store.listRoutes(id);
+      return all.length === 3 && all.every((r) => r.status === 'published') ? all : undefined;
+    });
+    expect(routes.map((r) => r.attempts)).toEqual([1, 1, 1]);
+    for (const r of recipients) expect(await mailbox(r.email)).toHaveLength(1);
+  });
+});

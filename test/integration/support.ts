@@ -114,3 +114,47 @@ export function intent(type: string, recipient: { user_id: string; email?: strin
     ...extra,
   };
 }
+
+/**
+ * Writes a notification and its routes the way acceptance does, but enqueues nothing — the state
+ * after a crash between writing routes and sending their messages. `at` backdates it.
+ */
+export async function seedNotification(options: {
+  type: string;
+  recipients: { user_id: string; email?: string }[];
+  payload: Record<string, unknown>;
+  channels: ('email' | 'push')[];
+  maxAttempts: number;
+  at?: number;
+}) {
+  const { buildRoutes } = await import('../../functions/core/accept/AcceptIntent.ts');
+  const { contentHashOf, notificationIdFor } = await import('../../functions/core/route/identifiers.ts');
+  const at = options.at ?? Date.now();
+  const key = uid('seed');
+  const id = notificationIdFor('tests', key);
+  const audience = { kind: 'users' as const, recipients: options.recipients };
+  await store.beginAcceptance(
+    {
+      notification_id: id,
+      notification_type: options.type,
+      producer: 'tests',
+      idempotency_key: key,
+      audience_kind: 'users',
+      payload: options.payload,
+      content_hash: contentHashOf({ notification_type: options.type, audience, payload: options.payload }),
+      accepted_at: at,
+      route_count: options.recipients.length * options.channels.length,
+      state: 'accepting',
+    },
+    'seed',
+    at,
+  );
+  const routes = buildRoutes(id, options.recipients, options.channels, options.maxAttempts, at, 8);
+  await store.putRoutes(routes);
+  await store.completeAcceptance(id, 'seed', at);
+  return { id, key, routes };
+}
+
+export async function sendDeliveryMessage(notificationId: string, routeId: string): Promise<void> {
+  await sqs.send(new SendMessageCommand({ QueueUrl: outputs.routeQueueUrl, MessageBody: JSON.stringify({ notification_id: notificationId, route_id: routeId }) }));
+}

@@ -94,8 +94,10 @@ export class DeliverRoute {
   }
 
   private async dispatch(notification: NotificationRecord, route: RouteRecord): Promise<AttemptResult> {
+    const dispatcher = this.deps.dispatchers[route.channel] as ChannelDispatcher | undefined;
+    if (dispatcher === undefined) return failure('payload_encoding_failed', `route has unknown channel "${route.channel}"`, false);
     try {
-      await this.deps.dispatchers[route.channel].dispatch(notification, route);
+      await dispatcher.dispatch(notification, route);
       return { ok: true };
     } catch (error) {
       if (error instanceof DispatchError) return failure(error.classification, error.message, error.retryable);

@@ -1,0 +1,223 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SesEmailSender } from '../../functions/adapters/SesEmailSender.ts';
+import type { Catalog } from '../../functions/core/catalog/catalogTypes.ts';
+import { DeliverRoute } from '../../functions/core/deliver/DeliverRoute.ts';
+import { EmailDispatcher } from '../../functions/core/deliver/EmailDispatcher.ts';
+import { PushUnavailableDispatcher } from '../../functions/core/deliver/PushUnavailableDispatcher.ts';
+import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
+import { systemClock } from '../../functions/core/types.ts';
+import {
+  addSesFault,
+  clearSesFaults,
+  fireSweeper,
+  intent,
+  mailbox,
+  seedNotification,
+  sendDeliveryMessage,
+  sendIntent,
+  ses,
+  sesFaults,
+  store,
+  uid,
+  waitFor,
+} from './support.ts';
+
+const catalog = (JSON.parse(readFileSync('test/fixtures/herald.test.json', 'utf8')) as { catalog: Catalog }).catalog;
+const TEN_MINUTES_AGO = () => Date.now() - 10 * 60_000;
+
+async function routeWhere(id: string, routeId: string, done: (status: string) => boolean, timeoutMs = 30_000) {
+  return waitFor(`route ${routeId} to settle`, async () => {
+    const route = await store.getRoute(id, routeId);
+    return route && done(route.status) ? route : undefined;
+  }, timeoutMs);
+}
+
+afterEach(async () => {
+  await clearSesFaults();
+});
+
+describe('retries and dead letters', () => {
+  it('retries a failing SES send with growing backoff, then dead-letters the route with its classification', async () => {
+    // Prepare: SES refuses every send to this recipient (400, which the SDK itself does not retry).
+    const email = `${uid('down')}@example.com`;
+    const fault = await addSesFault({ match: email, status: 400, errorType: 'SendingPausedException', message: 'sending paused' });
+    const sent = intent('flaky', { user_id: uid('user'), email }, { n: 1 });
+
+    // Act
+    await sendIntent(sent);
+
+    // Assess: flaky allows 4 attempts; backoff 1 s doubling to 4 s with ±20 % jitter.
+    const id = notificationIdFor('tests', sent.idempotency_key);
+    const route = await routeWhere(id, `email:${sent.audience.user_id}`, (s) => s === 'dead_letter', 60_000);
+    expect(route).toMatchObject({ attempts: 4, max_attempts: 4, last_failure_classification: 'email_send_failed' });
+    expect(route.last_failure_message).toContain('SendingPausedException');
+    const [state] = (await sesFaults()).filter((f) => f.id === fault.id);
+    expect(state!.hits).toBe(4);
+    const gaps = state!.hitAt.slice(1).map((t, i) => t - state!.hitAt[i]!);
+    expect(gaps[0]).toBeGreaterThanOrEqual(800);
+    expect(gaps[1]).toBeGreaterThan(gaps[0]!);
+    expect(gaps[2]).toBeGreaterThan(gaps[1]!);
+    expect(gaps[2]).toBeGreaterThanOrEqual(3_200);
+    expect(await mailbox(email)).toHaveLength(0);
+  });
+
+  it('recovers when SES comes back before the attempts run out: published, one email', async () => {
+    const email = `${uid('blip')}@example.com`;
+    await addSesFault({ match: email, status: 500, errorType: 'InternalFailure', times: 2 });
+    const sent = intent('flaky', { user_id: uid('user'), email }, { n: 2 });
+
+    await sendIntent(sent);
+
+    const id = notificationIdFor('tests', sent.idempotency_key);
+    const route = await routeWhere(id, `email:${sent.audience.user_id}`, (s) => s === 'published', 60_000);
+    // The SDK retries a 500 once itself, so two injected failures cost one route attempt.
+    expect(route.attempts).toBeGreaterThanOrEqual(2);
+    expect(route.last_failure_classification).toBe('email_send_failed');
+    expect(await mailbox(email)).toHaveLength(1);
+  });
+
+  it('dead-letters a push route with a clear classification while push is not deployed (no fake success)', async () => {
+    const sent = intent('ping', { user_id: uid('user') }, { hello: 'world' });
+    await sendIntent(sent);
+    const id = notificationIdFor('tests', sent.idempotency_key);
+    const route = await routeWhere(id, `push:${sent.audience.user_id}`, (s) => s === 'dead_letter');
+    expect(route).toMatchObject({ attempts: 1, last_failure_classification: 'push_channel_unavailable' });
+  });
+});
+
+describe('leases', () => {
+  function deliverer() {
+    return new DeliverRoute(
+      { retryPolicy: { minMs: 1000, maxMs: 4000, jitter: 0.2, maxAttempts: 3 }, leaseMs: 30_000 },
+      {
+        store,
+        dispatchers: {
+          email: new EmailDispatcher(catalog, new SesEmailSender(ses, { from: 'herald@test.example.com' })),
+          push: new PushUnavailableDispatcher(),
+        },
+        clock: systemClock,
+      },
+    );
+  }
+
+  it('lets exactly one of three racing deliverers send: one email, one attempt', async () => {
+    // Prepare: a route with no queue message, so only the two racers below can touch it.
+    const email = `${uid('race')}@example.com`;
+    const { id, routes } = await seedNotification({ type: 'receipt', recipients: [{ user_id: uid('user'), email }], payload: { order: { id: 'R', total: '1' } }, channels: ['email'], maxAttempts: 3 });
+    const message = { notification_id: id, route_id: routes[0]!.route_id };
+
+    // Act
+    const decisions = await Promise.all([deliverer().handle(message), deliverer().handle(message), deliverer().handle(message)]);
+
+    // Assess
+    expect(decisions.filter((d) => d.kind === 'done' && d.reason === 'published')).toHaveLength(1);
+    expect(decisions.filter((d) => d.kind === 'retry_after' && d.reason === 'leased_elsewhere')).toHaveLength(2);
+    expect(await mailbox(email)).toHaveLength(1);
+    expect(await store.getRoute(id, routes[0]!.route_id)).toMatchObject({ status: 'published', attempts: 1 });
+  });
+
+  it('sends once when SQS delivers the same route message many times', async () => {
+    const email = `${uid('dupmsg')}@example.com`;
+    const { id, routes } = await seedNotification({ type: 'receipt', recipients: [{ user_id: uid('user'), email }], payload: { order: { id: 'S', total: '2' } }, channels: ['email'], maxAttempts: 3 });
+
+    await Promise.all(Array.from({ length: 6 }, () => sendDeliveryMessage(id, routes[0]!.route_id)));
+
+    const route = await routeWhere(id, routes[0]!.route_id, (s) => s === 'published');
+    expect(route.attempts).toBe(1);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await mailbox(email)).toHaveLength(1);
+  });
+
+  it('counts the attempt of a deliverer that crashed after leasing, and the route still ends published', async () => {
+    // Prepare: a deliverer leases (attempt 1) and dies without completing; its lease runs out.
+    const email = `${uid('crash')}@example.com`;
+    const { id, routes } = await seedNotification({ type: 'receipt', recipients: [{ user_id: uid('user'), email }], payload: { order: { id: 'T', total: '3' } }, channels: ['email'], maxAttempts: 3 });
+    const now = Date.now();
+    const lease = await store.leaseRoute(id, routes[0]!.route_id, 'crashed-worker', now + 500, now);
+    expect(lease.leased).toBe(true);
+    await new Promise((r) => setTimeout(r, 700));
+
+    // Act: SQS hands the message back after its visibility timeout.
+    await sendDeliveryMessage(id, routes[0]!.route_id);
+
+    // Assess
+    const route = await routeWhere(id, routes[0]!.route_id, (s) => s === 'published');
+    expect(route.attempts).toBe(2);
+    expect(await mailbox(email)).toHaveLength(1);
+  });
+
+  it('dead-letters as worker_crashed when the crashed attempt was the last one', async () => {
+    const email = `${uid('lastcrash')}@example.com`;
+    const { id, routes } = await seedNotification({ type: 'once', recipients: [{ user_id: uid('user'), email }], payload: { n: 1 }, channels: ['email'], maxAttempts: 1 });
+    const now = Date.now();
+    await store.leaseRoute(id, routes[0]!.route_id, 'crashed-worker', now + 300, now);
+    await new Promise((r) => setTimeout(r, 500));
+
+    await sendDeliveryMessage(id, routes[0]!.route_id);
+
+    const route = await routeWhere(id, routes[0]!.route_id, (s) => s === 'dead_letter');
+    expect(route).toMatchObject({ attempts: 1, last_failure_classification: 'worker_crashed' });
+    expect(await mailbox(email)).toHaveLength(0);
+  });
+});
+
+describe('sweeper', () => {
+  it('re-enqueues a route whose delivery message was lost, and it completes', async () => {
+    // Prepare: routes written ten minutes ago whose messages never reached the queue.
+    const email = `${uid('lost')}@example.com`;
+    const { id, routes } = await seedNotification({ type: 'receipt', recipients: [{ user_id: uid('user'), email }], payload: { order: { id: 'L', total: '4' } }, channels: ['email'], maxAttempts: 3, at: TEN_MINUTES_AGO() });
+
+    // Act
+    const result = await fireSweeper();
+
+    // Assess
+    expect(result.requeued).toBeGreaterThanOrEqual(1);
+    const route = await routeWhere(id, routes[0]!.route_id, (s) => s === 'published');
+    expect(route.attempts).toBe(1);
+    expect(await mailbox(email)).toHaveLength(1);
+  });
+
+  it('dead-letters a route whose every attempt crashed, even with no message left anywhere (poison message redriven)', async () => {
+    const at = TEN_MINUTES_AGO();
+    const { id, routes } = await seedNotification({ type: 'once', recipients: [{ user_id: uid('user'), email: `${uid('poison')}@example.com` }], payload: { n: 2 }, channels: ['email'], maxAttempts: 1, at });
+    await store.leaseRoute(id, routes[0]!.route_id, 'crashed-worker', at + 1000, at);
+
+    const result = await fireSweeper();
+
+    expect(result.deadLettered).toBeGreaterThanOrEqual(1);
+    expect(await store.getRoute(id, routes[0]!.route_id)).toMatchObject({ status: 'dead_letter', last_failure_classification: 'worker_crashed' });
+  });
+
+  it('leaves routes that are due but within the grace period to their own messages', async () => {
+    const { id, routes } = await seedNotification({ type: 'once', recipients: [{ user_id: uid('user'), email: `${uid('fresh')}@example.com` }], payload: { n: 3 }, channels: ['email'], maxAttempts: 1 });
+
+    await fireSweeper();
+
+    expect(await store.getRoute(id, routes[0]!.route_id)).toMatchObject({ status: 'pending', attempts: 0 });
+  });
+});
+
+describe('fan-out', () => {
+  it('turns a 1,000-recipient intent into 1,000 routes that all reach a terminal state', async () => {
+    // Prepare
+    const marker = uid('bulk');
+    const recipients = Array.from({ length: 1000 }, (_, i) => ({ user_id: `${marker}-u${i}`, email: `u${i}@${marker}.example.com` }));
+    const sent = { notification_type: 'receipt', producer: 'tests', idempotency_key: marker, audience: { kind: 'users', recipients }, payload: { order: { id: 'BULK', total: '0' } } };
+
+    // Act
+    await sendIntent(sent);
+
+    // Assess
+    const id = notificationIdFor('tests', marker);
+    const routes = await waitFor('all 1,000 routes terminal', async () => {
+      const all = await store.listRoutes(id);
+      return all.length === 1000 && all.every((r) => r.status === 'published' || r.status === 'dead_letter') ? all : undefined;
+    }, 240_000, 2_000);
+    expect(new Set(routes.map((r) => r.route_id)).size).toBe(1000);
+    expect(routes.every((r) => r.status === 'published' && r.attempts === 1)).toBe(true);
+    const response = await fetch(`${(await import('./support.ts')).endpoints.sesMailbox}/store`);
+    const { emails } = (await response.json()) as { emails: { destination: { to: string[] } }[] };
+    expect(emails.filter((e) => e.destination.to[0]!.endsWith(`@${marker}.example.com`))).toHaveLength(1000);
+  });
+});
