@@ -1,0 +1,178 @@
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { HeraldStack, type HeraldConfigFile } from '../../lib/HeraldStack.ts';
+import { NotificationService } from '../../lib/NotificationService.ts';
+
+const config = JSON.parse(readFileSync('config/herald.json', 'utf8')) as HeraldConfigFile;
+// Assertions are about the template; skip esbuild bundling to keep these tests fast.
+const app = () => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+
+function synth(change: Partial<HeraldConfigFile> = {}) {
+  const stack = new HeraldStack(app(), 'Herald', { config: { ...config, ...change } });
+  return { stack, template: Template.fromStack(stack) };
+}
+
+const { stack, template } = synth();
+const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+const logicalId = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
+const service = stack.service;
+
+describe('NotificationService: queues', () => {
+  it('redrives intake and route messages to their dead-letter queues', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(service.intakeDeadLetterQueue), 'Arn'] }, maxReceiveCount: 5 },
+    });
+    // Above the largest max attempts (security.alert: 8), so the route's own counter dead-letters first.
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(service.routeDeadLetterQueue), 'Arn'] }, maxReceiveCount: 18 },
+    });
+  });
+
+  it('encrypts every queue and denies non-TLS access', () => {
+    const queues = Object.values(resources).filter((r) => r.Type === 'AWS::SQS::Queue');
+    expect(queues).toHaveLength(4);
+    for (const queue of queues) expect(queue.Properties['SqsManagedSseEnabled']).toBe(true);
+    const policies = Object.values(resources).filter((r) => r.Type === 'AWS::SQS::QueuePolicy');
+    expect(policies.every((p) => JSON.stringify(p.Properties).includes('"aws:SecureTransport":"false"'))).toBe(true);
+  });
+
+  it('gives each consumed queue a visibility timeout of at least 6× its function timeout', () => {
+    const mappings = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(2);
+    for (const mapping of mappings) {
+      const fn = resources[mapping.Properties['FunctionName'].Ref]!;
+      const queue = resources[mapping.Properties['EventSourceArn']['Fn::GetAtt'][0]]!;
+      expect(queue.Properties['VisibilityTimeout']).toBeGreaterThanOrEqual(6 * fn.Properties['Timeout']);
+    }
+  });
+
+  it('reports partial batch failures on both SQS event sources', () => {
+    for (const fn of [service.acceptFunction, service.deliverFunction]) {
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionName: { Ref: logicalId(fn) },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+    }
+  });
+});
+
+describe('NotificationService: table', () => {
+  it('expires items by TTL, keeps the sparse due index, encrypts and recovers to a point in time', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: { SSEEnabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      GlobalSecondaryIndexes: [
+        Match.objectLike({
+          IndexName: 'due',
+          KeySchema: [
+            { AttributeName: 'due_shard', KeyType: 'HASH' },
+            { AttributeName: 'due_at', KeyType: 'RANGE' },
+          ],
+        }),
+      ],
+    });
+  });
+});
+
+describe('NotificationService: functions and IAM', () => {
+  it('runs every function on nodejs24.x', () => {
+    const functions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(functions.map((f) => f.Properties['Runtime'])).toEqual(['nodejs24.x', 'nodejs24.x', 'nodejs24.x']);
+  });
+
+  function policyOf(fn: typeof service.deliverFunction): any[] {
+    const roleId = stack.getLogicalId(fn.role!.node.defaultChild as never);
+    const policy = Object.values(resources).find((r) => r.Type === 'AWS::IAM::Policy' && r.Properties['Roles'].some((x: any) => x.Ref === roleId))!;
+    return policy.Properties['PolicyDocument'].Statement;
+  }
+  const actions = (statements: any[]) => statements.flatMap((s) => [s.Action].flat());
+  const tableId = logicalId(service.table);
+
+  it.each([
+    ['accept', () => service.acceptFunction, ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem']],
+    ['deliver', () => service.deliverFunction, ['dynamodb:GetItem', 'dynamodb:UpdateItem']],
+    ['sweeper', () => service.sweeperFunction, ['dynamodb:Query', 'dynamodb:UpdateItem']],
+  ])('grants %s only the DynamoDB actions it uses, on this table only', (_name, fn, expected) => {
+    const statements = policyOf(fn());
+    expect(actions(statements).filter((a) => a.startsWith('dynamodb:')).sort()).toEqual([...expected].sort());
+    const dynamo = statements.find((s) => [s.Action].flat().some((a: string) => a.startsWith('dynamodb:')));
+    expect(JSON.stringify(dynamo.Resource)).toContain(tableId);
+    expect(actions(statements).some((a) => a.endsWith(':*'))).toBe(false);
+  });
+
+  it('lets only the deliver function send email, from the configured address and identity', () => {
+    const ses = policyOf(service.deliverFunction).find((s) => s.Action === 'ses:SendEmail');
+    expect(ses.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'notifications@herald.example.com' } });
+    expect(JSON.stringify(ses.Resource)).toContain('identity/herald.example.com');
+    expect(actions(policyOf(service.acceptFunction))).not.toContain('ses:SendEmail');
+    expect(actions(policyOf(service.sweeperFunction))).not.toContain('ses:SendEmail');
+  });
+
+  it('lets accept and sweeper send to the route queue but not deliver', () => {
+    expect(actions(policyOf(service.acceptFunction))).toContain('sqs:SendMessage');
+    expect(actions(policyOf(service.sweeperFunction))).toContain('sqs:SendMessage');
+    expect(actions(policyOf(service.deliverFunction))).not.toContain('sqs:SendMessage');
+  });
+});
+
+describe('NotificationService: event bus and schedule', () => {
+  it('forwards herald.intent events from its bus into the intake queue as the bare intent', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: logicalId(service.bus) },
+      EventPattern: { 'detail-type': ['herald.intent'] },
+      Targets: [Match.objectLike({
+        Arn: { 'Fn::GetAtt': [logicalId(service.intakeQueue), 'Arn'] },
+        InputPath: '$.detail',
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(service.intakeDeadLetterQueue), 'Arn'] } },
+      })],
+    });
+  });
+
+  it('runs the sweeper every minute', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(service.sweeperFunction), 'Arn'] } })],
+    });
+  });
+
+  it('outputs the intake queue, bus, table and dead-letter queues', () => {
+    const outputs = Object.keys(template.toJSON().Outputs as object).map((k) => k.replace(/[0-9A-F]{8}$/, ''));
+    expect(outputs.sort()).toEqual(
+      ['HeraldEventBusName', 'HeraldIntakeDeadLetterQueueUrl', 'HeraldIntakeQueueUrl', 'HeraldRouteDeadLetterQueueUrl', 'HeraldRouteQueueUrl', 'HeraldTableName'].sort(),
+    );
+  });
+});
+
+describe('NotificationService: props validation at synth time', () => {
+  it.each([
+    [{ catalog: { 'bad type!': { channels: ['push'] } } }, 'catalog entry "bad type!"'],
+    [{ catalog: { alert: { channels: ['email'] } } }, 'catalog entry "alert": the email channel needs an email template'],
+    [{ emailFrom: 'not-an-address' }, 'emailFrom must be an email address (catalog type "welcome" sends email)'],
+    [{ maxPayloadBytes: 200_000 }, 'maxPayloadBytes must be an integer from 1024 to 122880'],
+    [{ retry: { minBackoffSeconds: 60, maxBackoffSeconds: 10 } }, 'minimum backoff must not exceed maximum backoff'],
+  ] as [Partial<HeraldConfigFile>, string][])('rejects %j naming the problem', (change, message) => {
+    expect(() => synth(change)).toThrow(message);
+  });
+
+  it('rejects a sweep grace shorter than the deliver timeout', () => {
+    const stack = new Stack(app(), 'S');
+    expect(() => new NotificationService(stack, 'H', { catalog: { p: { channels: ['push'] } }, sweepGrace: Duration.seconds(5) })).toThrow(
+      'sweepGrace must be at least the deliver function timeout',
+    );
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('passes with every acknowledgement carrying a reason', () => {
+    const nagApp = app();
+    const nagged = new HeraldStack(nagApp, 'Herald', { config });
+    Validations.of(nagApp).addPlugins(new AwsSolutionsChecks(nagApp));
+    expect(() => nagApp.synth()).not.toThrow();
+    expect(Annotations.fromStack(nagged).findError('*', Match.anyValue())).toEqual([]);
+  });
+});
