@@ -13,6 +13,7 @@ import { MAX_ATTEMPTS_CEILING, validateCatalog } from '../functions/core/catalog
 import { DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES_CEILING } from '../functions/core/constants.ts';
 import { DUE_INDEX } from '../functions/adapters/dynamoKeys.ts';
 import { HeraldFunction } from './parts/HeraldFunction.ts';
+import { PushGateway, type ConnectionAuthProps } from './parts/PushGateway.ts';
 import { QueueWithDeadLetters } from './parts/QueueWithDeadLetters.ts';
 
 /** Route retry policy. */
@@ -25,6 +26,16 @@ export interface RouteRetryProps {
   readonly jitter?: number;
   /** Attempts per route when the catalog entry does not say. @default 6 */
   readonly maxAttempts?: number;
+}
+
+/** Push over API Gateway WebSocket. */
+export interface PushProps {
+  /** How `$connect` verifies connection tokens. @default HS256 with a generated Secrets Manager secret */
+  readonly auth?: ConnectionAuthProps;
+  /** How long events stay replayable after publication. @default Duration.hours(24) */
+  readonly freshnessWindow?: Duration;
+  /** @default 'live' */
+  readonly stageName?: string;
 }
 
 /** Properties of {@link NotificationService}. */
@@ -49,6 +60,8 @@ export interface NotificationServiceProps {
   readonly deliverBatchSize?: number;
   /** Cap on concurrent deliver invocations (SQS event source maximum concurrency). @default no cap */
   readonly deliverMaxConcurrency?: number;
+  /** WebSocket push settings. @default tokens signed with a generated HS256 secret, 24 h freshness window */
+  readonly push?: PushProps;
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
   /** @default RetentionDays.ONE_MONTH */
@@ -84,6 +97,7 @@ export class NotificationService extends Construct {
   public readonly acceptFunction: HeraldFunction;
   public readonly deliverFunction: HeraldFunction;
   public readonly sweeperFunction: HeraldFunction;
+  public readonly push: PushGateway;
   public readonly retryPolicy: RetryPolicy;
 
   public constructor(scope: Construct, id: string, props: NotificationServiceProps) {
@@ -165,6 +179,15 @@ export class NotificationService extends Construct {
       define: { 'process.env.HERALD_CATALOG': JSON.stringify(JSON.stringify(catalog)) },
     };
 
+    this.push = new PushGateway(this, 'Push', {
+      ...(props.push?.auth ? { auth: props.push.auth } : {}),
+      ...(props.push?.stageName ? { stageName: props.push.stageName } : {}),
+      notificationsTable: this.table,
+      removalPolicy,
+      logRetention,
+      environment: { TABLE_NAME: this.table.tableName, POWERTOOLS_SERVICE_NAME: 'herald', POWERTOOLS_METRICS_NAMESPACE: 'Herald' },
+    });
+
     this.acceptFunction = new HeraldFunction(this, 'Accept', {
       ...functionDefaults,
       handler: 'accept',
@@ -188,6 +211,8 @@ export class NotificationService extends Construct {
         // The lease outlives the function timeout, so a live attempt is never leased twice.
         LEASE_MS: String(DELIVER_TIMEOUT.toMilliseconds() * 2),
         EMAIL_FROM: validated.emailFrom,
+        FRESHNESS_SECONDS: String(validated.freshnessSeconds),
+        ...this.push.pushEnvironment(),
       },
     });
     this.deliverFunction.addEventSource(
@@ -198,6 +223,7 @@ export class NotificationService extends Construct {
       }),
     );
     this.table.grant(this.deliverFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    this.push.grantPublish(this.deliverFunction);
     if (validated.emailFrom !== '') {
       const domain = validated.emailFrom.split('@')[1]!;
       this.deliverFunction.addToRolePolicy(
@@ -228,7 +254,8 @@ export class NotificationService extends Construct {
       targets: [new LambdaFunction(this.sweeperFunction, { retryAttempts: 0 })],
     });
 
-    for (const fn of [this.acceptFunction, this.deliverFunction, this.sweeperFunction]) {
+    const functions = [this.acceptFunction, this.deliverFunction, this.sweeperFunction, this.push.authorizerFunction, this.push.connectionFunction];
+    for (const fn of functions) {
       Validations.of(fn).acknowledge({
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
         reason: 'The AWS-managed basic execution role only grants writing to the function\'s own CloudWatch log streams.',
@@ -252,6 +279,10 @@ export class NotificationService extends Construct {
     output('RouteDeadLetterQueueUrl', this.routeDeadLetterQueue.queueUrl, 'Route messages that crashed the deliver function');
     output('EventBusName', this.bus.eventBusName, 'Put intents here with detail-type "herald.intent"');
     output('TableName', this.table.tableName, 'Notifications, routes and rejections');
+    output('WebSocketUrl', this.push.url, 'Clients connect here with ?token=<JWT>');
+    output('ConnectionsTableName', this.push.connectionsTable.tableName, 'Live WebSocket connections by user');
+    output('StreamsTableName', this.push.streamsTable.tableName, 'Per-user event buffer');
+    if (this.push.tokenSecret) output('TokenSecretArn', this.push.tokenSecret.secretArn, 'HS256 key for connection tokens');
   }
 }
 
@@ -262,6 +293,7 @@ interface ValidatedProps {
   readonly retentionDays: number;
   readonly sweepGraceMs: number;
   readonly maxAttempts: number;
+  readonly freshnessSeconds: number;
 }
 
 /** Fails synth with a message naming the bad prop. */
@@ -287,5 +319,9 @@ function validateProps(props: NotificationServiceProps, catalog: Catalog): Valid
   }
   const maxAttempts = Math.max(props.retry?.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts, ...Object.values(catalog).map((e) => e.maxAttempts ?? 0));
   if (maxAttempts > MAX_ATTEMPTS_CEILING) throw new Error(`NotificationService: retry.maxAttempts must be at most ${MAX_ATTEMPTS_CEILING}`);
-  return { emailFrom, maxPayloadBytes, dueShards, retentionDays, sweepGraceMs, maxAttempts };
+  const freshnessSeconds = (props.push?.freshnessWindow ?? Duration.hours(24)).toSeconds();
+  if (freshnessSeconds < 60 || freshnessSeconds > 14 * 86_400) {
+    throw new Error('NotificationService: push.freshnessWindow must be from 1 minute to 14 days');
+  }
+  return { emailFrom, maxPayloadBytes, dueShards, retentionDays, sweepGraceMs, maxAttempts, freshnessSeconds };
 }

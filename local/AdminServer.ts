@@ -10,6 +10,9 @@ import type { OfflineStack } from './OfflineStack.ts';
  *   GET    /faults/ses                   → injected SES faults and their hit counts
  *   POST   /faults/ses  {match,status?,errorType?,message?,times?} → add a fault
  *   DELETE /faults/ses                   → remove every SES fault
+ *   GET    /gateway/connections          → ids of open WebSocket connections
+ *   POST   /gateway/connections/<id>/vanish → drop the socket without $disconnect
+ *   POST   /gateway/connections/<id>/drop   → close it from the server side (1001), with $disconnect
  */
 export class AdminServer {
   private server?: Server;
@@ -52,8 +55,16 @@ export class AdminServer {
       case 'DELETE /faults/ses':
         this.stack.sesFaults.clear();
         return send(res, 204, undefined);
-      default:
+      case 'GET /gateway/connections':
+        return send(res, 200, this.stack.gatewayConnections());
+      default: {
+        const end = /^POST \/gateway\/connections\/([^/]+)\/(vanish|drop)$/.exec(key);
+        if (end) {
+          const done = this.stack.endConnection(decodeURIComponent(end[1]!), end[2] as 'vanish' | 'drop');
+          return send(res, done ? 200 : 404, { ok: done });
+        }
         return send(res, 404, { error: `no admin route ${key}` });
+      }
     }
   }
 }

@@ -39,6 +39,8 @@ export class EventBus {
     private readonly sqs: SQSClient,
     private readonly log: (line: string) => void,
     private readonly retryDelayMs = 200,
+    /** Other AWS JSON 1.1 APIs served on the same endpoint, by X-Amz-Target prefix (e.g. secretsmanager). */
+    private readonly otherApis: Record<string, (operation: string, body: Record<string, unknown>) => Promise<unknown>> = {},
   ) {}
 
   public async listen(port: number): Promise<string> {
@@ -134,6 +136,16 @@ export class EventBus {
       res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
       res.end(JSON.stringify(body));
     };
+    const [prefix = '', operation = ''] = target.split('.');
+    const otherApi = this.otherApis[prefix];
+    if (otherApi) {
+      try {
+        reply(200, await otherApi(operation, JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>));
+      } catch (error) {
+        reply(400, { __type: (error as Error).name, message: (error as Error).message });
+      }
+      return;
+    }
     if (target !== 'AWSEvents.PutEvents') {
       reply(400, { __type: 'UnknownOperationException', message: `the offline event bus supports PutEvents only, not ${target || 'this request'}` });
       return;

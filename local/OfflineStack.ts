@@ -12,6 +12,8 @@ import { EventBus, type LocalRule, type LocalTarget } from './EventBus.ts';
 import { LocalFunction } from './FunctionHost.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, resolveValue, type LocalResourceValues } from './Intrinsics.ts';
 import { SqsEventSource } from './SqsEventSource.ts';
+import { WebSocketGateway, type GatewayLimits, type GatewayRoute } from './WebSocketGateway.ts';
+import { randomBytes } from 'node:crypto';
 import { AdminServer } from './AdminServer.ts';
 import { FaultProxy } from './emulators/FaultProxy.ts';
 import { startDynamoDbLocal, type RunningEmulator } from './emulators/startDynamoDbLocal.ts';
@@ -27,9 +29,14 @@ export interface OfflinePorts {
   readonly sesEmulator: number;
   readonly events: number;
   readonly admin: number;
+  /** The WebSocket API and its @connections management API. */
+  readonly gateway: number;
 }
 
-export const DEFAULT_PORTS: OfflinePorts = { dynamodb: 8000, sqs: 4566, ses: 8005, sesEmulator: 8006, events: 4580, admin: 4590 };
+export const DEFAULT_PORTS: OfflinePorts = { dynamodb: 8000, sqs: 4566, ses: 8005, sesEmulator: 8006, events: 4580, admin: 4590, gateway: 4591 };
+
+/** Stand-in for the WebSocket API id; URLs built on it are rewritten to the local gateway. */
+const LOCAL_API_ID = 'localwsapi';
 
 export interface OfflineStackOptions {
   /** `cdk synth` output directory. */
@@ -42,6 +49,8 @@ export interface OfflineStackOptions {
   readonly logs?: string;
   /** Execution environments per function. @default 2 */
   readonly functionConcurrency?: number;
+  /** WebSocket idle and lifetime limits. @default API Gateway's: 10 min idle, 2 h */
+  readonly gatewayLimits?: GatewayLimits;
 }
 
 /** What a client needs to talk to the running offline stack; also written to `.local/endpoints.json`. */
@@ -54,6 +63,12 @@ export interface OfflineEndpoints {
   readonly sesMailbox: string;
   readonly events: string;
   readonly admin: string;
+  /** Where clients connect (append `?token=<JWT>`). */
+  readonly websocket: string;
+  /** The @connections management API base URL (what `WEBSOCKET_CALLBACK_URL` points to). */
+  readonly websocketCallback: string;
+  /** Secret values by logical id (local only: the generated token-signing key among them). */
+  readonly secrets: Record<string, string>;
   /** Stack outputs, resolved to local values (IntakeQueueUrl, TableName, …), keyed without the construct prefix. */
   readonly outputs: Record<string, string>;
   readonly functions: Record<string, string>;
@@ -79,6 +94,8 @@ export class OfflineStack {
   private readonly queues = new Map<string, CreatedQueue>();
   private readonly tables = new Map<string, string>();
   private readonly buses = new Map<string, string>();
+  private readonly secrets = new Map<string, { arn: string; value: string }>();
+  private gateway?: WebSocketGateway;
   private readonly schedules: { logicalId: string; fn: LocalFunction; expression: string }[] = [];
   private logStream?: WriteStream;
   private sqs?: SQSClient;
@@ -126,6 +143,7 @@ export class OfflineStack {
       for (const [id, resource] of resourcesOfType(this.stack.template, 'AWS::Events::EventBus')) {
         this.buses.set(id, String(resource.Properties?.['Name'] ?? id));
       }
+      this.createSecrets();
       const eventsEndpoint = `http://127.0.0.1:${ports.events}`;
       const functionEnvironment = {
         AWS_REGION: LOCAL_REGION,
@@ -137,13 +155,16 @@ export class OfflineStack {
         AWS_ENDPOINT_URL_SESV2: sesEndpoint,
         AWS_ENDPOINT_URL_SES: sesEndpoint,
         AWS_ENDPOINT_URL_EVENTBRIDGE: eventsEndpoint,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: eventsEndpoint,
         AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
         POWERTOOLS_TRACE_ENABLED: 'false',
         HERALD_OFFLINE: 'true',
       };
       this.createFunctions(functionEnvironment);
-      this.bus = new EventBus(this.rulesOnBuses(), this.sqs, this.log);
+      this.bus = new EventBus(this.rulesOnBuses(), this.sqs, this.log, 200, { secretsmanager: (op, body) => this.secretsApi(op, body) });
       await this.bus.listen(ports.events);
+      this.gateway = this.createGateway();
+      if (this.gateway) await this.gateway.listen(ports.gateway);
       this.wireSchedules();
       this.wireEventSources();
 
@@ -160,6 +181,9 @@ export class OfflineStack {
         sesMailbox: ses.endpoint,
         events: eventsEndpoint,
         admin: `http://127.0.0.1:${ports.admin}`,
+        websocket: this.localUrl(`wss://${LOCAL_API_ID}.execute-api.${LOCAL_REGION}.amazonaws.com/${this.stageName()}`),
+        websocketCallback: this.localUrl(`https://${LOCAL_API_ID}.execute-api.${LOCAL_REGION}.amazonaws.com/${this.stageName()}`),
+        secrets: Object.fromEntries([...this.secrets].map(([id, s]) => [id, s.value])),
         outputs: this.resolveOutputs(),
         functions: Object.fromEntries([...this.functions.keys()].map((id) => [id, id])),
       };
@@ -173,6 +197,7 @@ export class OfflineStack {
   public async stop(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     await Promise.allSettled(this.eventSources.map((s) => s.stop()));
+    await this.gateway?.close();
     await this.bus?.close();
     await this.admin?.close();
     await Promise.allSettled([...this.functions.values()].map((f) => f.close()));
@@ -198,6 +223,15 @@ export class OfflineStack {
     return Object.fromEntries(
       [...this.functions.values()].map((f) => [f.name, { invocations: f.invocations, errors: f.errors, initMs: f.initDurationsMs }]),
     );
+  }
+
+  public gatewayConnections(): string[] {
+    return this.gateway?.connectionIds() ?? [];
+  }
+
+  /** Test and fault-injection hooks: drop a socket silently (vanish) or with $disconnect (drop). */
+  public endConnection(connectionId: string, how: 'vanish' | 'drop'): boolean {
+    return how === 'vanish' ? (this.gateway?.vanish(connectionId) ?? false) : (this.gateway?.drop(connectionId) ?? false);
   }
 
   public putEvents(entries: Parameters<EventBus['putEvents']>[0]) {
@@ -271,7 +305,7 @@ export class OfflineStack {
       const [file, handlerName] = splitHandler(String(p['Handler'] ?? 'index.handler'));
       const variables = ((p['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {});
       const environment: Record<string, string> = {
-        ...Object.fromEntries(Object.entries(resolveValue(variables, values) as Record<string, unknown>).map(([k, v]) => [k, String(v)])),
+        ...Object.fromEntries(Object.entries(resolveValue(variables, values) as Record<string, unknown>).map(([k, v]) => [k, this.localUrl(String(v))])),
         ...localEnvironment,
         AWS_LAMBDA_FUNCTION_NAME: id,
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(p['MemorySize'] ?? 128),
@@ -378,14 +412,82 @@ export class OfflineStack {
     const outputs: Record<string, string> = {};
     for (const [id, output] of Object.entries(this.stack.template.Outputs ?? {})) {
       // CDK suffixes output ids with a hash (HeraldIntakeQueueUrlA1121A96); expose the readable name.
-      outputs[id.replace(/[0-9A-F]{8}$/, '')] = String(resolveValue(output.Value, this.resourceValues()));
+      outputs[id.replace(/[0-9A-F]{8}$/, '')] = this.localUrl(String(resolveValue(output.Value, this.resourceValues())));
     }
     return outputs;
   }
 
+  /** Rewrites the WebSocket API's AWS URLs (built on LOCAL_API_ID) to the local gateway. */
+  private localUrl(value: string): string {
+    const port = this.ports.gateway;
+    return value
+      .replace(new RegExp(`^https://${LOCAL_API_ID}\\.execute-api\\.[^/]+`), `http://127.0.0.1:${port}`)
+      .replace(new RegExp(`^wss://${LOCAL_API_ID}\\.execute-api\\.[^/]+`), `ws://127.0.0.1:${port}`);
+  }
+
+  private stageName(): string {
+    const stage = resourcesOfType(this.stack.template, 'AWS::ApiGatewayV2::Stage')[0];
+    return String(stage?.[1].Properties?.['StageName'] ?? 'live');
+  }
+
+  private createSecrets(): void {
+    for (const [id, resource] of resourcesOfType(this.stack.template, 'AWS::SecretsManager::Secret')) {
+      const p = resource.Properties ?? {};
+      const generate = p['GenerateSecretString'] as { PasswordLength?: number } | undefined;
+      const value = typeof p['SecretString'] === 'string'
+        ? p['SecretString']
+        : randomBytes(64).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, generate?.PasswordLength ?? 32);
+      this.secrets.set(id, { arn: `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:${id}-local`, value });
+    }
+  }
+
+  private async secretsApi(operation: string, body: Record<string, unknown>): Promise<unknown> {
+    if (operation !== 'GetSecretValue') throw Object.assign(new Error(`offline Secrets Manager supports GetSecretValue only, not ${operation}`), { name: 'UnsupportedOperation' });
+    const wanted = String(body['SecretId'] ?? '');
+    const found = [...this.secrets].find(([id, s]) => s.arn === wanted || id === wanted);
+    if (!found) throw Object.assign(new Error(`Secrets Manager can't find the specified secret: ${wanted}`), { name: 'ResourceNotFoundException' });
+    const [id, secret] = found;
+    return { ARN: secret.arn, Name: id, SecretString: secret.value, VersionId: 'local', VersionStages: ['AWSCURRENT'] };
+  }
+
+  /** The WebSocket API of the template (one at most), routed to local functions. */
+  private createGateway(): WebSocketGateway | undefined {
+    const template = this.stack.template;
+    const api = resourcesOfType(template, 'AWS::ApiGatewayV2::Api').find(([, r]) => r.Properties?.['ProtocolType'] === 'WEBSOCKET');
+    if (!api) return undefined;
+    const functionIn = (value: unknown): LocalFunction | undefined => {
+      const id = JSON.stringify(value).match(/"Fn::GetAtt":\["([A-Za-z0-9]+)","Arn"\]/)?.[1];
+      return id ? this.functions.get(id) : undefined;
+    };
+    const routes = new Map<string, GatewayRoute>();
+    for (const [id, route] of resourcesOfType(template, 'AWS::ApiGatewayV2::Route')) {
+      const p = route.Properties ?? {};
+      const integrationId = JSON.stringify(p['Target']).match(/"Ref":"([A-Za-z0-9]+)"/)?.[1];
+      const fn = integrationId ? functionIn(template.Resources[integrationId]?.Properties?.['IntegrationUri']) : undefined;
+      if (!fn) {
+        this.log(`[offline] route ${id}: integration is not a template function; skipped`);
+        continue;
+      }
+      const authorizerId = (p['AuthorizerId'] as { Ref?: string } | undefined)?.Ref;
+      const authorizer = authorizerId ? template.Resources[authorizerId]?.Properties : undefined;
+      const authorizerFn = authorizer ? functionIn(authorizer['AuthorizerUri']) : undefined;
+      routes.set(String(p['RouteKey']), {
+        fn,
+        ...(authorizerFn ? { authorizer: { fn: authorizerFn, identitySource: (authorizer?.['IdentitySource'] as string[]) ?? [] } } : {}),
+      });
+    }
+    return new WebSocketGateway({ apiId: LOCAL_API_ID, stageName: this.stageName(), routes }, this.log, this.options.gatewayLimits);
+  }
+
   private resourceValues(): LocalResourceValues {
     return {
-      ref: (id) => this.queues.get(id)?.url ?? this.tables.get(id) ?? this.buses.get(id) ?? (this.functions.has(id) ? id : undefined),
+      ref: (id) =>
+        this.queues.get(id)?.url ??
+        this.tables.get(id) ??
+        this.buses.get(id) ??
+        this.secrets.get(id)?.arn ??
+        (this.stack.template.Resources[id]?.Type === 'AWS::ApiGatewayV2::Api' ? LOCAL_API_ID : undefined) ??
+        (this.functions.has(id) ? id : undefined),
       getAtt: (id, attribute) => {
         const queue = this.queues.get(id);
         if (queue) return attribute === 'Arn' ? queue.arn : attribute === 'QueueName' ? queue.name : attribute === 'QueueUrl' ? queue.url : undefined;

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_PORTS, OfflineStack } from './OfflineStack.ts';
 import { synthesize } from './synth.ts';
+import { mintAccessToken } from '../functions/core/auth/AccessTokenVerifier.ts';
 
 const USAGE = `Usage: npm start -- [options]
 
@@ -38,11 +39,13 @@ const port = (name: keyof typeof DEFAULT_PORTS) => Number(process.env[`HERALD_PO
 const stack = new OfflineStack({
   assemblyDir,
   logs: values.logs,
-  ports: { dynamodb: port('dynamodb'), sqs: port('sqs'), ses: port('ses'), sesEmulator: port('sesEmulator'), events: port('events'), admin: port('admin') },
+  ports: { dynamodb: port('dynamodb'), sqs: port('sqs'), ses: port('ses'), sesEmulator: port('sesEmulator'), events: port('events'), admin: port('admin'), gateway: port('gateway') },
 });
 const endpoints = await stack.start();
 mkdirSync('.local', { recursive: true });
 writeFileSync(values.endpoints, `${JSON.stringify(endpoints, null, 2)}\n`);
+const tokenSecret = Object.entries(endpoints.secrets).find(([id]) => id.includes('TokenSecret'))?.[1];
+const demoToken = tokenSecret ? await mintAccessToken(tokenSecret, { userId: 'u-42', deviceSessionId: 'demo', ttlSeconds: 12 * 3600 }) : undefined;
 
 console.log(`
 herald: offline stack running
@@ -51,6 +54,8 @@ herald: offline stack running
   SES                 ${endpoints.ses}    mailbox and web view: ${endpoints.sesMailbox}
   EventBridge         ${endpoints.events}
   admin               ${endpoints.admin}
+  WebSocket           ${endpoints.websocket}?token=<JWT>
+  demo token (u-42)   ${demoToken ?? 'n/a (tokens are verified with a JWKS)'}
   intake queue        ${endpoints.outputs['HeraldIntakeQueueUrl']}
   event bus           ${endpoints.outputs['HeraldEventBusName']}
   table               ${endpoints.outputs['HeraldTableName']}

@@ -76,5 +76,6 @@ export interface EmailSender {
 
 /** Delivers one leased route on its channel. Throws a DispatchError on failure. */
 export interface ChannelDispatcher {
-  dispatch(notification: NotificationRecord, route: RouteRecord): Promise<void>;
+  /** `leaseToken` is the current attempt's lease, for writes that must be conditional on it. */
+  dispatch(notification: NotificationRecord, route: RouteRecord, leaseToken: string): Promise<void>;
 }

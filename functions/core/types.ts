@@ -12,7 +12,7 @@ export const FAILURE_CLASSIFICATIONS = [
   'payload_encoding_failed',
   'template_render_failed',
   'push_buffer_write_failed',
-  'push_channel_unavailable',
+  'push_post_failed',
   'email_send_failed',
   'email_rejected',
   'recipient_missing',
@@ -83,6 +83,9 @@ export interface RouteRecord {
   readonly due_shard: number;
   /** When the sweeper should look at this route; present only while it is not terminal. */
   readonly due_at?: number;
+  /** Push routes: the stream position their event got, reused by every retry. */
+  readonly stream_epoch?: string;
+  readonly stream_position?: number;
   readonly updated_at: number;
 }
 

@@ -4,10 +4,13 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DeliverRoute, type AttemptReport } from '../core/deliver/DeliverRoute.ts';
 import { EmailDispatcher } from '../core/deliver/EmailDispatcher.ts';
-import { PushUnavailableDispatcher } from '../core/deliver/PushUnavailableDispatcher.ts';
+import { PushDispatcher, type PushReport } from '../core/push/PushDispatcher.ts';
 import { parseDeliveryMessage } from '../core/deliver/parseDeliveryMessage.ts';
 import { systemClock } from '../core/types.ts';
 import { documentClient, sesClient, sqsClient } from '../adapters/awsClients.ts';
+import { ApiGatewayConnectionSender } from '../adapters/ApiGatewayConnectionSender.ts';
+import { DynamoConnectionRegistry } from '../adapters/DynamoConnectionRegistry.ts';
+import { DynamoEventBuffer } from '../adapters/DynamoEventBuffer.ts';
 import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts';
 import { SesEmailSender } from '../adapters/SesEmailSender.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
@@ -23,7 +26,16 @@ const deliverRoute = new DeliverRoute(
     store: new DynamoNotificationStore(documentClient(), { tableName: config.tableName, retentionMs: config.retentionMs }),
     dispatchers: {
       email: new EmailDispatcher(config.catalog, new SesEmailSender(sesClient(), { from: requireEnv('EMAIL_FROM') })),
-      push: new PushUnavailableDispatcher(),
+      push: new PushDispatcher(
+        { freshnessMs: numberEnv('FRESHNESS_SECONDS', 86_400) * 1000 },
+        {
+          buffer: new DynamoEventBuffer(documentClient(), { streamsTable: requireEnv('STREAMS_TABLE'), notificationsTable: config.tableName }),
+          registry: new DynamoConnectionRegistry(documentClient(), requireEnv('CONNECTIONS_TABLE')),
+          sender: new ApiGatewayConnectionSender(requireEnv('WEBSOCKET_CALLBACK_URL')),
+          clock: systemClock,
+          onReport: reportPush,
+        },
+      ),
     },
     clock: systemClock,
     onAttempt: reportAttempt,
@@ -57,6 +69,12 @@ async function deliverRecord(record: SQSRecord): Promise<void> {
   if (await routeQueue.delay(record.receiptHandle, decision.delayMs)) throw new RedeliveryScheduled(decision.delayMs);
   // Beyond SQS's 12 h visibility ceiling: the sweeper re-enqueues the route when it is due.
   logger.info('route due beyond SQS visibility limit; left to the sweeper', { ...message, delay_ms: decision.delayMs });
+}
+
+function reportPush({ route, position, sent, gone }: PushReport): void {
+  logger.info('push event stored and sent', { ...routeLogFields(undefined, route), user_id: route.user_id, position, sent, gone });
+  countMetric('PushEventsSent', {}, sent);
+  if (gone > 0) countMetric('GoneConnections', {}, gone);
 }
 
 function reportAttempt({ notification, route, outcome, recorded }: AttemptReport): void {

@@ -24,10 +24,10 @@ async function freePort(): Promise<number> {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const assemblyDir = 'cdk.out.test';
   synthesize({ configPath: 'test/fixtures/herald.test.json', outdir: assemblyDir, quiet: true });
-  const [dynamodb, sqs, ses, sesEmulator, events, admin] = await Promise.all(Array.from({ length: 6 }, freePort));
+  const [dynamodb, sqs, ses, sesEmulator, events, admin, gateway] = await Promise.all(Array.from({ length: 7 }, freePort));
   const stack = new OfflineStack({
     assemblyDir,
-    ports: { dynamodb: dynamodb!, sqs: sqs!, ses: ses!, sesEmulator: sesEmulator!, events: events!, admin: admin! },
+    ports: { dynamodb: dynamodb!, sqs: sqs!, ses: ses!, sesEmulator: sesEmulator!, events: events!, admin: admin!, gateway: gateway! },
     schedules: 'manual',
     logs: '.local/test-functions.log',
   });

@@ -4,7 +4,6 @@ import { SesEmailSender } from '../../functions/adapters/SesEmailSender.ts';
 import type { Catalog } from '../../functions/core/catalog/catalogTypes.ts';
 import { DeliverRoute } from '../../functions/core/deliver/DeliverRoute.ts';
 import { EmailDispatcher } from '../../functions/core/deliver/EmailDispatcher.ts';
-import { PushUnavailableDispatcher } from '../../functions/core/deliver/PushUnavailableDispatcher.ts';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
 import { systemClock } from '../../functions/core/types.ts';
 import {
@@ -76,14 +75,6 @@ describe('retries and dead letters', () => {
     expect(route.last_failure_classification).toBe('email_send_failed');
     expect(await mailbox(email)).toHaveLength(1);
   });
-
-  it('dead-letters a push route with a clear classification while push is not deployed (no fake success)', async () => {
-    const sent = intent('ping', { user_id: uid('user') }, { hello: 'world' });
-    await sendIntent(sent);
-    const id = notificationIdFor('tests', sent.idempotency_key);
-    const route = await routeWhere(id, `push:${sent.audience.user_id}`, (s) => s === 'dead_letter');
-    expect(route).toMatchObject({ attempts: 1, last_failure_classification: 'push_channel_unavailable' });
-  });
 });
 
 describe('leases', () => {
@@ -94,7 +85,7 @@ describe('leases', () => {
         store,
         dispatchers: {
           email: new EmailDispatcher(catalog, new SesEmailSender(ses, { from: 'herald@test.example.com' })),
-          push: new PushUnavailableDispatcher(),
+          push: { dispatch: () => Promise.reject(new Error('these tests deliver email routes only')) },
         },
         clock: systemClock,
       },

@@ -61,7 +61,7 @@ export class DeliverRoute {
     const notification = await store.getNotification(route.notification_id);
     const result = notification === undefined
       ? failure('notification_missing', `notification ${route.notification_id} does not exist`, false)
-      : await this.dispatch(notification, route);
+      : await this.dispatch(notification, route, token);
     const finishedAt = clock.now();
     const outcome = decideOutcome(route, result, finishedAt, this.config.retryPolicy, this.deps.random);
     const recorded = await store.completeRoute(route, token, outcome, finishedAt);
@@ -93,11 +93,11 @@ export class DeliverRoute {
     }
   }
 
-  private async dispatch(notification: NotificationRecord, route: RouteRecord): Promise<AttemptResult> {
+  private async dispatch(notification: NotificationRecord, route: RouteRecord, leaseToken: string): Promise<AttemptResult> {
     const dispatcher = this.deps.dispatchers[route.channel] as ChannelDispatcher | undefined;
     if (dispatcher === undefined) return failure('payload_encoding_failed', `route has unknown channel "${route.channel}"`, false);
     try {
-      await dispatcher.dispatch(notification, route);
+      await dispatcher.dispatch(notification, route, leaseToken);
       return { ok: true };
     } catch (error) {
       if (error instanceof DispatchError) return failure(error.classification, error.message, error.retryable);

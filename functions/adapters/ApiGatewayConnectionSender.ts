@@ -1,0 +1,35 @@
+import {
+  ApiGatewayManagementApiClient,
+  type ApiGatewayManagementApiClientConfig,
+  DeleteConnectionCommand,
+  GoneException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import { ConnectionGoneError, type ConnectionSender } from '../core/push/pushPorts.ts';
+
+/** The API Gateway management API (`@connections`) of one WebSocket stage. */
+export class ApiGatewayConnectionSender implements ConnectionSender {
+  private readonly client: ApiGatewayManagementApiClient;
+
+  /** `callbackUrl`: https://{api-id}.execute-api.{region}.amazonaws.com/{stage} */
+  public constructor(callbackUrl: string, config: Omit<ApiGatewayManagementApiClientConfig, 'endpoint'> = {}) {
+    this.client = new ApiGatewayManagementApiClient({ ...config, endpoint: callbackUrl });
+  }
+
+  public async send(connectionId: string, data: string): Promise<void> {
+    try {
+      await this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(data, 'utf8') }));
+    } catch (error) {
+      if (error instanceof GoneException) throw new ConnectionGoneError(connectionId);
+      throw error;
+    }
+  }
+
+  public async close(connectionId: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+    } catch (error) {
+      if (!(error instanceof GoneException)) throw error;
+    }
+  }
+}

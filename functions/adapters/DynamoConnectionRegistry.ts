@@ -1,0 +1,50 @@
+import { DeleteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ConnectionRegistry } from '../core/push/pushPorts.ts';
+import type { ConnectionRecord } from '../core/push/pushTypes.ts';
+
+/** API Gateway closes every WebSocket after 2 h; keep entries a little longer, then TTL them. */
+export const CONNECTION_TTL_MS = 2 * 60 * 60_000 + 10 * 60_000;
+
+/** Live connections, partitioned by user (PK user_id, SK connection_id). */
+export class DynamoConnectionRegistry implements ConnectionRegistry {
+  public constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  public async register(connection: ConnectionRecord): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...connection, expires_at: Math.ceil((connection.connected_at + CONNECTION_TTL_MS) / 1000) },
+      }),
+    );
+  }
+
+  public async remove(userId: string, connectionId: string): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { user_id: userId, connection_id: connectionId } }));
+  }
+
+  public async listForUser(userId: string): Promise<ConnectionRecord[]> {
+    const connections: ConnectionRecord[] = [];
+    const nowSeconds = Date.now() / 1000;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'user_id = :user',
+          ExpressionAttributeValues: { ':user': userId },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if ((item['expires_at'] as number) <= nowSeconds) continue;
+        const { expires_at: _ttl, ...connection } = item;
+        connections.push(connection as ConnectionRecord);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return connections;
+  }
+}

@@ -1,0 +1,13 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
+/** Reads a Secrets Manager secret's string value (once per cold start by the caller). */
+export async function readSecret(secretId: string): Promise<string> {
+  const client = new SecretsManagerClient({});
+  try {
+    const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    if (!SecretString) throw new Error(`secret ${secretId} has no string value`);
+    return SecretString;
+  } finally {
+    client.destroy();
+  }
+}

@@ -1,0 +1,78 @@
+import { decodeCursor, encodeCursor, MalformedCursorError } from './cursorCodec.ts';
+import { eventBody, packReplayFrames, serialiseFrame } from './frames.ts';
+import type { ConnectionSender, EventBuffer } from './pushPorts.ts';
+import { MAX_REPLAY_EVENTS } from './pushTypes.ts';
+import type { Clock } from '../types.ts';
+
+/** Who is resuming: always the authenticated user of the connection, never a cursor's claim. */
+export interface ResumeRequest {
+  readonly userId: string;
+  readonly deviceSessionId?: string;
+  readonly connectionId: string;
+  /** '' = live tail only. */
+  readonly cursor: string;
+}
+
+export type ResumeOutcome =
+  | { readonly kind: 'replayed'; readonly events: number; readonly frames: number }
+  | { readonly kind: 'stale'; readonly reason: string }
+  | { readonly kind: 'malformed' };
+
+const PAGE = 1_000;
+
+/**
+ * `resume`: sends every event after the cursor, in position order, packed into ≤ 32 KB frames, then
+ * `replay_complete` with the latest cursor. A cursor from another epoch (stream reset, or another
+ * user's stream), beyond the head, or older than what the buffer still holds → `cursor_stale`.
+ * A malformed cursor → an `error` frame; the connection stays on the live tail.
+ */
+export class ResumeStream {
+  public constructor(
+    private readonly deps: { readonly buffer: EventBuffer; readonly sender: ConnectionSender; readonly clock: Clock },
+  ) {}
+
+  public async resume(request: ResumeRequest): Promise<ResumeOutcome> {
+    const { buffer, sender } = this.deps;
+    const send = (frame: Parameters<typeof serialiseFrame>[0]) => sender.send(request.connectionId, serialiseFrame(frame));
+    const head = await buffer.getHead(request.userId);
+    const headCursor = head ? encodeCursor(head) : '';
+    if (request.cursor === '') {
+      await send({ type: 'replay_complete', cursor: headCursor });
+      return { kind: 'replayed', events: 0, frames: 0 };
+    }
+    let cursor;
+    try {
+      cursor = decodeCursor(request.cursor);
+    } catch (error) {
+      if (!(error instanceof MalformedCursorError)) throw error;
+      await send({ type: 'error', code: 'malformed_cursor', message: error.message });
+      return { kind: 'malformed' };
+    }
+    const stale = async (reason: string): Promise<ResumeOutcome> => {
+      await send({ type: 'cursor_stale', cursor: headCursor, reason });
+      return { kind: 'stale', reason };
+    };
+    if (head === undefined || head.epoch !== cursor.epoch) return stale('the stream this cursor belongs to no longer exists');
+    if (cursor.position > head.position) return stale('the cursor is ahead of the stream');
+    if (head.position - cursor.position > MAX_REPLAY_EVENTS) return stale(`more than ${MAX_REPLAY_EVENTS} events were missed`);
+
+    const now = this.deps.clock.now();
+    const events = [];
+    let after = cursor.position;
+    while (after < head.position) {
+      const page = await buffer.readAfter(request.userId, after, PAGE, now);
+      if (page.length === 0) break;
+      events.push(...page);
+      after = page[page.length - 1]!.position;
+    }
+    // Gapless positions: the first event must directly follow the cursor, or history is gone.
+    if (cursor.position < head.position && events[0]?.position !== cursor.position + 1) {
+      return stale('events after this cursor have expired from the buffer');
+    }
+    const frames = packReplayFrames(events.map((e) => eventBody(e, request.deviceSessionId)));
+    for (const frame of frames) await sender.send(request.connectionId, frame);
+    const last = events[events.length - 1];
+    await send({ type: 'replay_complete', cursor: last ? encodeCursor(last) : encodeCursor(cursor) });
+    return { kind: 'replayed', events: events.length, frames: frames.length };
+  }
+}

@@ -1,0 +1,86 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import { serialiseFrame } from '../core/push/frames.ts';
+import { ResumeStream } from '../core/push/ResumeStream.ts';
+import { systemClock } from '../core/types.ts';
+import { ApiGatewayConnectionSender } from '../adapters/ApiGatewayConnectionSender.ts';
+import { documentClient } from '../adapters/awsClients.ts';
+import { DynamoConnectionRegistry } from '../adapters/DynamoConnectionRegistry.ts';
+import { DynamoEventBuffer } from '../adapters/DynamoEventBuffer.ts';
+import { requireEnv } from './shared/config.ts';
+import { countMetric, logger } from './shared/observability.ts';
+
+const registry = new DynamoConnectionRegistry(documentClient(), requireEnv('CONNECTIONS_TABLE'));
+const sender = new ApiGatewayConnectionSender(requireEnv('WEBSOCKET_CALLBACK_URL'));
+const resumeStream = new ResumeStream({
+  buffer: new DynamoEventBuffer(documentClient(), { streamsTable: requireEnv('STREAMS_TABLE'), notificationsTable: requireEnv('TABLE_NAME') }),
+  sender,
+  clock: systemClock,
+});
+
+/** API Gateway puts the authorizer's context on every route of the connection. */
+type WebSocketEvent = APIGatewayProxyWebsocketEventV2 & {
+  requestContext: { authorizer?: { userId?: string; deviceSessionId?: string } };
+};
+
+const ok: APIGatewayProxyResult = { statusCode: 200, body: '' };
+
+/**
+ * Every WebSocket route: `$connect` registers the connection, `$disconnect` removes it, `resume`
+ * replays from a cursor, `ping` answers `pong`, anything else gets an `error` frame.
+ * The user is always the authorizer's, never something the client sends.
+ */
+async function route(event: WebSocketEvent): Promise<APIGatewayProxyResult> {
+  const { routeKey, connectionId } = event.requestContext;
+  const userId = event.requestContext.authorizer?.userId;
+  const deviceSessionId = event.requestContext.authorizer?.deviceSessionId;
+  if (!userId) {
+    logger.error('route invoked without authorizer context', { routeKey, connection_id: connectionId });
+    return { statusCode: 401, body: 'Unauthorized' };
+  }
+  const sendFrame = (frame: Parameters<typeof serialiseFrame>[0]) => sender.send(connectionId, serialiseFrame(frame));
+  switch (routeKey) {
+    case '$connect':
+      await registry.register({
+        user_id: userId,
+        connection_id: connectionId,
+        ...(deviceSessionId ? { device_session_id: deviceSessionId } : {}),
+        connected_at: Date.now(),
+      });
+      countMetric('Connections', {});
+      return ok;
+    case '$disconnect':
+      await registry.remove(userId, connectionId);
+      return ok;
+    case 'ping':
+      await sendFrame({ type: 'pong', at: new Date().toISOString() });
+      return ok;
+    case 'resume': {
+      const cursor = parseCursor(event.body);
+      if (cursor === undefined) {
+        await sendFrame({ type: 'error', code: 'malformed_message', message: 'resume needs {"action":"resume","cursor":"<cursor or empty>"}' });
+        return ok;
+      }
+      const outcome = await resumeStream.resume({ userId, connectionId, cursor, ...(deviceSessionId ? { deviceSessionId } : {}) });
+      logger.info('resume', { user_id: userId, connection_id: connectionId, ...outcome });
+      if (outcome.kind === 'replayed') countMetric('ReplayedEvents', {}, outcome.events);
+      if (outcome.kind === 'stale') countMetric('StaleCursors', {});
+      return ok;
+    }
+    default:
+      await sendFrame({ type: 'error', code: 'unknown_action', message: `unknown action; send {"action":"resume","cursor":…} or {"action":"ping"}` });
+      return ok;
+  }
+}
+
+function parseCursor(body: string | undefined): string | undefined {
+  try {
+    const cursor = (JSON.parse(body ?? '') as { cursor?: unknown }).cursor;
+    return cursor === undefined || cursor === null ? '' : typeof cursor === 'string' ? cursor : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const handler = middy(route).use(injectLambdaContext(logger));
