@@ -11,6 +11,10 @@ export interface HeraldConfigFile {
   readonly maxPayloadBytes?: number;
   readonly retentionDays?: number;
   readonly sweepIntervalMinutes?: number;
+  /** How long push events stay replayable. Default 1440 (24 h). */
+  readonly pushFreshnessMinutes?: number;
+  /** Verify connection tokens with this JWKS instead of the generated HS256 secret. */
+  readonly jwksUrl?: string;
   /** "destroy" for throw-away dev stacks; default "retain". */
   readonly removalPolicy?: 'retain' | 'destroy';
 }
@@ -41,6 +45,10 @@ export class HeraldStack extends Stack {
       ...(config.maxPayloadBytes !== undefined ? { maxPayloadBytes: config.maxPayloadBytes } : {}),
       ...(config.retentionDays !== undefined ? { retention: Duration.days(config.retentionDays) } : {}),
       ...(config.sweepIntervalMinutes !== undefined ? { sweepInterval: Duration.minutes(config.sweepIntervalMinutes) } : {}),
+      push: {
+        ...(config.pushFreshnessMinutes !== undefined ? { freshnessWindow: Duration.minutes(config.pushFreshnessMinutes) } : {}),
+        ...(config.jwksUrl !== undefined ? { auth: { jwksUrl: config.jwksUrl } } : {}),
+      },
       removalPolicy: config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });
   }

@@ -193,7 +193,7 @@ export class NotificationService extends Construct {
       handler: 'accept',
       timeout: ACCEPT_TIMEOUT,
       memorySize: 512,
-      environment: { ...common, ACCEPT_LEASE_MS: String(ACCEPT_TIMEOUT.toMilliseconds() * 2) },
+      environment: { ...common, INTAKE_QUEUE_URL: this.intakeQueue.queueUrl, ACCEPT_LEASE_MS: String(ACCEPT_TIMEOUT.toMilliseconds() * 2) },
     });
     this.acceptFunction.addEventSource(
       new SqsEventSource(this.intakeQueue, { batchSize: 10, maxBatchingWindow: Duration.millis(0), reportBatchItemFailures: true }),

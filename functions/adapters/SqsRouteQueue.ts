@@ -1,5 +1,6 @@
-import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { SQS_BATCH_SIZE, SQS_MAX_VISIBILITY_SECONDS } from '../core/constants.ts';
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SQS_BATCH_SIZE } from '../core/constants.ts';
+import { delayMessage } from './delayMessage.ts';
 import { TransientError } from '../core/errors.ts';
 import type { RouteQueue } from '../core/ports.ts';
 import type { DeliveryMessage } from '../core/types.ts';
@@ -23,13 +24,8 @@ export class SqsRouteQueue implements RouteQueue {
    * Makes a received message visible again after `delayMs` (capped at SQS's 12 h). Returns false
    * when the delay is beyond what SQS allows: the caller then lets the sweeper re-enqueue it.
    */
-  public async delay(receiptHandle: string, delayMs: number): Promise<boolean> {
-    const seconds = Math.ceil(delayMs / 1000);
-    if (seconds > SQS_MAX_VISIBILITY_SECONDS) return false;
-    await this.client.send(
-      new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: Math.max(0, seconds) }),
-    );
-    return true;
+  public delay(receiptHandle: string, delayMs: number): Promise<boolean> {
+    return delayMessage(this.client, this.queueUrl, receiptHandle, delayMs);
   }
 
   private async sendBatch(batch: readonly DeliveryMessage[]): Promise<void> {

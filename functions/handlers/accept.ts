@@ -3,7 +3,9 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { AcceptIntent } from '../core/accept/AcceptIntent.ts';
+import { AcceptanceInProgressError } from '../core/errors.ts';
 import { systemClock } from '../core/types.ts';
+import { delayMessage } from '../adapters/delayMessage.ts';
 import { documentClient, sqsClient } from '../adapters/awsClients.ts';
 import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts';
 import { DynamoRejectionStore } from '../adapters/DynamoRejectionStore.ts';
@@ -29,6 +31,9 @@ const acceptIntent = new AcceptIntent(
   },
 );
 const processor = new BatchProcessor(EventType.SQS);
+const intakeQueueUrl = requireEnv('INTAKE_QUEUE_URL');
+/** A duplicate that arrives mid-acceptance looks again this soon, not after the full visibility timeout. */
+const IN_PROGRESS_RETRY_MS = 2_000;
 
 async function acceptRecord(record: SQSRecord): Promise<void> {
   let result;
@@ -39,7 +44,10 @@ async function acceptRecord(record: SQSRecord): Promise<void> {
       body: record.body,
     });
   } catch (error) {
-    // Reported as a batch item failure: SQS redelivers it after the visibility timeout.
+    if (error instanceof AcceptanceInProgressError) {
+      await delayMessage(sqsClient(), intakeQueueUrl, record.receiptHandle, IN_PROGRESS_RETRY_MS);
+    }
+    // Reported as a batch item failure: SQS redelivers it after its visibility timeout.
     logger.warn('intent acceptance failed; will be retried', { message_id: record.messageId, error: error as Error });
     countMetric('IntentsRetried', {});
     throw error;

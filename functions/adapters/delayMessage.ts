@@ -1,0 +1,13 @@
+import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SQS_MAX_VISIBILITY_SECONDS } from '../core/constants.ts';
+
+/**
+ * Makes a received message visible again after `delayMs`. Returns false, changing nothing, when
+ * the delay is beyond SQS's 12 h visibility ceiling.
+ */
+export async function delayMessage(client: SQSClient, queueUrl: string, receiptHandle: string, delayMs: number): Promise<boolean> {
+  const seconds = Math.ceil(delayMs / 1000);
+  if (seconds > SQS_MAX_VISIBILITY_SECONDS) return false;
+  await client.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: Math.max(0, seconds) }));
+  return true;
+}
