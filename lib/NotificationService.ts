@@ -5,13 +5,13 @@ import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULT_RETRY_POLICY, validateRetryPolicy, type RetryPolicy } from '../functions/core/backoff/computeBackoff.ts';
 import type { Catalog } from '../functions/core/catalog/catalogTypes.ts';
 import { MAX_ATTEMPTS_CEILING, validateCatalog } from '../functions/core/catalog/validateCatalog.ts';
 import { DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES_CEILING } from '../functions/core/constants.ts';
-import { DUE_INDEX } from '../functions/adapters/dynamoKeys.ts';
+import { DUE_INDEX, OPEN_BY_USER_INDEX } from '../functions/adapters/dynamoKeys.ts';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { HeraldFunction } from './parts/HeraldFunction.ts';
 import { PushGateway, type ConnectionAuthProps } from './parts/PushGateway.ts';
 import { QueueWithDeadLetters } from './parts/QueueWithDeadLetters.ts';
@@ -60,6 +60,8 @@ export interface NotificationServiceProps {
   readonly deliverBatchSize?: number;
   /** Cap on concurrent deliver invocations (SQS event source maximum concurrency). @default no cap */
   readonly deliverMaxConcurrency?: number;
+  /** How long a `user.deleted` is remembered; new intents for the user are refused meanwhile. @default Duration.days(30) */
+  readonly deletedUserRetention?: Duration;
   /** WebSocket push settings. @default tokens signed with a generated HS256 secret, 24 h freshness window */
   readonly push?: PushProps;
   /** @default RemovalPolicy.RETAIN */
@@ -98,6 +100,8 @@ export class NotificationService extends Construct {
   public readonly deliverFunction: HeraldFunction;
   public readonly sweeperFunction: HeraldFunction;
   public readonly push: PushGateway;
+  public readonly lifecycleFunction: HeraldFunction;
+  public readonly lifecycleDeadLetterQueue: Queue;
   public readonly retryPolicy: RetryPolicy;
 
   public constructor(scope: Construct, id: string, props: NotificationServiceProps) {
@@ -126,6 +130,13 @@ export class NotificationService extends Construct {
     this.table.addGlobalSecondaryIndex({
       indexName: DUE_INDEX,
       partitionKey: { name: 'due_shard', type: AttributeType.NUMBER },
+      sortKey: { name: 'due_at', type: AttributeType.NUMBER },
+      projectionType: ProjectionType.ALL,
+    });
+    // Sparse: open routes carry open_user, so the lifecycle service finds a user's routes.
+    this.table.addGlobalSecondaryIndex({
+      indexName: OPEN_BY_USER_INDEX,
+      partitionKey: { name: 'open_user', type: AttributeType.STRING },
       sortKey: { name: 'due_at', type: AttributeType.NUMBER },
       projectionType: ProjectionType.ALL,
     });
@@ -198,7 +209,7 @@ export class NotificationService extends Construct {
     this.acceptFunction.addEventSource(
       new SqsEventSource(this.intakeQueue, { batchSize: 10, maxBatchingWindow: Duration.millis(0), reportBatchItemFailures: true }),
     );
-    this.table.grant(this.acceptFunction, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem');
+    this.table.grant(this.acceptFunction, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem');
     this.routeQueue.grantSendMessages(this.acceptFunction);
 
     this.deliverFunction = new HeraldFunction(this, 'Deliver', {
@@ -254,7 +265,43 @@ export class NotificationService extends Construct {
       targets: [new LambdaFunction(this.sweeperFunction, { retryAttempts: 0 })],
     });
 
-    const functions = [this.acceptFunction, this.deliverFunction, this.sweeperFunction, this.push.authorizerFunction, this.push.connectionFunction];
+    this.lifecycleDeadLetterQueue = new Queue(this, 'LifecycleDeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy,
+    });
+    Validations.of(this.lifecycleDeadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This is the dead-letter queue of the lifecycle rule target; the operator inspects and replays it.',
+    });
+    this.lifecycleFunction = new HeraldFunction(this, 'Lifecycle', {
+      ...functionDefaults,
+      handler: 'lifecycle',
+      timeout: Duration.minutes(5),
+      memorySize: 512,
+      environment: {
+        ...common,
+        ...this.push.pushEnvironment(),
+        DELETED_USER_RETENTION_DAYS: String((props.deletedUserRetention ?? Duration.days(30)).toDays()),
+      },
+    });
+    this.table.grant(this.lifecycleFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query');
+    this.push.grantPurge(this.lifecycleFunction);
+    new Rule(this, 'LifecycleEvents', {
+      eventBus: this.bus,
+      description: 'User lifecycle and session events (user.deleted, user.blocked, session.revoked) to the lifecycle function',
+      eventPattern: { detailType: ['herald.lifecycle'] },
+      targets: [
+        new LambdaFunction(this.lifecycleFunction, {
+          retryAttempts: 4,
+          maxEventAge: Duration.hours(6),
+          deadLetterQueue: this.lifecycleDeadLetterQueue,
+        }),
+      ],
+    });
+
+    const functions = [this.acceptFunction, this.lifecycleFunction, this.deliverFunction, this.sweeperFunction, this.push.authorizerFunction, this.push.connectionFunction];
     for (const fn of functions) {
       Validations.of(fn).acknowledge({
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
@@ -265,10 +312,10 @@ export class NotificationService extends Construct {
         reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions.',
       });
     }
-    for (const fn of [this.acceptFunction, this.deliverFunction, this.sweeperFunction]) {
+    for (const fn of [this.acceptFunction, this.deliverFunction, this.sweeperFunction, this.lifecycleFunction]) {
       Validations.of(fn).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.table.node.defaultChild as never)}.Arn>/index/*]`,
-        reason: 'Access to the table\'s own indexes (the sparse due-routes index); scoped to this table.',
+        reason: 'Access to the table\'s own indexes (the sparse due-routes and open-routes-by-user indexes); scoped to this table.',
       });
     }
 
@@ -279,6 +326,7 @@ export class NotificationService extends Construct {
     output('RouteDeadLetterQueueUrl', this.routeDeadLetterQueue.queueUrl, 'Route messages that crashed the deliver function');
     output('EventBusName', this.bus.eventBusName, 'Put intents here with detail-type "herald.intent"');
     output('TableName', this.table.tableName, 'Notifications, routes and rejections');
+    output('LifecycleDeadLetterQueueUrl', this.lifecycleDeadLetterQueue.queueUrl, 'Lifecycle events whose handling failed after every retry');
     output('WebSocketUrl', this.push.url, 'Clients connect here with ?token=<JWT>');
     output('ConnectionsTableName', this.push.connectionsTable.tableName, 'Live WebSocket connections by user');
     output('StreamsTableName', this.push.streamsTable.tableName, 'Per-user event buffer');

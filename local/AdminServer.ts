@@ -7,9 +7,9 @@ import type { OfflineStack } from './OfflineStack.ts';
  *   GET    /endpoints                    → the endpoints document
  *   GET    /functions                    → invocation and error counts, cold-init times
  *   POST   /schedules/fire[?rule=<id>]   → run scheduled targets now; returns their results
- *   GET    /faults/ses                   → injected SES faults and their hit counts
- *   POST   /faults/ses  {match,status?,errorType?,message?,times?} → add a fault
- *   DELETE /faults/ses                   → remove every SES fault
+ *   GET    /faults/<ses|dynamodb>        → injected faults and their hit counts
+ *   POST   /faults/<ses|dynamodb>  {match,status?,errorType?,message?,times?} → add a fault
+ *   DELETE /faults/<ses|dynamodb>        → remove every fault of that service
  *   GET    /gateway/connections          → ids of open WebSocket connections
  *   POST   /gateway/connections/<id>/vanish → drop the socket without $disconnect
  *   POST   /gateway/connections/<id>/drop   → close it from the server side (1001), with $disconnect
@@ -42,22 +42,23 @@ export class AdminServer {
         return send(res, 200, this.stack.functionStats());
       case 'POST /schedules/fire':
         return send(res, 200, await this.stack.fireSchedules(url.searchParams.get('rule') ?? undefined));
-      case 'GET /faults/ses':
-        return send(res, 200, this.stack.sesFaults.list());
-      case 'POST /faults/ses': {
-        const body = await readJson(req);
-        try {
-          return send(res, 201, this.stack.sesFaults.add(body as never));
-        } catch (error) {
-          return send(res, 400, { error: (error as Error).message });
-        }
-      }
-      case 'DELETE /faults/ses':
-        this.stack.sesFaults.clear();
-        return send(res, 204, undefined);
       case 'GET /gateway/connections':
         return send(res, 200, this.stack.gatewayConnections());
       default: {
+        const fault = /^(GET|POST|DELETE) \/faults\/([a-z]+)$/.exec(key);
+        const proxy = fault ? this.stack.faults(fault[2]!) : undefined;
+        if (fault && proxy) {
+          if (fault[1] === 'GET') return send(res, 200, proxy.list());
+          if (fault[1] === 'DELETE') {
+            proxy.clear();
+            return send(res, 204, undefined);
+          }
+          try {
+            return send(res, 201, proxy.add((await readJson(req)) as never));
+          } catch (error) {
+            return send(res, 400, { error: (error as Error).message });
+          }
+        }
         const end = /^POST \/gateway\/connections\/([^/]+)\/(vanish|drop)$/.exec(key);
         if (end) {
           const done = this.stack.endConnection(decodeURIComponent(end[1]!), end[2] as 'vanish' | 'drop');

@@ -22,6 +22,8 @@ import { startSes } from './emulators/startSes.ts';
 
 export interface OfflinePorts {
   readonly dynamodb: number;
+  /** The DynamoDB endpoint handlers use (a fault-injecting proxy in front of DynamoDB Local). */
+  readonly dynamodbProxy: number;
   readonly sqs: number;
   /** The SES endpoint handlers use (a fault-injecting proxy). */
   readonly ses: number;
@@ -33,7 +35,7 @@ export interface OfflinePorts {
   readonly gateway: number;
 }
 
-export const DEFAULT_PORTS: OfflinePorts = { dynamodb: 8000, sqs: 4566, ses: 8005, sesEmulator: 8006, events: 4580, admin: 4590, gateway: 4591 };
+export const DEFAULT_PORTS: OfflinePorts = { dynamodb: 8000, dynamodbProxy: 8001, sqs: 4566, ses: 8005, sesEmulator: 8006, events: 4580, admin: 4590, gateway: 4591 };
 
 /** Stand-in for the WebSocket API id; URLs built on it are rewritten to the local gateway. */
 const LOCAL_API_ID = 'localwsapi';
@@ -102,6 +104,7 @@ export class OfflineStack {
   private bus?: EventBus;
   private admin?: AdminServer;
   public readonly sesFaults: FaultProxy;
+  public readonly dynamodbFaults: FaultProxy;
   public endpoints?: OfflineEndpoints;
   private readonly stack: SynthesizedStack;
   private readonly ports: OfflinePorts;
@@ -110,6 +113,7 @@ export class OfflineStack {
     this.stack = readCloudAssembly(options.assemblyDir, options.stackName);
     this.ports = { ...DEFAULT_PORTS, ...options.ports };
     this.sesFaults = new FaultProxy(`http://127.0.0.1:${this.ports.sesEmulator}`);
+    this.dynamodbFaults = new FaultProxy(`http://127.0.0.1:${this.ports.dynamodb}`);
   }
 
   public log = (line: string): void => {
@@ -133,6 +137,8 @@ export class OfflineStack {
       this.emulators.push(dynamo, sqs, ses);
       const sesEndpoint = await this.sesFaults.listen(ports.ses);
       this.emulators.push({ endpoint: sesEndpoint, stop: () => this.sesFaults.close() });
+      const dynamodbEndpoint = await this.dynamodbFaults.listen(ports.dynamodbProxy);
+      this.emulators.push({ endpoint: dynamodbEndpoint, stop: () => this.dynamodbFaults.close() });
       const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
       this.sqs = new SQSClient({ endpoint: sqs.endpoint, region: LOCAL_REGION, credentials });
       const dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials });
@@ -150,7 +156,7 @@ export class OfflineStack {
         AWS_DEFAULT_REGION: LOCAL_REGION,
         AWS_ACCESS_KEY_ID: credentials.accessKeyId,
         AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint,
         AWS_ENDPOINT_URL_SQS: sqs.endpoint,
         AWS_ENDPOINT_URL_SESV2: sesEndpoint,
         AWS_ENDPOINT_URL_SES: sesEndpoint,
@@ -232,6 +238,10 @@ export class OfflineStack {
   /** Test and fault-injection hooks: drop a socket silently (vanish) or with $disconnect (drop). */
   public endConnection(connectionId: string, how: 'vanish' | 'drop'): boolean {
     return how === 'vanish' ? (this.gateway?.vanish(connectionId) ?? false) : (this.gateway?.drop(connectionId) ?? false);
+  }
+
+  public faults(service: string): FaultProxy | undefined {
+    return service === 'ses' ? this.sesFaults : service === 'dynamodb' ? this.dynamodbFaults : undefined;
   }
 
   public putEvents(entries: Parameters<EventBus['putEvents']>[0]) {

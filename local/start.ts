@@ -39,7 +39,7 @@ const port = (name: keyof typeof DEFAULT_PORTS) => Number(process.env[`HERALD_PO
 const stack = new OfflineStack({
   assemblyDir,
   logs: values.logs,
-  ports: { dynamodb: port('dynamodb'), sqs: port('sqs'), ses: port('ses'), sesEmulator: port('sesEmulator'), events: port('events'), admin: port('admin'), gateway: port('gateway') },
+  ports: { dynamodb: port('dynamodb'), dynamodbProxy: port('dynamodbProxy'), sqs: port('sqs'), ses: port('ses'), sesEmulator: port('sesEmulator'), events: port('events'), admin: port('admin'), gateway: port('gateway') },
 });
 const endpoints = await stack.start();
 mkdirSync('.local', { recursive: true });

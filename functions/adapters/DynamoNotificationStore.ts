@@ -12,9 +12,9 @@ import { DYNAMODB_BATCH_WRITE_SIZE } from '../core/constants.ts';
 import { TransientError } from '../core/errors.ts';
 import type { BeginAcceptanceResult, NotificationStore } from '../core/ports.ts';
 import type { AttemptOutcome } from '../core/route/routeTransitions.ts';
-import type { NotificationRecord, RouteRecord, RouteStatus } from '../core/types.ts';
+import { TERMINAL_STATUSES, type NotificationRecord, type RouteRecord, type RouteStatus } from '../core/types.ts';
 import { mapWithConcurrency } from './mapWithConcurrency.ts';
-import { DUE_INDEX, notificationKey, ROUTE_SK_PREFIX, routeKey, STORAGE_ATTRIBUTES } from './dynamoKeys.ts';
+import { DUE_INDEX, notificationKey, OPEN_BY_USER_INDEX, ROUTE_SK_PREFIX, routeKey, STORAGE_ATTRIBUTES } from './dynamoKeys.ts';
 
 export interface DynamoNotificationStoreOptions {
   readonly tableName: string;
@@ -112,7 +112,8 @@ export class DynamoNotificationStore implements NotificationStore {
         batch.map((route) => ({
           ...routeKey(route.notification_id, route.route_id),
           ...route,
-          due_at: route.next_attempt_at,
+          // Only open routes are in the sparse due and by-user indexes.
+          ...(TERMINAL_STATUSES.has(route.status) ? {} : { due_at: route.next_attempt_at, open_user: route.user_id }),
           expires_at: this.expiresAt(route.updated_at),
         })),
       ),
@@ -136,7 +137,7 @@ export class DynamoNotificationStore implements NotificationStore {
             'SET lease_token = :token, lease_expires_at = :expires, due_at = :expires, attempts = attempts + :one, updated_at = :now',
           ConditionExpression:
             'attribute_exists(pk) AND #status IN (:pending, :failed) AND next_attempt_at <= :now AND attempts < max_attempts' +
-            ' AND (attribute_not_exists(lease_expires_at) OR lease_expires_at <= :now)',
+            ' AND (attribute_not_exists(lease_expires_at) OR lease_expires_at <= :now) AND attribute_not_exists(cancel_requested)',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':token': leaseToken, ':expires': leaseExpiresAt, ':one': 1, ':now': now, ...OPEN_STATUSES },
           ReturnValues: 'ALL_NEW',
@@ -157,7 +158,7 @@ export class DynamoNotificationStore implements NotificationStore {
     const values: Record<string, unknown> = { ':token': leaseToken, ':to': outcome.status, ':now': now, ...OPEN_STATUSES };
     let update: string;
     if (outcome.status === 'published') {
-      update = 'SET #status = :to, published_at = :now, terminal_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at, due_at';
+      update = 'SET #status = :to, published_at = :now, terminal_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at, due_at, open_user';
     } else {
       values[':class'] = outcome.classification;
       values[':message'] = outcome.message;
@@ -169,19 +170,86 @@ export class DynamoNotificationStore implements NotificationStore {
       } else {
         update =
           'SET #status = :to, terminal_at = :now, dead_lettered_at = :now, last_failure_classification = :class,' +
-          ' last_failure_message = :message, last_failure_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at, due_at';
+          ' last_failure_message = :message, last_failure_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at, due_at, open_user';
       }
     }
-    return this.conditional(
+    // A failed attempt of a route whose cancellation was requested ends it as cancelled instead.
+    const condition = outcome.status === 'failed'
+      ? 'lease_token = :token AND #status IN (:pending, :failed) AND attribute_not_exists(cancel_requested)'
+      : 'lease_token = :token AND #status IN (:pending, :failed)';
+    const recorded = await this.conditional(
       new UpdateCommand({
         TableName: this.options.tableName,
         Key: routeKey(route.notification_id, route.route_id),
         UpdateExpression: update,
-        ConditionExpression: 'lease_token = :token AND #status IN (:pending, :failed)',
+        ConditionExpression: condition,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       }),
     );
+    if (recorded || outcome.status !== 'failed') return recorded;
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: routeKey(route.notification_id, route.route_id),
+        UpdateExpression:
+          'SET #status = :cancelled, cancel_reason = cancel_requested, terminal_at = :now, updated_at = :now,' +
+          ' last_failure_classification = :class, last_failure_message = :message, last_failure_at = :now' +
+          ' REMOVE lease_token, lease_expires_at, due_at, open_user, cancel_requested',
+        ConditionExpression: 'lease_token = :token AND #status IN (:pending, :failed) AND attribute_exists(cancel_requested)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: {
+          ':cancelled': 'cancelled',
+          ':token': leaseToken,
+          ':now': now,
+          ':class': values[':class'],
+          ':message': values[':message'],
+          ...OPEN_STATUSES,
+        },
+      }),
+    );
+  }
+
+  public async cancelRoute(route: RouteRecord, reason: string, now: number): Promise<'cancelled' | 'requested' | 'none'> {
+    const key = routeKey(route.notification_id, route.route_id);
+    const cancelled = await this.conditional(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: key,
+        UpdateExpression:
+          'SET #status = :cancelled, cancel_reason = :reason, terminal_at = :now, updated_at = :now' +
+          ' REMOVE lease_token, lease_expires_at, due_at, open_user, cancel_requested',
+        ConditionExpression: '#status IN (:pending, :failed) AND (attribute_not_exists(lease_expires_at) OR lease_expires_at <= :now)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':cancelled': 'cancelled', ':reason': reason, ':now': now, ...OPEN_STATUSES },
+      }),
+    );
+    if (cancelled) return 'cancelled';
+    const requested = await this.conditional(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: key,
+        UpdateExpression: 'SET cancel_requested = :reason, updated_at = :now',
+        ConditionExpression: '#status IN (:pending, :failed) AND lease_expires_at > :now',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':reason': reason, ':now': now, ...OPEN_STATUSES },
+      }),
+    );
+    return requested ? 'requested' : 'none';
+  }
+
+  public async listOpenRoutesOfUser(userId: string, limit: number, startKey?: unknown): Promise<{ routes: RouteRecord[]; next?: unknown }> {
+    const page = await this.client.send(
+      new QueryCommand({
+        TableName: this.options.tableName,
+        IndexName: OPEN_BY_USER_INDEX,
+        KeyConditionExpression: 'open_user = :user',
+        ExpressionAttributeValues: { ':user': userId },
+        Limit: limit,
+        ExclusiveStartKey: startKey as Record<string, unknown> | undefined,
+      }),
+    );
+    return { routes: (page.Items ?? []).map((item) => fromItem<RouteRecord>(item)), ...(page.LastEvaluatedKey ? { next: page.LastEvaluatedKey } : {}) };
   }
 
   public async deadLetterCrashedRoute(route: RouteRecord, now: number): Promise<boolean> {
@@ -191,7 +259,7 @@ export class DynamoNotificationStore implements NotificationStore {
         Key: routeKey(route.notification_id, route.route_id),
         UpdateExpression:
           'SET #status = :to, terminal_at = :now, dead_lettered_at = :now, last_failure_classification = :class,' +
-          ' last_failure_message = :message, last_failure_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at, due_at',
+          ' last_failure_message = :message, last_failure_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at, due_at, open_user',
         ConditionExpression:
           '#status IN (:pending, :failed) AND attempts = :attempts AND attempts >= max_attempts' +
           ' AND (attribute_not_exists(lease_expires_at) OR lease_expires_at <= :now)',

@@ -3,6 +3,9 @@ export const notificationKey = (notificationId: string) => ({ pk: `N#${notificat
 export const routeKey = (notificationId: string, routeId: string) => ({ pk: `N#${notificationId}`, sk: `R#${routeId}` });
 export const ROUTE_SK_PREFIX = 'R#';
 export const DUE_INDEX = 'due';
+/** Sparse index of routes that are not terminal, by user (attribute `open_user`). */
+export const OPEN_BY_USER_INDEX = 'open_by_user';
+export const userStateKey = (userId: string) => ({ pk: `U#${userId}`, sk: 'LIFECYCLE' });
 
 /** Rejections are grouped by UTC day so "recent rejections" is one or two queries. */
 export const rejectionPk = (at: number) => `REJ#${new Date(at).toISOString().slice(0, 10)}`;

@@ -36,6 +36,14 @@ export interface NotificationStore {
   completeRoute(route: RouteRecord, leaseToken: string, outcome: AttemptOutcome, now: number): Promise<boolean>;
   /** Dead-letters a route whose every attempt started but whose last lease expired unfinished. */
   deadLetterCrashedRoute(route: RouteRecord, now: number): Promise<boolean>;
+  /**
+   * Cancels a route that is not terminal: at once when no attempt holds it, otherwise by asking
+   * the running attempt to end it (it finishes, then the route is not retried).
+   * Returns what happened; 'none' when the route was already terminal.
+   */
+  cancelRoute(route: RouteRecord, reason: string, now: number): Promise<'cancelled' | 'requested' | 'none'>;
+  /** Open (non-terminal) routes of a user, a page at a time. */
+  listOpenRoutesOfUser(userId: string, limit: number, startKey?: unknown): Promise<{ routes: RouteRecord[]; next?: unknown }>;
   /** Routes in the sparse due index of `shard` due at or before `dueBefore`. */
   listDueRoutes(shard: number, dueBefore: number, limit: number): Promise<RouteRecord[]>;
   /** Pushes a swept route's due time forward, conditional on it being unchanged; false = changed. */

@@ -31,6 +31,7 @@ export const REJECTION_REASONS = [
   'duplicate_recipient',
   'template_field_missing',
   'idempotency_conflict',
+  'recipient_deleted',
 ] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
@@ -86,6 +87,10 @@ export interface RouteRecord {
   /** Push routes: the stream position their event got, reused by every retry. */
   readonly stream_epoch?: string;
   readonly stream_position?: number;
+  /** Set by the lifecycle service on a route leased at the time: finish the attempt, then no retry. */
+  readonly cancel_requested?: string;
+  /** Why a cancelled route was cancelled (the lifecycle event type). */
+  readonly cancel_reason?: string;
   readonly updated_at: number;
 }
 

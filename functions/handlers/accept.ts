@@ -9,6 +9,7 @@ import { delayMessage } from '../adapters/delayMessage.ts';
 import { documentClient, sqsClient } from '../adapters/awsClients.ts';
 import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts';
 import { DynamoRejectionStore } from '../adapters/DynamoRejectionStore.ts';
+import { DynamoUserStates } from '../adapters/DynamoUserStates.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
 import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
 import { countMetric, logger } from './shared/observability.ts';
@@ -25,6 +26,7 @@ const acceptIntent = new AcceptIntent(
   },
   {
     store,
+    users: new DynamoUserStates(documentClient(), config.tableName),
     rejections: new DynamoRejectionStore(documentClient(), { tableName: config.tableName, retentionMs: config.retentionMs }),
     routeQueue: new SqsRouteQueue(sqsClient(), requireEnv('ROUTE_QUEUE_URL')),
     clock: systemClock,

@@ -162,6 +162,14 @@ export class PushGateway extends Construct {
     if (grantee instanceof HeraldFunction) this.acknowledgeConnectionWildcard(grantee);
   }
 
+  /** What the lifecycle function needs: purge streams, end sessions. */
+  public grantPurge(grantee: IGrantable): void {
+    this.streamsTable.grant(grantee, 'dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem');
+    this.connectionsTable.grant(grantee, 'dynamodb:Query', 'dynamodb:DeleteItem');
+    this.stage.grantManagementApiAccess(grantee);
+    if (grantee instanceof HeraldFunction) this.acknowledgeConnectionWildcard(grantee);
+  }
+
   /** The public URL clients connect to. */
   public get url(): string {
     return this.stage.url;

@@ -6,6 +6,7 @@ import { synthesize } from '../../local/synth.ts';
 declare module 'vitest' {
   export interface ProvidedContext {
     endpoints: OfflineEndpoints;
+    functionLog: string;
   }
 }
 
@@ -24,15 +25,16 @@ async function freePort(): Promise<number> {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const assemblyDir = 'cdk.out.test';
   synthesize({ configPath: 'test/fixtures/herald.test.json', outdir: assemblyDir, quiet: true });
-  const [dynamodb, sqs, ses, sesEmulator, events, admin, gateway] = await Promise.all(Array.from({ length: 7 }, freePort));
+  const [dynamodb, dynamodbProxy, sqs, ses, sesEmulator, events, admin, gateway] = await Promise.all(Array.from({ length: 8 }, freePort));
   const stack = new OfflineStack({
     assemblyDir,
-    ports: { dynamodb: dynamodb!, sqs: sqs!, ses: ses!, sesEmulator: sesEmulator!, events: events!, admin: admin!, gateway: gateway! },
+    ports: { dynamodb: dynamodb!, dynamodbProxy: dynamodbProxy!, sqs: sqs!, ses: ses!, sesEmulator: sesEmulator!, events: events!, admin: admin!, gateway: gateway! },
     schedules: 'manual',
     logs: '.local/test-functions.log',
   });
   const endpoints = await stack.start();
   project.provide('endpoints', endpoints);
+  project.provide('functionLog', '.local/test-functions.log');
   return async () => {
     await stack.stop();
   };

@@ -4,6 +4,7 @@ import { REJECTION_RAW_BODY_BYTES } from '../constants.ts';
 import { AcceptanceInProgressError } from '../errors.ts';
 import { validateIntent, type IntentLimits, type InvalidIntent } from '../intent/validateIntent.ts';
 import type { NotificationStore, RejectionStore, RouteQueue } from '../ports.ts';
+import type { UserStateStore } from '../lifecycle/lifecyclePorts.ts';
 import { contentHashOf, notificationIdFor, routeIdFor } from '../route/identifiers.ts';
 import { dueShardOf } from '../route/dueShard.ts';
 import {
@@ -26,6 +27,8 @@ export interface AcceptIntentConfig {
 
 export interface AcceptIntentDeps {
   readonly store: NotificationStore;
+  /** Deleted users (lifecycle): intents for them are refused or their routes created cancelled. */
+  readonly users: Pick<UserStateStore, 'deletedAmong'>;
   readonly rejections: RejectionStore;
   readonly routeQueue: RouteQueue;
   readonly clock: Clock;
@@ -60,6 +63,17 @@ export class AcceptIntent {
 
     const { intent, recipients } = validation;
     const now = this.deps.clock.now();
+    const deleted = await this.deps.users.deletedAmong(recipients.map((r) => r.user_id), now);
+    if (recipients.every((r) => deleted.has(r.user_id))) {
+      return this.reject(message, {
+        ok: false,
+        reason: 'recipient_deleted',
+        message: `user(s) ${[...deleted].slice(0, 5).map((u) => `"${u}"`).join(', ')} were deleted; Herald no longer notifies them`,
+        producer: intent.producer,
+        idempotency_key: intent.idempotency_key,
+        notification_type: intent.notification_type,
+      });
+    }
     const notificationId = notificationIdFor(intent.producer, intent.idempotency_key);
     const entry = this.config.catalog[intent.notification_type]!;
     const record: NotificationRecord = {
@@ -105,11 +119,12 @@ export class AcceptIntent {
     }
 
     const written = await this.deps.store.listRouteStatuses(notificationId);
-    const routes = buildRoutes(notificationId, recipients, entry.channels, entry.maxAttempts ?? this.config.defaultMaxAttempts, acceptedAt, this.config.dueShards);
+    const routes = buildRoutes(notificationId, recipients, entry.channels, entry.maxAttempts ?? this.config.defaultMaxAttempts, acceptedAt, this.config.dueShards)
+      .map((route) => (deleted.has(route.user_id) ? cancelledAtAcceptance(route, now) : route));
     await this.deps.store.putRoutes(routes.filter((r) => !written.has(r.route_id)));
     const toEnqueue = routes.filter((r) => {
-      const status = written.get(r.route_id);
-      return status === undefined || !TERMINAL_STATUSES.has(status);
+      const status = written.get(r.route_id) ?? r.status;
+      return !TERMINAL_STATUSES.has(status);
     });
     await this.deps.routeQueue.enqueue(toEnqueue.map((r) => ({ notification_id: notificationId, route_id: r.route_id })));
     if (!(await this.deps.store.completeAcceptance(notificationId, leaseToken, this.deps.clock.now()))) {
@@ -166,6 +181,11 @@ export function buildRoutes(
       };
     }),
   );
+}
+
+/** A route for a recipient who was deleted: created terminal, never enqueued. */
+function cancelledAtAcceptance(route: RouteRecord, now: number): RouteRecord {
+  return { ...route, status: 'cancelled', cancel_reason: 'user.deleted', terminal_at: now };
 }
 
 function truncateUtf8(text: string, maxBytes: number): { text: string; truncated: boolean } {

@@ -27,7 +27,7 @@ export type DeliveryDecision =
   /** Keep the message and make it visible again after `delayMs`. */
   | { readonly kind: 'retry_after'; readonly delayMs: number; readonly reason: RetryReason; readonly route?: RouteRecord };
 
-export type DoneReason = 'published' | 'dead_letter' | 'already_terminal' | 'route_missing' | 'lost_race' | 'crashed_dead_letter';
+export type DoneReason = 'published' | 'dead_letter' | 'already_terminal' | 'route_missing' | 'lost_race' | 'crashed_dead_letter' | 'cancelled';
 export type RetryReason = 'backoff' | 'leased_elsewhere' | 'not_due' | 'contention';
 
 export interface AttemptReport {
@@ -85,6 +85,12 @@ export class DeliverRoute {
         const recorded = await this.deps.store.deadLetterCrashedRoute(route, now);
         return recorded
           ? { kind: 'done', reason: 'crashed_dead_letter', route }
+          : { kind: 'retry_after', delayMs: CONTENTION_RETRY_MS, reason: 'contention', route };
+      }
+      case 'cancel_requested': {
+        const outcome = await this.deps.store.cancelRoute(route, refusal.reason, now);
+        return outcome === 'cancelled' || outcome === 'none'
+          ? { kind: 'done', reason: 'cancelled', route }
           : { kind: 'retry_after', delayMs: CONTENTION_RETRY_MS, reason: 'contention', route };
       }
       case undefined:

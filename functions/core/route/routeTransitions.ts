@@ -10,7 +10,9 @@ export type LeaseRefusal =
   /** In backoff: look again when it is due. */
   | { readonly kind: 'not_due'; readonly retryAfterMs: number }
   /** Every attempt was started and the last one never completed: dead-letter as crashed. */
-  | { readonly kind: 'exhausted' };
+  | { readonly kind: 'exhausted' }
+  /** Cancellation was requested while an attempt ran, and that attempt is over: cancel it. */
+  | { readonly kind: 'cancel_requested'; readonly reason: string };
 
 /** Whether a route may be leased at `now`: non-terminal, due, unleased, attempts left. */
 export function canLease(route: RouteRecord, now: number): boolean {
@@ -23,6 +25,7 @@ export function refuseLease(route: RouteRecord, now: number): LeaseRefusal | und
   if (route.lease_expires_at !== undefined && route.lease_expires_at > now) {
     return { kind: 'leased', retryAfterMs: route.lease_expires_at - now };
   }
+  if (route.cancel_requested !== undefined) return { kind: 'cancel_requested', reason: route.cancel_requested };
   if (route.attempts >= route.max_attempts) return { kind: 'exhausted' };
   if (route.next_attempt_at > now) return { kind: 'not_due', retryAfterMs: route.next_attempt_at - now };
   return undefined;

@@ -14,6 +14,7 @@ export interface SweepConfig {
 export interface SweepResult {
   readonly requeued: number;
   readonly deadLettered: number;
+  readonly cancelled: number;
   readonly skipped: number;
 }
 
@@ -33,8 +34,13 @@ export class SweepDueRoutes {
     const shards = Array.from({ length: this.config.dueShards }, (_, shard) => shard);
     const results = await Promise.all(shards.map((shard) => this.sweepShard(shard, now)));
     return results.reduce(
-      (sum, r) => ({ requeued: sum.requeued + r.requeued, deadLettered: sum.deadLettered + r.deadLettered, skipped: sum.skipped + r.skipped }),
-      { requeued: 0, deadLettered: 0, skipped: 0 },
+      (sum, r) => ({
+        requeued: sum.requeued + r.requeued,
+        deadLettered: sum.deadLettered + r.deadLettered,
+        cancelled: sum.cancelled + r.cancelled,
+        skipped: sum.skipped + r.skipped,
+      }),
+      { requeued: 0, deadLettered: 0, cancelled: 0, skipped: 0 },
     );
   }
 
@@ -43,9 +49,15 @@ export class SweepDueRoutes {
     const due = await store.listDueRoutes(shard, now - this.config.graceMs, this.config.limitPerShard);
     const requeue: DeliveryMessage[] = [];
     let deadLettered = 0;
+    let cancelled = 0;
     let skipped = 0;
     for (const route of due) {
       const leaseExpired = route.lease_expires_at === undefined || route.lease_expires_at <= now;
+      if (route.cancel_requested !== undefined && leaseExpired) {
+        if ((await store.cancelRoute(route, route.cancel_requested, now)) === 'cancelled') cancelled += 1;
+        else skipped += 1;
+        continue;
+      }
       if (route.attempts >= route.max_attempts && leaseExpired) {
         if (await store.deadLetterCrashedRoute(route, now)) deadLettered += 1;
         else skipped += 1;
@@ -59,6 +71,6 @@ export class SweepDueRoutes {
       }
     }
     await routeQueue.enqueue(requeue);
-    return { requeued: requeue.length, deadLettered, skipped };
+    return { requeued: requeue.length, deadLettered, cancelled, skipped };
   }
 }

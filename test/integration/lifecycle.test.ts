@@ -1,0 +1,234 @@
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { DynamoConnectionRegistry } from '../../functions/adapters/DynamoConnectionRegistry.ts';
+import { DynamoEventBuffer } from '../../functions/adapters/DynamoEventBuffer.ts';
+import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
+import {
+  approximateDepth,
+  documents,
+  endpoints,
+  events,
+  intent,
+  outputs,
+  rejections,
+  seedNotification,
+  sendIntent,
+  sqs,
+  store,
+  uid,
+  waitFor,
+} from './support.ts';
+import { RawClient } from './wsClient.ts';
+
+const lifecycleDlqUrl = endpoints.outputs['HeraldLifecycleDeadLetterQueueUrl']!;
+const registry = new DynamoConnectionRegistry(documents, endpoints.outputs['HeraldConnectionsTableName']!);
+const buffer = new DynamoEventBuffer(documents, { streamsTable: endpoints.outputs['HeraldStreamsTableName']!, notificationsTable: outputs.tableName });
+const clients: RawClient[] = [];
+
+async function connect(userId: string, sid: string): Promise<RawClient> {
+  const client = await RawClient.as(userId, sid);
+  clients.push(client);
+  return client;
+}
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
+  await fetch(`${endpoints.admin}/faults/dynamodb`, { method: 'DELETE' });
+});
+
+async function putLifecycle(detail: Record<string, unknown> | string): Promise<void> {
+  const put = await events.send(
+    new PutEventsCommand({
+      Entries: [{ EventBusName: outputs.busName, Source: 'accounts', DetailType: 'herald.lifecycle', Detail: typeof detail === 'string' ? detail : JSON.stringify(detail) }],
+    }),
+  );
+  expect(put.FailedEntryCount).toBe(0);
+}
+
+/** Lines of the functions' log that mention `marker` (EMF metrics and Powertools logs). */
+function logLines(marker: string): Record<string, unknown>[] {
+  return readFileSync(inject('functionLog'), 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(marker))
+    .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>);
+}
+
+async function publishPush(userId: string) {
+  const sent = intent('ping', { user_id: userId }, { hello: 1 });
+  await sendIntent(sent);
+  const id = notificationIdFor('tests', sent.idempotency_key);
+  return waitFor('push published', async () => {
+    const r = await store.getRoute(id, `push:${userId}`);
+    return r?.status === 'published' ? r : undefined;
+  });
+}
+
+describe('user.deleted', () => {
+  it('cancels pending email and push routes, ends both sessions, purges the stream and refuses new intents', async () => {
+    // Prepare: two live sockets, one published event (a cursor), and pending email + push routes.
+    const user = uid('deleted');
+    const [phone, laptop] = await Promise.all([connect(user, 'phone'), connect(user, 'laptop')]);
+    const published = await publishPush(user);
+    const oldCursor = (await phone.waitForFrame('event'))['cursor'] as string;
+    const { id, routes } = await seedNotification({ type: 'welcome', recipients: [{ user_id: user, email: `${user}@example.com` }], payload: { name: 'X' }, channels: ['email', 'push'], maxAttempts: 3 });
+
+    // Act
+    await putLifecycle({ event_type: 'user.deleted', user_id: user, occurred_at_ms: Date.now(), source: 'accounts', reason_code: 'gdpr' });
+
+    // Assess
+    for (const client of [phone, laptop]) {
+      await client.waitFor('socket closed', () => client.closed);
+      expect(client.frames.at(-1)).toMatchObject({ type: 'session_invalidated', reason: 'user.deleted' });
+    }
+    for (const route of routes) {
+      expect(await store.getRoute(id, route.route_id)).toMatchObject({ status: 'cancelled', cancel_reason: 'user.deleted' });
+    }
+    expect(await registry.listForUser(user)).toHaveLength(0);
+    expect(await buffer.getHead(user)).toBeUndefined();
+    expect(await store.listOpenRoutesOfUser(user, 10)).toEqual({ routes: [] });
+
+    const again = await connect(user, 'phone');
+    again.send({ action: 'resume', cursor: oldCursor });
+    expect(await again.waitForFrame('cursor_stale')).toMatchObject({ type: 'cursor_stale' });
+    expect(published.stream_epoch).toBeDefined();
+
+    const refused = intent('receipt', { user_id: user, email: `${user}@example.com` }, { order: { id: '1', total: '1' } });
+    await sendIntent(refused);
+    const rejection = await waitFor('rejection for the deleted user', async () =>
+      (await rejections.listDay(Date.now(), 500)).find((r) => r.idempotency_key === refused.idempotency_key),
+    );
+    expect(rejection).toMatchObject({ reason: 'recipient_deleted' });
+    expect(rejection.message).toContain(user);
+  });
+
+  it('lets a route leased at the time finish its attempt, then does not retry it', async () => {
+    const user = uid('inflight');
+    const { id, routes } = await seedNotification({ type: 'receipt', recipients: [{ user_id: user, email: `${user}@example.com` }], payload: { order: { id: '1', total: '1' } }, channels: ['email'], maxAttempts: 3 });
+    const now = Date.now();
+    const lease = await store.leaseRoute(id, routes[0]!.route_id, 'worker-1', now + 60_000, now);
+    expect(lease.leased).toBe(true);
+
+    await putLifecycle({ event_type: 'user.deleted', user_id: user, occurred_at_ms: Date.now() });
+    const requested = await waitFor('cancellation requested', async () => {
+      const r = await store.getRoute(id, routes[0]!.route_id);
+      return r?.cancel_requested ? r : undefined;
+    });
+    expect(requested.status).toBe('pending');
+
+    // The attempt fails; it would normally be retried.
+    const recorded = await store.completeRoute(lease.leased ? lease.route : requested, 'worker-1', { status: 'failed', nextAttemptAt: Date.now() + 1000, backoffMs: 1000, classification: 'email_send_failed', message: 'x' }, Date.now());
+    expect(recorded).toBe(true);
+    expect(await store.getRoute(id, routes[0]!.route_id)).toMatchObject({ status: 'cancelled', cancel_reason: 'user.deleted', last_failure_classification: 'email_send_failed' });
+  });
+
+  it('creates routes of a deleted recipient cancelled inside a multi-recipient intent', async () => {
+    const [gone, kept] = [uid('gone'), uid('kept')];
+    await putLifecycle({ event_type: 'user.deleted', user_id: gone, occurred_at_ms: Date.now() });
+    await waitFor('deletion applied', async () => logLines(gone).some((l) => l['message'] === 'lifecycle event applied'));
+    const marker = uid('multi');
+    await sendIntent({ notification_type: 'ping', producer: 'tests', idempotency_key: marker, audience: { kind: 'users', recipients: [{ user_id: gone }, { user_id: kept }] }, payload: {} });
+    const id = notificationIdFor('tests', marker);
+    const all = await waitFor('both routes terminal', async () => {
+      const rs = await store.listRoutes(id);
+      return rs.length === 2 && rs.every((r) => r.status === 'published' || r.status === 'cancelled') ? rs : undefined;
+    });
+    expect(Object.fromEntries(all.map((r) => [r.user_id, r.status]))).toEqual({ [gone]: 'cancelled', [kept]: 'published' });
+  });
+});
+
+describe('user.blocked', () => {
+  it('ends every session and cancels pending routes but keeps the stream', async () => {
+    const user = uid('blocked');
+    const phone = await connect(user, 'phone');
+    await publishPush(user);
+    await phone.waitForFrame('event');
+    const { id, routes } = await seedNotification({ type: 'ping', recipients: [{ user_id: user }], payload: {}, channels: ['push'], maxAttempts: 3 });
+
+    await putLifecycle({ event_type: 'user.blocked', user_id: user, occurred_at_ms: Date.now() });
+
+    await phone.waitFor('closed', () => phone.closed);
+    expect(phone.frames.at(-1)).toMatchObject({ type: 'session_invalidated', reason: 'user.blocked' });
+    expect(await store.getRoute(id, routes[0]!.route_id)).toMatchObject({ status: 'cancelled', cancel_reason: 'user.blocked' });
+    expect((await buffer.getHead(user))?.position).toBe(1);
+  });
+});
+
+describe('session.revoked', () => {
+  it('closes only that session\'s sockets and cancels routes targeted at it', async () => {
+    const user = uid('revoked');
+    const [phone, laptop] = await Promise.all([connect(user, 'phone'), connect(user, 'laptop')]);
+    const { id, routes } = await seedNotification({ type: 'ping', recipients: [{ user_id: user, device_session_id: 'phone' } as never, { user_id: user, device_session_id: 'laptop' } as never], payload: {}, channels: ['push'], maxAttempts: 3 });
+
+    await putLifecycle({ event_type: 'session.revoked', user_id: user, device_session_id: 'phone', occurred_at_ms: Date.now() });
+
+    await phone.waitFor('phone closed', () => phone.closed);
+    expect(phone.frames.at(-1)).toMatchObject({ type: 'session_invalidated', reason: 'session.revoked', device_session_id: 'phone' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(laptop.closed).toBeUndefined();
+    const statuses = Object.fromEntries(await Promise.all(routes.map(async (r) => [r.route_id, (await store.getRoute(id, r.route_id))?.status])));
+    expect(statuses).toEqual({ [`push:${user}:phone`]: 'cancelled', [`push:${user}:laptop`]: 'pending' });
+  });
+
+  it('applies the same event once, and an older event never undoes a newer one', async () => {
+    const user = uid('dupe');
+    const first = await connect(user, 'phone');
+    const at = Date.now();
+    await putLifecycle({ event_type: 'session.revoked', user_id: user, device_session_id: 'phone', occurred_at_ms: at });
+    await first.waitFor('closed', () => first.closed);
+
+    // A new login on the same session; the duplicate and an older revocation must not end it.
+    const second = await connect(user, 'phone');
+    await putLifecycle({ event_type: 'session.revoked', user_id: user, device_session_id: 'phone', occurred_at_ms: at });
+    await putLifecycle({ event_type: 'session.revoked', user_id: user, device_session_id: 'phone', occurred_at_ms: at - 60_000 });
+    const results = await waitFor('both re-deliveries handled', async () => {
+      const lines = logLines(user).filter((l) => typeof l['message'] === 'string' && (l['message'] as string).startsWith('lifecycle event'));
+      return lines.length >= 3 ? lines.map((l) => l['message']) : undefined;
+    });
+    // EventBridge does not order deliveries; the two re-deliveries may be handled in either order.
+    expect(results[0]).toBe('lifecycle event applied');
+    expect(results.slice(1).sort()).toEqual(['lifecycle event duplicate', 'lifecycle event superseded']);
+    expect(second.closed).toBeUndefined();
+  });
+});
+
+describe('bad events and failures', () => {
+  it.each([
+    ['malformed (no occurred_at_ms)', (u: string) => ({ event_type: 'user.deleted', user_id: u }), 'malformed'],
+    ['malformed (occurred_at_ms not positive)', (u: string) => ({ event_type: 'user.deleted', user_id: u, occurred_at_ms: 0 }), 'malformed'],
+    ['of an unknown event_type', (u: string) => ({ event_type: 'user.renamed', user_id: u, occurred_at_ms: Date.now() }), 'unknown_event_type'],
+  ])('absorbs an event %s: logged, counted, nothing in the DLQ', async (_name, detail, reason) => {
+    const user = uid('bad');
+    const before = logLines('LifecycleEventsAbsorbed').filter((l) => l['reason'] === reason).length;
+
+    await putLifecycle(detail(user));
+
+    await waitFor('metric emitted', async () => logLines('LifecycleEventsAbsorbed').filter((l) => l['reason'] === reason).length > before);
+    const metric = logLines('LifecycleEventsAbsorbed').filter((l) => l['reason'] === reason).at(-1)!;
+    expect(metric).toMatchObject({ LifecycleEventsAbsorbed: 1, reason });
+    expect((metric['_aws'] as { CloudWatchMetrics: { Dimensions: string[][] }[] }).CloudWatchMetrics[0]!.Dimensions[0]).toContain('reason');
+    expect(logLines(user).some((l) => l['message'] === 'lifecycle event absorbed')).toBe(true);
+    expect(await approximateDepth(lifecycleDlqUrl)).toBe(0);
+  });
+
+  it('retries a failing handler, then sends the event to the rule\'s DLQ', async () => {
+    // Prepare: every DynamoDB request about this user fails (500), so the handler throws.
+    const user = uid('fails');
+    await fetch(`${endpoints.admin}/faults/dynamodb`, { method: 'POST', body: JSON.stringify({ match: user, status: 500, errorType: 'InternalServerError' }) });
+
+    // Act
+    await putLifecycle({ event_type: 'user.blocked', user_id: user, occurred_at_ms: Date.now() });
+
+    // Assess
+    const received = await waitFor('the event in the lifecycle DLQ', async () => {
+      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: lifecycleDlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }));
+      return Messages.find((m) => m.Body?.includes(user));
+    }, 60_000);
+    expect(JSON.parse(received.Body!)).toMatchObject({ 'detail-type': 'herald.lifecycle', detail: { user_id: user } });
+    expect(received.MessageAttributes?.['ERROR_MESSAGE']?.StringValue).toBeTruthy();
+    const [fault] = (await (await fetch(`${endpoints.admin}/faults/dynamodb`)).json()) as { hits: number }[];
+    // 1 try + 4 retries (the rule's retry policy), each with the SDK's own 3 attempts.
+    expect(fault!.hits).toBeGreaterThanOrEqual(5);
+  });
+});
