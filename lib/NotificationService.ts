@@ -11,10 +11,10 @@ import type { Catalog } from '../functions/core/catalog/catalogTypes.ts';
 import { MAX_ATTEMPTS_CEILING, validateCatalog } from '../functions/core/catalog/validateCatalog.ts';
 import { DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES_CEILING } from '../functions/core/constants.ts';
 import { DUE_INDEX, OPEN_BY_USER_INDEX } from '../functions/adapters/dynamoKeys.ts';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { HeraldFunction } from './parts/HeraldFunction.ts';
 import { PushGateway, type ConnectionAuthProps } from './parts/PushGateway.ts';
-import { QueueWithDeadLetters } from './parts/QueueWithDeadLetters.ts';
+import { deadLetterQueue, QueueWithDeadLetters } from './parts/QueueWithDeadLetters.ts';
 
 /** Route retry policy. */
 export interface RouteRetryProps {
@@ -265,16 +265,7 @@ export class NotificationService extends Construct {
       targets: [new LambdaFunction(this.sweeperFunction, { retryAttempts: 0 })],
     });
 
-    this.lifecycleDeadLetterQueue = new Queue(this, 'LifecycleDeadLetters', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy,
-    });
-    Validations.of(this.lifecycleDeadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This is the dead-letter queue of the lifecycle rule target; the operator inspects and replays it.',
-    });
+    this.lifecycleDeadLetterQueue = deadLetterQueue(this, 'LifecycleDeadLetters', removalPolicy);
     this.lifecycleFunction = new HeraldFunction(this, 'Lifecycle', {
       ...functionDefaults,
       handler: 'lifecycle',

@@ -1,9 +1,10 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DeleteCommand, GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { DispatchError } from '../core/errors.ts';
 import type { EventBuffer } from '../core/push/pushPorts.ts';
 import type { StreamEvent, StreamHead } from '../core/push/pushTypes.ts';
+import { batchWriteAll } from './batchWriteAll.ts';
 import { routeKey } from './dynamoKeys.ts';
 
 export const streamPk = (userId: string) => `S#${userId}`;
@@ -123,8 +124,31 @@ export class DynamoEventBuffer implements EventBuffer {
     return events;
   }
 
-  public purge(userId: string): Promise<number> {
-    return purgeStream(this.client, this.options.streamsTable, userId);
+  /** Head first, so a concurrent append starts a new epoch rather than continuing the old one. */
+  public async purge(userId: string): Promise<number> {
+    const table = this.options.streamsTable;
+    await this.client.send(new DeleteCommand({ TableName: table, Key: { pk: streamPk(userId), sk: HEAD_SK } }));
+    let deleted = 1;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': streamPk(userId) },
+          ProjectionExpression: 'pk, sk',
+          Limit: 500,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      const keys = page.Items ?? [];
+      for (let i = 0; i < keys.length; i += 25) {
+        await batchWriteAll(this.client, table, keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } })));
+      }
+      deleted += keys.length;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return deleted;
   }
 
   public async getEvent(userId: string, position: number, now: number): Promise<StreamEvent | undefined> {
@@ -133,38 +157,6 @@ export class DynamoEventBuffer implements EventBuffer {
     );
     return Item && (Item['expires_at_ms'] as number) > now ? toEvent(Item) : undefined;
   }
-}
-
-/** Head first, so a concurrent append starts a new epoch rather than continuing the old one. */
-async function purgeStream(client: DynamoDBDocumentClient, table: string, userId: string): Promise<number> {
-  await client.send(new DeleteCommand({ TableName: table, Key: { pk: streamPk(userId), sk: HEAD_SK } }));
-  let deleted = 1;
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await client.send(
-      new QueryCommand({
-        TableName: table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': streamPk(userId) },
-        ProjectionExpression: 'pk, sk',
-        Limit: 500,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    const keys = page.Items ?? [];
-    for (let i = 0; i < keys.length; i += 25) {
-      let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
-      for (let round = 0; requests.length > 0; round += 1) {
-        if (round >= 8) throw new Error(`BatchWriteItem left ${requests.length} deletes unprocessed`);
-        if (round > 0) await sleep(Math.min(1000, 25 * 2 ** round));
-        const result = await client.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
-        requests = (result.UnprocessedItems?.[table] ?? []) as typeof requests;
-      }
-      deleted += Math.min(25, keys.length - i);
-    }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey !== undefined);
-  return deleted;
 }
 
 function toEvent(item: Record<string, unknown>): StreamEvent {

@@ -1,6 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchWriteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -9,10 +8,10 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DYNAMODB_BATCH_WRITE_SIZE } from '../core/constants.ts';
-import { TransientError } from '../core/errors.ts';
 import type { BeginAcceptanceResult, NotificationStore } from '../core/ports.ts';
 import type { AttemptOutcome } from '../core/route/routeTransitions.ts';
 import { TERMINAL_STATUSES, type NotificationRecord, type RouteRecord, type RouteStatus } from '../core/types.ts';
+import { batchWriteAll } from './batchWriteAll.ts';
 import { mapWithConcurrency } from './mapWithConcurrency.ts';
 import { DUE_INDEX, notificationKey, OPEN_BY_USER_INDEX, ROUTE_SK_PREFIX, routeKey, STORAGE_ATTRIBUTES } from './dynamoKeys.ts';
 
@@ -108,14 +107,16 @@ export class DynamoNotificationStore implements NotificationStore {
     const batches: RouteRecord[][] = [];
     for (let i = 0; i < routes.length; i += DYNAMODB_BATCH_WRITE_SIZE) batches.push(routes.slice(i, i + DYNAMODB_BATCH_WRITE_SIZE));
     await mapWithConcurrency(batches, this.options.writeConcurrency ?? 4, (batch) =>
-      this.batchPut(
-        batch.map((route) => ({
+      batchWriteAll(
+        this.client,
+        this.options.tableName,
+        batch.map((route) => ({ PutRequest: { Item: {
           ...routeKey(route.notification_id, route.route_id),
           ...route,
           // Only open routes are in the sparse due and by-user indexes.
           ...(TERMINAL_STATUSES.has(route.status) ? {} : { due_at: route.next_attempt_at, open_user: route.user_id }),
           expires_at: this.expiresAt(route.updated_at),
-        })),
+        } } })),
       ),
     );
   }
@@ -320,18 +321,6 @@ export class DynamoNotificationStore implements NotificationStore {
     } while (startKey !== undefined);
   }
 
-  private async batchPut(items: Record<string, unknown>[]): Promise<void> {
-    let pending = items.map((Item) => ({ PutRequest: { Item } }));
-    for (let round = 0; pending.length > 0; round += 1) {
-      if (round >= 8) throw new TransientError(`BatchWriteItem left ${pending.length} items unprocessed after ${round} rounds`);
-      if (round > 0) await sleep(Math.min(1_000, 25 * 2 ** round));
-      const { UnprocessedItems } = await this.client.send(
-        new BatchWriteCommand({ RequestItems: { [this.options.tableName]: pending } }),
-      );
-      pending = (UnprocessedItems?.[this.options.tableName] ?? []) as typeof pending;
-    }
-  }
-
   private async conditional(command: UpdateCommand | PutCommand): Promise<boolean> {
     try {
       await this.client.send(command as UpdateCommand);
@@ -354,4 +343,3 @@ export function fromItem<T>(item: Record<string, unknown>): T {
   return record as T;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -9,6 +9,16 @@ export interface QueueWithDeadLettersProps {
   readonly removalPolicy: RemovalPolicy;
 }
 
+/** An encrypted, TLS-only dead-letter queue keeping messages 14 days for the operator. */
+export function deadLetterQueue(scope: Construct, id: string, removalPolicy: RemovalPolicy): Queue {
+  const queue = new Queue(scope, id, { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14), removalPolicy });
+  Validations.of(queue).acknowledge({
+    id: 'AwsSolutions-SQS3',
+    reason: 'This is a dead-letter queue itself; its messages are inspected and redriven by the operator.',
+  });
+  return queue;
+}
+
 /** An encrypted, TLS-only queue and its dead-letter queue (14 days' retention for investigation). */
 export class QueueWithDeadLetters extends Construct {
   public readonly queue: Queue;
@@ -16,16 +26,7 @@ export class QueueWithDeadLetters extends Construct {
 
   public constructor(scope: Construct, id: string, props: QueueWithDeadLettersProps) {
     super(scope, id);
-    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: props.removalPolicy,
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This is the dead-letter queue itself; its messages are inspected and redriven by the operator.',
-    });
+    this.deadLetterQueue = deadLetterQueue(this, 'DeadLetters', props.removalPolicy);
     this.queue = new Queue(this, 'Queue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,

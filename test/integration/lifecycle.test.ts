@@ -20,21 +20,15 @@ import {
   uid,
   waitFor,
 } from './support.ts';
-import { RawClient } from './wsClient.ts';
+import { closeAllClients, connectAs } from './wsClient.ts';
 
 const lifecycleDlqUrl = endpoints.outputs['HeraldLifecycleDeadLetterQueueUrl']!;
 const registry = new DynamoConnectionRegistry(documents, endpoints.outputs['HeraldConnectionsTableName']!);
 const buffer = new DynamoEventBuffer(documents, { streamsTable: endpoints.outputs['HeraldStreamsTableName']!, notificationsTable: outputs.tableName });
-const clients: RawClient[] = [];
-
-async function connect(userId: string, sid: string): Promise<RawClient> {
-  const client = await RawClient.as(userId, sid);
-  clients.push(client);
-  return client;
-}
+const connect = connectAs;
 
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
+  await closeAllClients();
   await fetch(`${endpoints.admin}/faults/dynamodb`, { method: 'DELETE' });
 });
 

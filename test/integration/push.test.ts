@@ -8,22 +8,16 @@ import { encodeCursor } from '../../functions/core/push/cursorCodec.ts';
 import { SessionInvalidator } from '../../functions/core/push/SessionInvalidator.ts';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
 import { documents, endpoints, intent, outputs, sendIntent, store, uid, waitFor } from './support.ts';
-import { RawClient, tokenFor, tokenSecret } from './wsClient.ts';
+import { closeAllClients, connectAs, RawClient, tokenFor, tokenSecret } from './wsClient.ts';
 
 const streamsTable = endpoints.outputs['HeraldStreamsTableName']!;
 const connectionsTable = endpoints.outputs['HeraldConnectionsTableName']!;
 const buffer = new DynamoEventBuffer(documents, { streamsTable, notificationsTable: outputs.tableName });
 const registry = new DynamoConnectionRegistry(documents, connectionsTable);
-const clients: RawClient[] = [];
-
-async function connect(userId: string, sid: string): Promise<RawClient> {
-  const client = await RawClient.as(userId, sid);
-  clients.push(client);
-  return client;
-}
+const connect = connectAs;
 
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
+  await closeAllClients();
 });
 
 /** Sends a push intent and waits until its route is published. */

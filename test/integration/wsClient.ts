@@ -87,3 +87,17 @@ export class RawClient {
     for (const w of waiters) w();
   }
 }
+
+const open: RawClient[] = [];
+
+/** Connects as a user and device session; the client is closed by {@link closeAllClients}. */
+export async function connectAs(userId: string, deviceSessionId: string): Promise<RawClient> {
+  const client = await RawClient.as(userId, deviceSessionId);
+  open.push(client);
+  return client;
+}
+
+/** Closes every client opened with {@link connectAs} (call from afterEach). */
+export async function closeAllClients(): Promise<void> {
+  await Promise.all(open.splice(0).map((c) => c.close().catch(() => undefined)));
+}
