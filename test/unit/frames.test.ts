@@ -18,7 +18,7 @@ describe('eventBody', () => {
     const targeted = event(4, { device_session_id: 'phone', payload: { secret: 1 } });
     expect(eventBody(targeted, 'phone')).toMatchObject({ payload: { secret: 1 }, device_session_id: 'phone' });
     const redacted = eventBody(targeted, 'laptop');
-    expect(redacted).toEqual({ cursor: expect.any(String), position: 4, event_id: targeted.event_id, redacted: true });
+    expect(redacted).toEqual({ cursor: expect.any(String), stream: 'abcd1234', position: 4, event_id: targeted.event_id, redacted: true });
   });
 });
 

@@ -36,8 +36,10 @@ export class ResumeStream {
     const send = (frame: Parameters<typeof serialiseFrame>[0]) => sender.send(request.connectionId, serialiseFrame(frame));
     const head = await buffer.getHead(request.userId);
     const headCursor = head ? encodeCursor(head) : '';
+    const headPosition = head?.position ?? 0;
+    const stream = head?.epoch ?? '';
     if (request.cursor === '') {
-      await send({ type: 'replay_complete', cursor: headCursor });
+      await send({ type: 'replay_complete', cursor: headCursor, stream, position: headPosition });
       return { kind: 'replayed', events: 0, frames: 0 };
     }
     let cursor;
@@ -49,7 +51,7 @@ export class ResumeStream {
       return { kind: 'malformed' };
     }
     const stale = async (reason: string): Promise<ResumeOutcome> => {
-      await send({ type: 'cursor_stale', cursor: headCursor, reason });
+      await send({ type: 'cursor_stale', cursor: headCursor, stream, position: headPosition, reason });
       return { kind: 'stale', reason };
     };
     if (head === undefined || head.epoch !== cursor.epoch) return stale('the stream this cursor belongs to no longer exists');
@@ -72,7 +74,7 @@ export class ResumeStream {
     const frames = packReplayFrames(events.map((e) => eventBody(e, request.deviceSessionId)));
     for (const frame of frames) await sender.send(request.connectionId, frame);
     const last = events[events.length - 1];
-    await send({ type: 'replay_complete', cursor: last ? encodeCursor(last) : encodeCursor(cursor) });
+    await send({ type: 'replay_complete', cursor: last ? encodeCursor(last) : encodeCursor(cursor), stream, position: last?.position ?? cursor.position });
     return { kind: 'replayed', events: events.length, frames: frames.length };
   }
 }

@@ -4,6 +4,8 @@ import { FRAME_BILLING_UNIT_BYTES, type StreamEvent } from './pushTypes.ts';
 /** The wire form of an event (docs/asyncapi.yaml, `EventBody`). */
 export interface EventBody {
   readonly cursor: string;
+  /** Opaque id of the stream (changes when the stream is reset); clients compare it, never parse it. */
+  readonly stream: string;
   readonly position: number;
   readonly event_id: string;
   readonly notification_id?: string;
@@ -24,10 +26,11 @@ export interface EventBody {
 export function eventBody(event: StreamEvent, viewerSessionId?: string): EventBody {
   const cursor = encodeCursor({ epoch: event.epoch, position: event.position });
   if (event.device_session_id !== undefined && event.device_session_id !== viewerSessionId) {
-    return { cursor, position: event.position, event_id: event.event_id, redacted: true };
+    return { cursor, stream: event.epoch, position: event.position, event_id: event.event_id, redacted: true };
   }
   return {
     cursor,
+    stream: event.epoch,
     position: event.position,
     event_id: event.event_id,
     notification_id: event.notification_id,
@@ -43,8 +46,8 @@ export function eventBody(event: StreamEvent, viewerSessionId?: string): EventBo
 export type ServerFrame =
   | ({ readonly type: 'event' } & EventBody)
   | { readonly type: 'events'; readonly events: readonly EventBody[] }
-  | { readonly type: 'replay_complete'; readonly cursor: string }
-  | { readonly type: 'cursor_stale'; readonly cursor: string; readonly reason: string }
+  | { readonly type: 'replay_complete'; readonly cursor: string; readonly stream: string; readonly position: number }
+  | { readonly type: 'cursor_stale'; readonly cursor: string; readonly stream: string; readonly position: number; readonly reason: string }
   | { readonly type: 'session_invalidated'; readonly reason: string; readonly device_session_id?: string }
   | { readonly type: 'error'; readonly code: ErrorCode; readonly message: string }
   | { readonly type: 'pong'; readonly at: string };

@@ -1,0 +1,279 @@
+import { memoryCursorStore } from './cursorStores.ts';
+import { EventSequencer } from './EventSequencer.ts';
+import { DEFAULT_RECONNECT, reconnectDelay, type ReconnectPolicy } from './reconnectDelay.ts';
+import {
+  HeraldServerError,
+  systemTimers,
+  type ConnectionState,
+  type CursorStore,
+  type HeraldEvent,
+  type ResyncInfo,
+  type SocketFactory,
+  type SocketLike,
+  type StreamMark,
+  type Timers,
+} from './types.ts';
+
+export interface HeraldClientOptions {
+  /** The WebSocket URL without the token, e.g. `wss://abc.execute-api.eu-west-1.amazonaws.com/live`. */
+  readonly url: string;
+  /** The connection token, or a function called before every (re)connect (tokens expire). */
+  readonly token: string | (() => string | Promise<string>);
+  /** Where the last delivered position is kept. @default in memory */
+  readonly cursorStore?: CursorStore;
+  /** @default 500 ms doubling to 30 s, ±20 % */
+  readonly reconnect?: Partial<ReconnectPolicy>;
+  /** Keep-alive interval; API Gateway drops connections idle for 10 minutes. @default 5 minutes */
+  readonly pingIntervalMs?: number;
+  /** Reconnect proactively after this long; API Gateway ends every connection at 2 hours. @default 1 h 58 min */
+  readonly maxConnectionMs?: number;
+  /** Socket constructor. @default the platform WebSocket (browsers, Node ≥ 22), else the `ws` package */
+  readonly socketFactory?: SocketFactory;
+  readonly timers?: Timers;
+  readonly random?: () => number;
+}
+
+export interface HeraldClientEvents {
+  /** Every event exactly once, in position order. */
+  event: HeraldEvent;
+  /** History for the stored cursor is gone: reload your state, then events continue. */
+  resync: ResyncInfo;
+  /** The session was revoked; the client stops and will not reconnect. */
+  session_invalidated: { readonly reason: string };
+  state: ConnectionState;
+  error: Error;
+}
+
+type Listener<T> = (value: T) => void;
+
+const OPEN = 1;
+
+/**
+ * Herald's WebSocket client: connects with a token, resumes from the last delivered cursor after
+ * every connect, reconnects with capped exponential backoff and jitter, pings below the idle
+ * timeout, rolls over before the 2-hour limit, and delivers every event exactly once, in order.
+ *
+ * @example
+ * const client = new HeraldClient({ url: 'wss://…/live', token: () => fetchToken() });
+ * client.on('event', (e) => console.log(e.position, e.kind, e.payload));
+ * client.on('resync', () => reloadInbox());
+ * client.on('state', (s) => setIndicator(s));
+ * client.connect();
+ * // later
+ * client.close();
+ */
+export class HeraldClient {
+  private readonly listeners = new Map<keyof HeraldClientEvents, Set<Listener<never>>>();
+  private readonly store: CursorStore;
+  private readonly policy: ReconnectPolicy;
+  private readonly timers: Timers;
+  private sequencer?: EventSequencer;
+  private socket?: SocketLike;
+  private stateValue: ConnectionState = 'idle';
+  private attempt = 0;
+  /** Set by the 2-hour rollover: the next connect happens at once, without backoff. */
+  private reconnectNow = false;
+  private stopped = false;
+  private resumeInFlight = false;
+  private pingTimer?: unknown;
+  private rolloverTimer?: unknown;
+  private reconnectTimer?: unknown;
+
+  public constructor(private readonly options: HeraldClientOptions) {
+    if (!/^wss?:\/\//.test(options.url)) throw new Error('HeraldClient: url must start with ws:// or wss://');
+    this.store = options.cursorStore ?? memoryCursorStore();
+    this.policy = { ...DEFAULT_RECONNECT, ...options.reconnect };
+    this.timers = options.timers ?? systemTimers;
+  }
+
+  public get state(): ConnectionState {
+    return this.stateValue;
+  }
+
+  /** The last delivered position, if any. */
+  public get mark(): StreamMark | undefined {
+    return this.sequencer?.current;
+  }
+
+  public on<K extends keyof HeraldClientEvents>(type: K, listener: Listener<HeraldClientEvents[K]>): () => void {
+    const set = this.listeners.get(type) ?? new Set();
+    set.add(listener as Listener<never>);
+    this.listeners.set(type, set);
+    return () => set.delete(listener as Listener<never>);
+  }
+
+  /** Starts connecting (idempotent). */
+  public connect(): void {
+    if (this.stateValue !== 'idle') return;
+    void this.open();
+  }
+
+  /** Closes for good: no reconnect, no timers left running. Idempotent. */
+  public close(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.clearTimers();
+    this.timers.clearTimeout(this.reconnectTimer);
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket) {
+      socket.onclose = null;
+      socket.onmessage = null;
+      socket.close(1000, 'client closed');
+    }
+    this.setState('closed');
+  }
+
+  private async open(): Promise<void> {
+    if (this.stopped) return;
+    this.setState(this.attempt === 0 && this.sequencer === undefined ? 'connecting' : 'reconnecting');
+    let socket: SocketLike;
+    try {
+      if (this.sequencer === undefined) {
+        const initial = await this.store.load();
+        this.sequencer = new EventSequencer(
+          (event) => this.emit('event', event),
+          (mark) => void this.store.save(mark),
+          initial,
+        );
+      }
+      const token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
+      if (this.stopped) return;
+      socket = (this.options.socketFactory ?? (await defaultSocketFactory()))(`${this.options.url}?token=${encodeURIComponent(token)}`);
+    } catch (error) {
+      this.emit('error', error instanceof Error ? error : new Error(String(error)));
+      this.scheduleReconnect();
+      return;
+    }
+    this.socket = socket;
+    socket.onopen = () => {
+      this.setState('open');
+      this.resume();
+      this.schedulePing();
+      this.rolloverTimer = this.timers.setTimeout(() => this.rollover(), this.options.maxConnectionMs ?? (2 * 60 - 2) * 60_000);
+    };
+    socket.onmessage = (message) => this.handle(message.data);
+    socket.onerror = () => {
+      // A close event always follows; reconnecting happens there.
+    };
+    socket.onclose = () => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      this.clearTimers();
+      this.resumeInFlight = false;
+      this.scheduleReconnect();
+    };
+  }
+
+  private handle(data: unknown): void {
+    let frame: { type?: string; [key: string]: unknown };
+    try {
+      frame = JSON.parse(typeof data === 'string' ? data : String(data)) as typeof frame;
+    } catch {
+      this.emit('error', new Error('received a frame that is not JSON'));
+      return;
+    }
+    const sequencer = this.sequencer!;
+    switch (frame.type) {
+      case 'event':
+        if (sequencer.accept([frame as unknown as HeraldEvent])) this.resume();
+        return;
+      case 'events':
+        if (sequencer.accept(frame['events'] as HeraldEvent[])) this.resume();
+        return;
+      case 'replay_complete': {
+        this.resumeInFlight = false;
+        this.attempt = 0;
+        if (sequencer.replayComplete(markOf(frame))) this.resume();
+        return;
+      }
+      case 'cursor_stale': {
+        this.resumeInFlight = false;
+        this.attempt = 0;
+        const mark = markOf(frame);
+        sequencer.reset(mark);
+        this.emit('resync', { reason: String(frame['reason'] ?? 'history is gone'), mark });
+        return;
+      }
+      case 'session_invalidated':
+        this.emit('session_invalidated', { reason: String(frame['reason'] ?? '') });
+        this.close();
+        return;
+      case 'error':
+        this.resumeInFlight = false;
+        this.emit('error', new HeraldServerError(String(frame['code']), String(frame['message'])));
+        return;
+      case 'pong':
+        return;
+      default:
+        // API Gateway's own messages ({"message":"Internal server error"}) have no type.
+        this.emit('error', new HeraldServerError('gateway', String(frame['message'] ?? 'unexpected frame')));
+    }
+  }
+
+  /** Asks for everything after the last delivered position (once at a time per connection). */
+  private resume(): void {
+    if (this.resumeInFlight || this.socket?.readyState !== OPEN) return;
+    this.resumeInFlight = true;
+    this.socket.send(JSON.stringify({ action: 'resume', cursor: this.sequencer?.current?.cursor ?? '' }));
+  }
+
+  private schedulePing(): void {
+    this.pingTimer = this.timers.setTimeout(() => {
+      if (this.socket?.readyState === OPEN) this.socket.send('{"action":"ping"}');
+      this.schedulePing();
+    }, this.options.pingIntervalMs ?? 5 * 60_000);
+  }
+
+  /** Ends the connection before API Gateway's 2-hour limit; resume makes the switch seamless. */
+  private rollover(): void {
+    const socket = this.socket;
+    if (!socket) return;
+    this.reconnectNow = true;
+    socket.close(4000, 'rollover');
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped) return;
+    this.setState('reconnecting');
+    const delay = this.reconnectNow ? 0 : reconnectDelay(this.attempt++, this.policy, this.options.random);
+    this.reconnectNow = false;
+    this.reconnectTimer = this.timers.setTimeout(() => void this.open(), delay);
+  }
+
+  private clearTimers(): void {
+    this.timers.clearTimeout(this.pingTimer);
+    this.timers.clearTimeout(this.rolloverTimer);
+    this.pingTimer = undefined;
+    this.rolloverTimer = undefined;
+  }
+
+  private setState(state: ConnectionState): void {
+    if (this.stateValue === state) return;
+    this.stateValue = state;
+    this.emit('state', state);
+  }
+
+  private emit<K extends keyof HeraldClientEvents>(type: K, value: HeraldClientEvents[K]): void {
+    for (const listener of this.listeners.get(type) ?? []) {
+      try {
+        (listener as Listener<HeraldClientEvents[K]>)(value);
+      } catch (error) {
+        if (type !== 'error') this.emit('error', error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+  }
+}
+
+function markOf(frame: Record<string, unknown>): StreamMark {
+  const stream = typeof frame['stream'] === 'string' && frame['stream'] !== '' ? { stream: frame['stream'] } : {};
+  return { cursor: String(frame['cursor']), position: Number(frame['position'] ?? 0), ...stream };
+}
+
+/** The platform WebSocket where there is one, else the `ws` package (older Node). */
+async function defaultSocketFactory(): Promise<SocketFactory> {
+  const platform = (globalThis as { WebSocket?: new (url: string) => SocketLike }).WebSocket;
+  if (platform) return (url) => new platform(url);
+  const { default: WebSocket } = (await import('ws')) as unknown as { default: new (url: string) => SocketLike };
+  return (url) => new WebSocket(url);
+}

@@ -1,0 +1,15 @@
+export { HeraldClient, type HeraldClientEvents, type HeraldClientOptions } from './HeraldClient.ts';
+export { EventSequencer } from './EventSequencer.ts';
+export { memoryCursorStore, storageCursorStore } from './cursorStores.ts';
+export { DEFAULT_RECONNECT, reconnectDelay, type ReconnectPolicy } from './reconnectDelay.ts';
+export {
+  HeraldServerError,
+  type ConnectionState,
+  type CursorStore,
+  type HeraldEvent,
+  type ResyncInfo,
+  type SocketFactory,
+  type SocketLike,
+  type StreamMark,
+  type Timers,
+} from './types.ts';

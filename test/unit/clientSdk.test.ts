@@ -1,0 +1,331 @@
+import { describe, expect, it } from 'vitest';
+import { EventSequencer } from '../../client/EventSequencer.ts';
+import { HeraldClient } from '../../client/HeraldClient.ts';
+import { memoryCursorStore, storageCursorStore } from '../../client/cursorStores.ts';
+import { reconnectDelay } from '../../client/reconnectDelay.ts';
+import type { HeraldEvent, SocketLike, Timers } from '../../client/types.ts';
+
+/** A clock and timers the test advances by hand. */
+class FakeTimers implements Timers {
+  private time = 0;
+  private seq = 0;
+  public readonly pending = new Map<number, { at: number; callback: () => void; ms: number }>();
+  public now = () => this.time;
+  public setTimeout = (callback: () => void, ms: number) => {
+    const id = ++this.seq;
+    this.pending.set(id, { at: this.time + ms, callback, ms });
+    return id;
+  };
+  public clearTimeout = (handle: unknown) => {
+    this.pending.delete(handle as number);
+  };
+  /** Runs every timer due within `ms`, in time order. */
+  public async advance(ms: number): Promise<void> {
+    const end = this.time + ms;
+    for (;;) {
+      const next = [...this.pending.entries()].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0];
+      if (!next) break;
+      this.pending.delete(next[0]);
+      this.time = next[1].at;
+      next[1].callback();
+      await flush();
+    }
+    this.time = end;
+  }
+  public delays(): number[] {
+    return [...this.pending.values()].map((t) => t.ms);
+  }
+}
+
+class FakeSocket implements SocketLike {
+  public readyState = 0;
+  public readonly sent: string[] = [];
+  public closedWith?: { code?: number; reason?: string };
+  public onopen: SocketLike['onopen'] = null;
+  public onmessage: SocketLike['onmessage'] = null;
+  public onclose: SocketLike['onclose'] = null;
+  public onerror: SocketLike['onerror'] = null;
+  public constructor(public readonly url: string) {}
+  public send(data: string): void {
+    this.sent.push(data);
+  }
+  public close(code?: number, reason?: string): void {
+    this.closedWith = { code, reason };
+    this.readyState = 3;
+    this.onclose?.({ code: code ?? 1000, reason: reason ?? '' });
+  }
+  public serverOpen(): void {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+  public serverFrame(frame: unknown): void {
+    this.onmessage?.({ data: JSON.stringify(frame) });
+  }
+  public serverClose(code = 1006): void {
+    this.readyState = 3;
+    this.onclose?.({ code, reason: '' });
+  }
+  public actions(): unknown[] {
+    return this.sent.map((s) => JSON.parse(s));
+  }
+}
+
+const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+const ev = (position: number, extra: Partial<HeraldEvent> = {}): HeraldEvent => ({ cursor: `c${position}`, position, event_id: `e${position}`, kind: 'k', payload: { position }, ...extra });
+
+function setup(options: Partial<ConstructorParameters<typeof HeraldClient>[0]> = {}) {
+  const timers = new FakeTimers();
+  const sockets: FakeSocket[] = [];
+  let tokens = 0;
+  const client = new HeraldClient({
+    url: 'ws://herald.test/live',
+    token: () => `token-${++tokens}`,
+    timers,
+    random: () => 0.5,
+    socketFactory: (url) => {
+      const socket = new FakeSocket(url);
+      sockets.push(socket);
+      return socket;
+    },
+    ...options,
+  });
+  const received: HeraldEvent[] = [];
+  const states: string[] = [];
+  client.on('event', (e) => received.push(e));
+  client.on('state', (s) => states.push(s));
+  return { client, timers, sockets, received, states, last: () => sockets[sockets.length - 1]! };
+}
+
+async function connected(env: ReturnType<typeof setup>, replayPosition = 0) {
+  env.client.connect();
+  await flush();
+  env.last().serverOpen();
+  env.last().serverFrame({ type: 'replay_complete', cursor: `c${replayPosition}`, position: replayPosition });
+}
+
+describe('reconnectDelay', () => {
+  it.each([
+    [0, 500],
+    [1, 1_000],
+    [2, 2_000],
+    [5, 16_000],
+    [6, 30_000],
+    [50, 30_000],
+  ])('attempt %i waits %i ms before jitter (capped exponential)', (attempt, expected) => {
+    expect(reconnectDelay(attempt, { baseMs: 500, maxMs: 30_000, jitter: 0.2 }, () => 0.5)).toBe(expected);
+  });
+
+  it('spreads by ±20 %', () => {
+    const policy = { baseMs: 1_000, maxMs: 30_000, jitter: 0.2 };
+    expect(reconnectDelay(0, policy, () => 0)).toBe(800);
+    expect(reconnectDelay(0, policy, () => 1)).toBe(1_200);
+    for (let i = 0; i < 200; i += 1) {
+      const d = reconnectDelay(3, policy);
+      expect(d).toBeGreaterThanOrEqual(6_400);
+      expect(d).toBeLessThanOrEqual(9_600);
+    }
+  });
+});
+
+describe('EventSequencer', () => {
+  function sequencer(initial?: { cursor: string; position: number }) {
+    const delivered: number[] = [];
+    const marks: number[] = [];
+    const s = new EventSequencer((e) => delivered.push(e.position), (m) => marks.push(m.position), initial);
+    return { s, delivered, marks };
+  }
+
+  it('holds events ahead of a gap until the gap is filled, then delivers in order', () => {
+    const { s, delivered } = sequencer({ cursor: 'c0', position: 0 });
+    expect(s.accept([ev(1), ev(3), ev(4)])).toBe(true);
+    expect(delivered).toEqual([1]);
+    expect(s.accept([ev(2)])).toBe(false);
+    expect(delivered).toEqual([1, 2, 3, 4]);
+  });
+
+  it('drops duplicates from replay overlapping live frames', () => {
+    const { s, delivered } = sequencer({ cursor: 'c0', position: 0 });
+    s.accept([ev(1), ev(2)]);
+    s.accept([ev(1), ev(2), ev(3)]);
+    s.accept([ev(5)]);
+    s.accept([ev(5)]);
+    s.accept([ev(4)]);
+    expect(delivered).toEqual([1, 2, 3, 4, 5]);
+    expect(s.duplicatesDropped).toBe(3);
+  });
+
+  it('without a baseline holds everything until replay_complete, then starts after it', () => {
+    const { s, delivered } = sequencer();
+    s.accept([ev(6), ev(7)]);
+    expect(delivered).toEqual([]);
+    expect(s.replayComplete({ cursor: 'c6', position: 6 })).toBe(false);
+    expect(delivered).toEqual([7]);
+  });
+
+  it('advances over redacted events without delivering them', () => {
+    const { s, delivered, marks } = sequencer({ cursor: 'c0', position: 0 });
+    s.accept([ev(1), ev(2, { redacted: true }), ev(3)]);
+    expect(delivered).toEqual([1, 3]);
+    expect(marks).toEqual([1, 2, 3]);
+  });
+
+  it('resets to the server head on a stale cursor and voids held events', () => {
+    const { s, delivered } = sequencer({ cursor: 'c0', position: 0 });
+    s.accept([ev(5)]);
+    s.reset({ cursor: 'n2', position: 2 });
+    expect(s.hasGap).toBe(false);
+    s.accept([ev(3)]);
+    expect(delivered).toEqual([3]);
+  });
+});
+
+describe('HeraldClient', () => {
+  it('connects with a fresh token each time and resumes from the stored cursor', async () => {
+    const env = setup({ cursorStore: memoryCursorStore({ cursor: 'stored', position: 41 }) });
+    env.client.connect();
+    await flush();
+    expect(env.last().url).toBe('ws://herald.test/live?token=token-1');
+    env.last().serverOpen();
+    expect(env.last().actions()).toEqual([{ action: 'resume', cursor: 'stored' }]);
+    env.last().serverFrame({ type: 'events', events: [ev(42), ev(43)] });
+    env.last().serverFrame({ type: 'replay_complete', cursor: 'c43', position: 43 });
+    expect(env.received.map((e) => e.position)).toEqual([42, 43]);
+    env.last().serverClose();
+    await env.timers.advance(10_000);
+    expect(env.last().url).toBe('ws://herald.test/live?token=token-2');
+    env.last().serverOpen();
+    expect(env.last().actions()).toEqual([{ action: 'resume', cursor: 'c43' }]);
+  });
+
+  it('reconnects with capped exponential backoff and resets it after a healthy connection', async () => {
+    const env = setup();
+    env.client.connect();
+    await flush();
+    const delays: number[] = [];
+    for (let i = 0; i < 8; i += 1) {
+      env.last().serverClose();
+      delays.push(...env.timers.delays());
+      await env.timers.advance(60_000);
+    }
+    expect(delays).toEqual([500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
+    env.last().serverOpen();
+    env.last().serverFrame({ type: 'replay_complete', cursor: '', position: 0 });
+    env.last().serverClose();
+    expect(env.timers.delays().filter((d) => d !== 5 * 60_000)).toEqual([500]);
+    expect(env.states).toEqual(['connecting', 'reconnecting', 'open', 'reconnecting']);
+  });
+
+  it('sends a live event ahead of a gap to the app only after resuming fills the gap', async () => {
+    const env = setup();
+    await connected(env, 10);
+    const socket = env.last();
+    socket.serverFrame({ type: 'event', ...ev(11) });
+    socket.serverFrame({ type: 'event', ...ev(13) });
+    expect(env.received.map((e) => e.position)).toEqual([11]);
+    expect(socket.actions().at(-1)).toEqual({ action: 'resume', cursor: 'c11' });
+    socket.serverFrame({ type: 'events', events: [ev(12), ev(13)] });
+    socket.serverFrame({ type: 'replay_complete', cursor: 'c13', position: 13 });
+    expect(env.received.map((e) => e.position)).toEqual([11, 12, 13]);
+  });
+
+  it('pings below the 10-minute idle timeout, on every interval', async () => {
+    const env = setup();
+    await connected(env);
+    await env.timers.advance(5 * 60_000 - 1);
+    expect(env.last().sent.filter((s) => s.includes('ping'))).toHaveLength(0);
+    await env.timers.advance(1);
+    await env.timers.advance(5 * 60_000);
+    expect(env.last().sent.filter((s) => s === '{"action":"ping"}')).toHaveLength(2);
+  });
+
+  it('rolls over before the 2-hour limit: closes, reconnects at once and resumes without loss or repeat', async () => {
+    const env = setup();
+    await connected(env, 0);
+    env.last().serverFrame({ type: 'event', ...ev(1) });
+    const first = env.last();
+    await env.timers.advance(118 * 60_000 - 1);
+    expect(first.closedWith).toBeUndefined();
+    await env.timers.advance(1);
+    expect(first.closedWith).toEqual({ code: 4000, reason: 'rollover' });
+    // Reconnected within the same instant: no backoff for a planned rollover.
+    expect(env.sockets).toHaveLength(2);
+    const second = env.last();
+    expect(second).not.toBe(first);
+    second.serverOpen();
+    expect(second.actions()).toEqual([{ action: 'resume', cursor: 'c1' }]);
+    second.serverFrame({ type: 'events', events: [ev(1), ev(2)] });
+    second.serverFrame({ type: 'replay_complete', cursor: 'c2', position: 2 });
+    expect(env.received.map((e) => e.position)).toEqual([1, 2]);
+  });
+
+  it('fires resync once on cursor_stale and continues from the new head', async () => {
+    const env = setup({ cursorStore: memoryCursorStore({ cursor: 'old', position: 9 }) });
+    const resyncs: unknown[] = [];
+    env.client.on('resync', (r) => resyncs.push(r));
+    env.client.connect();
+    await flush();
+    env.last().serverOpen();
+    env.last().serverFrame({ type: 'cursor_stale', cursor: 'new3', position: 3, reason: 'gone' });
+    env.last().serverFrame({ type: 'event', ...ev(4) });
+    expect(resyncs).toEqual([{ reason: 'gone', mark: { cursor: 'new3', position: 3 } }]);
+    expect(env.received.map((e) => e.position)).toEqual([4]);
+  });
+
+  it('stops on session_invalidated: no reconnect and no timers left', async () => {
+    const env = setup();
+    const invalidations: unknown[] = [];
+    env.client.on('session_invalidated', (i) => invalidations.push(i));
+    await connected(env);
+    env.last().serverFrame({ type: 'session_invalidated', reason: 'session.revoked' });
+    env.last().serverClose(1000);
+    await env.timers.advance(10 * 60 * 60_000);
+    expect(invalidations).toEqual([{ reason: 'session.revoked' }]);
+    expect(env.sockets).toHaveLength(1);
+    expect(env.client.state).toBe('closed');
+    expect(env.timers.pending.size).toBe(0);
+  });
+
+  it('closes cleanly and idempotently, leaving no timers', async () => {
+    const env = setup();
+    await connected(env);
+    env.client.close();
+    env.client.close();
+    expect(env.last().closedWith).toEqual({ code: 1000, reason: 'client closed' });
+    expect(env.timers.pending.size).toBe(0);
+    expect(env.states.at(-1)).toBe('closed');
+    expect(env.states.filter((s) => s === 'closed')).toHaveLength(1);
+  });
+
+  it('reports server error frames without dropping the connection', async () => {
+    const env = setup();
+    const errors: Error[] = [];
+    env.client.on('error', (e) => errors.push(e));
+    await connected(env);
+    env.last().serverFrame({ type: 'error', code: 'malformed_cursor', message: 'bad' });
+    expect(errors[0]).toMatchObject({ name: 'HeraldServerError', code: 'malformed_cursor' });
+    expect(env.client.state).toBe('open');
+  });
+
+  it('persists the mark in a Storage', () => {
+    const data = new Map<string, string>();
+    const storage = { getItem: (k: string) => data.get(k) ?? null, setItem: (k: string, v: string) => void data.set(k, v), removeItem: (k: string) => void data.delete(k) };
+    const store = storageCursorStore(storage);
+    store.save({ cursor: 'c7', position: 7 });
+    expect(storageCursorStore(storage).load()).toEqual({ cursor: 'c7', position: 7 });
+    data.set('herald.cursor', 'not json');
+    expect(store.load()).toBeUndefined();
+  });
+});
+
+describe('stream resets', () => {
+  it('does not deliver an event of another stream and asks to resume instead', () => {
+    const delivered: number[] = [];
+    const s = new EventSequencer((e) => delivered.push(e.position), () => undefined, { cursor: 'c5', position: 5, stream: 'old' });
+    expect(s.accept([ev(6, { stream: 'old' })])).toBe(false);
+    expect(s.accept([ev(1, { stream: 'new' })])).toBe(true);
+    expect(delivered).toEqual([6]);
+    s.reset({ cursor: 'n1', position: 1, stream: 'new' });
+    s.accept([ev(2, { stream: 'new' })]);
+    expect(delivered).toEqual([6, 2]);
+  });
+});
