@@ -47,6 +47,7 @@ export interface HeraldClientEvents {
 type Listener<T> = (value: T) => void;
 
 const OPEN = 1;
+const GAP_RETRY_MS = 1_000;
 
 /**
  * Herald's WebSocket client: connects with a token, resumes from the last delivered cursor after
@@ -78,6 +79,7 @@ export class HeraldClient {
   private pingTimer?: unknown;
   private rolloverTimer?: unknown;
   private reconnectTimer?: unknown;
+  private gapRetryTimer?: unknown;
 
   public constructor(private readonly options: HeraldClientOptions) {
     if (!/^wss?:\/\//.test(options.url)) throw new Error('HeraldClient: url must start with ws:// or wss://');
@@ -184,7 +186,8 @@ export class HeraldClient {
       case 'replay_complete': {
         this.resumeInFlight = false;
         this.attempt = 0;
-        if (sequencer.replayComplete(markOf(frame))) this.resume();
+        // A gap that a full replay did not fill: look again shortly rather than in a tight loop.
+        if (sequencer.replayComplete(markOf(frame))) this.gapRetryTimer = this.timers.setTimeout(() => this.resume(), GAP_RETRY_MS);
         return;
       }
       case 'cursor_stale': {
@@ -244,6 +247,7 @@ export class HeraldClient {
   private clearTimers(): void {
     this.timers.clearTimeout(this.pingTimer);
     this.timers.clearTimeout(this.rolloverTimer);
+    this.timers.clearTimeout(this.gapRetryTimer);
     this.pingTimer = undefined;
     this.rolloverTimer = undefined;
   }

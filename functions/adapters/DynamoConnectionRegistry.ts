@@ -1,3 +1,4 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ConnectionRegistry } from '../core/push/pushPorts.ts';
 import type { ConnectionRecord } from '../core/push/pushTypes.ts';
@@ -23,6 +24,21 @@ export class DynamoConnectionRegistry implements ConnectionRegistry {
 
   public async remove(userId: string, connectionId: string): Promise<void> {
     await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { user_id: userId, connection_id: connectionId } }));
+  }
+
+  public async removeIfConnectedBefore(userId: string, connectionId: string, connectedBefore: number): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { user_id: userId, connection_id: connectionId },
+          ConditionExpression: 'connected_at < :cutoff',
+          ExpressionAttributeValues: { ':cutoff': connectedBefore },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   public async listForUser(userId: string): Promise<ConnectionRecord[]> {

@@ -1,5 +1,5 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { DispatchError } from '../core/errors.ts';
 import type { EventBuffer } from '../core/push/pushPorts.ts';
@@ -101,6 +101,26 @@ export class DynamoEventBuffer implements EventBuffer {
       new GetCommand({ TableName: this.options.streamsTable, Key: { pk: streamPk(userId), sk: HEAD_SK }, ConsistentRead: true }),
     );
     return Item ? { epoch: Item['epoch'] as string, position: Item['position'] as number } : undefined;
+  }
+
+  public async ensureHead(userId: string, now: number): Promise<StreamHead> {
+    const existing = await this.getHead(userId);
+    if (existing) return existing;
+    const head = { epoch: newEpoch(), position: 0 };
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.options.streamsTable,
+          Item: { pk: streamPk(userId), sk: HEAD_SK, ...head, created_at: now },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return head;
+    } catch (error) {
+      // A concurrent append or resume created it first: use theirs.
+      if (error instanceof ConditionalCheckFailedException) return (await this.getHead(userId))!;
+      throw error;
+    }
   }
 
   public async readAfter(userId: string, after: number, limit: number, now: number): Promise<StreamEvent[]> {

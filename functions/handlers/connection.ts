@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { serialiseFrame } from '../core/push/frames.ts';
+import { ConnectionGoneError } from '../core/push/pushPorts.ts';
 import { ResumeStream } from '../core/push/ResumeStream.ts';
 import { systemClock } from '../core/types.ts';
 import { ApiGatewayConnectionSender } from '../adapters/ApiGatewayConnectionSender.ts';
@@ -83,4 +84,16 @@ function parseCursor(body: string | undefined): string | undefined {
   }
 }
 
-export const handler = middy(route).use(injectLambdaContext(logger));
+/** A client that left while we answered it is not an error: forget the connection. */
+async function routeOrForget(event: WebSocketEvent): Promise<APIGatewayProxyResult> {
+  try {
+    return await route(event);
+  } catch (error) {
+    if (!(error instanceof ConnectionGoneError)) throw error;
+    const userId = event.requestContext.authorizer?.userId;
+    if (userId) await registry.remove(userId, event.requestContext.connectionId);
+    return ok;
+  }
+}
+
+export const handler = middy(routeOrForget).use(injectLambdaContext(logger));

@@ -132,7 +132,8 @@ export class PushGateway extends Construct {
     });
 
     this.connectionsTable.grant(this.connectionFunction, 'dynamodb:PutItem', 'dynamodb:DeleteItem');
-    this.streamsTable.grant(this.connectionFunction, 'dynamodb:GetItem', 'dynamodb:Query');
+    // PutItem: resume creates an empty stream's head so every cursor it hands out is resumable.
+    this.streamsTable.grant(this.connectionFunction, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query');
     this.stage.grantManagementApiAccess(this.connectionFunction);
     this.acknowledgeConnectionWildcard(this.connectionFunction);
   }

@@ -215,6 +215,18 @@ describe('connection registry', () => {
     await waitFor('registry entry removed', async () => (await registry.listForUser(user)).length === 0);
   });
 
+  it('keeps a just-registered connection whose first post gets 410 (not open yet), and the client still gets the event on resume', async () => {
+    const user = uid('early');
+    const now = Date.now();
+    await registry.register({ user_id: user, connection_id: 'not-open-yet', device_session_id: 'phone', connected_at: now });
+
+    const { route } = await publish(user, { text: 'while connecting' });
+
+    expect(route.status).toBe('published');
+    expect((await registry.listForUser(user)).map((c) => c.connection_id)).toEqual(['not-open-yet']);
+    await registry.remove(user, 'not-open-yet');
+  });
+
   it('removes a connection that vanished without $disconnect when its first post gets 410; the route still publishes', async () => {
     const user = uid('ghost');
     await connect(user, 'phone');
@@ -222,6 +234,8 @@ describe('connection registry', () => {
     const vanished = await fetch(`${endpoints.admin}/gateway/connections/${encodeURIComponent(connection!.connection_id)}/vanish`, { method: 'POST' });
     expect(vanished.status).toBe(200);
     expect(await registry.listForUser(user)).toHaveLength(1);
+    // A 410 within 10 s of $connect means "not open yet", not gone: wait past that grace.
+    await new Promise((r) => setTimeout(r, 10_500));
 
     const { route } = await publish(user, { text: 'anyone there?' });
 

@@ -4,6 +4,9 @@ import type { Clock, NotificationRecord, RouteRecord } from '../types.ts';
 import { eventBody, serialiseFrame } from './frames.ts';
 import { ConnectionGoneError, type ConnectionRegistry, type ConnectionSender, type EventBuffer } from './pushPorts.ts';
 
+/** How long after $connect a 410 is taken as "not open yet" rather than "gone". */
+export const CONNECT_GRACE_MS = 10_000;
+
 export interface PushDispatcherConfig {
   /** How long events stay replayable (the freshness window). */
   readonly freshnessMs: number;
@@ -80,7 +83,9 @@ export class PushDispatcher implements ChannelDispatcher {
         } catch (error) {
           if (error instanceof ConnectionGoneError) {
             gone += 1;
-            await this.deps.registry.remove(connection.user_id, connection.connection_id);
+            // $connect registers a connection before API Gateway can post to it; a 410 in that
+            // window must not drop a connection that is about to open (replay covers the event).
+            await this.deps.registry.removeIfConnectedBefore(connection.user_id, connection.connection_id, now - CONNECT_GRACE_MS);
           } else {
             failures.push(`${connection.connection_id}: ${(error as Error).name}: ${(error as Error).message}`);
           }

@@ -34,10 +34,11 @@ export class ResumeStream {
   public async resume(request: ResumeRequest): Promise<ResumeOutcome> {
     const { buffer, sender } = this.deps;
     const send = (frame: Parameters<typeof serialiseFrame>[0]) => sender.send(request.connectionId, serialiseFrame(frame));
-    const head = await buffer.getHead(request.userId);
-    const headCursor = head ? encodeCursor(head) : '';
-    const headPosition = head?.position ?? 0;
-    const stream = head?.epoch ?? '';
+    // Always a real head, so every cursor handed out (even for an empty stream) can be resumed from.
+    const head = await buffer.ensureHead(request.userId, this.deps.clock.now());
+    const headCursor = encodeCursor(head);
+    const headPosition = head.position;
+    const stream = head.epoch;
     if (request.cursor === '') {
       await send({ type: 'replay_complete', cursor: headCursor, stream, position: headPosition });
       return { kind: 'replayed', events: 0, frames: 0 };
@@ -54,7 +55,7 @@ export class ResumeStream {
       await send({ type: 'cursor_stale', cursor: headCursor, stream, position: headPosition, reason });
       return { kind: 'stale', reason };
     };
-    if (head === undefined || head.epoch !== cursor.epoch) return stale('the stream this cursor belongs to no longer exists');
+    if (head.epoch !== cursor.epoch) return stale('the stream this cursor belongs to no longer exists');
     if (cursor.position > head.position) return stale('the cursor is ahead of the stream');
     if (head.position - cursor.position > MAX_REPLAY_EVENTS) return stale(`more than ${MAX_REPLAY_EVENTS} events were missed`);
 

@@ -15,6 +15,8 @@ export interface EventBuffer {
     readonly event: Omit<StreamEvent, 'epoch' | 'position'>;
   }): Promise<StreamEvent>;
   getHead(userId: string): Promise<StreamHead | undefined>;
+  /** The head, created at position 0 with a new epoch if the user has no stream yet. */
+  ensureHead(userId: string, now: number): Promise<StreamHead>;
   /** Unexpired events with position > `after`, in position order, at most `limit`. */
   readAfter(userId: string, after: number, limit: number, now: number): Promise<StreamEvent[]>;
   /** The event at exactly `position`, if stored and unexpired. */
@@ -27,6 +29,8 @@ export interface EventBuffer {
 export interface ConnectionRegistry {
   register(connection: ConnectionRecord): Promise<void>;
   remove(userId: string, connectionId: string): Promise<void>;
+  /** Removes the entry only if the connection was registered before `connectedBefore` (epoch ms). */
+  removeIfConnectedBefore(userId: string, connectionId: string, connectedBefore: number): Promise<void>;
   listForUser(userId: string): Promise<ConnectionRecord[]>;
 }
 

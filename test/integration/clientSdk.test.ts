@@ -1,0 +1,131 @@
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HeraldClient } from '../../client/HeraldClient.ts';
+import type { HeraldEvent } from '../../client/types.ts';
+import { ApiGatewayConnectionSender } from '../../functions/adapters/ApiGatewayConnectionSender.ts';
+import { DynamoConnectionRegistry } from '../../functions/adapters/DynamoConnectionRegistry.ts';
+import { DynamoEventBuffer } from '../../functions/adapters/DynamoEventBuffer.ts';
+import { SessionInvalidator } from '../../functions/core/push/SessionInvalidator.ts';
+import { documents, endpoints, intent, outputs, sendIntent, sqs, uid, waitFor } from './support.ts';
+import { tokenFor } from './wsClient.ts';
+
+const registry = new DynamoConnectionRegistry(documents, endpoints.outputs['HeraldConnectionsTableName']!);
+const buffer = new DynamoEventBuffer(documents, { streamsTable: endpoints.outputs['HeraldStreamsTableName']!, notificationsTable: outputs.tableName });
+const clients: HeraldClient[] = [];
+
+function sdkClient(userId: string, sid = 'phone') {
+  let tokens = 0;
+  const client = new HeraldClient({
+    url: endpoints.websocket,
+    token: () => {
+      tokens += 1;
+      return tokenFor(userId, sid);
+    },
+    reconnect: { baseMs: 50, maxMs: 400 },
+  });
+  clients.push(client);
+  const received: HeraldEvent[] = [];
+  const states: string[] = [];
+  client.on('event', (e) => received.push(e));
+  client.on('state', (s) => states.push(s));
+  const errors: string[] = [];
+  client.on('error', (e) => errors.push(`${e.name}: ${e.message}`));
+  (client as unknown as { errors: string[] }).errors = errors;
+  return { client, received, states, tokens: () => tokens };
+}
+
+afterEach(() => {
+  for (const client of clients.splice(0)) client.close();
+});
+
+async function publishBatch(userId: string, from: number, count: number): Promise<void> {
+  for (let start = from; start < from + count; start += 10) {
+    const entries = Array.from({ length: Math.min(10, from + count - start) }, (_, i) => ({
+      Id: String(i),
+      MessageBody: JSON.stringify(intent('chat.message', { user_id: userId }, { n: start + i })),
+    }));
+    await sqs.send(new SendMessageBatchCommand({ QueueUrl: outputs.intakeQueueUrl, Entries: entries }));
+  }
+}
+
+describe('client SDK against the offline stack', () => {
+  it('delivers 500 events exactly once and in order while the gateway drops the socket at random moments', async () => {
+    // Prepare
+    const user = uid('sdk');
+    const { client, received, states } = sdkClient(user);
+    client.connect();
+    await waitFor('SDK open', async () => client.state === 'open');
+
+    // Act: publish 500 events while a dropper closes (or silently kills) the socket now and then.
+    const publishing = publishBatch(user, 0, 500);
+    let drops = 0;
+    let stop = false;
+    const dropper = (async () => {
+      const deadline = Date.now() + 150_000;
+      while (!stop && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 150 + Math.random() * 350));
+        for (const connection of await registry.listForUser(user)) {
+          const how = drops % 2 === 0 ? 'drop' : 'vanish';
+          const response = await fetch(`${endpoints.admin}/gateway/connections/${encodeURIComponent(connection.connection_id)}/${how}`, { method: 'POST' });
+          if (response.ok) drops += 1;
+        }
+      }
+    })();
+    await publishing;
+    await waitFor('all 500 events stored', async () => (await buffer.getHead(user))?.position === 500, 150_000, 250);
+    await new Promise((r) => setTimeout(r, 1_000));
+    stop = true;
+    await dropper;
+
+    // Assess
+    await waitFor('the app to receive 500 events', async () => received.length >= 500, 60_000, 200).catch((error: Error) => {
+      throw new Error(`${error.message}; received ${received.length}, last ${received.at(-1)?.position}, state ${client.state}, mark ${JSON.stringify(client.mark)}, drops ${drops}, errors ${JSON.stringify((client as unknown as { errors: string[] }).errors.slice(-5))}`);
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(drops).toBeGreaterThanOrEqual(5);
+    expect(states.filter((s) => s === 'reconnecting').length).toBeGreaterThanOrEqual(drops > 0 ? 1 : 0);
+    expect(received).toHaveLength(500);
+    expect(received.map((e) => e.position)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+    expect(new Set(received.map((e) => e.event_id)).size).toBe(500);
+    expect(new Set(received.map((e) => (e.payload as { n: number }).n)).size).toBe(500);
+  });
+
+  it('fires resync once when the server-side stream is reset, then keeps delivering', async () => {
+    const user = uid('reset');
+    const { client, received } = sdkClient(user);
+    const resyncs: unknown[] = [];
+    client.on('resync', (r) => resyncs.push(r));
+    client.connect();
+    await waitFor('open', async () => client.state === 'open');
+    await sendIntent(intent('chat.message', { user_id: user }, { n: 'before' }));
+    await waitFor('first event', async () => received.length === 1);
+
+    await buffer.purge(user);
+    await sendIntent(intent('chat.message', { user_id: user }, { n: 'after-1' }));
+    await waitFor('resync', async () => resyncs.length === 1);
+    await sendIntent(intent('chat.message', { user_id: user }, { n: 'after-2' }));
+    await waitFor('event after the reset', async () => received.some((e) => (e.payload as { n: string }).n === 'after-2'));
+    await new Promise((r) => setTimeout(r, 500));
+
+    expect(resyncs).toHaveLength(1);
+    expect(received.map((e) => (e.payload as { n: string }).n)).toEqual(['before', 'after-2']);
+  });
+
+  it('stops for good on session invalidation: no reconnect', async () => {
+    const user = uid('revoked');
+    const { client, tokens } = sdkClient(user);
+    const invalidated: unknown[] = [];
+    client.on('session_invalidated', (i) => invalidated.push(i));
+    client.connect();
+    await waitFor('open', async () => client.state === 'open');
+
+    await new SessionInvalidator({ registry, sender: new ApiGatewayConnectionSender(endpoints.websocketCallback, { region: endpoints.region, credentials: endpoints.credentials }) })
+      .invalidate(user, { reason: 'session.revoked' });
+
+    await waitFor('invalidated', async () => invalidated.length === 1);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(client.state).toBe('closed');
+    expect(tokens()).toBe(1);
+    expect(await registry.listForUser(user)).toHaveLength(0);
+  });
+});
