@@ -12,6 +12,7 @@ import { EventBus, type LocalRule, type LocalTarget } from './EventBus.ts';
 import { LocalFunction } from './FunctionHost.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, resolveValue, type LocalResourceValues } from './Intrinsics.ts';
 import { SqsEventSource } from './SqsEventSource.ts';
+import { DemoServer } from './DemoServer.ts';
 import { WebSocketGateway, type GatewayLimits, type GatewayRoute } from './WebSocketGateway.ts';
 import { randomBytes } from 'node:crypto';
 import { AdminServer } from './AdminServer.ts';
@@ -33,9 +34,11 @@ export interface OfflinePorts {
   readonly admin: number;
   /** The WebSocket API and its @connections management API. */
   readonly gateway: number;
+  /** The demo page. */
+  readonly demo: number;
 }
 
-export const DEFAULT_PORTS: OfflinePorts = { dynamodb: 8000, dynamodbProxy: 8001, sqs: 4566, ses: 8005, sesEmulator: 8006, events: 4580, admin: 4590, gateway: 4591 };
+export const DEFAULT_PORTS: OfflinePorts = { dynamodb: 8000, dynamodbProxy: 8001, sqs: 4566, ses: 8005, sesEmulator: 8006, events: 4580, admin: 4590, gateway: 4591, demo: 4592 };
 
 /** Stand-in for the WebSocket API id; URLs built on it are rewritten to the local gateway. */
 const LOCAL_API_ID = 'localwsapi';
@@ -53,6 +56,8 @@ export interface OfflineStackOptions {
   readonly functionConcurrency?: number;
   /** WebSocket idle and lifetime limits. @default API Gateway's: 10 min idle, 2 h */
   readonly gatewayLimits?: GatewayLimits;
+  /** Serve the demo page, sending test notifications of this (push) type. @default no demo page */
+  readonly demo?: { readonly notificationType: string };
 }
 
 /** What a client needs to talk to the running offline stack; also written to `.local/endpoints.json`. */
@@ -69,6 +74,8 @@ export interface OfflineEndpoints {
   readonly websocket: string;
   /** The @connections management API base URL (what `WEBSOCKET_CALLBACK_URL` points to). */
   readonly websocketCallback: string;
+  /** The demo page, when enabled. */
+  readonly demo?: string;
   /** Secret values by logical id (local only: the generated token-signing key among them). */
   readonly secrets: Record<string, string>;
   /** Stack outputs, resolved to local values (IntakeQueueUrl, TableName, …), keyed without the construct prefix. */
@@ -98,6 +105,7 @@ export class OfflineStack {
   private readonly buses = new Map<string, string>();
   private readonly secrets = new Map<string, { arn: string; value: string }>();
   private gateway?: WebSocketGateway;
+  private demo?: DemoServer;
   private readonly schedules: { logicalId: string; fn: LocalFunction; expression: string }[] = [];
   private logStream?: WriteStream;
   private sqs?: SQSClient;
@@ -178,8 +186,23 @@ export class OfflineStack {
       await admin.listen(ports.admin);
       this.admin = admin;
 
+      const websocket = this.localUrl(`wss://${LOCAL_API_ID}.execute-api.${LOCAL_REGION}.amazonaws.com/${this.stageName()}`);
+      const outputs = this.resolveOutputs();
+      const tokenSecret = [...this.secrets].find(([id]) => id.includes('TokenSecret'))?.[1].value;
+      let demo: string | undefined;
+      if (this.options.demo && this.gateway && tokenSecret) {
+        this.demo = new DemoServer({
+          websocketUrl: websocket,
+          intakeQueueUrl: outputs['HeraldIntakeQueueUrl'] ?? '',
+          tokenSecret,
+          notificationType: this.options.demo.notificationType,
+          sqs: this.sqs,
+        });
+        demo = await this.demo.listen(ports.demo);
+      }
       this.endpoints = {
         region: LOCAL_REGION,
+        ...(demo ? { demo } : {}),
         credentials,
         dynamodb: dynamo.endpoint,
         sqs: sqs.endpoint,
@@ -187,10 +210,10 @@ export class OfflineStack {
         sesMailbox: ses.endpoint,
         events: eventsEndpoint,
         admin: `http://127.0.0.1:${ports.admin}`,
-        websocket: this.localUrl(`wss://${LOCAL_API_ID}.execute-api.${LOCAL_REGION}.amazonaws.com/${this.stageName()}`),
+        websocket,
         websocketCallback: this.localUrl(`https://${LOCAL_API_ID}.execute-api.${LOCAL_REGION}.amazonaws.com/${this.stageName()}`),
         secrets: Object.fromEntries([...this.secrets].map(([id, s]) => [id, s.value])),
-        outputs: this.resolveOutputs(),
+        outputs,
         functions: Object.fromEntries([...this.functions.keys()].map((id) => [id, id])),
       };
       return this.endpoints;
@@ -203,6 +226,7 @@ export class OfflineStack {
   public async stop(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     await Promise.allSettled(this.eventSources.map((s) => s.stop()));
+    await this.demo?.close();
     await this.gateway?.close();
     await this.bus?.close();
     await this.admin?.close();

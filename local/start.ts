@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_PORTS, OfflineStack } from './OfflineStack.ts';
 import { synthesize } from './synth.ts';
@@ -35,11 +35,14 @@ if (!values['no-synth']) {
   console.log(`herald: synthesizing ${values.config} …`);
   synthesize({ configPath: values.config, outdir: assemblyDir, quiet: true });
 }
+const config = JSON.parse(readFileSync(values.config, 'utf8')) as { catalog: Record<string, { channels: string[] }> };
+const pushType = Object.entries(config.catalog).find(([, entry]) => entry.channels.includes('push') && !entry.channels.includes('email'))?.[0];
 const port = (name: keyof typeof DEFAULT_PORTS) => Number(process.env[`HERALD_PORT_${name.toUpperCase()}`] ?? DEFAULT_PORTS[name]);
 const stack = new OfflineStack({
   assemblyDir,
   logs: values.logs,
-  ports: { dynamodb: port('dynamodb'), dynamodbProxy: port('dynamodbProxy'), sqs: port('sqs'), ses: port('ses'), sesEmulator: port('sesEmulator'), events: port('events'), admin: port('admin'), gateway: port('gateway') },
+  ...(pushType ? { demo: { notificationType: pushType } } : {}),
+  ports: { dynamodb: port('dynamodb'), dynamodbProxy: port('dynamodbProxy'), sqs: port('sqs'), ses: port('ses'), sesEmulator: port('sesEmulator'), events: port('events'), admin: port('admin'), gateway: port('gateway'), demo: port('demo') },
 });
 const endpoints = await stack.start();
 mkdirSync('.local', { recursive: true });
@@ -55,6 +58,7 @@ herald: offline stack running
   EventBridge         ${endpoints.events}
   admin               ${endpoints.admin}
   WebSocket           ${endpoints.websocket}?token=<JWT>
+  demo page           ${endpoints.demo ?? 'n/a (the catalog has no push-only type)'}
   demo token (u-42)   ${demoToken ?? 'n/a (tokens are verified with a JWKS)'}
   intake queue        ${endpoints.outputs['HeraldIntakeQueueUrl']}
   event bus           ${endpoints.outputs['HeraldEventBusName']}

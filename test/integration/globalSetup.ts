@@ -25,10 +25,11 @@ async function freePort(): Promise<number> {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const assemblyDir = 'cdk.out.test';
   synthesize({ configPath: 'test/fixtures/herald.test.json', outdir: assemblyDir, quiet: true });
-  const [dynamodb, dynamodbProxy, sqs, ses, sesEmulator, events, admin, gateway] = await Promise.all(Array.from({ length: 8 }, freePort));
+  const [dynamodb, dynamodbProxy, sqs, ses, sesEmulator, events, admin, gateway, demo] = await Promise.all(Array.from({ length: 9 }, freePort));
   const stack = new OfflineStack({
     assemblyDir,
-    ports: { dynamodb: dynamodb!, dynamodbProxy: dynamodbProxy!, sqs: sqs!, ses: ses!, sesEmulator: sesEmulator!, events: events!, admin: admin!, gateway: gateway! },
+    ports: { dynamodb: dynamodb!, dynamodbProxy: dynamodbProxy!, sqs: sqs!, ses: ses!, sesEmulator: sesEmulator!, events: events!, admin: admin!, gateway: gateway!, demo: demo! },
+    demo: { notificationType: 'ping' },
     schedules: 'manual',
     logs: '.local/test-functions.log',
   });

@@ -1,0 +1,61 @@
+import { HeraldClient, storageCursorStore, type HeraldEvent } from '../client/index.ts';
+
+/** The demo page: sign in as a test user, watch live notifications, send one through the intake queue. */
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+let client: HeraldClient | undefined;
+
+async function post<T>(path: string, body: unknown): Promise<T> {
+  const response = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+function show(event: HeraldEvent): void {
+  const item = document.createElement('li');
+  item.dataset['position'] = String(event.position);
+  item.innerHTML = '<span class="pos"></span> <b class="kind"></b> <code class="payload"></code> <time></time>';
+  item.querySelector('.pos')!.textContent = `#${event.position}`;
+  item.querySelector('.kind')!.textContent = event.kind ?? '';
+  item.querySelector('.payload')!.textContent = JSON.stringify(event.payload);
+  item.querySelector('time')!.textContent = event.published_at ? new Date(event.published_at).toLocaleTimeString() : '';
+  $('events').prepend(item);
+  $('count').textContent = String($('events').children.length);
+}
+
+async function signIn(): Promise<void> {
+  client?.close();
+  const userId = $<HTMLInputElement>('user').value.trim();
+  const deviceSessionId = $<HTMLInputElement>('session').value.trim();
+  const { websocket } = (await (await fetch('/config')).json()) as { websocket: string };
+  client = new HeraldClient({
+    url: websocket,
+    token: async () => (await post<{ token: string }>('/token', { user_id: userId, device_session_id: deviceSessionId })).token,
+    cursorStore: storageCursorStore(localStorage, `herald.demo.${userId}.${deviceSessionId}`),
+  });
+  client.on('state', (state) => {
+    $('state').textContent = state;
+    $('state').dataset['state'] = state;
+  });
+  client.on('event', show);
+  client.on('resync', (info) => {
+    $('notice').textContent = `History is gone (${info.reason}); a real app would reload its state now.`;
+  });
+  client.on('session_invalidated', ({ reason }) => {
+    $('notice').textContent = `Session ended by the server: ${reason}`;
+  });
+  client.on('error', (error) => {
+    $('notice').textContent = error.message;
+  });
+  $('who').textContent = `${userId} / ${deviceSessionId}`;
+  client.connect();
+}
+
+async function sendTest(): Promise<void> {
+  const userId = $<HTMLInputElement>('user').value.trim();
+  const text = $<HTMLInputElement>('message').value || 'Hello from the demo page';
+  const { notification_id } = await post<{ notification_id: string }>('/send', { user_id: userId, text });
+  $('notice').textContent = `Sent ${notification_id} to the intake queue`;
+}
+
+$('signin').addEventListener('click', () => void signIn().catch((e: Error) => ($('notice').textContent = e.message)));
+$('send').addEventListener('click', () => void sendTest().catch((e: Error) => ($('notice').textContent = e.message)));

@@ -1,0 +1,57 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { endpoints, uid } from './support.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+let browser: Browser | undefined;
+let unavailable: string | undefined;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    // The project's own script installs Debian's chromium; only where that is impossible, skip.
+    const install = spawnSync('bash', ['scripts/install-chromium.sh'], { encoding: 'utf8', timeout: 600_000 });
+    if (!existsSync(CHROMIUM)) unavailable = `Chromium could not be installed: ${(install.stderr || install.stdout || String(install.error)).trim()}`;
+  }
+  if (unavailable) return;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}, 660_000);
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe('demo page in headless Chromium', () => {
+  it('signs in, shows the live connection, sends a notification through the intake queue and shows it arriving', async (context) => {
+    if (unavailable) context.skip(unavailable);
+    expect(endpoints.demo).toBeDefined();
+    const page = await browser!.newPage();
+    try {
+      // Prepare
+      const user = uid('web');
+      await page.goto(endpoints.demo!);
+      await page.fill('#user', user);
+      await page.click('#signin');
+      await page.waitForSelector('#state[data-state="open"]', { timeout: 15_000 });
+
+      // Act
+      const text = `hello ${uid('msg')}`;
+      await page.fill('#message', text);
+      await page.click('#send');
+
+      // Assess
+      const item = page.locator('#events li', { hasText: text });
+      await item.waitFor({ timeout: 20_000 });
+      expect(await item.locator('.kind').textContent()).toBe('ping');
+      expect(await item.getAttribute('data-position')).toBe('1');
+      expect(await page.textContent('#count')).toBe('1');
+      await page.screenshot({ path: '.local/demo-page.png' });
+    } finally {
+      await page.close();
+    }
+  });
+});
