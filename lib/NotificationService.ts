@@ -13,7 +13,9 @@ import { DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES_CEILING } from '../functio
 import { DUE_INDEX, OPEN_BY_USER_INDEX } from '../functions/adapters/dynamoKeys.ts';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { HeraldFunction } from './parts/HeraldFunction.ts';
+import { Monitoring } from './parts/Monitoring.ts';
 import { PushGateway, type ConnectionAuthProps } from './parts/PushGateway.ts';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { deadLetterQueue, QueueWithDeadLetters } from './parts/QueueWithDeadLetters.ts';
 
 /** Route retry policy. */
@@ -64,6 +66,8 @@ export interface NotificationServiceProps {
   readonly deletedUserRetention?: Duration;
   /** WebSocket push settings. @default tokens signed with a generated HS256 secret, 24 h freshness window */
   readonly push?: PushProps;
+  /** Alarms notify this topic. @default alarms without actions */
+  readonly alarmTopic?: ITopic;
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
   /** @default RetentionDays.ONE_MONTH */
@@ -102,6 +106,7 @@ export class NotificationService extends Construct {
   public readonly push: PushGateway;
   public readonly lifecycleFunction: HeraldFunction;
   public readonly lifecycleDeadLetterQueue: Queue;
+  public readonly monitoring: Monitoring;
   public readonly retryPolicy: RetryPolicy;
 
   public constructor(scope: Construct, id: string, props: NotificationServiceProps) {
@@ -309,6 +314,21 @@ export class NotificationService extends Construct {
         reason: 'Access to the table\'s own indexes (the sparse due-routes and open-routes-by-user indexes); scoped to this table.',
       });
     }
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      intakeQueue: this.intakeQueue,
+      routeQueue: this.routeQueue,
+      deadLetterQueues: { Intake: this.intakeDeadLetterQueue, Route: this.routeDeadLetterQueue, Lifecycle: this.lifecycleDeadLetterQueue },
+      functions: {
+        Accept: this.acceptFunction,
+        Deliver: this.deliverFunction,
+        Sweeper: this.sweeperFunction,
+        Lifecycle: this.lifecycleFunction,
+        Authorizer: this.push.authorizerFunction,
+        Connection: this.push.connectionFunction,
+      },
+      ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
+    });
 
     const output = (name: string, value: string, description: string) => new CfnOutput(this, name, { value, description });
     output('IntakeQueueUrl', this.intakeQueue.queueUrl, 'Send notification intents here');

@@ -67,6 +67,7 @@ async function acceptRecord(record: SQSRecord): Promise<void> {
     case 'rejected':
       logger.warn('intent rejected', { reason: result.reason, detail: result.message, message_id: record.messageId });
       countMetric('IntentsRejected', { reason: result.reason });
+      countMetric('IntentsRejectedTotal', {});
       break;
   }
 }

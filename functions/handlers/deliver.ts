@@ -61,7 +61,11 @@ async function deliverRecord(record: SQSRecord): Promise<void> {
   }
   const decision = await deliverRoute.handle(message);
   if (decision.kind === 'done') {
-    if (decision.reason !== 'published' && decision.reason !== 'dead_letter') {
+    if (decision.reason === 'crashed_dead_letter') {
+      logger.warn('route dead-lettered: every attempt started and the last never finished', { ...message, failure_classification: 'worker_crashed' });
+      countMetric('RouteDeadLetters', { channel: decision.route?.channel ?? 'unknown', classification: 'worker_crashed' });
+      countMetric('RouteDeadLettersTotal', {});
+    } else if (decision.reason !== 'published' && decision.reason !== 'dead_letter') {
       logger.info('delivery message consumed without an attempt', { ...message, reason: decision.reason });
     }
     return;
@@ -71,8 +75,8 @@ async function deliverRecord(record: SQSRecord): Promise<void> {
   logger.info('route due beyond SQS visibility limit; left to the sweeper', { ...message, delay_ms: decision.delayMs });
 }
 
-function reportPush({ route, position, sent, gone }: PushReport): void {
-  logger.info('push event stored and sent', { ...routeLogFields(undefined, route), user_id: route.user_id, position, sent, gone });
+function reportPush({ notification, route, position, sent, gone }: PushReport): void {
+  logger.info('push event stored and sent', { ...routeLogFields(notification, route), user_id: route.user_id, position, sent, gone });
   countMetric('PushEventsSent', {}, sent);
   if (gone > 0) countMetric('GoneConnections', {}, gone);
 }
@@ -83,6 +87,7 @@ function reportAttempt({ notification, route, outcome, recorded }: AttemptReport
   if (outcome.status === 'published') {
     logger.info('route published', fields);
     countMetric('RoutePublishAttempts', { ...dimensions, result: 'published' });
+    countMetric('RoutePublishedTotal', {});
     return;
   }
   const failure = { ...fields, failure_classification: outcome.classification, failure_message: outcome.message };
@@ -90,9 +95,11 @@ function reportAttempt({ notification, route, outcome, recorded }: AttemptReport
   if (outcome.status === 'failed') {
     logger.warn('route attempt failed; retry scheduled', { ...failure, next_attempt_at: new Date(outcome.nextAttemptAt).toISOString() });
     countMetric('RouteRetries', dimensions);
+    countMetric('RouteRetriesTotal', {});
   } else {
     logger.warn('route dead-lettered', failure);
     countMetric('RouteDeadLetters', { ...dimensions, classification: outcome.classification });
+    countMetric('RouteDeadLettersTotal', {});
   }
 }
 

@@ -30,6 +30,7 @@ export const handler = middy(async (): Promise<SweepResult> => {
   else logger.debug('sweep found nothing', { ...result });
   countMetric('SweeperRequeued', {}, result.requeued);
   countMetric('SweeperDeadLettered', {}, result.deadLettered);
+  if (result.deadLettered > 0) countMetric('RouteDeadLettersTotal', {}, result.deadLettered);
   return result;
 })
   .use(injectLambdaContext(logger));

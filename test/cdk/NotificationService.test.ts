@@ -1,6 +1,7 @@
 import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { HeraldStack, type HeraldConfigFile } from '../../lib/HeraldStack.ts';
@@ -243,6 +244,61 @@ describe('NotificationService: lifecycle events', () => {
     });
     expect(resources[logicalId(service.lifecycleFunction)]!.Properties['Environment']['Variables']['DELETED_USER_RETENTION_DAYS']).toBe('30');
     expect(resources[logicalId(service.lifecycleFunction)]!.Properties['Timeout']).toBe(300);
+  });
+});
+
+describe('NotificationService: alarms and dashboard', () => {
+  const alarms = Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').map((r) => r.Properties);
+  const alarmOn = (metricName: string, queueOrFunctionId?: string) =>
+    alarms.filter((a) => a['MetricName'] === metricName && (queueOrFunctionId === undefined || JSON.stringify(a['Dimensions']).includes(queueOrFunctionId)));
+
+  it.each([
+    ['intake', () => service.intakeDeadLetterQueue],
+    ['route', () => service.routeDeadLetterQueue],
+    ['lifecycle', () => service.lifecycleDeadLetterQueue],
+  ])('alarms on any message in the %s dead-letter queue', (_name, queue) => {
+    const [alarm] = alarmOn('ApproximateNumberOfMessagesVisible', logicalId(queue()));
+    expect(alarm).toMatchObject({ Namespace: 'AWS/SQS', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', Statistic: 'Maximum', TreatMissingData: 'notBreaching' });
+  });
+
+  it.each([
+    ['intake', () => service.intakeQueue],
+    ['route', () => service.routeQueue],
+  ])('alarms when the oldest %s message is older than 5 minutes', (_name, queue) => {
+    expect(alarmOn('ApproximateAgeOfOldestMessage', logicalId(queue()))[0]).toMatchObject({ Threshold: 300 });
+  });
+
+  it('alarms on the dead-letter rate from Herald\'s own metric', () => {
+    expect(alarmOn('RouteDeadLettersTotal')[0]).toMatchObject({ Namespace: 'Herald', Threshold: 10, Statistic: 'Sum', Period: 300, Dimensions: [{ Name: 'service', Value: 'herald' }] });
+  });
+
+  it('alarms on errors and throttles of every function', () => {
+    const functions = [service.acceptFunction, service.deliverFunction, service.sweeperFunction, service.lifecycleFunction, service.push.authorizerFunction, service.push.connectionFunction];
+    for (const fn of functions) {
+      expect(alarmOn('Errors', logicalId(fn))).toHaveLength(1);
+      expect(alarmOn('Throttles', logicalId(fn))).toHaveLength(1);
+    }
+    expect(alarms).toHaveLength(3 + 2 + 1 + 12);
+    for (const alarm of alarms) expect(alarm['AlarmDescription']).toContain('docs/operations.md#');
+  });
+
+  it('notifies the alarm topic when one is given', () => {
+    const stack = new Stack(app(), 'T');
+    const topic = new Topic(stack, 'Ops');
+    new NotificationService(stack, 'H', { catalog: { p: { channels: ['push'] } }, alarmTopic: topic });
+    const withTopic = Object.values(Template.fromStack(stack).toJSON().Resources as Record<string, any>).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+    expect(withTopic.length).toBeGreaterThan(0);
+    for (const alarm of withTopic) expect(JSON.stringify(alarm.Properties.AlarmActions)).toContain(stack.getLogicalId(topic.node.defaultChild as never));
+    expect(alarms.every((a) => a['AlarmActions'] === undefined)).toBe(true);
+  });
+
+  it('draws the flow from intake to delivery on one dashboard', () => {
+    const [dashboard] = Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Dashboard');
+    const body = JSON.stringify(dashboard!.Properties['DashboardBody']);
+    for (const metric of ['IntentsAccepted', 'RoutesCreated', 'RoutePublishedTotal', 'RouteDeadLettersTotal', 'PushEventsSent', 'ApproximateAgeOfOldestMessage', 'Errors']) {
+      expect(body).toContain(metric);
+    }
+    for (const title of ['1. Intake', '2. Routes', '3. Push', 'Dead-letter queues']) expect(body).toContain(title);
   });
 });
 

@@ -14,6 +14,7 @@ export interface PushDispatcherConfig {
 
 /** What one push attempt did, for logs and metrics. */
 export interface PushReport {
+  readonly notification: NotificationRecord;
   readonly route: RouteRecord;
   readonly position: number;
   readonly sent: number;
@@ -92,7 +93,7 @@ export class PushDispatcher implements ChannelDispatcher {
         }
       }),
     );
-    this.deps.onReport?.({ route, position: event.position, sent, gone });
+    this.deps.onReport?.({ notification, route, position: event.position, sent, gone });
     if (failures.length > 0) {
       throw new DispatchError('push_post_failed', `PostToConnection failed for ${failures.length} connection(s): ${failures.join('; ')}`, true);
     }

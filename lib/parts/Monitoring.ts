@@ -1,0 +1,104 @@
+import { Duration } from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  Metric,
+  SingleValueWidget,
+  TextWidget,
+  TreatMissingData,
+  type IMetric,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+export interface MonitoringProps {
+  readonly intakeQueue: IQueue;
+  readonly routeQueue: IQueue;
+  /** Every dead-letter queue: any message in one is an alarm. */
+  readonly deadLetterQueues: Record<string, IQueue>;
+  readonly functions: Record<string, IFunction>;
+  /** Where alarms notify. @default alarms without actions */
+  readonly alarmTopic?: ITopic;
+  /** Oldest intake or route message older than this alarms. @default 5 minutes */
+  readonly maxMessageAge?: Duration;
+  /** More dead-lettered routes than this in 5 minutes alarms. @default 10 */
+  readonly deadLetterThreshold?: number;
+  /** CloudWatch namespace of Herald's EMF metrics. @default 'Herald' */
+  readonly namespace?: string;
+}
+
+/** Alarms on what needs an operator (docs/operations.md says what to do) and one dashboard of the flow. */
+export class Monitoring extends Construct {
+  public readonly alarms: Alarm[] = [];
+  public readonly dashboard: Dashboard;
+
+  public constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    const namespace = props.namespace ?? 'Herald';
+    const herald = (metricName: string) =>
+      new Metric({ namespace, metricName, dimensionsMap: { service: 'herald' }, statistic: 'Sum', period: Duration.minutes(5) });
+    const alarm = (name: string, metric: IMetric, threshold: number, description: string) => {
+      const created = new Alarm(this, name, {
+        alarmDescription: `${description} Runbook: docs/operations.md#${name.toLowerCase()}`,
+        metric,
+        threshold,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+      if (props.alarmTopic) created.addAlarmAction(new SnsAction(props.alarmTopic));
+      this.alarms.push(created);
+      return created;
+    };
+
+    for (const [name, queue] of Object.entries(props.deadLetterQueues)) {
+      alarm(`${name}DeadLetters`, queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }), 0,
+        `A message is waiting in the ${name} dead-letter queue.`);
+    }
+    const maxAge = (props.maxMessageAge ?? Duration.minutes(5)).toSeconds();
+    alarm('IntakeAge', props.intakeQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }), maxAge,
+      'Intents are waiting in the intake queue longer than expected.');
+    alarm('RouteAge', props.routeQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }), maxAge,
+      'Delivery messages are waiting in the route queue longer than expected.');
+    alarm('DeadLetterRate', herald('RouteDeadLettersTotal'), props.deadLetterThreshold ?? 10, 'Routes are being dead-lettered.');
+    for (const [name, fn] of Object.entries(props.functions)) {
+      alarm(`${name}Errors`, fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), 0, `The ${name} function is failing.`);
+      alarm(`${name}Throttles`, fn.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }), 0, `The ${name} function is throttled.`);
+    }
+
+    this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
+    this.dashboard.addWidgets(
+      new TextWidget({
+        markdown: '# Herald\nIntents → accepted → routes → published / dead letters. Alarms and what to do: `docs/operations.md`.',
+        width: 24,
+        height: 2,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({ title: '1. Intake', left: [herald('IntentsAccepted'), herald('IntentsDuplicate'), herald('IntentsRejectedTotal')], width: 8 }),
+      new GraphWidget({ title: '2. Routes', left: [herald('RoutesCreated'), herald('RoutePublishedTotal'), herald('RouteRetriesTotal'), herald('RouteDeadLettersTotal')], width: 8 }),
+      new GraphWidget({ title: '3. Push', left: [herald('PushEventsSent'), herald('GoneConnections'), herald('ReplayedEvents'), herald('StaleCursors')], width: 8 }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({
+        title: 'Queue age (s)',
+        left: [props.intakeQueue.metricApproximateAgeOfOldestMessage(), props.routeQueue.metricApproximateAgeOfOldestMessage()],
+        width: 12,
+      }),
+      new SingleValueWidget({
+        title: 'Dead-letter queues',
+        metrics: Object.values(props.deadLetterQueues).map((q) => q.metricApproximateNumberOfMessagesVisible()),
+        width: 12,
+      }),
+    );
+    this.dashboard.addWidgets(
+      new GraphWidget({ title: 'Function errors', left: Object.values(props.functions).map((fn) => fn.metricErrors()), width: 12 }),
+      new GraphWidget({ title: 'Function duration p99 (ms)', left: Object.values(props.functions).map((fn) => fn.metricDuration({ statistic: 'p99' })), width: 12 }),
+    );
+  }
+}
