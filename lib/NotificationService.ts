@@ -10,7 +10,7 @@ import { DEFAULT_RETRY_POLICY, validateRetryPolicy, type RetryPolicy } from '../
 import type { Catalog } from '../functions/core/catalog/catalogTypes.ts';
 import { MAX_ATTEMPTS_CEILING, validateCatalog } from '../functions/core/catalog/validateCatalog.ts';
 import { DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES_CEILING } from '../functions/core/constants.ts';
-import { DUE_INDEX, OPEN_BY_USER_INDEX } from '../functions/adapters/dynamoKeys.ts';
+import { DEAD_LETTERS_INDEX, DUE_INDEX, OPEN_BY_USER_INDEX } from '../functions/adapters/dynamoKeys.ts';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { HeraldFunction } from './parts/HeraldFunction.ts';
 import { Monitoring } from './parts/Monitoring.ts';
@@ -136,6 +136,13 @@ export class NotificationService extends Construct {
       indexName: DUE_INDEX,
       partitionKey: { name: 'due_shard', type: AttributeType.NUMBER },
       sortKey: { name: 'due_at', type: AttributeType.NUMBER },
+      projectionType: ProjectionType.ALL,
+    });
+    // Sparse: dead-lettered routes carry dl_day, so operators list them by day.
+    this.table.addGlobalSecondaryIndex({
+      indexName: DEAD_LETTERS_INDEX,
+      partitionKey: { name: 'dl_day', type: AttributeType.STRING },
+      sortKey: { name: 'dead_lettered_at', type: AttributeType.NUMBER },
       projectionType: ProjectionType.ALL,
     });
     // Sparse: open routes carry open_user, so the lifecycle service finds a user's routes.

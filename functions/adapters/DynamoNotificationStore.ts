@@ -13,7 +13,7 @@ import type { AttemptOutcome } from '../core/route/routeTransitions.ts';
 import { TERMINAL_STATUSES, type NotificationRecord, type RouteRecord, type RouteStatus } from '../core/types.ts';
 import { batchWriteAll } from './batchWriteAll.ts';
 import { mapWithConcurrency } from './mapWithConcurrency.ts';
-import { DUE_INDEX, notificationKey, OPEN_BY_USER_INDEX, ROUTE_SK_PREFIX, routeKey, STORAGE_ATTRIBUTES } from './dynamoKeys.ts';
+import { DEAD_LETTERS_INDEX, deadLetterDay, DUE_INDEX, notificationKey, OPEN_BY_USER_INDEX, ROUTE_SK_PREFIX, routeKey, STORAGE_ATTRIBUTES } from './dynamoKeys.ts';
 
 export interface DynamoNotificationStoreOptions {
   readonly tableName: string;
@@ -170,8 +170,9 @@ export class DynamoNotificationStore implements NotificationStore {
           ' last_failure_message = :message, last_failure_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at';
       } else {
         update =
-          'SET #status = :to, terminal_at = :now, dead_lettered_at = :now, last_failure_classification = :class,' +
+          'SET #status = :to, terminal_at = :now, dead_lettered_at = :now, dl_day = :day, last_failure_classification = :class,' +
           ' last_failure_message = :message, last_failure_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at, due_at, open_user';
+        values[':day'] = deadLetterDay(now);
       }
     }
     // A failed attempt of a route whose cancellation was requested ends it as cancelled instead.
@@ -259,7 +260,7 @@ export class DynamoNotificationStore implements NotificationStore {
         TableName: this.options.tableName,
         Key: routeKey(route.notification_id, route.route_id),
         UpdateExpression:
-          'SET #status = :to, terminal_at = :now, dead_lettered_at = :now, last_failure_classification = :class,' +
+          'SET #status = :to, terminal_at = :now, dead_lettered_at = :now, dl_day = :day, last_failure_classification = :class,' +
           ' last_failure_message = :message, last_failure_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at, due_at, open_user',
         ConditionExpression:
           '#status IN (:pending, :failed) AND attempts = :attempts AND attempts >= max_attempts' +
@@ -271,7 +272,50 @@ export class DynamoNotificationStore implements NotificationStore {
           ':class': 'worker_crashed',
           ':message': `attempt ${route.attempts} of ${route.max_attempts} started but never completed (its lease expired)`,
           ':attempts': route.attempts,
+          ':day': deadLetterDay(now),
           ...OPEN_STATUSES,
+        },
+      }),
+    );
+  }
+
+  /** Dead-lettered routes of one UTC day, newest first. */
+  public async listDeadLetters(day: string, limit: number): Promise<RouteRecord[]> {
+    const { Items = [] } = await this.client.send(
+      new QueryCommand({
+        TableName: this.options.tableName,
+        IndexName: DEAD_LETTERS_INDEX,
+        KeyConditionExpression: 'dl_day = :day',
+        ExpressionAttributeValues: { ':day': day },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return Items.map((item) => fromItem<RouteRecord>(item));
+  }
+
+  /**
+   * Gives a dead-lettered route another chance: back to `failed`, due now, with `extraAttempts`
+   * more attempts (or a fresh budget when `resetAttempts`). Conditional on it still being dead-lettered.
+   */
+  public async redriveDeadLetter(route: RouteRecord, options: { resetAttempts: boolean; extraAttempts: number }, now: number): Promise<boolean> {
+    const maxAttempts = options.resetAttempts ? route.max_attempts : route.attempts + options.extraAttempts;
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: routeKey(route.notification_id, route.route_id),
+        UpdateExpression:
+          'SET #status = :failed, attempts = :attempts, max_attempts = :max, next_attempt_at = :now, due_at = :now, open_user = :user,' +
+          ' updated_at = :now, redriven_at = :now REMOVE dl_day, terminal_at, lease_token, lease_expires_at',
+        ConditionExpression: '#status = :dead',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':failed': 'failed',
+          ':dead': 'dead_letter',
+          ':attempts': options.resetAttempts ? 0 : route.attempts,
+          ':max': maxAttempts,
+          ':now': now,
+          ':user': route.user_id,
         },
       }),
     );

@@ -5,6 +5,9 @@ export const ROUTE_SK_PREFIX = 'R#';
 export const DUE_INDEX = 'due';
 /** Sparse index of routes that are not terminal, by user (attribute `open_user`). */
 export const OPEN_BY_USER_INDEX = 'open_by_user';
+/** Sparse index of dead-lettered routes by UTC day (attribute `dl_day`), newest first by `dead_lettered_at`. */
+export const DEAD_LETTERS_INDEX = 'dead_letters';
+export const deadLetterDay = (at: number) => new Date(at).toISOString().slice(0, 10);
 export const userStateKey = (userId: string) => ({ pk: `U#${userId}`, sk: 'LIFECYCLE' });
 
 /** Rejections are grouped by UTC day so "recent rejections" is one or two queries. */

@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { OfflineStack, type OfflineEndpoints } from '../../local/OfflineStack.ts';
@@ -35,6 +36,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   const endpoints = await stack.start();
   project.provide('endpoints', endpoints);
+  // The CLI tests point the real `herald` command at this stack through an endpoints document.
+  mkdirSync('.local', { recursive: true });
+  writeFileSync('.local/test-endpoints.json', JSON.stringify(endpoints, null, 2));
   project.provide('functionLog', '.local/test-functions.log');
   return async () => {
     await stack.stop();

@@ -26,7 +26,10 @@ describe('structured logs and metrics of the real handlers', () => {
 
     // Act
     await sendIntent(sent);
-    await waitFor('both routes terminal', async () => (await store.listRoutes(id)).every((r) => r.status === 'published') || undefined);
+    await waitFor('both routes published', async () => {
+      const routes = await store.listRoutes(id);
+      return (routes.length === 2 && routes.every((r) => r.status === 'published')) || undefined;
+    });
     await waitFor('email', async () => (await mailbox(email)).length === 1 || undefined);
 
     // Assess: logs

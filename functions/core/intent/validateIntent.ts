@@ -38,6 +38,16 @@ export interface IntentLimits {
  * says exactly what is wrong.
  */
 export function validateIntent(rawBody: string, catalog: Catalog, limits: IntentLimits): IntentValidation {
+  const shaped = validateIntentSchema(rawBody);
+  if (!shaped.ok) return shaped;
+  const { intent, ids } = shaped;
+  return checkAgainstCatalog(intent, ids, catalog, limits);
+}
+
+/** Size, JSON and schema checks only: what a producer can verify without the deployed catalog. */
+export function validateIntentSchema(
+  rawBody: string,
+): { ok: true; intent: Intent; ids: ReturnType<typeof identifyingFields> } | InvalidIntent {
   if (Buffer.byteLength(rawBody, 'utf8') > MAX_INTENT_BYTES) {
     return { ok: false, reason: 'intent_too_large', message: `intent body exceeds ${MAX_INTENT_BYTES} bytes` };
   }
@@ -51,7 +61,10 @@ export function validateIntent(rawBody: string, catalog: Catalog, limits: Intent
   if (!validateSchema(parsed)) {
     return { ok: false, reason: 'schema_violation', message: describeSchemaError(validateSchema.errors), ...ids };
   }
-  const intent = parsed;
+  return { ok: true, intent: parsed, ids };
+}
+
+function checkAgainstCatalog(intent: Intent, ids: ReturnType<typeof identifyingFields>, catalog: Catalog, limits: IntentLimits): IntentValidation {
   const entry = catalog[intent.notification_type];
   if (entry === undefined) {
     return {

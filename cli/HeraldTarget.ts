@@ -1,0 +1,62 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { existsSync, readFileSync } from 'node:fs';
+import { DynamoNotificationStore } from '../functions/adapters/DynamoNotificationStore.ts';
+import { DynamoRejectionStore } from '../functions/adapters/DynamoRejectionStore.ts';
+import type { OfflineEndpoints } from '../local/OfflineStack.ts';
+import { CliError, EXIT } from './output.ts';
+
+/** Where the CLI works: the offline stack (default) or a deployed stack. */
+export interface HeraldTarget {
+  readonly kind: 'local' | 'aws';
+  readonly outputs: Record<string, string>;
+  readonly sqs: SQSClient;
+  readonly store: DynamoNotificationStore;
+  readonly rejections: DynamoRejectionStore;
+  readonly websocketUrl?: string;
+  /** Local only: the HS256 key of the offline stack. */
+  readonly localTokenSecret?: string;
+}
+
+const RETENTION_MS = 30 * 86_400_000;
+
+export async function resolveTarget(options: { endpoints?: string; stack?: string; region?: string; profile?: string }): Promise<HeraldTarget> {
+  if (options.stack) {
+    if (options.profile) process.env['AWS_PROFILE'] = options.profile;
+    const config = options.region ? { region: options.region } : {};
+    const cfn = new CloudFormationClient(config);
+    const { Stacks = [] } = await cfn.send(new DescribeStacksCommand({ StackName: options.stack })).catch((error: Error) => {
+      throw new CliError(`cannot read stack ${options.stack}: ${error.message}`, EXIT.unavailable);
+    });
+    const outputs = Object.fromEntries((Stacks[0]?.Outputs ?? []).map((o) => [String(o.OutputKey).replace(/[0-9A-F]{8}$/, ''), String(o.OutputValue)]));
+    const documents = DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } });
+    return {
+      kind: 'aws',
+      outputs,
+      sqs: new SQSClient(config),
+      store: new DynamoNotificationStore(documents, { tableName: outputs['HeraldTableName']!, retentionMs: RETENTION_MS }),
+      rejections: new DynamoRejectionStore(documents, { tableName: outputs['HeraldTableName']!, retentionMs: RETENTION_MS }),
+      ...(outputs['HeraldWebSocketUrl'] ? { websocketUrl: outputs['HeraldWebSocketUrl'] } : {}),
+    };
+  }
+  const file = options.endpoints ?? '.local/endpoints.json';
+  if (!existsSync(file)) {
+    throw new CliError(`no offline stack found (${file} is missing): run \`npm start\`, or pass --stack <name> for a deployed stack`, EXIT.unavailable);
+  }
+  const endpoints = JSON.parse(readFileSync(file, 'utf8')) as OfflineEndpoints;
+  const config = { region: endpoints.region, credentials: endpoints.credentials };
+  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...config, endpoint: endpoints.dynamodb }), { marshallOptions: { removeUndefinedValues: true } });
+  const tableName = endpoints.outputs['HeraldTableName']!;
+  const tokenSecret = Object.entries(endpoints.secrets ?? {}).find(([id]) => id.includes('TokenSecret'))?.[1];
+  return {
+    kind: 'local',
+    outputs: endpoints.outputs,
+    sqs: new SQSClient({ ...config, endpoint: endpoints.sqs }),
+    store: new DynamoNotificationStore(documents, { tableName, retentionMs: RETENTION_MS }),
+    rejections: new DynamoRejectionStore(documents, { tableName, retentionMs: RETENTION_MS }),
+    websocketUrl: endpoints.websocket,
+    ...(tokenSecret ? { localTokenSecret: tokenSecret } : {}),
+  };
+}

@@ -1,0 +1,321 @@
+import { SendMessageCommand, ReceiveMessageCommand, SendMessageBatchCommand, DeleteMessageBatchCommand, StartMessageMoveTaskCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import { mintAccessToken } from '../functions/core/auth/AccessTokenVerifier.ts';
+import { validateIntentSchema } from '../functions/core/intent/validateIntent.ts';
+import { notificationIdFor } from '../functions/core/route/identifiers.ts';
+import { SqsRouteQueue } from '../functions/adapters/SqsRouteQueue.ts';
+import { resolveTarget, type HeraldTarget } from './HeraldTarget.ts';
+import { CliError, EXIT, iso, printTable } from './output.ts';
+
+const COMMON = `
+Target (default: the offline stack started by \`npm start\`):
+  --endpoints <file>   offline endpoints document (default .local/endpoints.json)
+  --stack <name>       a deployed stack (credentials, region and profile resolve as usual)
+  --region <r>  --profile <p>
+Output: tables for people; --json for scripts.
+Exit codes: 0 ok, 1 failed, 2 usage, 3 not found, 4 invalid input, 5 target unavailable.`;
+
+const HELP: Record<string, string> = {
+  main: `herald — operate Herald
+
+Commands:
+  send           send an intent (validated against schema/intent.v1.schema.json first)
+  status         a notification and every route
+  rejections     recent rejected intents and why
+  dead-letters   list dead-lettered routes; \`dead-letters redrive\` tries them again
+  redrive-queue  move messages from a dead-letter queue back to its source queue
+  token          mint a connection token for a user and device session
+  tail           connect as a user and print frames as they arrive
+
+Run \`herald <command> --help\` for examples.${COMMON}`,
+  send: `herald send — send a notification intent to the intake queue
+
+  herald send --file examples/welcome.json
+  herald send --type friend.request --user u-42 --payload '{"from":"grace"}'
+  herald send --type welcome --user u-42 --email ada@example.com --payload '{"name":"Ada"}' --key signup-42
+
+Options: --file <intent.json> | --type <t> --user <id> [--email <e>] [--session <sid>] [--payload <json>]
+         [--producer <p> (default cli)] [--key <idempotency key> (default random)]${COMMON}`,
+  status: `herald status — show a notification and its routes
+
+  herald status n_58e0c1f2…
+  herald status --producer accounts --key signup-42
+  herald status n_58e0c1f2… --json${COMMON}`,
+  rejections: `herald rejections — list rejected intents (newest first)
+
+  herald rejections
+  herald rejections --day 2026-11-21 --limit 20 --json${COMMON}`,
+  'dead-letters': `herald dead-letters — list dead-lettered routes, or redrive one
+
+  herald dead-letters
+  herald dead-letters --type welcome --channel email --day 2026-11-21
+  herald dead-letters redrive <notification_id> <route_id> --extra-attempts 3
+  herald dead-letters redrive <notification_id> <route_id> --reset-attempts
+
+Redrive needs an explicit attempts policy: --reset-attempts (a fresh budget) or --extra-attempts N.${COMMON}`,
+  'redrive-queue': `herald redrive-queue — move a dead-letter queue's messages back to their source
+
+  herald redrive-queue intake
+  herald redrive-queue route
+
+Uses SQS StartMessageMoveTask; where the endpoint lacks it (the offline stack), moves them itself.${COMMON}`,
+  token: `herald token — mint a connection token (HS256)
+
+  herald token --user u-42 --session phone
+  herald token --user u-42 --session phone --ttl 3600 --json
+  herald token --stack Herald --secret "$(aws secretsmanager get-secret-value …)" --user u-42 --session phone
+
+Against a deployed stack it refuses unless --secret is given explicitly.${COMMON}`,
+  tail: `herald tail — connect as a user (dev token) and print every frame
+
+  herald tail u-42
+  herald tail u-42 --session laptop --cursor <cursor>
+  herald tail u-42 --count 5 --timeout 30    (exit after 5 events or 30 s)${COMMON}`,
+};
+
+type Values = Record<string, string | boolean | undefined>;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    console.log(HELP['main']);
+    return command ? EXIT.ok : EXIT.usage;
+  }
+  if (!(command in HELP) || command === 'main') throw new CliError(`unknown command "${command}"; see herald --help`, EXIT.usage);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        help: { type: 'boolean', short: 'h' }, json: { type: 'boolean' }, endpoints: { type: 'string' }, stack: { type: 'string' },
+        region: { type: 'string' }, profile: { type: 'string' }, file: { type: 'string' }, type: { type: 'string' }, user: { type: 'string' },
+        email: { type: 'string' }, session: { type: 'string' }, payload: { type: 'string' }, producer: { type: 'string' }, key: { type: 'string' },
+        day: { type: 'string' }, limit: { type: 'string' }, channel: { type: 'string' }, 'extra-attempts': { type: 'string' },
+        'reset-attempts': { type: 'boolean' }, ttl: { type: 'string' }, secret: { type: 'string' }, cursor: { type: 'string' },
+        count: { type: 'string' }, timeout: { type: 'string' },
+      },
+    });
+  } catch (error) {
+    throw new CliError(`${(error as Error).message}; see herald ${command} --help`, EXIT.usage);
+  }
+  const { values, positionals } = parsed as { values: Values; positionals: string[] };
+  if (values['help']) {
+    console.log(HELP[command]);
+    return EXIT.ok;
+  }
+  const target = await resolveTarget({
+    ...(typeof values['endpoints'] === 'string' ? { endpoints: values['endpoints'] } : {}),
+    ...(typeof values['stack'] === 'string' ? { stack: values['stack'] } : {}),
+    ...(typeof values['region'] === 'string' ? { region: values['region'] } : {}),
+    ...(typeof values['profile'] === 'string' ? { profile: values['profile'] } : {}),
+  });
+  const json = values['json'] === true;
+  const emit = (value: unknown, table: () => void) => (json ? console.log(JSON.stringify(value, null, 2)) : table());
+  switch (command) {
+    case 'send':
+      return send(target, values, emit);
+    case 'status':
+      return status(target, values, positionals, emit);
+    case 'rejections':
+      return rejections(target, values, emit);
+    case 'dead-letters':
+      return deadLetters(target, values, positionals, emit);
+    case 'redrive-queue':
+      return redriveQueue(target, positionals, emit);
+    case 'token':
+      return token(target, values, emit);
+    case 'tail':
+      return tail(target, values, positionals, json);
+  }
+  return EXIT.usage;
+}
+
+type Emit = (value: unknown, table: () => void) => void;
+
+async function send(target: HeraldTarget, values: Values, emit: Emit): Promise<number> {
+  let body: string;
+  if (typeof values['file'] === 'string') {
+    body = readFileSync(values['file'], 'utf8');
+  } else {
+    if (typeof values['type'] !== 'string' || typeof values['user'] !== 'string') throw new CliError('send needs --file, or --type and --user', EXIT.usage);
+    let payload: unknown = {};
+    try {
+      payload = JSON.parse(typeof values['payload'] === 'string' ? values['payload'] : '{}');
+    } catch {
+      throw new CliError('--payload is not valid JSON', EXIT.invalidInput);
+    }
+    body = JSON.stringify({
+      notification_type: values['type'],
+      producer: values['producer'] ?? 'cli',
+      idempotency_key: values['key'] ?? `cli-${crypto.randomUUID()}`,
+      audience: { kind: 'user', user_id: values['user'], ...(values['email'] ? { email: values['email'] } : {}), ...(values['session'] ? { device_session_id: values['session'] } : {}) },
+      payload,
+    });
+  }
+  const checked = validateIntentSchema(body);
+  if (!checked.ok) throw new CliError(`intent is invalid (${checked.reason}): ${checked.message}`, EXIT.invalidInput);
+  const sent = await target.sqs.send(new SendMessageCommand({ QueueUrl: target.outputs['HeraldIntakeQueueUrl']!, MessageBody: body }));
+  const result = { message_id: sent.MessageId, notification_id: notificationIdFor(checked.intent.producer, checked.intent.idempotency_key) };
+  emit(result, () => console.log(`sent message ${result.message_id}\nnotification ${result.notification_id} (herald status ${result.notification_id})`));
+  return EXIT.ok;
+}
+
+async function status(target: HeraldTarget, values: Values, positionals: string[], emit: Emit): Promise<number> {
+  const id = positionals[0] ?? (typeof values['producer'] === 'string' && typeof values['key'] === 'string' ? notificationIdFor(values['producer'], values['key']) : undefined);
+  if (!id) throw new CliError('status needs <notification_id>, or --producer and --key', EXIT.usage);
+  const notification = await target.store.getNotification(id);
+  if (!notification) throw new CliError(`notification ${id} not found`, EXIT.notFound);
+  const routes = await target.store.listRoutes(id);
+  emit({ notification, routes }, () => {
+    console.log(`${notification.notification_id}  ${notification.notification_type}  ${notification.state}  producer=${notification.producer} key=${notification.idempotency_key}  accepted ${iso(notification.accepted_at)}`);
+    printTable(
+      routes.map((r) => ({
+        route: r.route_id, status: r.status, attempts: `${r.attempts}/${r.max_attempts}`,
+        next_attempt: r.status === 'failed' || r.status === 'pending' ? iso(r.next_attempt_at) : '',
+        failure: r.last_failure_classification ?? '', message: r.last_failure_message ?? r.cancel_reason ?? '',
+        cursor: r.stream_position !== undefined ? `#${r.stream_position}` : '',
+      })),
+      ['route', 'status', 'attempts', 'next_attempt', 'failure', 'message', 'cursor'],
+    );
+  });
+  return EXIT.ok;
+}
+
+async function rejections(target: HeraldTarget, values: Values, emit: Emit): Promise<number> {
+  const day = typeof values['day'] === 'string' ? Date.parse(`${values['day']}T00:00:00Z`) : Date.now();
+  if (Number.isNaN(day)) throw new CliError('--day must be YYYY-MM-DD', EXIT.usage);
+  const list = await target.rejections.listDay(day, Number(values['limit'] ?? 50));
+  emit(list, () => printTable(list.map((r) => ({ at: iso(r.rejected_at), reason: r.reason, producer: r.producer, key: r.idempotency_key, message: r.message })), ['at', 'reason', 'producer', 'key', 'message']));
+  return EXIT.ok;
+}
+
+async function deadLetters(target: HeraldTarget, values: Values, positionals: string[], emit: Emit): Promise<number> {
+  if (positionals[0] === 'redrive') {
+    const [, notificationId, routeId] = positionals;
+    if (!notificationId || !routeId) throw new CliError('dead-letters redrive needs <notification_id> <route_id>', EXIT.usage);
+    const reset = values['reset-attempts'] === true;
+    const extra = values['extra-attempts'] === undefined ? undefined : Number(values['extra-attempts']);
+    if (reset === (extra !== undefined)) throw new CliError('say how many attempts: --reset-attempts or --extra-attempts N', EXIT.usage);
+    if (extra !== undefined && (!Number.isInteger(extra) || extra < 1 || extra > 50)) throw new CliError('--extra-attempts must be 1..50', EXIT.usage);
+    const route = await target.store.getRoute(notificationId, routeId);
+    if (!route) throw new CliError(`route ${routeId} of ${notificationId} not found`, EXIT.notFound);
+    if (route.status !== 'dead_letter') throw new CliError(`route ${routeId} is ${route.status}, not dead_letter`, EXIT.failure);
+    if (!(await target.store.redriveDeadLetter(route, { resetAttempts: reset, extraAttempts: extra ?? 0 }, Date.now()))) {
+      throw new CliError(`route ${routeId} changed meanwhile; look again`, EXIT.failure);
+    }
+    await new SqsRouteQueue(target.sqs, target.outputs['HeraldRouteQueueUrl']!).enqueue([{ notification_id: notificationId, route_id: routeId }]);
+    emit({ redriven: { notification_id: notificationId, route_id: routeId } }, () => console.log(`redriven ${routeId}; follow it with herald status ${notificationId}`));
+    return EXIT.ok;
+  }
+  const day = typeof values['day'] === 'string' ? values['day'] : new Date().toISOString().slice(0, 10);
+  let routes = await target.store.listDeadLetters(day, Number(values['limit'] ?? 100));
+  if (typeof values['channel'] === 'string') routes = routes.filter((r) => r.channel === values['channel']);
+  if (typeof values['type'] === 'string') {
+    const types = new Map<string, string | undefined>();
+    for (const id of new Set(routes.map((r) => r.notification_id))) types.set(id, (await target.store.getNotification(id))?.notification_type);
+    routes = routes.filter((r) => types.get(r.notification_id) === values['type']);
+  }
+  emit(routes, () =>
+    printTable(routes.map((r) => ({ at: iso(r.terminal_at), notification: r.notification_id, route: r.route_id, attempts: r.attempts, failure: r.last_failure_classification, message: r.last_failure_message })), ['at', 'notification', 'route', 'attempts', 'failure', 'message']),
+  );
+  return EXIT.ok;
+}
+
+async function redriveQueue(target: HeraldTarget, positionals: string[], emit: Emit): Promise<number> {
+  const names: Record<string, [string, string]> = {
+    intake: ['HeraldIntakeDeadLetterQueueUrl', 'HeraldIntakeQueueUrl'],
+    route: ['HeraldRouteDeadLetterQueueUrl', 'HeraldRouteQueueUrl'],
+  };
+  const pair = names[positionals[0] ?? ''];
+  if (!pair) throw new CliError('redrive-queue needs intake or route', EXIT.usage);
+  const [dlqUrl, sourceUrl] = [target.outputs[pair[0]]!, target.outputs[pair[1]]!];
+  const { Attributes = {} } = await target.sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));
+  try {
+    const task = await target.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: Attributes.QueueArn! }));
+    emit({ task: task.TaskHandle }, () => console.log(`started message move task ${task.TaskHandle}`));
+    return EXIT.ok;
+  } catch (error) {
+    if (target.kind === 'aws') throw error;
+  }
+  // The offline SQS emulator lacks StartMessageMoveTask: move the messages ourselves.
+  let moved = 0;
+  for (;;) {
+    const { Messages = [] } = await target.sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    if (Messages.length === 0) break;
+    await target.sqs.send(new SendMessageBatchCommand({ QueueUrl: sourceUrl, Entries: Messages.map((m, i) => ({ Id: String(i), MessageBody: m.Body! })) }));
+    await target.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: dlqUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    moved += Messages.length;
+  }
+  emit({ moved }, () => console.log(`moved ${moved} message(s) back to ${positionals[0]}`));
+  return EXIT.ok;
+}
+
+async function mint(target: HeraldTarget, values: Values, user: string, session: string): Promise<string> {
+  const secret = typeof values['secret'] === 'string' ? values['secret'] : target.kind === 'local' ? target.localTokenSecret : undefined;
+  if (!secret) {
+    throw new CliError(
+      target.kind === 'aws' ? 'refusing to mint a token for a deployed stack without --secret (read it from the TokenSecretArn output deliberately)' : 'this offline stack has no token secret (JWKS mode)',
+      EXIT.usage,
+    );
+  }
+  return mintAccessToken(secret, { userId: user, deviceSessionId: session, ttlSeconds: Number(values['ttl'] ?? 3600) });
+}
+
+async function token(target: HeraldTarget, values: Values, emit: Emit): Promise<number> {
+  if (typeof values['user'] !== 'string' || typeof values['session'] !== 'string') throw new CliError('token needs --user and --session', EXIT.usage);
+  const minted = await mint(target, values, values['user'], values['session']);
+  emit({ token: minted, user_id: values['user'], device_session_id: values['session'] }, () => console.log(minted));
+  return EXIT.ok;
+}
+
+async function tail(target: HeraldTarget, values: Values, positionals: string[], json: boolean): Promise<number> {
+  const user = positionals[0];
+  if (!user) throw new CliError('tail needs <user_id>', EXIT.usage);
+  if (!target.websocketUrl) throw new CliError('the stack has no WebSocket URL output', EXIT.unavailable);
+  const minted = await mint(target, values, user, typeof values['session'] === 'string' ? values['session'] : 'cli-tail');
+  const wanted = values['count'] === undefined ? Infinity : Number(values['count']);
+  const timeoutMs = Number(values['timeout'] ?? 0) * 1000;
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(`${target.websocketUrl}?token=${encodeURIComponent(minted)}`);
+    let events = 0;
+    const timer = timeoutMs > 0 ? setTimeout(() => socket.close(), timeoutMs) : undefined;
+    socket.on('unexpected-response', (_req, res) => reject(new CliError(`connection refused: HTTP ${res.statusCode}`, EXIT.failure)));
+    socket.on('error', (error) => reject(new CliError(`connection failed: ${error.message}`, EXIT.unavailable)));
+    socket.on('open', () => {
+      if (!json) console.error(`connected as ${user}; Ctrl-C to stop`);
+      socket.send(JSON.stringify({ action: 'resume', cursor: typeof values['cursor'] === 'string' ? values['cursor'] : '' }));
+    });
+    socket.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as { type: string; events?: unknown[]; position?: number; kind?: string; payload?: unknown };
+      if (json) console.log(JSON.stringify(frame));
+      else if (frame.type === 'event') console.log(`#${frame.position} ${frame.kind} ${JSON.stringify(frame.payload)}`);
+      else console.log(`[${frame.type}] ${JSON.stringify({ ...frame, type: undefined })}`);
+      events += frame.type === 'event' ? 1 : frame.type === 'events' ? (frame.events?.length ?? 0) : 0;
+      if (events >= wanted) socket.close();
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(EXIT.ok);
+    });
+    process.once('SIGINT', () => socket.close());
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof CliError) {
+      console.error(`herald: ${error.message}`);
+      process.exit(error.exitCode);
+    }
+    if ((error as { code?: string }).code === 'ECONNREFUSED') {
+      console.error(`herald: cannot reach the target (${(error as Error).message}); is the offline stack running (npm start)?`);
+      process.exit(EXIT.unavailable);
+    }
+    console.error(`herald: ${(error as Error).message}`);
+    process.exit(EXIT.failure);
+  },
+);

@@ -1,0 +1,136 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { jwtVerify } from 'jose';
+import { afterEach, describe, expect, it } from 'vitest';
+import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
+import { addSesFault, approximateDepth, clearSesFaults, intent, outputs, sendIntent, sqs, store, uid, waitFor } from './support.ts';
+import { tokenSecret } from './wsClient.ts';
+
+/** Runs the real `herald` command (bin/herald-cli.mjs) against the test stack. */
+function herald(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['bin/herald-cli.mjs', ...args, '--endpoints', '.local/test-endpoints.json'], { timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+const json = async (...args: string[]) => {
+  const result = await herald(...args, '--json');
+  expect(result.code, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as any;
+};
+
+afterEach(async () => {
+  await clearSesFaults();
+});
+
+describe('herald CLI', () => {
+  it.each(['send', 'status', 'rejections', 'dead-letters', 'redrive-queue', 'token', 'tail'])('%s --help shows examples and exits 0', async (command) => {
+    const result = await herald(command, '--help');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`herald ${command}`);
+    expect(result.stdout).toContain('Exit codes');
+  });
+
+  it('exits 2 on an unknown command or option', async () => {
+    expect((await herald('frobnicate')).code).toBe(2);
+    expect((await herald('status', '--nope')).code).toBe(2);
+  });
+
+  it('sends an intent file, then shows the notification and its routes', async () => {
+    const email = `${uid('cli')}@example.com`;
+    const file = `.local/${uid('intent')}.json`;
+    const sent = intent('welcome', { user_id: uid('cli'), email }, { name: 'Cli' });
+    writeFileSync(file, JSON.stringify(sent));
+
+    const result = await json('send', '--file', file);
+
+    expect(result.notification_id).toBe(notificationIdFor('tests', sent.idempotency_key));
+    await waitFor('both routes published', async () => {
+      const routes = await store.listRoutes(result.notification_id);
+      return (routes.length === 2 && routes.every((r) => r.status === 'published')) || undefined;
+    });
+    const status = await json('status', result.notification_id);
+    expect(status.notification).toMatchObject({ notification_type: 'welcome', state: 'accepted', producer: 'tests' });
+    expect(status.routes.map((r: { route_id: string; status: string }) => `${r.route_id}=${r.status}`).sort()).toEqual([`email:${sent.audience.user_id}=published`, `push:${sent.audience.user_id}=published`]);
+    const byKey = await json('status', '--producer', 'tests', '--key', sent.idempotency_key);
+    expect(byKey.notification.notification_id).toBe(result.notification_id);
+    const table = await herald('status', result.notification_id);
+    expect(table.stdout).toMatch(/route\s+status\s+attempts/);
+    expect(table.stdout).toContain('published');
+  });
+
+  it('sends from flags and refuses a malformed intent before sending it (exit 4)', async () => {
+    const user = uid('flags');
+    const sent = await json('send', '--type', 'ping', '--user', user, '--payload', '{"hello":"cli"}');
+    await waitFor('push published', async () => (await store.getRoute(sent.notification_id, `push:${user}`))?.status === 'published' || undefined);
+
+    const bad = `.local/${uid('bad')}.json`;
+    writeFileSync(bad, JSON.stringify({ notification_type: 'ping', producer: 'cli' }));
+    const refused = await herald('send', '--file', bad);
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain('missing required field "idempotency_key"');
+  });
+
+  it('answers an unknown notification with exit 3', async () => {
+    const result = await herald('status', 'n_00000000000000000000000000000000');
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain('not found');
+  });
+
+  it('lists recent rejections with their reasons', async () => {
+    const marker = uid('rej');
+    await sendIntent(JSON.stringify(intent('no.such.type', { user_id: 'u' }, {}, { idempotency_key: marker })));
+    const found = await waitFor('rejection listed', async () => ((await json('rejections', '--limit', '500')) as { idempotency_key?: string; reason: string }[]).find((r) => r.idempotency_key === marker));
+    expect(found.reason).toBe('unknown_notification_type');
+  });
+
+  it('lists dead-lettered routes by type and channel and redrives one with an explicit attempts policy', async () => {
+    const email = `${uid('dl')}@example.com`;
+    await addSesFault({ match: email, status: 400, errorType: 'MessageRejected' });
+    const sent = intent('once', { user_id: uid('dl'), email }, { n: 1 });
+    await sendIntent(sent);
+    const id = notificationIdFor('tests', sent.idempotency_key);
+    const routeId = `email:${sent.audience.user_id}`;
+    await waitFor('dead letter', async () => (await store.getRoute(id, routeId))?.status === 'dead_letter' || undefined);
+
+    const listed = (await json('dead-letters', '--type', 'once', '--channel', 'email')) as { route_id: string; last_failure_classification: string }[];
+    expect(listed.find((r) => r.route_id === routeId)).toMatchObject({ last_failure_classification: 'email_rejected' });
+    expect(((await json('dead-letters', '--channel', 'push')) as { route_id: string }[]).some((r) => r.route_id === routeId)).toBe(false);
+
+    expect((await herald('dead-letters', 'redrive', id, routeId)).code).toBe(2);
+    await clearSesFaults();
+    await json('dead-letters', 'redrive', id, routeId, '--extra-attempts', '1');
+    const route = await waitFor('redriven route published', async () => {
+      const r = await store.getRoute(id, routeId);
+      return r?.status === 'published' ? r : undefined;
+    });
+    expect(route).toMatchObject({ attempts: 2, max_attempts: 2 });
+    expect(((await json('dead-letters')) as { route_id: string }[]).some((r) => r.route_id === routeId)).toBe(false);
+  });
+
+  it('moves a dead-letter queue\'s messages back to their source queue', async () => {
+    const body = JSON.stringify({ notification_id: 'n_missing', route_id: `email:${uid('q')}` });
+    await sqs.send(new SendMessageCommand({ QueueUrl: outputs.routeDlqUrl, MessageBody: body }));
+    const result = await json('redrive-queue', 'route');
+    expect(result.moved).toBeGreaterThanOrEqual(1);
+    expect(await approximateDepth(outputs.routeDlqUrl)).toBe(0);
+  });
+
+  it('mints a token the authorizer accepts, and tails a user\'s frames', async () => {
+    const user = uid('tail');
+    const minted = await json('token', '--user', user, '--session', 'cli');
+    const { payload } = await jwtVerify(minted.token, new TextEncoder().encode(tokenSecret));
+    expect(payload).toMatchObject({ sub: user, sid: 'cli' });
+
+    const tailing = herald('tail', user, '--count', '1', '--timeout', '30', '--json');
+    await new Promise((r) => setTimeout(r, 2_500));
+    await sendIntent(intent('ping', { user_id: user }, { via: 'tail' }));
+    const result = await tailing;
+    expect(result.code).toBe(0);
+    const frames = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; payload?: unknown });
+    expect(frames[0]).toMatchObject({ type: 'replay_complete' });
+    expect(frames.find((f) => f.type === 'event')).toMatchObject({ payload: { via: 'tail' } });
+  });
+});
