@@ -1,0 +1,42 @@
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { HeraldStack, type HeraldConfigFile } from '../../lib/HeraldStack.ts';
+import { LOCALSTACK_SUPPORT } from '../../lib/localstack/localstackSupport.ts';
+
+const config = JSON.parse(readFileSync('config/herald.json', 'utf8')) as HeraldConfigFile;
+const resources = Template.fromStack(new HeraldStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Herald', { config })).toJSON()
+  .Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+const types = [...new Set(Object.values(resources).map((r) => r.Type))].sort();
+
+describe('deploying the template to LocalStack (cdklocal)', () => {
+  it('uses only resource types whose LocalStack plan is documented', () => {
+    expect(types.filter((t) => !(t in LOCALSTACK_SUPPORT))).toEqual([]);
+  });
+
+  it('needs the paid Base plan only for the WebSocket API; everything else is in the free plan', () => {
+    const base = types.filter((t) => LOCALSTACK_SUPPORT[t]!.plan === 'base');
+    expect(base.every((t) => t.startsWith('AWS::ApiGatewayV2::'))).toBe(true);
+    expect(types.filter((t) => !t.startsWith('AWS::ApiGatewayV2::') && t !== 'AWS::CDK::Metadata').every((t) => LOCALSTACK_SUPPORT[t]!.plan === 'free')).toBe(true);
+  });
+
+  it('uses no property LocalStack cannot honour: no customer-managed KMS keys, no VPC config, no Lambda layers or container images', () => {
+    for (const resource of Object.values(resources)) {
+      const properties = JSON.stringify(resource.Properties ?? {});
+      expect(properties).not.toContain('KmsMasterKeyId');
+      expect(properties).not.toContain('VpcConfig');
+      expect(properties).not.toContain('"Layers"');
+      expect(properties).not.toContain('ImageUri');
+    }
+  });
+
+  it('reaches AWS endpoints only through the SDK (so AWS_ENDPOINT_URL redirects them) and uses one runtime, nodejs24.x', () => {
+    const functions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    for (const fn of functions) {
+      expect(fn.Properties!['Runtime']).toBe('nodejs24.x');
+      const env = JSON.stringify(fn.Properties!['Environment'] ?? {});
+      expect(env).not.toMatch(/https:\/\/(dynamodb|sqs|email|events|secretsmanager)\./);
+    }
+  });
+});
