@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { AcceptIntent } from '../core/accept/AcceptIntent.ts';
 import { AcceptanceInProgressError } from '../core/errors.ts';
@@ -12,10 +13,10 @@ import { DynamoRejectionStore } from '../adapters/DynamoRejectionStore.ts';
 import { DynamoUserStates } from '../adapters/DynamoUserStates.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
 import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
-import { countMetric, logger } from './shared/observability.ts';
+import { countMetric, logger, traced, tracer } from './shared/observability.ts';
 
 const config = loadServiceConfig();
-const store = new DynamoNotificationStore(documentClient(), { tableName: config.tableName, retentionMs: config.retentionMs });
+const store = new DynamoNotificationStore(traced(documentClient()), { tableName: config.tableName, retentionMs: config.retentionMs });
 const acceptIntent = new AcceptIntent(
   {
     catalog: config.catalog,
@@ -26,9 +27,9 @@ const acceptIntent = new AcceptIntent(
   },
   {
     store,
-    users: new DynamoUserStates(documentClient(), config.tableName),
-    rejections: new DynamoRejectionStore(documentClient(), { tableName: config.tableName, retentionMs: config.retentionMs }),
-    routeQueue: new SqsRouteQueue(sqsClient(), requireEnv('ROUTE_QUEUE_URL')),
+    users: new DynamoUserStates(traced(documentClient()), config.tableName),
+    rejections: new DynamoRejectionStore(traced(documentClient()), { tableName: config.tableName, retentionMs: config.retentionMs }),
+    routeQueue: new SqsRouteQueue(traced(sqsClient()), requireEnv('ROUTE_QUEUE_URL')),
     clock: systemClock,
   },
 );
@@ -47,7 +48,7 @@ async function acceptRecord(record: SQSRecord): Promise<void> {
     });
   } catch (error) {
     if (error instanceof AcceptanceInProgressError) {
-      await delayMessage(sqsClient(), intakeQueueUrl, record.receiptHandle, IN_PROGRESS_RETRY_MS);
+      await delayMessage(traced(sqsClient()), intakeQueueUrl, record.receiptHandle, IN_PROGRESS_RETRY_MS);
     }
     // Reported as a batch item failure: SQS redelivers it after its visibility timeout.
     logger.warn('intent acceptance failed; will be retried', { message_id: record.messageId, error: error as Error });
@@ -77,4 +78,5 @@ export const handler = middy(
   async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     processPartialResponse(event, acceptRecord, processor, { context, throwOnFullBatchFailure: false }),
 )
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
   .use(injectLambdaContext(logger));

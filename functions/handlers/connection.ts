@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { serialiseFrame } from '../core/push/frames.ts';
 import { ConnectionGoneError } from '../core/push/pushPorts.ts';
@@ -10,12 +11,12 @@ import { documentClient } from '../adapters/awsClients.ts';
 import { DynamoConnectionRegistry } from '../adapters/DynamoConnectionRegistry.ts';
 import { DynamoEventBuffer } from '../adapters/DynamoEventBuffer.ts';
 import { requireEnv } from './shared/config.ts';
-import { countMetric, logger } from './shared/observability.ts';
+import { countMetric, logger, traced, tracer } from './shared/observability.ts';
 
-const registry = new DynamoConnectionRegistry(documentClient(), requireEnv('CONNECTIONS_TABLE'));
+const registry = new DynamoConnectionRegistry(traced(documentClient()), requireEnv('CONNECTIONS_TABLE'));
 const sender = new ApiGatewayConnectionSender(requireEnv('WEBSOCKET_CALLBACK_URL'));
 const resumeStream = new ResumeStream({
-  buffer: new DynamoEventBuffer(documentClient(), { streamsTable: requireEnv('STREAMS_TABLE'), notificationsTable: requireEnv('TABLE_NAME') }),
+  buffer: new DynamoEventBuffer(traced(documentClient()), { streamsTable: requireEnv('STREAMS_TABLE'), notificationsTable: requireEnv('TABLE_NAME') }),
   sender,
   clock: systemClock,
 });
@@ -96,4 +97,5 @@ async function routeOrForget(event: WebSocketEvent): Promise<APIGatewayProxyResu
   }
 }
 
-export const handler = middy(routeOrForget).use(injectLambdaContext(logger));
+export const handler = middy(routeOrForget).use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(injectLambdaContext(logger));

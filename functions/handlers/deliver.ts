@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DeliverRoute, type AttemptReport } from '../core/deliver/DeliverRoute.ts';
 import { EmailDispatcher } from '../core/deliver/EmailDispatcher.ts';
@@ -15,22 +16,22 @@ import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts'
 import { SesEmailSender } from '../adapters/SesEmailSender.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
 import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
-import { countMetric, logger } from './shared/observability.ts';
+import { countMetric, logger, traced, tracer } from './shared/observability.ts';
 import { routeLogFields } from './shared/routeLogFields.ts';
 
 const config = loadServiceConfig();
-const routeQueue = new SqsRouteQueue(sqsClient(), requireEnv('ROUTE_QUEUE_URL'));
+const routeQueue = new SqsRouteQueue(traced(sqsClient()), requireEnv('ROUTE_QUEUE_URL'));
 const deliverRoute = new DeliverRoute(
   { retryPolicy: config.retryPolicy, leaseMs: numberEnv('LEASE_MS', 60_000) },
   {
-    store: new DynamoNotificationStore(documentClient(), { tableName: config.tableName, retentionMs: config.retentionMs }),
+    store: new DynamoNotificationStore(traced(documentClient()), { tableName: config.tableName, retentionMs: config.retentionMs }),
     dispatchers: {
-      email: new EmailDispatcher(config.catalog, new SesEmailSender(sesClient(), { from: requireEnv('EMAIL_FROM') })),
+      email: new EmailDispatcher(config.catalog, new SesEmailSender(traced(sesClient()), { from: requireEnv('EMAIL_FROM') })),
       push: new PushDispatcher(
         { freshnessMs: numberEnv('FRESHNESS_SECONDS', 86_400) * 1000 },
         {
-          buffer: new DynamoEventBuffer(documentClient(), { streamsTable: requireEnv('STREAMS_TABLE'), notificationsTable: config.tableName }),
-          registry: new DynamoConnectionRegistry(documentClient(), requireEnv('CONNECTIONS_TABLE')),
+          buffer: new DynamoEventBuffer(traced(documentClient()), { streamsTable: requireEnv('STREAMS_TABLE'), notificationsTable: config.tableName }),
+          registry: new DynamoConnectionRegistry(traced(documentClient()), requireEnv('CONNECTIONS_TABLE')),
           sender: new ApiGatewayConnectionSender(requireEnv('WEBSOCKET_CALLBACK_URL')),
           clock: systemClock,
           onReport: reportPush,
@@ -108,4 +109,5 @@ export const handler = middy(
   async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     processPartialResponse(event, deliverRecord, processor, { context, throwOnFullBatchFailure: false, processInParallel: true }),
 )
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
   .use(injectLambdaContext(logger));

@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { ApplyLifecycleEvent, type LifecycleResult } from '../core/lifecycle/ApplyLifecycleEvent.ts';
 import { parseLifecycleEvent } from '../core/lifecycle/parseLifecycleEvent.ts';
@@ -12,7 +13,7 @@ import { DynamoEventBuffer } from '../adapters/DynamoEventBuffer.ts';
 import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts';
 import { DynamoUserStates } from '../adapters/DynamoUserStates.ts';
 import { numberEnv, requireEnv } from './shared/config.ts';
-import { countMetric, logger } from './shared/observability.ts';
+import { countMetric, logger, traced, tracer } from './shared/observability.ts';
 
 const tableName = requireEnv('TABLE_NAME');
 const applyLifecycleEvent = new ApplyLifecycleEvent(
@@ -22,11 +23,11 @@ const applyLifecycleEvent = new ApplyLifecycleEvent(
     safetyMarginMs: 15_000,
   },
   {
-    users: new DynamoUserStates(documentClient(), tableName),
-    routes: new DynamoNotificationStore(documentClient(), { tableName, retentionMs: numberEnv('RETENTION_DAYS', 30) * 86_400_000 }),
-    buffer: new DynamoEventBuffer(documentClient(), { streamsTable: requireEnv('STREAMS_TABLE'), notificationsTable: tableName }),
+    users: new DynamoUserStates(traced(documentClient()), tableName),
+    routes: new DynamoNotificationStore(traced(documentClient()), { tableName, retentionMs: numberEnv('RETENTION_DAYS', 30) * 86_400_000 }),
+    buffer: new DynamoEventBuffer(traced(documentClient()), { streamsTable: requireEnv('STREAMS_TABLE'), notificationsTable: tableName }),
     sessions: new SessionInvalidator({
-      registry: new DynamoConnectionRegistry(documentClient(), requireEnv('CONNECTIONS_TABLE')),
+      registry: new DynamoConnectionRegistry(traced(documentClient()), requireEnv('CONNECTIONS_TABLE')),
       sender: new ApiGatewayConnectionSender(requireEnv('WEBSOCKET_CALLBACK_URL')),
     }),
     clock: systemClock,
@@ -67,4 +68,5 @@ async function handleLifecycle(event: EventBridgeEvent<string, unknown>, context
   return result;
 }
 
-export const handler = middy(handleLifecycle).use(injectLambdaContext(logger));
+export const handler = middy(handleLifecycle).use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(injectLambdaContext(logger));

@@ -1,12 +1,13 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { SweepDueRoutes, type SweepResult } from '../core/sweep/SweepDueRoutes.ts';
 import { systemClock } from '../core/types.ts';
 import { documentClient, sqsClient } from '../adapters/awsClients.ts';
 import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
 import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
-import { countMetric, logger } from './shared/observability.ts';
+import { countMetric, logger, traced, tracer } from './shared/observability.ts';
 
 const config = loadServiceConfig();
 const sweep = new SweepDueRoutes(
@@ -17,8 +18,8 @@ const sweep = new SweepDueRoutes(
     limitPerShard: numberEnv('SWEEP_LIMIT_PER_SHARD', 200),
   },
   {
-    store: new DynamoNotificationStore(documentClient(), { tableName: config.tableName, retentionMs: config.retentionMs }),
-    routeQueue: new SqsRouteQueue(sqsClient(), requireEnv('ROUTE_QUEUE_URL')),
+    store: new DynamoNotificationStore(traced(documentClient()), { tableName: config.tableName, retentionMs: config.retentionMs }),
+    routeQueue: new SqsRouteQueue(traced(sqsClient()), requireEnv('ROUTE_QUEUE_URL')),
     clock: systemClock,
   },
 );
@@ -33,4 +34,5 @@ export const handler = middy(async (): Promise<SweepResult> => {
   if (result.deadLettered > 0) countMetric('RouteDeadLettersTotal', {}, result.deadLettered);
   return result;
 })
+  .use(captureLambdaHandler(tracer, { captureResponse: false }))
   .use(injectLambdaContext(logger));
