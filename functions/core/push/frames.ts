@@ -1,23 +1,12 @@
+import type { HeraldEvent } from '../../../client/types.ts';
 import { encodeCursor } from './cursorCodec.ts';
 import { FRAME_BILLING_UNIT_BYTES, type StreamEvent } from './pushTypes.ts';
 
-/** The wire form of an event (docs/asyncapi.yaml, `EventBody`). */
-export interface EventBody {
-  readonly cursor: string;
-  /** Opaque id of the stream (changes when the stream is reset); clients compare it, never parse it. */
-  readonly stream: string;
-  readonly position: number;
-  readonly event_id: string;
-  readonly notification_id?: string;
-  readonly kind?: string;
-  readonly payload?: Record<string, unknown>;
-  readonly request_id?: string;
-  readonly trace_id?: string;
-  readonly device_session_id?: string;
-  readonly published_at?: string;
-  /** Set when the event was targeted at another device session of the user: position only. */
-  readonly redacted?: true;
-}
+/**
+ * The wire form of an event (docs/asyncapi.yaml, `EventBody`): the client SDK's published type,
+ * so server and SDK cannot drift. The server always sets `stream`.
+ */
+export type EventBody = HeraldEvent & { readonly stream: string };
 
 /**
  * The event as one device session may see it. Events targeted at another of the user's sessions
