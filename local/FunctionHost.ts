@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
+import type { RequestLedger } from '../functions/adapters/requestAccounting.ts';
 
 /** How the offline stack runs one Lambda function from the synthesized template. */
 export interface LocalFunctionSpec {
@@ -48,6 +49,11 @@ export class LocalFunction {
   public invocations = 0;
   public errors = 0;
   public readonly initDurationsMs: number[] = [];
+  /** Sum of handler run times, and of Lambda's billed durations (each rounded up to 1 ms). */
+  public durationMs = 0;
+  public billedDurationMs = 0;
+  /** Bytes these environments wrote to their log (what CloudWatch Logs would ingest). */
+  public logBytes = 0;
 
   public constructor(
     private readonly spec: LocalFunctionSpec,
@@ -56,6 +62,53 @@ export class LocalFunction {
 
   public get name(): string {
     return this.spec.logicalId;
+  }
+
+  public get memorySize(): number {
+    return this.spec.memorySize;
+  }
+
+  /** The bundle and environment this function runs with (benchmarks time cold imports of it). */
+  public get bundle(): { readonly entry: string; readonly handlerName: string; readonly environment: Record<string, string> } {
+    return { entry: this.spec.entry, handlerName: this.spec.handlerName, environment: this.spec.environment };
+  }
+
+  /** Zeroes the counters (invocations, durations, log bytes) before a measurement. */
+  public resetCounters(): void {
+    this.invocations = 0;
+    this.errors = 0;
+    this.durationMs = 0;
+    this.billedDurationMs = 0;
+    this.logBytes = 0;
+  }
+
+  /** The request-accounting ledgers of every live execution environment, summed by the caller. */
+  public async ledgers(reset: boolean): Promise<RequestLedger[]> {
+    const live = this.instances.slice();
+    const answers = await Promise.all(
+      live.map(async (instance) => {
+        try {
+          await instance.ready;
+        } catch {
+          return {};
+        }
+        return new Promise<RequestLedger>((resolve) => {
+          const id = randomUUID();
+          const timer = setTimeout(() => finish({}), 5_000);
+          const onMessage = (message: { type: string; id?: string; ledger?: RequestLedger }) => {
+            if (message.type === 'ledger' && message.id === id) finish(message.ledger ?? {});
+          };
+          const finish = (ledger: RequestLedger) => {
+            clearTimeout(timer);
+            instance.worker.off('message', onMessage);
+            resolve(ledger);
+          };
+          instance.worker.on('message', onMessage);
+          instance.worker.postMessage({ type: 'ledger', id, reset });
+        });
+      }),
+    );
+    return answers;
   }
 
   public async invoke(event: unknown): Promise<unknown> {
@@ -87,9 +140,11 @@ export class LocalFunction {
         this.replace(instance);
         reject(new InvocationError(this.name, 'Sandbox.Timedout', `Task timed out after ${this.spec.timeoutMs / 1000} seconds`));
       }, this.spec.timeoutMs);
-      const onMessage = (message: { type: string; id?: string; ok?: boolean; result?: unknown; error?: { name: string; message: string } }) => {
+      const onMessage = (message: { type: string; id?: string; ok?: boolean; result?: unknown; durationMs?: number; error?: { name: string; message: string } }) => {
         if (message.type !== 'result' || message.id !== id) return;
         cleanup();
+        this.durationMs += message.durationMs ?? 0;
+        this.billedDurationMs += Math.ceil(message.durationMs ?? 0);
         if (message.ok) resolve(message.result);
         else reject(new InvocationError(this.name, message.error?.name ?? 'Error', message.error?.message ?? 'unknown error'));
       };
@@ -146,7 +201,10 @@ export class LocalFunction {
       execArgv: [],
     });
     for (const stream of [worker.stdout, worker.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => this.log(line));
+      createInterface({ input: stream }).on('line', (line) => {
+        this.logBytes += Buffer.byteLength(line) + 1;
+        this.log(line);
+      });
     }
     const ready = new Promise<void>((resolve, reject) => {
       const onMessage = (message: { type: string; initMs?: number; error?: { message: string } }) => {

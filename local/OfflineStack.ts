@@ -16,6 +16,7 @@ import { DemoServer } from './DemoServer.ts';
 import { WebSocketGateway, type GatewayLimits, type GatewayRoute } from './WebSocketGateway.ts';
 import { randomBytes } from 'node:crypto';
 import { AdminServer } from './AdminServer.ts';
+import { attachRequestAccounting, mergeLedgers, type RequestLedger } from '../functions/adapters/requestAccounting.ts';
 import { FaultProxy } from './emulators/FaultProxy.ts';
 import { startDynamoDbLocal, type RunningEmulator } from './emulators/startDynamoDbLocal.ts';
 import { reachableQueueUrl, startSqs } from './emulators/startSqs.ts';
@@ -58,6 +59,25 @@ export interface OfflineStackOptions {
   readonly gatewayLimits?: GatewayLimits;
   /** Serve the demo page, sending test notifications of this (push) type. @default no demo page */
   readonly demo?: { readonly notificationType: string };
+  /** Count AWS requests per operation in every function and in the event sources (benchmarks). @default false */
+  readonly requestAccounting?: boolean;
+  /**
+   * Route handlers' DynamoDB and SES calls through the fault-injecting proxies. Benchmarks turn
+   * this off so measurements do not include the proxies' extra local hop. @default true
+   */
+  readonly faultProxies?: boolean;
+  /** Also called with every log line (benchmarks count completions from the handlers' logs). */
+  readonly logTap?: (line: string) => void;
+}
+
+/** Per-function usage since the last reset: what Lambda bills and what CloudWatch Logs ingests. */
+export interface FunctionUsage {
+  readonly invocations: number;
+  readonly errors: number;
+  readonly durationMs: number;
+  readonly billedDurationMs: number;
+  readonly memorySize: number;
+  readonly logBytes: number;
 }
 
 /** What a client needs to talk to the running offline stack; also written to `.local/endpoints.json`. */
@@ -116,6 +136,8 @@ export class OfflineStack {
   public endpoints?: OfflineEndpoints;
   private readonly stack: SynthesizedStack;
   private readonly ports: OfflinePorts;
+  /** Requests the event source mappings make (receive, delete): billed to the account on AWS too. */
+  private eventSourceLedger: RequestLedger = {};
 
   public constructor(private readonly options: OfflineStackOptions) {
     this.stack = readCloudAssembly(options.assemblyDir, options.stackName);
@@ -125,6 +147,7 @@ export class OfflineStack {
   }
 
   public log = (line: string): void => {
+    this.options.logTap?.(line);
     const target = this.options.logs ?? 'console';
     if (target === 'silent') return;
     if (target === 'console') {
@@ -149,6 +172,8 @@ export class OfflineStack {
       this.emulators.push({ endpoint: dynamodbEndpoint, stop: () => this.dynamodbFaults.close() });
       const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
       this.sqs = new SQSClient({ endpoint: sqs.endpoint, region: LOCAL_REGION, credentials });
+      if (this.options.requestAccounting) attachRequestAccounting(this.sqs, 'sqs', () => this.eventSourceLedger);
+      const viaProxies = this.options.faultProxies ?? true;
       const dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials });
 
       await this.createTables(dynamoClient);
@@ -164,15 +189,16 @@ export class OfflineStack {
         AWS_DEFAULT_REGION: LOCAL_REGION,
         AWS_ACCESS_KEY_ID: credentials.accessKeyId,
         AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-        AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: viaProxies ? dynamodbEndpoint : dynamo.endpoint,
         AWS_ENDPOINT_URL_SQS: sqs.endpoint,
-        AWS_ENDPOINT_URL_SESV2: sesEndpoint,
-        AWS_ENDPOINT_URL_SES: sesEndpoint,
+        AWS_ENDPOINT_URL_SESV2: viaProxies ? sesEndpoint : ses.endpoint,
+        AWS_ENDPOINT_URL_SES: viaProxies ? sesEndpoint : ses.endpoint,
         AWS_ENDPOINT_URL_EVENTBRIDGE: eventsEndpoint,
         AWS_ENDPOINT_URL_SECRETS_MANAGER: eventsEndpoint,
         AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
         POWERTOOLS_TRACE_ENABLED: 'false',
         HERALD_OFFLINE: 'true',
+        ...(this.options.requestAccounting ? { HERALD_REQUEST_ACCOUNTING: '1' } : {}),
       };
       this.createFunctions(functionEnvironment);
       this.bus = new EventBus(this.rulesOnBuses(), this.sqs, this.log, 200, { secretsmanager: (op, body) => this.secretsApi(op, body) });
@@ -245,6 +271,10 @@ export class OfflineStack {
     return results;
   }
 
+  public allFunctions(): LocalFunction[] {
+    return [...this.functions.values()];
+  }
+
   public functionByPrefix(prefix: string): LocalFunction | undefined {
     return [...this.functions.values()].find((f) => f.name.startsWith(prefix));
   }
@@ -253,6 +283,34 @@ export class OfflineStack {
     return Object.fromEntries(
       [...this.functions.values()].map((f) => [f.name, { invocations: f.invocations, errors: f.errors, initMs: f.initDurationsMs }]),
     );
+  }
+
+  /** Invocations, durations, memory and log volume per function since the last reset. */
+  public functionUsage(): Record<string, FunctionUsage> {
+    return Object.fromEntries(
+      [...this.functions.values()].map((f) => [
+        f.name,
+        { invocations: f.invocations, errors: f.errors, durationMs: f.durationMs, billedDurationMs: f.billedDurationMs, memorySize: f.memorySize, logBytes: f.logBytes },
+      ]),
+    );
+  }
+
+  /**
+   * AWS requests counted since the last reset (needs `requestAccounting`): per function, and the
+   * event source mappings' own receives and deletes.
+   */
+  public async requestLedgers(reset = false): Promise<{ functions: Record<string, RequestLedger>; eventSources: RequestLedger }> {
+    const functions: Record<string, RequestLedger> = {};
+    for (const fn of this.functions.values()) functions[fn.name] = mergeLedgers(...(await fn.ledgers(reset)));
+    const eventSources = this.eventSourceLedger;
+    if (reset) this.eventSourceLedger = {};
+    return { functions, eventSources: structuredClone(eventSources) };
+  }
+
+  /** Starts every measurement (ledgers and function counters) from zero. */
+  public async resetMeasurements(): Promise<void> {
+    await this.requestLedgers(true);
+    for (const fn of this.functions.values()) fn.resetCounters();
   }
 
   public gatewayConnections(): string[] {

@@ -15,7 +15,16 @@ try {
   parentPort.postMessage({ type: 'init_error', error: serialise(error) });
 }
 
+// The request-accounting ledger the bundle's SDK middleware fills (functions/adapters/requestAccounting.ts).
+const LEDGER_KEY = Symbol.for('herald.requestLedger');
+
 parentPort.on('message', async (message) => {
+  if (message.type === 'ledger') {
+    const ledger = globalThis[LEDGER_KEY] ?? {};
+    parentPort.postMessage({ type: 'ledger', id: message.id, ledger: structuredClone(ledger) });
+    if (message.reset) for (const key of Object.keys(ledger)) delete ledger[key];
+    return;
+  }
   if (message.type !== 'invoke') return;
   const deadline = Date.now() + message.timeoutMs;
   const context = {
@@ -32,11 +41,12 @@ parentPort.on('message', async (message) => {
     fail: () => {},
     succeed: () => {},
   };
+  const invoked = performance.now();
   try {
     const result = await handler(message.event, context);
-    parentPort.postMessage({ type: 'result', id: message.id, ok: true, result: result === undefined ? null : result });
+    parentPort.postMessage({ type: 'result', id: message.id, ok: true, result: result === undefined ? null : result, durationMs: performance.now() - invoked });
   } catch (error) {
-    parentPort.postMessage({ type: 'result', id: message.id, ok: false, error: serialise(error) });
+    parentPort.postMessage({ type: 'result', id: message.id, ok: false, error: serialise(error), durationMs: performance.now() - invoked });
   }
 });
 

@@ -5,6 +5,7 @@ import {
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
+import { withRequestAccounting } from './requestAccounting.ts';
 import { ConnectionGoneError, type ConnectionSender } from '../core/push/pushPorts.ts';
 
 /** The API Gateway management API (`@connections`) of one WebSocket stage. */
@@ -13,7 +14,7 @@ export class ApiGatewayConnectionSender implements ConnectionSender {
 
   /** `callbackUrl`: https://{api-id}.execute-api.{region}.amazonaws.com/{stage} */
   public constructor(callbackUrl: string, config: Omit<ApiGatewayManagementApiClientConfig, 'endpoint'> = {}) {
-    this.client = new ApiGatewayManagementApiClient({ ...config, endpoint: callbackUrl });
+    this.client = withRequestAccounting(new ApiGatewayManagementApiClient({ ...config, endpoint: callbackUrl }), 'apigateway');
   }
 
   public async send(connectionId: string, data: string): Promise<void> {

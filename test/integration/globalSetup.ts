@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { OfflineStack, type OfflineEndpoints } from '../../local/OfflineStack.ts';
 import { synthesize } from '../../local/synth.ts';
+import { freePort } from '../../local/freePort.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -11,16 +11,6 @@ declare module 'vitest' {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Synthesizes the test configuration once and starts one offline stack for every integration test. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {

@@ -1,0 +1,135 @@
+import { mergeLedgers, type RequestLedger } from '../functions/adapters/requestAccounting.ts';
+import { LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, XRAY_SAMPLED_FRACTION } from './prices.ts';
+
+/** What one function did during a measurement. */
+export interface FunctionUse {
+  readonly invocations: number;
+  readonly billedDurationMs: number;
+  readonly memorySize: number;
+  readonly logBytes: number;
+}
+
+/** Everything counted while N routes were delivered. */
+export interface MeasuredRun {
+  readonly routes: number;
+  /** Requests made by the producer (sending intents). */
+  readonly producer: RequestLedger;
+  /** Requests made by the event source mappings (receive, delete). */
+  readonly eventSources: RequestLedger;
+  /** Requests made inside each function. */
+  readonly functions: Record<string, RequestLedger>;
+  readonly usage: Record<string, FunctionUse>;
+}
+
+/** Billable units per delivered route. */
+export interface UnitsPerRoute {
+  readonly awsRequests: number;
+  readonly dynamodbWriteRequests: number;
+  readonly dynamodbReadRequests: number;
+  readonly dynamodbWriteUnits: number;
+  readonly dynamodbIndexWriteUnits: number;
+  readonly dynamodbReadUnits: number;
+  readonly sqsRequestUnits: number;
+  readonly sqsEmptyReceives: number;
+  readonly apiGatewayMessages: number;
+  readonly apiGatewayBytes: number;
+  readonly sesEmails: number;
+  readonly lambdaInvocations: number;
+  readonly lambdaGbSeconds: number;
+  readonly logBytes: number;
+}
+
+export interface CostLine {
+  readonly charge: string;
+  readonly usdPerMillion: number;
+}
+
+export interface RouteCost {
+  readonly units: UnitsPerRoute;
+  /** Per operation (`service.Operation`): requests per route. */
+  readonly requestsPerRoute: Record<string, number>;
+  readonly lines: CostLine[];
+  readonly usdPerMillion: number;
+}
+
+const DYNAMODB_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
+
+/**
+ * Turns the counts of one run into units and dollars per delivered route. Empty SQS receives (the
+ * event sources' idle long polling) are a fixed cost per queue, not a per-delivery one, so they are
+ * reported but not charged per route.
+ */
+export function costPerRoute(run: MeasuredRun): RouteCost {
+  if (run.routes <= 0) throw new Error('a run must deliver at least one route');
+  const all = mergeLedgers(run.producer, run.eventSources, ...Object.values(run.functions));
+  const per = (n: number) => n / run.routes;
+  let dynamodbWriteRequests = 0;
+  let dynamodbReadRequests = 0;
+  let writeUnits = 0;
+  let indexWriteUnits = 0;
+  let readUnits = 0;
+  let sqsUnits = 0;
+  let emptyReceives = 0;
+  let apiMessages = 0;
+  let apiBytes = 0;
+  let emails = 0;
+  let requests = 0;
+  const requestsPerRoute: Record<string, number> = {};
+  for (const [key, count] of Object.entries(all)) {
+    const [service, operation] = key.split('.') as [string, string];
+    const billedRequests = count.requests - count.emptyReceives;
+    requests += billedRequests;
+    if (billedRequests > 0) requestsPerRoute[key] = per(billedRequests);
+    if (service === 'dynamodb') {
+      if (DYNAMODB_WRITES.has(operation)) dynamodbWriteRequests += count.requests;
+      else dynamodbReadRequests += count.requests;
+      writeUnits += count.writeUnits + count.estimatedWriteUnits;
+      indexWriteUnits += count.indexWriteUnits;
+      readUnits += count.readUnits;
+    } else if (service === 'sqs') {
+      sqsUnits += count.billedUnits - count.emptyReceives;
+      emptyReceives += count.emptyReceives;
+    } else if (service === 'apigateway' && operation === 'PostToConnection') {
+      apiMessages += count.billedUnits;
+      apiBytes += count.payloadBytes;
+    } else if (service === 'ses' && operation === 'SendEmail') {
+      emails += count.requests;
+    }
+  }
+  const uses = Object.values(run.usage);
+  const invocations = uses.reduce((sum, u) => sum + u.invocations, 0);
+  const gbSeconds = uses.reduce((sum, u) => sum + (u.billedDurationMs / 1000) * (u.memorySize / 1024), 0);
+  const logBytes = uses.reduce((sum, u) => sum + u.logBytes + u.invocations * LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION, 0);
+
+  const units: UnitsPerRoute = {
+    awsRequests: per(requests),
+    dynamodbWriteRequests: per(dynamodbWriteRequests),
+    dynamodbReadRequests: per(dynamodbReadRequests),
+    dynamodbWriteUnits: per(writeUnits),
+    dynamodbIndexWriteUnits: per(indexWriteUnits),
+    dynamodbReadUnits: per(readUnits),
+    sqsRequestUnits: per(sqsUnits),
+    sqsEmptyReceives: per(emptyReceives),
+    apiGatewayMessages: per(apiMessages),
+    apiGatewayBytes: per(apiBytes),
+    sesEmails: per(emails),
+    lambdaInvocations: per(invocations),
+    lambdaGbSeconds: per(gbSeconds),
+    logBytes: per(logBytes),
+  };
+  const million = 1e6;
+  const GB = 1024 ** 3;
+  const lines: CostLine[] = [
+    { charge: 'DynamoDB writes (table + indexes)', usdPerMillion: (units.dynamodbWriteUnits + units.dynamodbIndexWriteUnits) * PRICES.dynamodbWriteRequestUnit.usd * million },
+    { charge: 'DynamoDB reads', usdPerMillion: units.dynamodbReadUnits * PRICES.dynamodbReadRequestUnit.usd * million },
+    { charge: 'SQS requests', usdPerMillion: units.sqsRequestUnits * PRICES.sqsRequest.usd * million },
+    { charge: 'API Gateway WebSocket messages', usdPerMillion: units.apiGatewayMessages * PRICES.apiGatewayWebSocketMessage.usd * million },
+    { charge: 'Data transfer out (WebSocket frames)', usdPerMillion: (units.apiGatewayBytes / GB) * PRICES.dataTransferOutGb.usd * million },
+    { charge: 'SES emails', usdPerMillion: units.sesEmails * PRICES.sesEmail.usd * million },
+    { charge: 'Lambda requests', usdPerMillion: units.lambdaInvocations * PRICES.lambdaRequest.usd * million },
+    { charge: 'Lambda duration (arm64)', usdPerMillion: units.lambdaGbSeconds * PRICES.lambdaArmGbSecond.usd * million },
+    { charge: 'CloudWatch Logs ingestion', usdPerMillion: (units.logBytes / GB) * PRICES.cloudWatchLogsIngestedGb.usd * million },
+    { charge: 'X-Ray traces (default sampling)', usdPerMillion: units.lambdaInvocations * XRAY_SAMPLED_FRACTION * PRICES.xrayTraceRecorded.usd * million },
+  ];
+  return { units, requestsPerRoute, lines, usdPerMillion: lines.reduce((sum, l) => sum + l.usdPerMillion, 0) };
+}

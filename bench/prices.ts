@@ -1,0 +1,94 @@
+/**
+ * AWS list prices used by the cost model: us-east-1, on-demand, no free tier, USD.
+ *
+ * Collected 2026-11-22. This machine cannot reach aws.amazon.com, so no price below was read off
+ * the AWS pricing pages today: each was taken from the secondary sources named (which quote the
+ * AWS pages), and `confirmed` says whether independent sources agreed on it. Check the AWS pages
+ * before planning a budget on these numbers.
+ */
+export interface Price {
+  readonly usd: number;
+  readonly per: string;
+  readonly source: string;
+  /** Several independent sources agreed on this figure; still not read off the AWS page itself. */
+  readonly confirmed: boolean;
+  readonly note?: string;
+}
+
+export const PRICES_AS_OF = '2026-11-22';
+export const PRICES_REGION = 'us-east-1';
+
+export const PRICES = {
+  dynamodbWriteRequestUnit: {
+    usd: 0.625 / 1e6,
+    per: 'write request unit (on-demand; ≤ 1 KB; transactional writes count 2)',
+    source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/ (via several 2025–2026 write-ups of the Nov 2024 price cut)',
+    confirmed: true,
+  },
+  dynamodbReadRequestUnit: {
+    usd: 0.125 / 1e6,
+    per: 'read request unit (on-demand; strongly consistent ≤ 4 KB; eventually consistent counts ½)',
+    source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/ (same sources)',
+    confirmed: true,
+  },
+  sqsRequest: {
+    usd: 0.4 / 1e6,
+    per: 'standard-queue request unit (each 64 KB chunk of a payload is one request)',
+    source: 'https://aws.amazon.com/sqs/pricing/ (first 100 billion requests/month tier)',
+    confirmed: false,
+  },
+  lambdaRequest: {
+    usd: 0.2 / 1e6,
+    per: 'invocation',
+    source: 'https://aws.amazon.com/lambda/pricing/',
+    confirmed: true,
+  },
+  lambdaArmGbSecond: {
+    usd: 0.0000133334,
+    per: 'GB-second on arm64 (first 7.5 billion GB-s/month tier)',
+    source: 'https://aws.amazon.com/lambda/pricing/',
+    confirmed: true,
+  },
+  apiGatewayWebSocketMessage: {
+    usd: 1.0 / 1e6,
+    per: 'WebSocket message, in 32 KB increments (first billion/month)',
+    source: 'https://aws.amazon.com/api-gateway/pricing/',
+    confirmed: false,
+  },
+  apiGatewayConnectionMinute: {
+    usd: 0.25 / 1e6,
+    per: 'WebSocket connection minute',
+    source: 'https://aws.amazon.com/api-gateway/pricing/',
+    confirmed: false,
+    note: 'per connected client, not per delivery: reported separately',
+  },
+  sesEmail: {
+    usd: 0.1 / 1000,
+    per: 'outbound email (SES, outside the EC2-hosted free allowance)',
+    source: 'https://aws.amazon.com/ses/pricing/',
+    confirmed: true,
+  },
+  cloudWatchLogsIngestedGb: {
+    usd: 0.5,
+    per: 'GB of logs ingested (standard log class)',
+    source: 'https://aws.amazon.com/cloudwatch/pricing/',
+    confirmed: true,
+  },
+  xrayTraceRecorded: {
+    usd: 5.0 / 1e6,
+    per: 'trace recorded',
+    source: 'https://aws.amazon.com/xray/pricing/',
+    confirmed: false,
+  },
+  dataTransferOutGb: {
+    usd: 0.09,
+    per: 'GB out to the internet (first 10 TB/month), charged on WebSocket frames sent to clients',
+    source: 'https://aws.amazon.com/ec2/pricing/on-demand/#Data_Transfer',
+    confirmed: false,
+  },
+} as const satisfies Record<string, Price>;
+
+/** X-Ray's default sampling rule: the first request each second, then 5 %; at volume, ~5 % of invocations. */
+export const XRAY_SAMPLED_FRACTION = 0.05;
+/** Lambda's own START / END / REPORT lines per invocation (estimated from their usual length). */
+export const LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION = 260;

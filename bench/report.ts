@@ -1,0 +1,122 @@
+import type { RouteCost } from './costModel.ts';
+import { PRICES, PRICES_AS_OF, PRICES_REGION } from './prices.ts';
+import type { BundleResult, CeilingResult, CostResult, LatencyResult, ReplayResult, ThroughputResult } from './scenarios.ts';
+import { round } from './stats.ts';
+
+export interface BenchReport {
+  readonly date: string;
+  readonly command: string;
+  readonly quick: boolean;
+  readonly durationSeconds: number;
+  readonly machine: Record<string, string | number>;
+  readonly ceiling: CeilingResult;
+  readonly cost: Omit<CostResult, 'run'>[];
+  readonly latency: LatencyResult[];
+  readonly throughput: (ThroughputResult & { emulatorUtilisation: number })[];
+  readonly replay: ReplayResult;
+  readonly bundles: BundleResult[];
+  readonly targets: { singleDevicePushUsdPerMillion: number; p50Ms: number; p99Ms: number; atRate: number };
+}
+
+const money = (usd: number) => `$${usd.toFixed(3)}`;
+const num = (n: number | undefined, digits = 2) => (n === undefined ? '–' : String(round(n, digits)));
+
+/** The report as Markdown: headline, then one table per measurement. */
+export function renderMarkdown(report: BenchReport, baseline?: BenchReport): string {
+  const lines: string[] = [];
+  const push1 = report.cost.find((c) => c.case === 'push_1_device');
+  const at = report.latency.find((l) => l.offeredRate === report.targets.atRate);
+  lines.push(`# Herald benchmark — ${report.date}${report.quick ? ' (quick)' : ''}`, '');
+  lines.push(`Command: \`${report.command}\` · ran ${report.durationSeconds} s on ${report.machine['cpuModel']} ×${report.machine['cpus']}, ${report.machine['memoryGiB']} GiB, ${report.machine['os']}, Node ${report.machine['node']}.`);
+  lines.push('Everything runs on this one machine: DynamoDB Local, fauxqs, aws-ses-v2-local, Herald\'s gateway and the handlers in worker threads (2 execution environments per function). Latency and throughput are local figures, not AWS ones; request counts and units are what the handlers would send to AWS.', '');
+  if (push1) {
+    lines.push('## Headline: single-device push', '');
+    lines.push('| | measured | target |', '|---|---|---|');
+    lines.push(`| $ per million deliveries, every AWS charge | ${money(push1.cost.usdPerMillion)} | ≤ ${money(report.targets.singleDevicePushUsdPerMillion)} |`);
+    lines.push(`| DynamoDB write requests per route | ${num(push1.cost.units.dynamodbWriteRequests)} | |`);
+    lines.push(`| DynamoDB WRU per route (table + indexes) | ${num(push1.cost.units.dynamodbWriteUnits)} + ${num(push1.cost.units.dynamodbIndexWriteUnits)} | |`);
+    if (at) {
+      lines.push(`| local p50 latency at ${at.offeredRate} intents/s | ${num(at.p50Ms, 1)} ms | ≤ ${report.targets.p50Ms} ms |`);
+      lines.push(`| local p99 latency at ${at.offeredRate} intents/s | ${num(at.p99Ms, 1)} ms | ≤ ${report.targets.p99Ms} ms |`);
+    }
+    lines.push('');
+  }
+
+  lines.push('## Cost per delivered route', '');
+  lines.push(`Prices: ${PRICES_REGION} list prices as of ${PRICES_AS_OF} (bench/prices.ts; unconfirmed: ${Object.entries(PRICES).filter(([, p]) => !p.confirmed).map(([k]) => k).join(', ')}). Intents sent one SendMessage each, at the offered rate shown.`, '');
+  lines.push(`| | ${report.cost.map((c) => c.case.replaceAll('_', ' ')).join(' | ')} |`);
+  lines.push(`|---|${report.cost.map(() => '---').join('|')}|`);
+  const unitRows: [string, (c: RouteCost) => string][] = [
+    ['routes measured (offered intents/s)', () => ''],
+    ['AWS requests', (c) => num(c.units.awsRequests)],
+    ['DynamoDB write / read requests', (c) => `${num(c.units.dynamodbWriteRequests)} / ${num(c.units.dynamodbReadRequests)}`],
+    ['DynamoDB WRU table + indexes', (c) => `${num(c.units.dynamodbWriteUnits)} + ${num(c.units.dynamodbIndexWriteUnits)}`],
+    ['DynamoDB RRU', (c) => num(c.units.dynamodbReadUnits)],
+    ['SQS 64 KB request units', (c) => num(c.units.sqsRequestUnits)],
+    ['API Gateway 32 KB messages', (c) => num(c.units.apiGatewayMessages)],
+    ['SES emails', (c) => num(c.units.sesEmails)],
+    ['Lambda invocations', (c) => num(c.units.lambdaInvocations, 3)],
+    ['Lambda GB-s (local durations)', (c) => num(c.units.lambdaGbSeconds, 5)],
+    ['log bytes', (c) => num(c.units.logBytes, 0)],
+  ];
+  for (const [label, value] of unitRows) {
+    const cells = label.startsWith('routes measured') ? report.cost.map((c) => `${c.routes} (${c.offeredRate}/s)`) : report.cost.map((c) => value(c.cost));
+    lines.push(`| ${label} | ${cells.join(' | ')} |`);
+  }
+  for (const [i, line] of (report.cost[0]?.cost.lines ?? []).entries()) {
+    lines.push(`| $/M ${line.charge} | ${report.cost.map((c) => money(c.cost.lines[i]!.usdPerMillion)).join(' | ')} |`);
+  }
+  lines.push(`| **$ per million deliveries** | ${report.cost.map((c) => `**${money(c.cost.usdPerMillion)}**`).join(' | ')} |`, '');
+  lines.push('Not per delivery, so not above: WebSocket connection minutes ($0.25 per million minutes per connected device), the event sources\' idle long polls, the sweeper\'s minute-by-minute index queries, CloudWatch custom metrics and alarms (monthly), storage.', '');
+
+  lines.push('### Requests per route by operation', '');
+  const ops = [...new Set(report.cost.flatMap((c) => Object.keys(c.cost.requestsPerRoute)))].sort();
+  lines.push(`| operation | ${report.cost.map((c) => c.case.replaceAll('_', ' ')).join(' | ')} |`);
+  lines.push(`|---|${report.cost.map(() => '---').join('|')}|`);
+  for (const op of ops) lines.push(`| ${op} | ${report.cost.map((c) => num(c.cost.requestsPerRoute[op] ?? 0, 3)).join(' | ')} |`);
+  lines.push('');
+
+  lines.push('## Latency: intent sent → `event` frame at a connected client (open loop)', '');
+  lines.push('| offered intents/s | seconds | sent | received | p50 ms | p95 ms | p99 ms | max ms |', '|---|---|---|---|---|---|---|---|');
+  for (const l of report.latency) lines.push(`| ${l.offeredRate} | ${l.seconds} | ${l.sent} | ${l.received} | ${num(l.p50Ms, 1)} | ${num(l.p95Ms, 1)} | ${num(l.p99Ms, 1)} | ${num(l.maxMs, 1)} |`);
+  lines.push('');
+
+  lines.push('## Throughput: routes/s to terminal state', '');
+  lines.push(`Emulator ceiling measured in the same run (concurrency ${report.ceiling.concurrency}, ${report.ceiling.seconds} s each): DynamoDB Local ${report.ceiling.dynamodbPutItemPerSecond} PutItem/s, fauxqs ${report.ceiling.sqsSendMessagePerSecond} SendMessage/s. Utilisation = routes/s × DynamoDB write requests per route (counted in that run) ÷ raw PutItem/s.`, '');
+  lines.push('| case | intents × recipients | routes | seconds | routes/s | DynamoDB writes/route | of DynamoDB Local\'s write ceiling |', '|---|---|---|---|---|---|---|');
+  for (const t of report.throughput) lines.push(`| ${t.case.replaceAll('_', ' ')} | ${t.intents} × ${t.recipientsPerIntent} | ${t.routes} | ${t.seconds} | ${t.routesPerSecond} | ${num(t.writeRequestsPerRoute)} | ${Math.round(t.emulatorUtilisation * 100)} % |`);
+  lines.push('');
+
+  lines.push('## Replay', '');
+  lines.push(`${report.replay.events} missed events replayed to a reconnecting client: median ${report.replay.medianMs} ms over ${report.replay.runs} run(s), ${report.replay.frames} frames (${report.replay.bytes} bytes, ${report.replay.replayedEvents} events) before \`replay_complete\`.`, '');
+
+  lines.push('## Bundles and cold init', '');
+  lines.push('Cold init: a fresh Node.js process imports the minified bundle (which builds the handler); median of the runs shown. Lambda adds its own runtime start on top.', '');
+  lines.push('| function | memory MB | bundle KB | gzip KB | median cold init ms | runs ms |', '|---|---|---|---|---|---|');
+  for (const b of report.bundles) lines.push(`| ${b.fn} | ${b.memorySize} | ${round(b.bytes / 1024, 1)} | ${round(b.gzipBytes / 1024, 1)} | ${b.medianColdInitMs} | ${b.coldInitMs.join(', ')} |`);
+  lines.push('');
+
+  if (baseline) {
+    lines.push(`## Before / after (baseline ${baseline.date}${baseline.quick ? ', quick' : ''})`, '');
+    lines.push('| case | metric | before | after |', '|---|---|---|---|');
+    for (const c of report.cost) {
+      const b = baseline.cost.find((x) => x.case === c.case);
+      if (!b) continue;
+      const label = c.case.replaceAll('_', ' ');
+      lines.push(`| ${label} | $ per million | ${money(b.cost.usdPerMillion)} | ${money(c.cost.usdPerMillion)} |`);
+      lines.push(`| ${label} | AWS requests/route | ${num(b.cost.units.awsRequests)} | ${num(c.cost.units.awsRequests)} |`);
+      lines.push(`| ${label} | DynamoDB WRU/route (table + indexes) | ${num(b.cost.units.dynamodbWriteUnits + b.cost.units.dynamodbIndexWriteUnits)} | ${num(c.cost.units.dynamodbWriteUnits + c.cost.units.dynamodbIndexWriteUnits)} |`);
+      lines.push(`| ${label} | DynamoDB RRU/route | ${num(b.cost.units.dynamodbReadUnits)} | ${num(c.cost.units.dynamodbReadUnits)} |`);
+    }
+    for (const l of report.latency) {
+      const b = baseline.latency.find((x) => x.offeredRate === l.offeredRate);
+      if (b) lines.push(`| latency ${l.offeredRate}/s | p50 / p99 ms | ${num(b.p50Ms, 1)} / ${num(b.p99Ms, 1)} | ${num(l.p50Ms, 1)} / ${num(l.p99Ms, 1)} |`);
+    }
+    for (const t of report.throughput) {
+      const b = baseline.throughput.find((x) => x.case === t.case);
+      if (b) lines.push(`| ${t.case.replaceAll('_', ' ')} | routes/s | ${b.routesPerSecond} | ${t.routesPerSecond} |`);
+    }
+    lines.push('');
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,109 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem, type } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BenchStack } from './benchStack.ts';
+import { renderMarkdown, type BenchReport } from './report.ts';
+import { measureBundles, measureCost, measureEmulatorCeiling, measureLatency, measureReplay, measureThroughput } from './scenarios.ts';
+
+const USAGE = `Usage: npm run bench -- [options]
+
+Benchmarks Herald on the offline stack (this machine only): request accounting and $ per million
+deliveries, latency at fixed open-loop rates, throughput, emulator ceiling, replay, bundles.
+
+Options:
+  --quick            a small run (about a minute) that only shows every measurement works
+  --out <dir>        where to write <date>.json and <date>.md (default bench/results)
+  --name <name>      file name instead of the date (e.g. 2026-11-22-before)
+  --baseline <file>  an earlier report to compare against (before/after table)
+  --no-synth         reuse the cdk.out.bench assembly of an earlier run
+  -h, --help         this text`;
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string', default: 'bench/results' },
+    name: { type: 'string' },
+    baseline: { type: 'string' },
+    'no-synth': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const quick = values.quick;
+const plan = quick
+  ? { ceilingSeconds: 1, costRoutes: 20, costRate: 20, latency: [{ rate: 10, seconds: 3 }], latencyUsers: 10, singleIntents: 100, fanOut: { intents: 1, recipients: 200 }, replayRuns: 1, bundleRuns: 2 }
+  : { ceilingSeconds: 5, costRoutes: 200, costRate: 50, latency: [{ rate: 10, seconds: 20 }, { rate: 50, seconds: 20 }, { rate: 100, seconds: 20 }], latencyUsers: 50, singleIntents: 2000, fanOut: { intents: 3, recipients: 1000 }, replayRuns: 3, bundleRuns: 5 };
+
+const started = performance.now();
+const step = (what: string) => console.log(`bench: ${what} (${Math.round((performance.now() - started) / 1000)} s)`);
+const date = new Date().toISOString().slice(0, 10);
+step(`${values['no-synth'] ? 'reusing cdk.out.bench' : 'synthesizing bench/herald.bench.json'} and starting the offline stack`);
+const bench = await BenchStack.start({ synth: !values['no-synth'], logFile: '.local/bench-functions.log' });
+try {
+  step('bundles and cold init');
+  const bundles = await measureBundles(bench, plan.bundleRuns);
+  step('emulator ceiling');
+  const ceiling = await measureEmulatorCeiling(bench, plan.ceilingSeconds);
+  step('request accounting: push to one device');
+  const push1 = await measureCost(bench, 'push_1_device', plan.costRoutes, plan.costRate);
+  step('request accounting: push to three devices');
+  const push3 = await measureCost(bench, 'push_3_devices', plan.costRoutes, plan.costRate);
+  step('request accounting: email');
+  const email = await measureCost(bench, 'email', plan.costRoutes, plan.costRate);
+  const latency = [];
+  for (const { rate, seconds } of plan.latency) {
+    step(`latency at ${rate} intents/s for ${seconds} s`);
+    latency.push(await measureLatency(bench, rate, seconds, plan.latencyUsers));
+  }
+  step('throughput: single-recipient push');
+  const single = await measureThroughput(bench, plan.singleIntents, 1);
+  step(`throughput: ${plan.fanOut.recipients}-recipient fan-out`);
+  const fanOut = await measureThroughput(bench, plan.fanOut.intents, plan.fanOut.recipients);
+  step('replay of 1,000 missed events');
+  const replay = await measureReplay(bench, 1000, plan.replayRuns);
+
+  const report: BenchReport = {
+    date,
+    command: `npm run bench${quick ? ' -- --quick' : ''}`,
+    quick,
+    durationSeconds: Math.round((performance.now() - started) / 1000),
+    machine: machine(),
+    ceiling,
+    cost: [push1, push3, email].map(({ run: _run, ...rest }) => rest),
+    latency,
+    throughput: [single, fanOut].map((t) => ({ ...t, emulatorUtilisation: (t.routesPerSecond * t.writeRequestsPerRoute) / ceiling.dynamodbPutItemPerSecond })),
+    replay,
+    bundles,
+    targets: { singleDevicePushUsdPerMillion: 3, p50Ms: 30, p99Ms: 100, atRate: 50 },
+  };
+  const baseline = values.baseline ? (JSON.parse(readFileSync(values.baseline, 'utf8')) as BenchReport) : undefined;
+  mkdirSync(values.out, { recursive: true });
+  const name = values.name ?? date;
+  writeFileSync(join(values.out, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
+  const markdown = renderMarkdown(report, baseline);
+  writeFileSync(join(values.out, `${name}.md`), markdown);
+  console.log(`\n${markdown}`);
+  step(`wrote ${join(values.out, `${name}.json`)} and .md`);
+} finally {
+  await bench.stop();
+}
+
+function machine(): Record<string, string | number> {
+  const cpu = cpus();
+  // `java -version` prints to stderr.
+  const java = spawnSync('java', ['-version'], { encoding: 'utf8' }).stderr?.split('\n')[0]?.trim() || 'unknown';
+  return {
+    cpus: cpu.length,
+    cpuModel: cpu[0]?.model.trim() ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 1024 ** 3),
+    os: `${type()} ${release()}`,
+    node: process.versions.node,
+    java,
+  };
+}

@@ -1,0 +1,335 @@
+import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { statSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { pathToFileURL } from 'node:url';
+import { eventSk, HEAD_SK, streamPk } from '../functions/adapters/DynamoEventBuffer.ts';
+import { batchWriteAll } from '../functions/adapters/batchWriteAll.ts';
+import { encodeCursor } from '../functions/core/push/cursorCodec.ts';
+import { BenchClient } from './benchClient.ts';
+import { EMAIL_TYPE, nowMs, PUSH_TYPE, sleep, type BenchStack } from './benchStack.ts';
+import { costPerRoute, type MeasuredRun, type RouteCost } from './costModel.ts';
+import { median, percentile, round } from './stats.ts';
+
+const runId = () => randomUUID().slice(0, 8);
+
+function pushIntent(userId: string, key: string, payload: Record<string, unknown>) {
+  return { notification_type: PUSH_TYPE, producer: 'bench', idempotency_key: key, audience: { kind: 'user', user_id: userId }, payload };
+}
+
+/** Connects one client per (user, device) and waits until each is registered and its stream exists. */
+async function connectClients(bench: BenchStack, users: readonly string[], devicesPerUser: number): Promise<Map<string, BenchClient[]>> {
+  const clients = new Map<string, BenchClient[]>();
+  for (const user of users) {
+    const devices: BenchClient[] = [];
+    for (let d = 0; d < devicesPerUser; d += 1) {
+      const client = await BenchClient.connect(bench.endpoints.websocket, await bench.token(user, `device-${d}`));
+      const done = client.next('replay_complete');
+      client.send({ action: 'resume', cursor: '' });
+      await done;
+      devices.push(client);
+    }
+    clients.set(user, devices);
+  }
+  return clients;
+}
+
+async function closeAll(clients: Map<string, BenchClient[]>): Promise<void> {
+  await Promise.all([...clients.values()].flat().map((c) => c.close()));
+}
+
+/** Sends one message every 1/rate seconds without waiting for earlier sends (open loop). */
+async function sendOpenLoop(count: number, rate: number, send: (i: number) => Promise<void>): Promise<{ sendErrors: number; offeredSeconds: number }> {
+  const started = performance.now();
+  const pending: Promise<void>[] = [];
+  let sendErrors = 0;
+  for (let i = 0; i < count; i += 1) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    pending.push(send(i).catch(() => void (sendErrors += 1)));
+  }
+  const offeredSeconds = (performance.now() - started) / 1000;
+  await Promise.all(pending);
+  return { sendErrors, offeredSeconds };
+}
+
+// ── emulator ceiling ─────────────────────────────────────────────────────────────────────────────
+
+export interface CeilingResult {
+  readonly concurrency: number;
+  readonly seconds: number;
+  readonly dynamodbPutItemPerSecond: number;
+  readonly sqsSendMessagePerSecond: number;
+}
+
+/** Raw DynamoDB Local PutItem and SQS SendMessage rates at a fixed concurrency, in this run. */
+export async function measureEmulatorCeiling(bench: BenchStack, seconds: number, concurrency = 16): Promise<CeilingResult> {
+  const config = { region: bench.endpoints.region, credentials: bench.endpoints.credentials };
+  const dynamo = new DynamoDBClient({ ...config, endpoint: bench.endpoints.dynamodb });
+  const sqs = new SQSClient({ ...config, endpoint: bench.endpoints.sqs });
+  const table = `bench-ceiling-${runId()}`;
+  await dynamo.send(new CreateTableCommand({
+    TableName: table, BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }], AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+  }));
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: `bench-ceiling-${runId()}` }));
+  const item = 'x'.repeat(300);
+  const rate = async (op: (i: number) => Promise<unknown>) => {
+    const deadline = performance.now() + seconds * 1000;
+    let done = 0;
+    const started = performance.now();
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        await op(done);
+        done += 1;
+      }
+    }));
+    return done / ((performance.now() - started) / 1000);
+  };
+  const puts = await rate((i) => dynamo.send(new PutItemCommand({ TableName: table, Item: { pk: { S: `k${i}-${Math.random()}` }, v: { S: item } } })));
+  const sends = await rate(() => sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: item })));
+  dynamo.destroy();
+  sqs.destroy();
+  return { concurrency, seconds, dynamodbPutItemPerSecond: round(puts, 0), sqsSendMessagePerSecond: round(sends, 0) };
+}
+
+// ── request accounting and cost ──────────────────────────────────────────────────────────────────
+
+export type CostCase = 'push_1_device' | 'push_3_devices' | 'email';
+
+export interface CostResult {
+  readonly case: CostCase;
+  readonly routes: number;
+  readonly offeredRate: number;
+  readonly cost: RouteCost;
+  readonly run: MeasuredRun;
+}
+
+/**
+ * Delivers `routes` single-recipient routes at `rate` intents/s with every counter zeroed first,
+ * then turns what was counted into units and dollars per route.
+ */
+export async function measureCost(bench: BenchStack, kind: CostCase, routes: number, rate: number): Promise<CostResult> {
+  const run = runId();
+  const users = Array.from({ length: routes }, (_, i) => `cost-${run}-${i}`);
+  const clients = kind === 'email' ? new Map<string, BenchClient[]>() : await connectClients(bench, users, kind === 'push_3_devices' ? 3 : 1);
+  await bench.settle();
+  await bench.resetMeasurements();
+  const before = bench.published;
+  await sendOpenLoop(routes, rate, (i) =>
+    bench.sendIntent(
+      kind === 'email'
+        ? { notification_type: EMAIL_TYPE, producer: 'bench', idempotency_key: `${run}-${i}`, audience: { kind: 'user', user_id: users[i], email: `${users[i]}@bench.example.com` }, payload: { n: i } }
+        : pushIntent(users[i]!, `${run}-${i}`, { n: i }),
+    ),
+  );
+  await bench.waitForPublished(before, routes, 120_000);
+  await bench.settle();
+  const measured = await bench.measure(routes);
+  await closeAll(clients);
+  return { case: kind, routes, offeredRate: rate, cost: costPerRoute(measured), run: measured };
+}
+
+// ── latency ──────────────────────────────────────────────────────────────────────────────────────
+
+export interface LatencyResult {
+  readonly offeredRate: number;
+  readonly seconds: number;
+  readonly sent: number;
+  readonly received: number;
+  readonly sendErrors: number;
+  readonly p50Ms?: number;
+  readonly p95Ms?: number;
+  readonly p99Ms?: number;
+  readonly maxMs?: number;
+}
+
+/**
+ * Open-loop latency: `rate` intents/s for `seconds` to `users` connected users, each timed from
+ * just before SendMessage to the `event` frame at the client.
+ */
+export async function measureLatency(bench: BenchStack, rate: number, seconds: number, userCount: number): Promise<LatencyResult> {
+  const run = runId();
+  const users = Array.from({ length: userCount }, (_, i) => `lat-${run}-${i}`);
+  const clients = await connectClients(bench, users, 1);
+  const latencies: number[] = [];
+  for (const [, [client]] of clients) {
+    client!.onFrame(({ at, frame }) => {
+      if (frame.type !== 'event') return;
+      const sentAt = (frame['payload'] as { sent_at?: number } | undefined)?.sent_at;
+      if (typeof sentAt === 'number') latencies.push(at - sentAt);
+    });
+  }
+  // Warm every execution environment first; cold starts are reported with the bundles.
+  const warmBefore = bench.published;
+  await sendOpenLoop(20, 20, (i) => bench.sendIntent(pushIntent(users[i % userCount]!, `${run}-warm-${i}`, { warmup: true })));
+  await bench.waitForPublished(warmBefore, 20, 60_000);
+  await bench.settle(500);
+
+  const count = Math.round(rate * seconds);
+  const { sendErrors } = await sendOpenLoop(count, rate, (i) =>
+    bench.sendIntent(pushIntent(users[i % userCount]!, `${run}-${i}`, { seq: i, sent_at: nowMs() })),
+  );
+  const deadline = Date.now() + 60_000;
+  while (latencies.length < count - sendErrors && Date.now() < deadline) await sleep(50);
+  await closeAll(clients);
+  const ms = (v: number | undefined) => (v === undefined ? undefined : round(v, 1));
+  return {
+    offeredRate: rate,
+    seconds,
+    sent: count - sendErrors,
+    received: latencies.length,
+    sendErrors,
+    p50Ms: ms(percentile(latencies, 50)),
+    p95Ms: ms(percentile(latencies, 95)),
+    p99Ms: ms(percentile(latencies, 99)),
+    maxMs: ms(percentile(latencies, 100)),
+  };
+}
+
+// ── throughput ───────────────────────────────────────────────────────────────────────────────────
+
+export interface ThroughputResult {
+  readonly case: 'push_single_recipient' | 'push_fan_out';
+  readonly intents: number;
+  readonly recipientsPerIntent: number;
+  readonly routes: number;
+  readonly seconds: number;
+  readonly routesPerSecond: number;
+  /** DynamoDB write requests (API calls) per route in this run: batching makes fan-out cheaper per route. */
+  readonly writeRequestsPerRoute: number;
+}
+
+/**
+ * Sustained routes/s to terminal state: the intake queue is loaded as fast as the producer can,
+ * and the clock stops when the last route is logged published.
+ */
+export async function measureThroughput(bench: BenchStack, intents: number, recipientsPerIntent: number): Promise<ThroughputResult> {
+  const run = runId();
+  const recipientsOf = (i: number) =>
+    recipientsPerIntent === 1
+      ? { kind: 'user', user_id: `tp-${run}-${i % 50}` }
+      : { kind: 'users', recipients: Array.from({ length: recipientsPerIntent }, (_, r) => ({ user_id: `fan-${run}-${r}` })) };
+  const all = Array.from({ length: intents }, (_, i) => ({
+    notification_type: PUSH_TYPE, producer: 'bench', idempotency_key: `${run}-${i}`, audience: recipientsOf(i), payload: { n: i },
+  }));
+  await bench.settle(500);
+  await bench.resetMeasurements();
+  const before = bench.published;
+  const started = performance.now();
+  await bench.sendIntentsBatched(all);
+  const routes = intents * recipientsPerIntent;
+  const finished = await bench.waitForPublished(before, routes, 300_000);
+  const seconds = (finished - started) / 1000;
+  await bench.settle(500);
+  const { units } = costPerRoute(await bench.measure(routes));
+  return {
+    case: recipientsPerIntent === 1 ? 'push_single_recipient' : 'push_fan_out',
+    intents,
+    recipientsPerIntent,
+    routes,
+    seconds: round(seconds, 2),
+    routesPerSecond: round(routes / seconds, 1),
+    writeRequestsPerRoute: round(units.dynamodbWriteRequests, 3),
+  };
+}
+
+// ── replay ───────────────────────────────────────────────────────────────────────────────────────
+
+export interface ReplayResult {
+  readonly events: number;
+  readonly runs: number;
+  readonly medianMs: number;
+  readonly frames: number;
+  readonly bytes: number;
+  readonly replayedEvents: number;
+}
+
+/** A reconnecting client that missed `events` events: time from `resume` to `replay_complete`. */
+export async function measureReplay(bench: BenchStack, events: number, runs: number): Promise<ReplayResult> {
+  const timings: number[] = [];
+  let frames = 0;
+  let bytes = 0;
+  let replayedEvents = 0;
+  for (let r = 0; r < runs; r += 1) {
+    const user = `replay-${runId()}`;
+    const epoch = `bench${runId()}`.slice(0, 12);
+    const now = Date.now();
+    await bench.documents.send(new PutCommand({ TableName: bench.streamsTable, Item: { pk: streamPk(user), sk: HEAD_SK, epoch, position: events, created_at: now } }));
+    const items = Array.from({ length: events }, (_, i) => ({
+      PutRequest: {
+        Item: {
+          pk: streamPk(user), sk: eventSk(i + 1), user_id: user, epoch, position: i + 1,
+          event_id: `n-${i}/push:${user}`, notification_id: `n-${i}`, kind: PUSH_TYPE,
+          payload: { n: i, text: 'a missed notification with a realistic short body' },
+          published_at: now, expires_at_ms: now + 3_600_000, expires_at: Math.ceil((now + 3_600_000) / 1000),
+        },
+      },
+    }));
+    for (let i = 0; i < items.length; i += 25) await batchWriteAll(bench.documents, bench.streamsTable, items.slice(i, i + 25));
+    const client = await BenchClient.connect(bench.endpoints.websocket, await bench.token(user, 'replaying'));
+    const firstFrame = client.frames.length;
+    const complete = client.next('replay_complete', 60_000);
+    const started = nowMs();
+    client.send({ action: 'resume', cursor: encodeCursor({ epoch, position: 0 }) });
+    const done = await complete;
+    timings.push(done.at - started);
+    const received = client.frames.slice(firstFrame).filter((f) => f.frame.type === 'events' || f.frame.type === 'event');
+    frames = received.length;
+    bytes = received.reduce((sum, f) => sum + f.bytes, 0);
+    replayedEvents = received.reduce((sum, f) => sum + (f.frame.type === 'events' ? (f.frame['events'] as unknown[]).length : 1), 0);
+    await client.close();
+  }
+  return { events, runs, medianMs: round(median(timings)!, 1), frames, bytes, replayedEvents };
+}
+
+// ── bundles ──────────────────────────────────────────────────────────────────────────────────────
+
+export interface BundleResult {
+  readonly fn: string;
+  readonly bytes: number;
+  readonly gzipBytes: number;
+  readonly memorySize: number;
+  readonly coldInitMs: number[];
+  readonly medianColdInitMs: number;
+}
+
+/**
+ * Bundle size per function, and cold init: a fresh Node.js process (this one's binary, Node 24
+ * under npm) imports the bundle — which constructs the handler — and reports how long that took.
+ */
+export async function measureBundles(bench: BenchStack, runs: number): Promise<BundleResult[]> {
+  const results: BundleResult[] = [];
+  for (const fn of bench.stack.allFunctions()) {
+    const { entry, handlerName, environment } = fn.bundle;
+    const timings: number[] = [];
+    for (let r = 0; r < runs; r += 1) timings.push(await coldImport(entry, handlerName, environment));
+    results.push({
+      fn: fn.name,
+      bytes: statSync(entry).size,
+      gzipBytes: gzipSync(readFileSync(entry)).byteLength,
+      memorySize: fn.memorySize,
+      coldInitMs: timings.map((t) => round(t, 1)),
+      medianColdInitMs: round(median(timings)!, 1),
+    });
+  }
+  return results;
+}
+
+function coldImport(entry: string, handlerName: string, environment: Record<string, string>): Promise<number> {
+  const script = `const t = performance.now(); const m = await import(${JSON.stringify(pathToFileURL(entry).href)});
+if (typeof m[${JSON.stringify(handlerName)}] !== 'function') throw new Error('no handler');
+process.stdout.write(String(performance.now() - t)); process.exit(0);`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.once('exit', (code) => (code === 0 ? resolve(Number(out)) : reject(new Error(`cold import of ${entry} failed (${code}): ${err.slice(0, 500)}`))));
+  });
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import type { OperationCount, RequestLedger } from '../../functions/adapters/requestAccounting.ts';
+import { costPerRoute } from '../../bench/costModel.ts';
+import { LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES } from '../../bench/prices.ts';
+
+function count(fields: Partial<OperationCount>): OperationCount {
+  return { requests: 0, failed: 0, readUnits: 0, writeUnits: 0, indexWriteUnits: 0, estimatedWriteUnits: 0, billedUnits: 0, payloadBytes: 0, emptyReceives: 0, ...fields };
+}
+
+const functions: Record<string, RequestLedger> = {
+  accept: {
+    'dynamodb.PutItem': count({ requests: 2, writeUnits: 2 }),
+    'dynamodb.UpdateItem': count({ requests: 1, failed: 1, estimatedWriteUnits: 1 }),
+    'sqs.SendMessageBatch': count({ requests: 1, billedUnits: 1 }),
+  },
+  deliver: {
+    'dynamodb.GetItem': count({ requests: 2, readUnits: 1 }),
+    'dynamodb.TransactWriteItems': count({ requests: 2, writeUnits: 12, indexWriteUnits: 2 }),
+    'apigateway.PostToConnection': count({ requests: 2, billedUnits: 2, payloadBytes: 600 }),
+  },
+};
+
+describe('costPerRoute', () => {
+  const cost = costPerRoute({
+    routes: 2,
+    producer: { 'sqs.SendMessage': count({ requests: 2, billedUnits: 2 }) },
+    eventSources: { 'sqs.ReceiveMessage': count({ requests: 10, emptyReceives: 8, billedUnits: 10 }) },
+    functions,
+    usage: { accept: { invocations: 1, billedDurationMs: 1000, memorySize: 1024, logBytes: 740 }, deliver: { invocations: 1, billedDurationMs: 0, memorySize: 256, logBytes: 0 } },
+  });
+
+  it('divides every unit by the routes delivered and leaves idle polls out of the charge', () => {
+    expect(cost.units).toMatchObject({
+      dynamodbWriteRequests: 2.5,
+      dynamodbReadRequests: 1,
+      dynamodbWriteUnits: 7.5,
+      dynamodbIndexWriteUnits: 1,
+      dynamodbReadUnits: 0.5,
+      sqsRequestUnits: 2.5,
+      sqsEmptyReceives: 4,
+      apiGatewayMessages: 1,
+      apiGatewayBytes: 300,
+      lambdaInvocations: 1,
+      lambdaGbSeconds: 0.5,
+      logBytes: (740 + 2 * LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION) / 2,
+    });
+    expect(cost.requestsPerRoute['sqs.ReceiveMessage']).toBe(1);
+    expect(cost.units.awsRequests).toBe((2 + 2 + 1 + 1 + 2 + 2 + 2 + 2) / 2);
+  });
+
+  it('prices each charge at the list price and adds them up', () => {
+    const line = (charge: string) => cost.lines.find((l) => l.charge === charge)!.usdPerMillion;
+    expect(line('DynamoDB writes (table + indexes)')).toBeCloseTo(8.5 * PRICES.dynamodbWriteRequestUnit.usd * 1e6, 9);
+    expect(line('API Gateway WebSocket messages')).toBeCloseTo(PRICES.apiGatewayWebSocketMessage.usd * 1e6, 9);
+    expect(line('Lambda duration (arm64)')).toBeCloseTo(0.5 * PRICES.lambdaArmGbSecond.usd * 1e6, 9);
+    expect(cost.usdPerMillion).toBeCloseTo(cost.lines.reduce((s, l) => s + l.usdPerMillion, 0), 9);
+  });
+
+  it('refuses a run that delivered nothing', () => {
+    expect(() => costPerRoute({ routes: 0, producer: {}, eventSources: {}, functions: {}, usage: {} })).toThrow(/at least one route/);
+  });
+});
