@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DYNAMODB_BATCH_WRITE_SIZE } from '../core/constants.ts';
-import type { BeginAcceptanceResult, NotificationStore } from '../core/ports.ts';
+import type { BeginAcceptanceResult, NotificationStore, RouteRef } from '../core/ports.ts';
 import type { AttemptOutcome } from '../core/route/routeTransitions.ts';
 import { TERMINAL_STATUSES, type NotificationRecord, type RouteRecord, type RouteStatus } from '../core/types.ts';
 import { batchWriteAll } from './batchWriteAll.ts';
@@ -135,7 +135,8 @@ export class DynamoNotificationStore implements NotificationStore {
           TableName: this.options.tableName,
           Key: routeKey(notificationId, routeId),
           UpdateExpression:
-            'SET lease_token = :token, lease_expires_at = :expires, due_at = :expires, attempts = attempts + :one, updated_at = :now',
+            // due_at stays: the sweeper's grace outlasts any attempt, and moving it would rewrite both indexes.
+            'SET lease_token = :token, lease_expires_at = :expires, attempts = attempts + :one, updated_at = :now',
           ConditionExpression:
             'attribute_exists(pk) AND #status IN (:pending, :failed) AND next_attempt_at <= :now AND attempts < max_attempts' +
             ' AND (attribute_not_exists(lease_expires_at) OR lease_expires_at <= :now) AND attribute_not_exists(cancel_requested)',
@@ -212,7 +213,7 @@ export class DynamoNotificationStore implements NotificationStore {
     );
   }
 
-  public async cancelRoute(route: RouteRecord, reason: string, now: number): Promise<'cancelled' | 'requested' | 'none'> {
+  public async cancelRoute(route: RouteRef, reason: string, now: number): Promise<'cancelled' | 'requested' | 'none'> {
     const key = routeKey(route.notification_id, route.route_id);
     const cancelled = await this.conditional(
       new UpdateCommand({
@@ -240,7 +241,7 @@ export class DynamoNotificationStore implements NotificationStore {
     return requested ? 'requested' : 'none';
   }
 
-  public async listOpenRoutesOfUser(userId: string, limit: number, startKey?: unknown): Promise<{ routes: RouteRecord[]; next?: unknown }> {
+  public async listOpenRoutesOfUser(userId: string, limit: number, startKey?: unknown): Promise<{ routes: RouteRef[]; next?: unknown }> {
     const page = await this.client.send(
       new QueryCommand({
         TableName: this.options.tableName,
@@ -251,7 +252,14 @@ export class DynamoNotificationStore implements NotificationStore {
         ExclusiveStartKey: startKey as Record<string, unknown> | undefined,
       }),
     );
-    return { routes: (page.Items ?? []).map((item) => fromItem<RouteRecord>(item)), ...(page.LastEvaluatedKey ? { next: page.LastEvaluatedKey } : {}) };
+    const routes = (page.Items ?? []).map((item): RouteRef => ({
+      notification_id: item['notification_id'] as string,
+      route_id: item['route_id'] as string,
+      user_id: item['user_id'] as string,
+      channel: item['channel'] as RouteRef['channel'],
+      ...(item['device_session_id'] !== undefined ? { device_session_id: item['device_session_id'] as string } : {}),
+    }));
+    return { routes, ...(page.LastEvaluatedKey ? { next: page.LastEvaluatedKey } : {}) };
   }
 
   public async deadLetterCrashedRoute(route: RouteRecord, now: number): Promise<boolean> {
@@ -321,6 +329,10 @@ export class DynamoNotificationStore implements NotificationStore {
     );
   }
 
+  /**
+   * Open routes of one shard due before `dueBefore`. The index carries ids only (so route updates
+   * do not rewrite it); each hit is read back whole, and one that moved on meanwhile is left out.
+   */
   public async listDueRoutes(shard: number, dueBefore: number, limit: number): Promise<RouteRecord[]> {
     const { Items = [] } = await this.client.send(
       new QueryCommand({
@@ -331,7 +343,8 @@ export class DynamoNotificationStore implements NotificationStore {
         Limit: limit,
       }),
     );
-    return Items.map((item) => fromItem<RouteRecord>(item));
+    const routes = await mapWithConcurrency(Items, 8, (item) => this.getRoute(item['notification_id'] as string, item['route_id'] as string));
+    return routes.filter((r): r is RouteRecord => r !== undefined && !TERMINAL_STATUSES.has(r.status) && r.due_at !== undefined && r.due_at <= dueBefore);
   }
 
   public async postponeDue(route: RouteRecord, dueAt: number): Promise<boolean> {

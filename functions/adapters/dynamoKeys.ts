@@ -5,6 +5,8 @@ export const ROUTE_SK_PREFIX = 'R#';
 export const DUE_INDEX = 'due';
 /** Sparse index of routes that are not terminal, by user (attribute `open_user`). */
 export const OPEN_BY_USER_INDEX = 'open_by_user';
+/** What the due and open_by_user indexes carry besides their keys: only attributes a route never changes. */
+export const ROUTE_INDEX_ATTRIBUTES = ['notification_id', 'route_id', 'user_id', 'channel', 'device_session_id'] as const;
 /** Sparse index of dead-lettered routes by UTC day (attribute `dl_day`), newest first by `dead_lettered_at`. */
 export const DEAD_LETTERS_INDEX = 'dead_letters';
 export const deadLetterDay = (at: number) => new Date(at).toISOString().slice(0, 10);

@@ -7,7 +7,11 @@ export type BeginAcceptanceResult =
   | { readonly kind: 'created' }
   | { readonly kind: 'exists'; readonly record: NotificationRecord & { readonly accept_lease_expires_at?: number } };
 
+/** The attributes of a route that never change: what the route indexes carry. */
+export type RouteRef = Pick<RouteRecord, 'notification_id' | 'route_id' | 'user_id' | 'channel' | 'device_session_id'>;
+
 /** Durable notifications and routes. Every state change is conditional on the state it expects. */
+
 export interface NotificationStore {
   /** Creates the record (state `accepting`, holding an acceptance lease) unless it exists. */
   beginAcceptance(record: NotificationRecord, leaseToken: string, leaseExpiresAt: number): Promise<BeginAcceptanceResult>;
@@ -41,9 +45,9 @@ export interface NotificationStore {
    * the running attempt to end it (it finishes, then the route is not retried).
    * Returns what happened; 'none' when the route was already terminal.
    */
-  cancelRoute(route: RouteRecord, reason: string, now: number): Promise<'cancelled' | 'requested' | 'none'>;
-  /** Open (non-terminal) routes of a user, a page at a time. */
-  listOpenRoutesOfUser(userId: string, limit: number, startKey?: unknown): Promise<{ routes: RouteRecord[]; next?: unknown }>;
+  cancelRoute(route: RouteRef, reason: string, now: number): Promise<'cancelled' | 'requested' | 'none'>;
+  /** Open (non-terminal) routes of a user, a page at a time: what identifies each, not its state. */
+  listOpenRoutesOfUser(userId: string, limit: number, startKey?: unknown): Promise<{ routes: RouteRef[]; next?: unknown }>;
   /** Routes in the sparse due index of `shard` due at or before `dueBefore`. */
   listDueRoutes(shard: number, dueBefore: number, limit: number): Promise<RouteRecord[]>;
   /** Pushes a swept route's due time forward, conditional on it being unchanged; false = changed. */

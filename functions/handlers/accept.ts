@@ -13,7 +13,7 @@ import { DynamoRejectionStore } from '../adapters/DynamoRejectionStore.ts';
 import { DynamoUserStates } from '../adapters/DynamoUserStates.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
 import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
-import { countMetric, logger, traced, tracer } from './shared/observability.ts';
+import { countMetric, countMetricsFlush, logger, traced, tracer } from './shared/observability.ts';
 
 const config = loadServiceConfig();
 const store = new DynamoNotificationStore(traced(documentClient()), { tableName: config.tableName, retentionMs: config.retentionMs });
@@ -76,7 +76,8 @@ async function acceptRecord(record: SQSRecord): Promise<void> {
 /** accept λ: intake queue → notification + routes → route queue. Partial batch responses. */
 export const handler = middy(
   async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, acceptRecord, processor, { context, throwOnFullBatchFailure: false }),
+    processPartialResponse(event, acceptRecord, processor, { context, throwOnFullBatchFailure: false, processInParallel: true }),
 )
   .use(captureLambdaHandler(tracer, { captureResponse: false }))
-  .use(injectLambdaContext(logger));
+  .use(injectLambdaContext(logger))
+  .use(countMetricsFlush());

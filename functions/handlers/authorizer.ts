@@ -1,7 +1,7 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { AccessTokenVerifier, InvalidTokenError } from '../core/auth/AccessTokenVerifier.ts';
 import { readSecret } from '../adapters/readSecret.ts';
-import { countMetric, logger } from './shared/observability.ts';
+import { countMetric, flushCountMetrics, logger } from './shared/observability.ts';
 
 /** Built once per execution environment: the secret is read at cold start, not per connection. */
 const verifier = (async () => {
@@ -32,6 +32,7 @@ export async function handler(event: APIGatewayRequestAuthorizerEvent): Promise<
     if (error instanceof InvalidTokenError) {
       logger.info('connection refused', { reason: error.message });
       countMetric('ConnectionsRefused', {});
+      flushCountMetrics();
       throw new Error('Unauthorized');
     }
     throw error;

@@ -11,7 +11,7 @@ import { documentClient } from '../adapters/awsClients.ts';
 import { DynamoConnectionRegistry } from '../adapters/DynamoConnectionRegistry.ts';
 import { DynamoEventBuffer } from '../adapters/DynamoEventBuffer.ts';
 import { requireEnv } from './shared/config.ts';
-import { countMetric, logger, traced, tracer } from './shared/observability.ts';
+import { countMetric, countMetricsFlush, logger, traced, tracer } from './shared/observability.ts';
 
 const registry = new DynamoConnectionRegistry(traced(documentClient()), requireEnv('CONNECTIONS_TABLE'));
 const sender = new ApiGatewayConnectionSender(requireEnv('WEBSOCKET_CALLBACK_URL'));
@@ -98,4 +98,5 @@ async function routeOrForget(event: WebSocketEvent): Promise<APIGatewayProxyResu
 }
 
 export const handler = middy(routeOrForget).use(captureLambdaHandler(tracer, { captureResponse: false }))
-  .use(injectLambdaContext(logger));
+  .use(injectLambdaContext(logger))
+  .use(countMetricsFlush());

@@ -16,7 +16,7 @@ import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts'
 import { SesEmailSender } from '../adapters/SesEmailSender.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
 import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
-import { countMetric, logger, traced, tracer } from './shared/observability.ts';
+import { countMetric, countMetricsFlush, logger, traced, tracer } from './shared/observability.ts';
 import { routeLogFields } from './shared/routeLogFields.ts';
 
 const config = loadServiceConfig();
@@ -76,14 +76,21 @@ async function deliverRecord(record: SQSRecord): Promise<void> {
   logger.info('route due beyond SQS visibility limit; left to the sweeper', { ...message, delay_ms: decision.delayMs });
 }
 
-function reportPush({ notification, route, position, sent, gone }: PushReport): void {
-  logger.info('push event stored and sent', { ...routeLogFields(notification, route), user_id: route.user_id, position, sent, gone });
+/** What the push dispatcher did in the current attempt of a route, told on that attempt's log line. */
+const pushOutcomes = new Map<string, { user_id: string; position: number; sent: number; gone: number }>();
+
+function reportPush({ route, position, sent, gone }: PushReport): void {
+  pushOutcomes.set(`${route.notification_id}/${route.route_id}`, { user_id: route.user_id, position, sent, gone });
   countMetric('PushEventsSent', {}, sent);
   if (gone > 0) countMetric('GoneConnections', {}, gone);
 }
 
 function reportAttempt({ notification, route, outcome, recorded }: AttemptReport): void {
-  const fields = { ...routeLogFields(notification, route), attempt: route.attempts, max_attempts: route.max_attempts, recorded };
+  const key = `${route.notification_id}/${route.route_id}`;
+  const push = pushOutcomes.get(key);
+  pushOutcomes.delete(key);
+  // One line per attempt (with the push outcome on it): log volume is billed per byte.
+  const fields = { ...routeLogFields(notification, route), attempt: route.attempts, max_attempts: route.max_attempts, recorded, ...(push ?? {}) };
   const dimensions = { channel: route.channel, notification_type: notification?.notification_type ?? 'unknown' };
   if (outcome.status === 'published') {
     logger.info('route published', fields);
@@ -110,4 +117,5 @@ export const handler = middy(
     processPartialResponse(event, deliverRecord, processor, { context, throwOnFullBatchFailure: false, processInParallel: true }),
 )
   .use(captureLambdaHandler(tracer, { captureResponse: false }))
-  .use(injectLambdaContext(logger));
+  .use(injectLambdaContext(logger))
+  .use(countMetricsFlush());

@@ -13,7 +13,7 @@ import { DynamoEventBuffer } from '../adapters/DynamoEventBuffer.ts';
 import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts';
 import { DynamoUserStates } from '../adapters/DynamoUserStates.ts';
 import { numberEnv, requireEnv } from './shared/config.ts';
-import { countMetric, logger, traced, tracer } from './shared/observability.ts';
+import { countMetric, countMetricsFlush, logger, traced, tracer } from './shared/observability.ts';
 
 const tableName = requireEnv('TABLE_NAME');
 const applyLifecycleEvent = new ApplyLifecycleEvent(
@@ -69,4 +69,5 @@ async function handleLifecycle(event: EventBridgeEvent<string, unknown>, context
 }
 
 export const handler = middy(handleLifecycle).use(captureLambdaHandler(tracer, { captureResponse: false }))
-  .use(injectLambdaContext(logger));
+  .use(injectLambdaContext(logger))
+  .use(countMetricsFlush());

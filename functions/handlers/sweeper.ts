@@ -7,7 +7,7 @@ import { documentClient, sqsClient } from '../adapters/awsClients.ts';
 import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
 import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
-import { countMetric, logger, traced, tracer } from './shared/observability.ts';
+import { countMetric, countMetricsFlush, logger, traced, tracer } from './shared/observability.ts';
 
 const config = loadServiceConfig();
 const sweep = new SweepDueRoutes(
@@ -35,4 +35,5 @@ export const handler = middy(async (): Promise<SweepResult> => {
   return result;
 })
   .use(captureLambdaHandler(tracer, { captureResponse: false }))
-  .use(injectLambdaContext(logger));
+  .use(injectLambdaContext(logger))
+  .use(countMetricsFlush());

@@ -238,9 +238,20 @@ describe('NotificationService: lifecycle events', () => {
     expect(JSON.stringify(policy.Properties['PolicyDocument'])).toContain('events.amazonaws.com');
   });
 
+  it('route indexes project only attributes a route never changes, so attempts do not rewrite them', () => {
+    const table = Object.values(resources).find((r) => r.Type === 'AWS::DynamoDB::Table' && JSON.stringify(r.Properties['GlobalSecondaryIndexes'] ?? []).includes('open_by_user'))!;
+    const indexes = table.Properties['GlobalSecondaryIndexes'] as { IndexName: string; Projection: { ProjectionType: string; NonKeyAttributes?: string[] } }[];
+    for (const name of ['due', 'open_by_user']) {
+      expect(indexes.find((i) => i.IndexName === name)!.Projection).toEqual({
+        ProjectionType: 'INCLUDE',
+        NonKeyAttributes: ['notification_id', 'route_id', 'user_id', 'channel', 'device_session_id'],
+      });
+    }
+  });
+
   it('indexes open routes by user for cancellation and remembers deletions for the configured time', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
-      GlobalSecondaryIndexes: Match.arrayWith([Match.objectLike({ IndexName: 'open_by_user', KeySchema: [{ AttributeName: 'open_user', KeyType: 'HASH' }, { AttributeName: 'due_at', KeyType: 'RANGE' }] })]),
+      GlobalSecondaryIndexes: Match.arrayWith([Match.objectLike({ IndexName: 'open_by_user', KeySchema: [{ AttributeName: 'open_user', KeyType: 'HASH' }] })]),
     });
     expect(resources[logicalId(service.lifecycleFunction)]!.Properties['Environment']['Variables']['DELETED_USER_RETENTION_DAYS']).toBe('30');
     expect(resources[logicalId(service.lifecycleFunction)]!.Properties['Timeout']).toBe(300);

@@ -14,6 +14,7 @@ import {
   type Recipient,
   type RejectionReason,
   type RouteRecord,
+  type RouteStatus,
 } from '../types.ts';
 
 export interface AcceptIntentConfig {
@@ -118,7 +119,8 @@ export class AcceptIntent {
       acceptedAt = existing.accepted_at;
     }
 
-    const written = await this.deps.store.listRouteStatuses(notificationId);
+    // A notification we just created has no routes yet; only a resumed acceptance must look.
+    const written = resumed ? await this.deps.store.listRouteStatuses(notificationId) : new Map<string, RouteStatus>();
     const routes = buildRoutes(notificationId, recipients, entry.channels, entry.maxAttempts ?? this.config.defaultMaxAttempts, acceptedAt, this.config.dueShards)
       .map((route) => (deleted.has(route.user_id) ? cancelledAtAcceptance(route, now) : route));
     await this.deps.store.putRoutes(routes.filter((r) => !written.has(r.route_id)));

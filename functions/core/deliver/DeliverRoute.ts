@@ -54,11 +54,15 @@ export class DeliverRoute {
     const { store, clock } = this.deps;
     const now = clock.now();
     const token = randomUUID();
-    const lease = await store.leaseRoute(message.notification_id, message.route_id, token, now + this.config.leaseMs, now);
+    // The notification never changes after acceptance, so it is read alongside the lease (one
+    // round trip less on every delivery; a refused lease wastes one read).
+    const [lease, notification] = await Promise.all([
+      store.leaseRoute(message.notification_id, message.route_id, token, now + this.config.leaseMs, now),
+      store.getNotification(message.notification_id),
+    ]);
     if (!lease.leased) return this.refused(lease.route, now);
 
     const route = lease.route;
-    const notification = await store.getNotification(route.notification_id);
     const result = notification === undefined
       ? failure('notification_missing', `notification ${route.notification_id} does not exist`, false)
       : await this.dispatch(notification, route, token);

@@ -1,8 +1,8 @@
 import { HeraldError } from '../errors.ts';
-import type { NotificationStore } from '../ports.ts';
+import type { NotificationStore, RouteRef } from '../ports.ts';
 import type { EventBuffer } from '../push/pushPorts.ts';
 import type { SessionInvalidator } from '../push/SessionInvalidator.ts';
-import type { Clock, RouteRecord } from '../types.ts';
+import type { Clock } from '../types.ts';
 import type { UserStateStore } from './lifecyclePorts.ts';
 import type { LifecycleEvent, LifecycleEventType } from './lifecycleSchema.ts';
 
@@ -94,7 +94,7 @@ export class ApplyLifecycleEvent {
   private async cancelOpenRoutes(
     userId: string,
     reason: string,
-    matches: (route: RouteRecord) => boolean,
+    matches: (route: RouteRef) => boolean,
     remainingMs: () => number,
   ): Promise<{ cancelled: number; requested: number }> {
     let cancelled = 0;

@@ -23,12 +23,36 @@ export function traced<T extends object>(client: T): T {
   return client;
 }
 
+const pendingCounts = new Map<string, { dimensions: Record<string, string>; values: Map<string, number> }>();
+
 /**
- * Emits one count with its own low-cardinality dimension set (ids never go in dimensions). Each
- * call flushes its own EMF blob, because Herald's counters carry different dimension sets.
+ * Adds to a count with its own low-cardinality dimension set (ids never go in dimensions). Counts
+ * are summed during the invocation and written by {@link flushCountMetrics} as one EMF blob per
+ * dimension set: a batch of ten routes logs a handful of blobs, not one per route and counter
+ * (CloudWatch Logs bills every byte ingested).
  */
 export function countMetric(name: string, dimensions: Record<string, string>, value = 1): void {
-  const single = metrics.singleMetric();
-  for (const [key, dimension] of Object.entries(dimensions)) single.addDimension(key, dimension);
-  single.addMetric(name, 'Count', value);
+  const key = JSON.stringify(Object.entries(dimensions).sort(([a], [b]) => a.localeCompare(b)));
+  let pending = pendingCounts.get(key);
+  if (!pending) {
+    pending = { dimensions, values: new Map() };
+    pendingCounts.set(key, pending);
+  }
+  pending.values.set(name, (pending.values.get(name) ?? 0) + value);
 }
+
+/** Writes the counts gathered so far, one EMF blob per dimension set. */
+export function flushCountMetrics(): void {
+  for (const { dimensions, values } of pendingCounts.values()) {
+    metrics.addDimensions(dimensions);
+    for (const [name, value] of values) metrics.addMetric(name, 'Count', value);
+    metrics.publishStoredMetrics();
+  }
+  pendingCounts.clear();
+}
+
+/** Middy middleware: flush the invocation's counts when it ends, however it ends. */
+export const countMetricsFlush = () => ({
+  after: async () => flushCountMetrics(),
+  onError: async () => flushCountMetrics(),
+});

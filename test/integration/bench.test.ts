@@ -1,0 +1,103 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mergeLedgers, type RequestLedger } from '../../functions/adapters/requestAccounting.ts';
+import { BenchStack } from '../../bench/benchStack.ts';
+import { measureCost } from '../../bench/scenarios.ts';
+import type { BenchReport } from '../../bench/report.ts';
+
+/** Requests per `service.Operation`, leaving out the event sources' empty polls. */
+function requests(ledger: RequestLedger): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(ledger)
+      .map(([op, c]) => [op, c.requests - c.emptyReceives] as const)
+      .filter(([, n]) => n > 0),
+  );
+}
+
+const fn = (run: { functions: Record<string, RequestLedger> }, prefix: string) =>
+  mergeLedgers(...Object.entries(run.functions).filter(([name]) => name.startsWith(prefix)).map(([, l]) => l));
+
+describe('request accounting (its own offline stack, counting on)', () => {
+  let bench: BenchStack;
+  beforeAll(async () => {
+    bench = await BenchStack.start({ logFile: '.local/bench-test-functions.log' });
+  }, 120_000);
+  afterAll(async () => {
+    await bench?.stop();
+  });
+
+  it('counts exactly the requests of one intent, one push route and one connected client', async () => {
+    const { run, cost } = await measureCost(bench, 'push_1_device', 1, 1);
+
+    expect(requests(run.producer)).toEqual({ 'sqs.SendMessage': 1 });
+    // The event source mappings: one receive and one delete on the intake queue, and on the route queue.
+    expect(requests(run.eventSources)).toEqual({ 'sqs.ReceiveMessage': 2, 'sqs.DeleteMessageBatch': 2 });
+    // Accept: deleted-user check, notification (conditional put), route, acceptance done, enqueue.
+    expect(requests(fn(run, 'HeraldAccept'))).toEqual({
+      'dynamodb.BatchGetItem': 1,
+      'dynamodb.PutItem': 1,
+      'dynamodb.BatchWriteItem': 1,
+      'dynamodb.UpdateItem': 1,
+      'sqs.SendMessageBatch': 1,
+    });
+    // Deliver: lease and complete, notification and stream head, the append transaction, the
+    // user's connections, one post.
+    expect(requests(fn(run, 'HeraldDeliver'))).toEqual({
+      'dynamodb.UpdateItem': 2,
+      'dynamodb.GetItem': 2,
+      'dynamodb.TransactWriteItems': 1,
+      'dynamodb.Query': 1,
+      'apigateway.PostToConnection': 1,
+    });
+    for (const other of ['HeraldPushAuthorizer', 'HeraldPushConnection', 'HeraldSweeper', 'HeraldLifecycle']) {
+      expect(requests(fn(run, other))).toEqual({});
+    }
+    expect(run.usage[Object.keys(run.usage).find((n) => n.startsWith('HeraldAccept'))!]!.invocations).toBe(1);
+    expect(run.usage[Object.keys(run.usage).find((n) => n.startsWith('HeraldDeliver'))!]!.invocations).toBe(1);
+
+    // Write units as DynamoDB Local reports them: notification 1 + route 1 (+2 index entries) +
+    // acceptance done 1 + lease 1 + transaction 3×2 + completion 1 (+2 index removals).
+    expect(cost.units.dynamodbWriteUnits).toBe(11);
+    expect(cost.units.dynamodbIndexWriteUnits).toBe(4);
+    expect(cost.units.apiGatewayMessages).toBe(1);
+    expect(cost.units.sqsRequestUnits).toBe(6);
+    expect(cost.units.lambdaInvocations).toBe(2);
+    expect(cost.usdPerMillion).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+describe('npm run bench -- --quick (smoke test: numbers are produced, not judged)', () => {
+  it('writes a JSON and a Markdown report with every measurement filled in', () => {
+    const out = mkdtempSync(join(tmpdir(), 'herald-bench-'));
+    // Reuses the assembly the block above synthesized.
+    const result = spawnSync('node_modules/.bin/tsx', ['bench/run.ts', '--quick', '--no-synth', '--out', out, '--name', 'smoke'], { encoding: 'utf8', timeout: 280_000 });
+    expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, 'smoke.json'), 'utf8')) as BenchReport;
+    const positive = (n: number | undefined) => expect(Number.isFinite(n) && n! > 0, String(n)).toBe(true);
+
+    expect(report.cost.map((c) => c.case)).toEqual(['push_1_device', 'push_3_devices', 'email']);
+    for (const c of report.cost) {
+      positive(c.cost.usdPerMillion);
+      positive(c.cost.units.awsRequests);
+      positive(c.cost.units.dynamodbWriteUnits);
+    }
+    expect(report.cost[1]!.cost.units.apiGatewayMessages).toBe(3);
+    expect(report.cost[2]!.cost.units.sesEmails).toBe(1);
+    for (const l of report.latency) {
+      expect(l.received).toBe(l.sent);
+      positive(l.p50Ms);
+      positive(l.p99Ms);
+    }
+    for (const t of report.throughput) positive(t.routesPerSecond);
+    positive(report.ceiling.dynamodbPutItemPerSecond);
+    positive(report.ceiling.sqsSendMessagePerSecond);
+    expect(report.replay.replayedEvents).toBe(1000);
+    positive(report.replay.medianMs);
+    expect(report.bundles.length).toBe(6);
+    for (const b of report.bundles) positive(b.medianColdInitMs);
+    expect(readFileSync(join(out, 'smoke.md'), 'utf8')).toContain('$ per million deliveries');
+  }, 300_000);
+});
