@@ -1,4 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { attachRequestAccounting, type RequestLedger } from '../functions/adapters/requestAccounting.ts';
@@ -46,6 +48,11 @@ export class BenchStack {
     if (options.synth ?? true) synthesize({ configPath: BENCH_CONFIG, outdir: assemblyDir, quiet: true });
     const names = ['dynamodb', 'dynamodbProxy', 'sqs', 'ses', 'sesEmulator', 'events', 'admin', 'gateway', 'demo'] as const;
     const ports = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()] as const)));
+    // One run's function log (a full run writes ≈ 12 MB; the offline stack appends).
+    if (options.logFile !== undefined) {
+      mkdirSync(dirname(options.logFile), { recursive: true });
+      writeFileSync(options.logFile, '');
+    }
     let bench: BenchStack | undefined;
     const stack = new OfflineStack({
       assemblyDir,

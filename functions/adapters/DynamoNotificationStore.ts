@@ -13,6 +13,8 @@ import type { AttemptOutcome } from '../core/route/routeTransitions.ts';
 import { TERMINAL_STATUSES, type NotificationRecord, type RouteRecord, type RouteStatus } from '../core/types.ts';
 import { batchWriteAll } from './batchWriteAll.ts';
 import { mapWithConcurrency } from './mapWithConcurrency.ts';
+import { batchGetAll } from './batchGetAll.ts';
+import { Coalescer } from './Coalescer.ts';
 import { DEAD_LETTERS_INDEX, deadLetterDay, DUE_INDEX, notificationKey, OPEN_BY_USER_INDEX, ROUTE_SK_PREFIX, routeKey, STORAGE_ATTRIBUTES } from './dynamoKeys.ts';
 
 export interface DynamoNotificationStoreOptions {
@@ -83,12 +85,16 @@ export class DynamoNotificationStore implements NotificationStore {
     );
   }
 
-  public async getNotification(notificationId: string): Promise<NotificationRecord | undefined> {
-    const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.options.tableName, Key: notificationKey(notificationId), ConsistentRead: true }),
-    );
-    return Item === undefined ? undefined : (fromItem<NotificationRecord>(Item));
+  /** Strongly consistent. Reads asked for together (the parallel records of a batch) share one BatchGetItem. */
+  public getNotification(notificationId: string): Promise<NotificationRecord | undefined> {
+    return this.notifications.load(notificationId);
   }
+
+  private readonly notifications = new Coalescer<string, NotificationRecord | undefined>(async (ids) => {
+    const items = await batchGetAll(this.client, this.options.tableName, ids.map(notificationKey), { consistentRead: true });
+    const found = new Map(items.map((item) => [item['notification_id'] as string, fromItem<NotificationRecord>(item)]));
+    return new Map(ids.map((id) => [id, found.get(id)]));
+  });
 
   public async listRouteStatuses(notificationId: string): Promise<Map<string, RouteStatus>> {
     const statuses = new Map<string, RouteStatus>();

@@ -1,10 +1,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { UserStateStore } from '../core/lifecycle/lifecyclePorts.ts';
 import { userStateKey } from './dynamoKeys.ts';
-import { mapWithConcurrency } from './mapWithConcurrency.ts';
-
-const BATCH_GET_SIZE = 100;
+import { batchGetAll } from './batchGetAll.ts';
+import { Coalescer } from './Coalescer.ts';
 
 /** One item per user (`U#<user>` / `LIFECYCLE`) in the notifications table. */
 export class DynamoUserStates implements UserStateStore {
@@ -48,27 +47,22 @@ export class DynamoUserStates implements UserStateStore {
     }
   }
 
+  /**
+   * Users among `userIds` whose deletion still holds at `now`. Calls made together (the parallel
+   * intents of one batch) share one BatchGetItem.
+   */
   public async deletedAmong(userIds: readonly string[], now: number): Promise<Set<string>> {
     const unique = [...new Set(userIds)];
-    const batches: string[][] = [];
-    for (let i = 0; i < unique.length; i += BATCH_GET_SIZE) batches.push(unique.slice(i, i + BATCH_GET_SIZE));
-    const deleted = new Set<string>();
-    await mapWithConcurrency(batches, 4, async (batch) => {
-      let keys: Record<string, unknown>[] = batch.map(userStateKey);
-      for (let round = 0; keys.length > 0; round += 1) {
-        if (round > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** round)));
-        if (round >= 8) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed`);
-        const result = await this.client.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ProjectionExpression: 'user_id, deleted_until' } } }),
-        );
-        for (const item of result.Responses?.[this.tableName] ?? []) {
-          if ((item['deleted_until'] as number | undefined) !== undefined && (item['deleted_until'] as number) > now) deleted.add(item['user_id'] as string);
-        }
-        keys = (result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
-      }
-    });
-    return deleted;
+    const deletedUntil = await Promise.all(unique.map((userId) => this.deletedUntil.load(userId)));
+    return new Set(unique.filter((_, i) => deletedUntil[i] !== undefined && deletedUntil[i]! > now));
   }
+
+  private readonly deletedUntil = new Coalescer<string, number | undefined>(async (userIds) => {
+    const items = await batchGetAll(this.client, this.tableName, userIds.map(userStateKey), { projection: 'user_id, deleted_until' });
+    const found = new Map(items.map((item) => [item['user_id'] as string, item['deleted_until'] as number | undefined]));
+    return new Map(userIds.map((userId) => [userId, found.get(userId)]));
+  });
+
 }
 
 const appliedAttribute = (eventKey: string) => `applied:${eventKey}`;

@@ -5,6 +5,7 @@ import { TransientError } from '../core/errors.ts';
 import type { RouteQueue } from '../core/ports.ts';
 import type { DeliveryMessage } from '../core/types.ts';
 import { mapWithConcurrency } from './mapWithConcurrency.ts';
+import { Coalescer } from './Coalescer.ts';
 
 /** The route queue: batched sends, and visibility changes for backoff. */
 export class SqsRouteQueue implements RouteQueue {
@@ -14,11 +15,24 @@ export class SqsRouteQueue implements RouteQueue {
     private readonly sendConcurrency = 8,
   ) {}
 
+  /**
+   * Sends the messages, 10 per SendMessageBatch. Calls made together (the parallel intents of one
+   * accept batch) share batches; a call resolves when all of its own messages are on the queue.
+   */
   public async enqueue(messages: readonly DeliveryMessage[]): Promise<void> {
+    await Promise.all(messages.map((message) => this.sends.load(message)));
+  }
+
+  private readonly sends = new Coalescer<DeliveryMessage, true>(async (messages) => {
     const batches: DeliveryMessage[][] = [];
     for (let i = 0; i < messages.length; i += SQS_BATCH_SIZE) batches.push(messages.slice(i, i + SQS_BATCH_SIZE));
-    await mapWithConcurrency(batches, this.sendConcurrency, (batch) => this.sendBatch(batch));
-  }
+    const results = new Map<DeliveryMessage, true | Error>();
+    await mapWithConcurrency(batches, this.sendConcurrency, async (batch) => {
+      const outcome = await this.sendBatch(batch).then(() => true as const, (error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+      for (const message of batch) results.set(message, outcome);
+    });
+    return results;
+  });
 
   /**
    * Makes a received message visible again after `delayMs` (capped at SQS's 12 h). Returns false

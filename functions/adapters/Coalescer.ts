@@ -1,0 +1,41 @@
+/**
+ * Gathers the single-item calls made in one turn of the event loop into one batch call. The
+ * records of an SQS batch are processed in parallel and each asks for one notification, one user
+ * state or one queue send at the same moment; one BatchGetItem or SendMessageBatch answers them all.
+ *
+ * `runBatch` gets the distinct keys of the turn and answers each with its value, or with an Error
+ * that rejects only the callers of that key.
+ */
+export class Coalescer<K, V> {
+  private pending = new Map<K, { resolve: (value: V) => void; reject: (error: unknown) => void }[]>();
+
+  public constructor(private readonly runBatch: (keys: K[]) => Promise<Map<K, V | Error>>) {}
+
+  public load(key: K): Promise<V> {
+    return new Promise<V>((resolve, reject) => {
+      if (this.pending.size === 0) setImmediate(() => void this.flush());
+      const waiters = this.pending.get(key);
+      if (waiters) waiters.push({ resolve, reject });
+      else this.pending.set(key, [{ resolve, reject }]);
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = new Map();
+    let results: Map<K, V | Error>;
+    try {
+      results = await this.runBatch([...batch.keys()]);
+    } catch (error) {
+      for (const waiters of batch.values()) for (const w of waiters) w.reject(error);
+      return;
+    }
+    for (const [key, waiters] of batch) {
+      const result = results.has(key) ? results.get(key)! : new Error('the batch call gave no answer for this key');
+      for (const w of waiters) {
+        if (result instanceof Error) w.reject(result);
+        else w.resolve(result);
+      }
+    }
+  }
+}

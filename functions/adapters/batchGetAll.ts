@@ -1,0 +1,49 @@
+import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { TransientError } from '../core/errors.ts';
+import { mapWithConcurrency } from './mapWithConcurrency.ts';
+
+/** DynamoDB's limit on keys per BatchGetItem. */
+const BATCH_GET_SIZE = 100;
+
+export interface BatchGetOptions {
+  readonly consistentRead?: boolean;
+  /** Attribute names to return; must include the key attributes when items are matched by key. */
+  readonly projection?: string;
+}
+
+/**
+ * Reads items by key with BatchGetItem (100 keys per call, 4 calls in flight), retrying
+ * unprocessed keys with exponential backoff as DynamoDB asks callers to. Keys must be distinct.
+ * Missing items are simply absent from the result; the order is DynamoDB's.
+ */
+export async function batchGetAll(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  keys: readonly Record<string, unknown>[],
+  options: BatchGetOptions = {},
+): Promise<Record<string, unknown>[]> {
+  const chunks: Record<string, unknown>[][] = [];
+  for (let i = 0; i < keys.length; i += BATCH_GET_SIZE) chunks.push(keys.slice(i, i + BATCH_GET_SIZE));
+  const found: Record<string, unknown>[] = [];
+  await mapWithConcurrency(chunks, 4, async (chunk) => {
+    let pending = chunk;
+    for (let round = 0; pending.length > 0; round += 1) {
+      if (round >= 8) throw new TransientError(`BatchGetItem left ${pending.length} keys unprocessed after ${round} rounds`);
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 25 * 2 ** round)));
+      const result = await client.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [tableName]: {
+              Keys: pending,
+              ...(options.consistentRead ? { ConsistentRead: true } : {}),
+              ...(options.projection ? { ProjectionExpression: options.projection } : {}),
+            },
+          },
+        }),
+      );
+      found.push(...(result.Responses?.[tableName] ?? []));
+      pending = (result.UnprocessedKeys?.[tableName]?.Keys ?? []) as Record<string, unknown>[];
+    }
+  });
+  return found;
+}
