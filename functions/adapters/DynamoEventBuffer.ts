@@ -4,7 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { DispatchError } from '../core/errors.ts';
 import type { EventBuffer } from '../core/push/pushPorts.ts';
 import type { StreamEvent, StreamHead } from '../core/push/pushTypes.ts';
+import { batchGetAll } from './batchGetAll.ts';
 import { batchWriteAll } from './batchWriteAll.ts';
+import { Coalescer } from './Coalescer.ts';
 import { routeKey } from './dynamoKeys.ts';
 
 export const streamPk = (userId: string) => `S#${userId}`;
@@ -96,12 +98,16 @@ export class DynamoEventBuffer implements EventBuffer {
     throw new DispatchError('push_buffer_write_failed', `stream head of ${event.user_id} stayed contended for ${attempts} attempts`, true);
   }
 
-  public async getHead(userId: string): Promise<StreamHead | undefined> {
-    const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.options.streamsTable, Key: { pk: streamPk(userId), sk: HEAD_SK }, ConsistentRead: true }),
-    );
-    return Item ? { epoch: Item['epoch'] as string, position: Item['position'] as number } : undefined;
+  /** Strongly consistent. Heads asked for together (the parallel records of a batch) share one BatchGetItem. */
+  public getHead(userId: string): Promise<StreamHead | undefined> {
+    return this.heads.load(userId);
   }
+
+  private readonly heads = new Coalescer<string, StreamHead | undefined>(async (userIds) => {
+    const items = await batchGetAll(this.client, this.options.streamsTable, userIds.map((u) => ({ pk: streamPk(u), sk: HEAD_SK })), { consistentRead: true });
+    const found = new Map(items.map((item) => [item['pk'] as string, { epoch: item['epoch'] as string, position: item['position'] as number }]));
+    return new Map(userIds.map((userId) => [userId, found.get(streamPk(userId))]));
+  });
 
   public async ensureHead(userId: string, now: number): Promise<StreamHead> {
     const existing = await this.getHead(userId);

@@ -109,11 +109,23 @@ export class DynamoNotificationStore implements NotificationStore {
     return routes;
   }
 
+  /**
+   * Unconditional puts (only ever of routes that do not exist yet), 25 per BatchWriteItem. Calls
+   * made together (the parallel intents of one accept batch) share batches; a call resolves when
+   * its own routes are written.
+   */
   public async putRoutes(routes: readonly RouteRecord[]): Promise<void> {
+    await Promise.all(routes.map((route) => this.routeWrites.load(route)));
+  }
+
+  private readonly routeWrites = new Coalescer<RouteRecord, true>(async (routes) => {
+    // A batch may not name one key twice; the same route asked for twice is written once.
+    const distinct = [...new Map(routes.map((r) => [`${r.notification_id}/${r.route_id}`, r])).values()];
     const batches: RouteRecord[][] = [];
-    for (let i = 0; i < routes.length; i += DYNAMODB_BATCH_WRITE_SIZE) batches.push(routes.slice(i, i + DYNAMODB_BATCH_WRITE_SIZE));
-    await mapWithConcurrency(batches, this.options.writeConcurrency ?? 4, (batch) =>
-      batchWriteAll(
+    for (let i = 0; i < distinct.length; i += DYNAMODB_BATCH_WRITE_SIZE) batches.push(distinct.slice(i, i + DYNAMODB_BATCH_WRITE_SIZE));
+    const written = new Map<string, true | Error>();
+    await mapWithConcurrency(batches, this.options.writeConcurrency ?? 4, async (batch) => {
+      const outcome = await batchWriteAll(
         this.client,
         this.options.tableName,
         batch.map((route) => ({ PutRequest: { Item: {
@@ -123,9 +135,11 @@ export class DynamoNotificationStore implements NotificationStore {
           ...(TERMINAL_STATUSES.has(route.status) ? {} : { due_at: route.next_attempt_at, open_user: route.user_id }),
           expires_at: this.expiresAt(route.updated_at),
         } } })),
-      ),
-    );
-  }
+      ).then(() => true as const, (error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+      for (const route of batch) written.set(`${route.notification_id}/${route.route_id}`, outcome);
+    });
+    return new Map(routes.map((r) => [r, written.get(`${r.notification_id}/${r.route_id}`)!]));
+  });
 
   public async getRoute(notificationId: string, routeId: string): Promise<RouteRecord | undefined> {
     const { Item } = await this.client.send(

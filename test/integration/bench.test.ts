@@ -43,12 +43,12 @@ describe('request accounting (its own offline stack, counting on)', () => {
       'dynamodb.UpdateItem': 1,
       'sqs.SendMessageBatch': 1,
     });
-    // Deliver: lease and complete, the notification (batched with those of the other records of
-    // its batch) and the stream head, the append transaction, the user's connections, one post.
+    // Deliver: lease and complete, the notification and the stream head (each read batched with
+    // those of the other records of its batch), the append transaction, the user's connections,
+    // one post.
     expect(requests(fn(run, 'HeraldDeliver'))).toEqual({
       'dynamodb.UpdateItem': 2,
-      'dynamodb.BatchGetItem': 1,
-      'dynamodb.GetItem': 1,
+      'dynamodb.BatchGetItem': 2,
       'dynamodb.TransactWriteItems': 1,
       'dynamodb.Query': 1,
       'apigateway.PostToConnection': 1,
