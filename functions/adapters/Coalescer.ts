@@ -39,3 +39,8 @@ export class Coalescer<K, V> {
     }
   }
 }
+
+/** `true` once `work` succeeds, or the Error it failed with: one batch call's answer for each of its keys. */
+export function settled(work: Promise<unknown>): Promise<true | Error> {
+  return work.then(() => true as const, (error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+}

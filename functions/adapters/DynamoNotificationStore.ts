@@ -14,7 +14,7 @@ import { TERMINAL_STATUSES, type NotificationRecord, type RouteRecord, type Rout
 import { batchWriteAll } from './batchWriteAll.ts';
 import { mapWithConcurrency } from './mapWithConcurrency.ts';
 import { batchGetAll } from './batchGetAll.ts';
-import { Coalescer } from './Coalescer.ts';
+import { Coalescer, settled } from './Coalescer.ts';
 import { DEAD_LETTERS_INDEX, deadLetterDay, DUE_INDEX, notificationKey, OPEN_BY_USER_INDEX, ROUTE_SK_PREFIX, routeKey, STORAGE_ATTRIBUTES } from './dynamoKeys.ts';
 
 export interface DynamoNotificationStoreOptions {
@@ -120,12 +120,13 @@ export class DynamoNotificationStore implements NotificationStore {
 
   private readonly routeWrites = new Coalescer<RouteRecord, true>(async (routes) => {
     // A batch may not name one key twice; the same route asked for twice is written once.
-    const distinct = [...new Map(routes.map((r) => [`${r.notification_id}/${r.route_id}`, r])).values()];
+    const keyOf = (route: RouteRecord) => `${route.notification_id}/${route.route_id}`;
+    const distinct = [...new Map(routes.map((r) => [keyOf(r), r])).values()];
     const batches: RouteRecord[][] = [];
     for (let i = 0; i < distinct.length; i += DYNAMODB_BATCH_WRITE_SIZE) batches.push(distinct.slice(i, i + DYNAMODB_BATCH_WRITE_SIZE));
     const written = new Map<string, true | Error>();
     await mapWithConcurrency(batches, this.options.writeConcurrency ?? 4, async (batch) => {
-      const outcome = await batchWriteAll(
+      const outcome = await settled(batchWriteAll(
         this.client,
         this.options.tableName,
         batch.map((route) => ({ PutRequest: { Item: {
@@ -135,10 +136,10 @@ export class DynamoNotificationStore implements NotificationStore {
           ...(TERMINAL_STATUSES.has(route.status) ? {} : { due_at: route.next_attempt_at, open_user: route.user_id }),
           expires_at: this.expiresAt(route.updated_at),
         } } })),
-      ).then(() => true as const, (error: unknown) => (error instanceof Error ? error : new Error(String(error))));
-      for (const route of batch) written.set(`${route.notification_id}/${route.route_id}`, outcome);
+      ));
+      for (const route of batch) written.set(keyOf(route), outcome);
     });
-    return new Map(routes.map((r) => [r, written.get(`${r.notification_id}/${r.route_id}`)!]));
+    return new Map(routes.map((r) => [r, written.get(keyOf(r))!]));
   });
 
   public async getRoute(notificationId: string, routeId: string): Promise<RouteRecord | undefined> {

@@ -62,7 +62,6 @@ export class DynamoUserStates implements UserStateStore {
     const found = new Map(items.map((item) => [item['user_id'] as string, item['deleted_until'] as number | undefined]));
     return new Map(userIds.map((userId) => [userId, found.get(userId)]));
   });
-
 }
 
 const appliedAttribute = (eventKey: string) => `applied:${eventKey}`;

@@ -5,7 +5,7 @@ import { TransientError } from '../core/errors.ts';
 import type { RouteQueue } from '../core/ports.ts';
 import type { DeliveryMessage } from '../core/types.ts';
 import { mapWithConcurrency } from './mapWithConcurrency.ts';
-import { Coalescer } from './Coalescer.ts';
+import { Coalescer, settled } from './Coalescer.ts';
 
 /** The route queue: batched sends, and visibility changes for backoff. */
 export class SqsRouteQueue implements RouteQueue {
@@ -28,7 +28,7 @@ export class SqsRouteQueue implements RouteQueue {
     for (let i = 0; i < messages.length; i += SQS_BATCH_SIZE) batches.push(messages.slice(i, i + SQS_BATCH_SIZE));
     const results = new Map<DeliveryMessage, true | Error>();
     await mapWithConcurrency(batches, this.sendConcurrency, async (batch) => {
-      const outcome = await this.sendBatch(batch).then(() => true as const, (error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+      const outcome = await settled(this.sendBatch(batch));
       for (const message of batch) results.set(message, outcome);
     });
     return results;

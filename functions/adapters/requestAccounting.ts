@@ -58,14 +58,6 @@ export function requestLedger(): RequestLedger {
   return holder[LEDGER_KEY];
 }
 
-/** A copy of the ledger; with `reset`, the ledger starts again from zero. */
-export function snapshotLedger(reset = false): RequestLedger {
-  const ledger = requestLedger();
-  const copy = structuredClone(ledger);
-  if (reset) for (const key of Object.keys(ledger)) delete ledger[key];
-  return copy;
-}
-
 /** Adds ledgers operation by operation. */
 export function mergeLedgers(...ledgers: RequestLedger[]): RequestLedger {
   const merged: RequestLedger = {};

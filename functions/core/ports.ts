@@ -11,7 +11,6 @@ export type BeginAcceptanceResult =
 export type RouteRef = Pick<RouteRecord, 'notification_id' | 'route_id' | 'user_id' | 'channel' | 'device_session_id'>;
 
 /** Durable notifications and routes. Every state change is conditional on the state it expects. */
-
 export interface NotificationStore {
   /** Creates the record (state `accepting`, holding an acceptance lease) unless it exists. */
   beginAcceptance(record: NotificationRecord, leaseToken: string, leaseExpiresAt: number): Promise<BeginAcceptanceResult>;

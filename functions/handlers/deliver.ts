@@ -60,7 +60,13 @@ async function deliverRecord(record: SQSRecord): Promise<void> {
     countMetric('MalformedDeliveryMessages', {});
     return;
   }
-  const decision = await deliverRoute.handle(message);
+  let decision;
+  try {
+    decision = await deliverRoute.handle(message);
+  } finally {
+    // An attempt that threw after the push never reached its log line; forget its outcome.
+    pushOutcomes.delete(pushOutcomeKey(message));
+  }
   if (decision.kind === 'done') {
     if (decision.reason === 'crashed_dead_letter') {
       logger.warn('route dead-lettered: every attempt started and the last never finished', { ...message, failure_classification: 'worker_crashed' });
@@ -78,17 +84,17 @@ async function deliverRecord(record: SQSRecord): Promise<void> {
 
 /** What the push dispatcher did in the current attempt of a route, told on that attempt's log line. */
 const pushOutcomes = new Map<string, { user_id: string; position: number; sent: number; gone: number }>();
+const pushOutcomeKey = (route: { notification_id: string; route_id: string }) => `${route.notification_id}/${route.route_id}`;
 
 function reportPush({ route, position, sent, gone }: PushReport): void {
-  pushOutcomes.set(`${route.notification_id}/${route.route_id}`, { user_id: route.user_id, position, sent, gone });
+  pushOutcomes.set(pushOutcomeKey(route), { user_id: route.user_id, position, sent, gone });
   countMetric('PushEventsSent', {}, sent);
   if (gone > 0) countMetric('GoneConnections', {}, gone);
 }
 
 function reportAttempt({ notification, route, outcome, recorded }: AttemptReport): void {
-  const key = `${route.notification_id}/${route.route_id}`;
-  const push = pushOutcomes.get(key);
-  pushOutcomes.delete(key);
+  const push = pushOutcomes.get(pushOutcomeKey(route));
+  pushOutcomes.delete(pushOutcomeKey(route));
   // One line per attempt (with the push outcome on it): log volume is billed per byte.
   const fields = { ...routeLogFields(notification, route), attempt: route.attempts, max_attempts: route.max_attempts, recorded, ...(push ?? {}) };
   const dimensions = { channel: route.channel, notification_type: notification?.notification_type ?? 'unknown' };
