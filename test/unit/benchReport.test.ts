@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { renderMarkdown, type BenchReport } from '../../bench/report.ts';
+
+// The committed full run: what a full `npm run bench` writes (the quick run has no 50/s latency).
+const full = JSON.parse(readFileSync('bench/results/2026-11-22.json', 'utf8')) as BenchReport;
+const before = JSON.parse(readFileSync('bench/results/2026-11-22-before.json', 'utf8')) as BenchReport;
+
+describe('the Markdown report of a full run', () => {
+  const markdown = renderMarkdown(full, before);
+  const headline = markdown.slice(markdown.indexOf('## Headline'), markdown.indexOf('## Cost per delivered route'));
+  const push1 = full.cost.find((c) => c.case === 'push_1_device')!;
+  const at50 = full.latency.find((l) => l.offeredRate === 50)!;
+
+  it('leads with single-device push: $ per million, writes per route, local p50/p99 at 50 intents/s, against the targets', () => {
+    expect(headline).toContain(`| $ per million deliveries, every AWS charge | $${push1.cost.usdPerMillion.toFixed(3)} | ≤ $3.000 |`);
+    expect(headline).toContain(`| DynamoDB write requests per route | ${Math.round(push1.cost.units.dynamodbWriteRequests * 100) / 100} | |`);
+    expect(headline).toContain(`| local p50 latency at 50 intents/s | ${at50.p50Ms} ms | ≤ 30 ms |`);
+    expect(headline).toContain(`| local p99 latency at 50 intents/s | ${at50.p99Ms} ms | ≤ 100 ms |`);
+  });
+
+  it('lists every charge that makes up the $ per million, for each case', () => {
+    for (const line of push1.cost.lines) expect(markdown).toContain(`| $/M ${line.charge} |`);
+    expect(push1.cost.lines.map((l) => l.charge)).toEqual(expect.arrayContaining([
+      'DynamoDB writes (table + indexes)', 'DynamoDB reads', 'SQS requests', 'API Gateway WebSocket messages',
+      'SES emails', 'Lambda requests', 'Lambda duration (arm64)', 'CloudWatch Logs ingestion', 'X-Ray traces (default sampling)',
+    ]));
+    expect(full.cost.map((c) => c.case)).toEqual(['push_1_device', 'push_3_devices', 'email']);
+  });
+
+  it('records before and after against the baseline', () => {
+    expect(markdown).toContain('## Before / after (baseline 2026-11-22)');
+    expect(markdown).toContain(`| push 1 device | $ per million | $${before.cost[0]!.cost.usdPerMillion.toFixed(3)} | $${push1.cost.usdPerMillion.toFixed(3)} |`);
+  });
+});
