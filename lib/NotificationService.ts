@@ -250,7 +250,7 @@ export class NotificationService extends Construct {
         ...(props.deliverMaxConcurrency !== undefined ? { maxConcurrency: props.deliverMaxConcurrency } : {}),
       }),
     );
-    this.table.grant(this.deliverFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    this.table.grant(this.deliverFunction, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
     this.push.grantPublish(this.deliverFunction);
     if (validated.emailFrom !== '') {
       const domain = validated.emailFrom.split('@')[1]!;

@@ -98,7 +98,7 @@ describe('NotificationService: functions and IAM', () => {
   it.each([
     ['accept', () => service.acceptFunction, ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem']],
     ['lifecycle', () => service.lifecycleFunction, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query', 'dynamodb:DeleteItem']],
-    ['deliver', () => service.deliverFunction, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query', 'dynamodb:DeleteItem']],
+    ['deliver', () => service.deliverFunction, ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query', 'dynamodb:DeleteItem']],
     ['sweeper', () => service.sweeperFunction, ['dynamodb:Query', 'dynamodb:UpdateItem']],
   ])('grants %s only the DynamoDB actions it uses, on this table only', (_name, fn, expected) => {
     const statements = policyStatements(fn());

@@ -1,10 +1,13 @@
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mergeLedgers, type RequestLedger } from '../../functions/adapters/requestAccounting.ts';
-import { BenchStack } from '../../bench/benchStack.ts';
+import { BenchClient } from '../../bench/benchClient.ts';
+import { BenchStack, EMAIL_TYPE, PUSH_TYPE } from '../../bench/benchStack.ts';
+import { readCloudAssembly, resourcesOfType, type StackTemplate } from '../../local/CloudAssembly.ts';
 import { measureCost } from '../../bench/scenarios.ts';
 import type { BenchReport } from '../../bench/report.ts';
 
@@ -68,7 +71,61 @@ describe('request accounting (its own offline stack, counting on)', () => {
     expect(cost.units.lambdaInvocations).toBe(2);
     expect(cost.usdPerMillion).toBeGreaterThan(0);
   }, 60_000);
+
+  it('sees every function use only AWS actions its IAM role grants (email, push from accept and from deliver, a resuming client)', async () => {
+    // Prepare: a connected, resumed client; the functions' ledgers from here on.
+    const run = randomUUID().slice(0, 8);
+    await bench.resetMeasurements();
+    const client = await BenchClient.connect(bench.endpoints.websocket, await bench.token(`iam-${run}`, 'phone'));
+    const replayed = client.next('replay_complete');
+    client.send({ action: 'resume', cursor: '' });
+    await replayed;
+    const before = bench.published;
+
+    // Act: a push the accept function delivers, an email and an 11-recipient push that deliver does.
+    const fanOut = Array.from({ length: 11 }, (_, i) => ({ user_id: `iam-${run}-${i}` }));
+    await bench.sendIntent({ notification_type: PUSH_TYPE, producer: 'bench', idempotency_key: `${run}-push`, audience: { kind: 'user', user_id: `iam-${run}` }, payload: { n: 1 } });
+    await bench.sendIntent({ notification_type: EMAIL_TYPE, producer: 'bench', idempotency_key: `${run}-email`, audience: { kind: 'user', user_id: `iam-${run}`, email: `iam-${run}@bench.example.com` }, payload: { n: 2 } });
+    await bench.sendIntent({ notification_type: PUSH_TYPE, producer: 'bench', idempotency_key: `${run}-wide`, audience: { kind: 'users', recipients: fanOut }, payload: { n: 3 } });
+    await bench.waitForPublished(before, 13, 60_000);
+    await bench.settle();
+    await client.close();
+
+    // Assess: each SDK operation a function sent maps to an action its role's policies allow. Per
+    // action, not per table: the ledger does not record which table a request named.
+    const { functions } = await bench.stack.requestLedgers();
+    const granted = grantedActions(readCloudAssembly('cdk.out.bench').template);
+    const used = Object.entries(functions).flatMap(([fnId, ledger]) => Object.keys(ledger).map((op) => [fnId, op] as const));
+    expect([...new Set(used.map(([fnId]) => fnId.replace(/[0-9A-F]{8}$/, '')))]).toEqual(expect.arrayContaining(['HeraldAccept', 'HeraldDeliver', 'HeraldPushConnection']));
+    const missing = used.flatMap(([fnId, op]) => requiredActions(op).filter((a) => !granted.get(fnId)?.has(a)).map((a) => `${fnId} sent ${op} without ${a}`));
+    expect(missing).toEqual([]);
+  }, 90_000);
 });
+
+/** IAM actions an SDK operation needs (a transaction needs the item actions it contains; Herald's put and update). */
+function requiredActions(operation: string): string[] {
+  const [service, name] = operation.split('.') as [string, string];
+  if (operation === 'dynamodb.TransactWriteItems') return ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
+  if (service === 'apigateway') return ['execute-api:ManageConnections'];
+  if (operation === 'sqs.SendMessageBatch') return ['sqs:SendMessage'];
+  return [`${service}:${name}`];
+}
+
+/** Function logical id → the actions of every IAM policy attached to its role. */
+function grantedActions(template: StackTemplate): Map<string, Set<string>> {
+  const byRole = new Map<string, Set<string>>();
+  for (const [, policy] of resourcesOfType(template, 'AWS::IAM::Policy')) {
+    const props = policy.Properties as { Roles: { Ref: string }[]; PolicyDocument: { Statement: { Effect: string; Action: string | string[] }[] } };
+    const actions = props.PolicyDocument.Statement.filter((st) => st.Effect === 'Allow').flatMap((st) => [st.Action].flat());
+    for (const role of props.Roles) byRole.set(role.Ref, new Set([...(byRole.get(role.Ref) ?? []), ...actions]));
+  }
+  return new Map(
+    resourcesOfType(template, 'AWS::Lambda::Function').map(([id, fn]) => {
+      const role = (fn.Properties!['Role'] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      return [id, byRole.get(role) ?? new Set<string>()];
+    }),
+  );
+}
 
 describe('npm run bench -- --quick (smoke test: numbers are produced, not judged)', () => {
   it('writes a JSON and a Markdown report with every measurement filled in', () => {
