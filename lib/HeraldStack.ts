@@ -13,6 +13,8 @@ export interface HeraldConfigFile {
   readonly sweepIntervalMinutes?: number;
   /** How long push events stay replayable. Default 1440 (24 h). */
   readonly pushFreshnessMinutes?: number;
+  /** Intents with at most this many push routes get their first push attempt in accept. Default 10; 0 = never. */
+  readonly firstPushAttemptMaxRoutes?: number;
   /** Verify connection tokens with this JWKS instead of the generated HS256 secret. */
   readonly jwksUrl?: string;
   /** "destroy" for throw-away dev stacks; default "retain". */
@@ -45,6 +47,7 @@ export class HeraldStack extends Stack {
       ...(config.maxPayloadBytes !== undefined ? { maxPayloadBytes: config.maxPayloadBytes } : {}),
       ...(config.retentionDays !== undefined ? { retention: Duration.days(config.retentionDays) } : {}),
       ...(config.sweepIntervalMinutes !== undefined ? { sweepInterval: Duration.minutes(config.sweepIntervalMinutes) } : {}),
+      ...(config.firstPushAttemptMaxRoutes !== undefined ? { firstPushAttemptMaxRoutes: config.firstPushAttemptMaxRoutes } : {}),
       push: {
         ...(config.pushFreshnessMinutes !== undefined ? { freshnessWindow: Duration.minutes(config.pushFreshnessMinutes) } : {}),
         ...(config.jwksUrl !== undefined ? { auth: { jwksUrl: config.jwksUrl } } : {}),

@@ -60,6 +60,13 @@ export interface NotificationServiceProps {
   readonly sweepGrace?: Duration;
   /** Routes per deliver invocation. @default 10 */
   readonly deliverBatchSize?: number;
+  /**
+   * Intents with at most this many push routes get their first push attempt in the accept
+   * function itself (routes created already leased): no route-queue hop and no lease write, so
+   * lower latency and cost. Their retries, and all email routes, go through the route queue.
+   * 0 sends every route through the route queue. @default 10
+   */
+  readonly firstPushAttemptMaxRoutes?: number;
   /** Cap on concurrent deliver invocations (SQS event source maximum concurrency). @default no cap */
   readonly deliverMaxConcurrency?: number;
   /** How long a `user.deleted` is remembered; new intents for the user are refused meanwhile. @default Duration.days(30) */
@@ -221,13 +228,27 @@ export class NotificationService extends Construct {
       timeout: ACCEPT_TIMEOUT,
       // I/O-bound (it waits on DynamoDB and SQS): half the GB-s of 512 MB. Not yet measured on AWS.
       memorySize: 256,
-      environment: { ...common, INTAKE_QUEUE_URL: this.intakeQueue.queueUrl, ACCEPT_LEASE_MS: String(ACCEPT_TIMEOUT.toMilliseconds() * 2) },
+      environment: {
+        ...common,
+        INTAKE_QUEUE_URL: this.intakeQueue.queueUrl,
+        ACCEPT_LEASE_MS: String(ACCEPT_TIMEOUT.toMilliseconds() * 2),
+        FIRST_PUSH_ATTEMPT_MAX_ROUTES: String(validated.firstPushAttemptMaxRoutes),
+        ...(validated.firstPushAttemptMaxRoutes > 0
+          ? {
+              // A first push attempt's lease outlives accept's timeout, like deliver's.
+              LEASE_MS: String(ACCEPT_TIMEOUT.toMilliseconds() * 2),
+              FRESHNESS_SECONDS: String(validated.freshnessSeconds),
+              ...this.push.pushEnvironment(),
+            }
+          : {}),
+      },
     });
     this.acceptFunction.addEventSource(
       new SqsEventSource(this.intakeQueue, { batchSize: 10, maxBatchingWindow: Duration.millis(0), reportBatchItemFailures: true }),
     );
     this.table.grant(this.acceptFunction, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem');
     this.routeQueue.grantSendMessages(this.acceptFunction);
+    if (validated.firstPushAttemptMaxRoutes > 0) this.push.grantPublish(this.acceptFunction);
 
     this.deliverFunction = new HeraldFunction(this, 'Deliver', {
       ...functionDefaults,
@@ -365,6 +386,7 @@ interface ValidatedProps {
   readonly sweepGraceMs: number;
   readonly maxAttempts: number;
   readonly freshnessSeconds: number;
+  readonly firstPushAttemptMaxRoutes: number;
 }
 
 /** Fails synth with a message naming the bad prop. */
@@ -394,5 +416,9 @@ function validateProps(props: NotificationServiceProps, catalog: Catalog): Valid
   if (freshnessSeconds < 60 || freshnessSeconds > 14 * 86_400) {
     throw new Error('NotificationService: push.freshnessWindow must be from 1 minute to 14 days');
   }
-  return { emailFrom, maxPayloadBytes, dueShards, retentionDays, sweepGraceMs, maxAttempts, freshnessSeconds };
+  const firstPushAttemptMaxRoutes = props.firstPushAttemptMaxRoutes ?? 10;
+  if (!Number.isInteger(firstPushAttemptMaxRoutes) || firstPushAttemptMaxRoutes < 0 || firstPushAttemptMaxRoutes > 100) {
+    throw new Error('NotificationService: firstPushAttemptMaxRoutes must be an integer from 0 to 100');
+  }
+  return { emailFrom, maxPayloadBytes, dueShards, retentionDays, sweepGraceMs, maxAttempts, freshnessSeconds, firstPushAttemptMaxRoutes };
 }

@@ -14,9 +14,13 @@ import { DynamoUserStates } from '../adapters/DynamoUserStates.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
 import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
 import { countMetric, countMetricsFlush, logger, traced, tracer } from './shared/observability.ts';
+import { forgetPushOutcomes, pushDispatcherFromEnv, routeAttempts } from './shared/routeAttempts.ts';
 
 const config = loadServiceConfig();
 const store = new DynamoNotificationStore(traced(documentClient()), { tableName: config.tableName, retentionMs: config.retentionMs });
+/** Intents with at most this many push routes get their first push attempt here (0: none do). */
+const firstPushAttemptMaxRoutes = numberEnv('FIRST_PUSH_ATTEMPT_MAX_ROUTES', 0);
+const firstPushAttemptLeaseMs = numberEnv('LEASE_MS', 120_000);
 const acceptIntent = new AcceptIntent(
   {
     catalog: config.catalog,
@@ -24,6 +28,7 @@ const acceptIntent = new AcceptIntent(
     defaultMaxAttempts: config.retryPolicy.maxAttempts,
     acceptanceLeaseMs: numberEnv('ACCEPT_LEASE_MS', 120_000),
     dueShards: config.dueShards,
+    firstPushAttempt: { maxRoutes: firstPushAttemptMaxRoutes, leaseMs: firstPushAttemptLeaseMs },
   },
   {
     store,
@@ -31,6 +36,16 @@ const acceptIntent = new AcceptIntent(
     rejections: new DynamoRejectionStore(traced(documentClient()), { tableName: config.tableName, retentionMs: config.retentionMs }),
     routeQueue: new SqsRouteQueue(traced(sqsClient()), requireEnv('ROUTE_QUEUE_URL')),
     clock: systemClock,
+    ...(firstPushAttemptMaxRoutes > 0
+      ? {
+          deliverer: routeAttempts({
+            store,
+            retryPolicy: config.retryPolicy,
+            leaseMs: firstPushAttemptLeaseMs,
+            dispatchers: { push: pushDispatcherFromEnv(config.tableName) },
+          }),
+        }
+      : {}),
   },
 );
 const processor = new BatchProcessor(EventType.SQS);
@@ -57,7 +72,13 @@ async function acceptRecord(record: SQSRecord): Promise<void> {
   }
   switch (result.kind) {
     case 'accepted':
-      logger.info('intent accepted', { notification_id: result.notificationId, routes: result.routes, resumed: result.resumed, message_id: record.messageId });
+      logger.info('intent accepted', {
+        notification_id: result.notificationId,
+        routes: result.routes,
+        attempted_here: result.attemptedHere,
+        resumed: result.resumed,
+        message_id: record.messageId,
+      });
       countMetric('IntentsAccepted', {});
       countMetric('RoutesCreated', {}, result.routes);
       break;
@@ -73,10 +94,15 @@ async function acceptRecord(record: SQSRecord): Promise<void> {
   }
 }
 
-/** accept λ: intake queue → notification + routes → route queue. Partial batch responses. */
+/** accept λ: intake queue → notification + routes → first push attempt / route queue. Partial batch responses. */
 export const handler = middy(
-  async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, acceptRecord, processor, { context, throwOnFullBatchFailure: false, processInParallel: true }),
+  async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    try {
+      return await processPartialResponse(event, acceptRecord, processor, { context, throwOnFullBatchFailure: false, processInParallel: true });
+    } finally {
+      forgetPushOutcomes();
+    }
+  },
 )
   .use(captureLambdaHandler(tracer, { captureResponse: false }))
   .use(injectLambdaContext(logger))

@@ -21,9 +21,9 @@ const resources = template.toJSON().Resources as Record<string, { Type: string; 
 const logicalId = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
 const service = stack.service;
 
-function policyStatements(fn: { role?: { node: { defaultChild?: unknown } } }): any[] {
-  const roleId = stack.getLogicalId(fn.role!.node.defaultChild as never);
-  const policy = Object.values(resources).find((r) => r.Type === 'AWS::IAM::Policy' && r.Properties['Roles'].some((x: any) => x.Ref === roleId))!;
+function policyStatements(fn: { role?: { node: { defaultChild?: unknown } } }, of = { stack, resources }): any[] {
+  const roleId = of.stack.getLogicalId(fn.role!.node.defaultChild as never);
+  const policy = Object.values(of.resources).find((r) => r.Type === 'AWS::IAM::Policy' && r.Properties['Roles'].some((x: any) => x.Ref === roleId))!;
   return policy.Properties['PolicyDocument'].Statement;
 }
 
@@ -96,7 +96,8 @@ describe('NotificationService: functions and IAM', () => {
   const tableId = logicalId(service.table);
 
   it.each([
-    ['accept', () => service.acceptFunction, ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem']],
+    // Accept also publishes (the first push attempt of small intents): streams and connections.
+    ['accept', () => service.acceptFunction, ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query', 'dynamodb:DeleteItem']],
     ['lifecycle', () => service.lifecycleFunction, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query', 'dynamodb:DeleteItem']],
     ['deliver', () => service.deliverFunction, ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query', 'dynamodb:DeleteItem']],
     ['sweeper', () => service.sweeperFunction, ['dynamodb:Query', 'dynamodb:UpdateItem']],
@@ -116,6 +117,21 @@ describe('NotificationService: functions and IAM', () => {
     expect(JSON.stringify(ses.Resource)).toContain('identity/herald.example.com');
     expect(actions(policyStatements(service.acceptFunction))).not.toContain('ses:SendEmail');
     expect(actions(policyStatements(service.sweeperFunction))).not.toContain('ses:SendEmail');
+  });
+
+  it('gives accept what a first push attempt needs, and none of it when first push attempts are off', () => {
+    const env = resources[logicalId(service.acceptFunction)]!.Properties['Environment']['Variables'];
+    expect(env).toMatchObject({ FIRST_PUSH_ATTEMPT_MAX_ROUTES: '10', LEASE_MS: '120000', FRESHNESS_SECONDS: '86400' });
+    expect(Object.keys(env)).toEqual(expect.arrayContaining(['STREAMS_TABLE', 'CONNECTIONS_TABLE', 'WEBSOCKET_CALLBACK_URL']));
+
+    const off = synth({ firstPushAttemptMaxRoutes: 0 });
+    const offResources = off.template.toJSON().Resources as typeof resources;
+    const offEnv = offResources[off.stack.getLogicalId(off.stack.service.acceptFunction.node.defaultChild as never)]!.Properties['Environment']['Variables'];
+    expect(offEnv['FIRST_PUSH_ATTEMPT_MAX_ROUTES']).toBe('0');
+    expect(offEnv['STREAMS_TABLE']).toBeUndefined();
+    const offActions = actions(policyStatements(off.stack.service.acceptFunction, { stack: off.stack, resources: offResources }));
+    expect(offActions).not.toContain('execute-api:ManageConnections');
+    expect(offActions).not.toContain('dynamodb:ConditionCheckItem');
   });
 
   it('lets accept and sweeper send to the route queue but not deliver', () => {
@@ -190,15 +206,15 @@ describe('NotificationService: WebSocket push', () => {
     ]);
   });
 
-  it('scopes execute-api:ManageConnections to this API\'s stage, for the deliver and connection functions only', () => {
+  it('scopes execute-api:ManageConnections to this API\'s stage, for the functions that post to connections only', () => {
     const manage = (fn: typeof service.deliverFunction) => policyStatements(fn).filter((s) => [s.Action].flat().includes('execute-api:ManageConnections'));
-    for (const fn of [service.deliverFunction, service.push.connectionFunction]) {
+    for (const fn of [service.deliverFunction, service.acceptFunction, service.push.connectionFunction]) {
       const [statement] = manage(fn);
       const resource = JSON.stringify(statement.Resource);
       expect(resource).toContain(apiId);
       expect(resource).toContain('/live/*/@connections/*');
     }
-    expect(manage(service.acceptFunction)).toHaveLength(0);
+    expect(manage(service.sweeperFunction)).toHaveLength(0);
     expect(manage(service.push.authorizerFunction)).toHaveLength(0);
   });
 
@@ -321,6 +337,7 @@ describe('NotificationService: props validation at synth time', () => {
     [{ maxPayloadBytes: 200_000 }, 'maxPayloadBytes must be an integer from 1024 to 122880'],
     [{ pushFreshnessMinutes: 0 }, 'push.freshnessWindow must be from 1 minute to 14 days'],
     [{ retry: { minBackoffSeconds: 60, maxBackoffSeconds: 10 } }, 'minimum backoff must not exceed maximum backoff'],
+    [{ firstPushAttemptMaxRoutes: 2.5 }, 'firstPushAttemptMaxRoutes must be an integer from 0 to 100'],
   ] as [Partial<HeraldConfigFile>, string][])('rejects %j naming the problem', (change, message) => {
     expect(() => synth(change)).toThrow(message);
   });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Catalog } from '../catalog/catalogTypes.ts';
 import { REJECTION_RAW_BODY_BYTES } from '../constants.ts';
+import type { DeliverRoute, DeliveryDecision } from '../deliver/DeliverRoute.ts';
 import { AcceptanceInProgressError } from '../errors.ts';
 import { validateIntent, type IntentLimits, type InvalidIntent } from '../intent/validateIntent.ts';
 import type { NotificationStore, RejectionStore, RouteQueue } from '../ports.ts';
@@ -24,6 +25,12 @@ export interface AcceptIntentConfig {
   /** How long one acceptance may hold a notification before another may take over. */
   readonly acceptanceLeaseMs: number;
   readonly dueShards: number;
+  /**
+   * Intents with at most `maxRoutes` push routes get their first push attempt here, on routes
+   * created already leased: no route-queue hop, no separate lease write. Absent or 0: every route
+   * goes through the route queue.
+   */
+  readonly firstPushAttempt?: { readonly maxRoutes: number; readonly leaseMs: number };
 }
 
 export interface AcceptIntentDeps {
@@ -33,6 +40,8 @@ export interface AcceptIntentDeps {
   readonly rejections: RejectionStore;
   readonly routeQueue: RouteQueue;
   readonly clock: Clock;
+  /** Runs a leased attempt (the deliver function's own logic); needed with `firstPushAttempt`. */
+  readonly deliverer?: Pick<DeliverRoute, 'attemptLeased'>;
 }
 
 /** An intake message as the handler sees it. */
@@ -43,7 +52,14 @@ export interface IntakeMessage {
 }
 
 export type AcceptResult =
-  | { readonly kind: 'accepted'; readonly notificationId: string; readonly routes: number; readonly resumed: boolean }
+  | {
+      readonly kind: 'accepted';
+      readonly notificationId: string;
+      readonly routes: number;
+      readonly resumed: boolean;
+      /** Push routes whose first attempt ran here. */
+      readonly attemptedHere: number;
+    }
   | { readonly kind: 'duplicate'; readonly notificationId: string }
   | { readonly kind: 'rejected'; readonly reason: RejectionReason; readonly message: string };
 
@@ -121,19 +137,49 @@ export class AcceptIntent {
 
     // A notification we just created has no routes yet; only a resumed acceptance must look.
     const written = resumed ? await this.deps.store.listRouteStatuses(notificationId) : new Map<string, RouteStatus>();
-    const routes = buildRoutes(notificationId, recipients, entry.channels, entry.maxAttempts ?? this.config.defaultMaxAttempts, acceptedAt, this.config.dueShards)
+    const built = buildRoutes(notificationId, recipients, entry.channels, entry.maxAttempts ?? this.config.defaultMaxAttempts, acceptedAt, this.config.dueShards)
       .map((route) => (deleted.has(route.user_id) ? cancelledAtAcceptance(route, now) : route));
+    const attemptHere = new Set(resumed ? [] : this.pushRoutesToAttemptHere(built).map((r) => r.route_id));
+    const attemptLeaseExpiresAt = now + (this.config.firstPushAttempt?.leaseMs ?? 0);
+    const routes = built.map((route) => (attemptHere.has(route.route_id) ? leasedForFirstAttempt(route, randomUUID(), attemptLeaseExpiresAt) : route));
     await this.deps.store.putRoutes(routes.filter((r) => !written.has(r.route_id)));
-    const toEnqueue = routes.filter((r) => {
-      const status = written.get(r.route_id) ?? r.status;
-      return !TERMINAL_STATUSES.has(status);
-    });
-    await this.deps.routeQueue.enqueue(toEnqueue.map((r) => ({ notification_id: notificationId, route_id: r.route_id })));
+    const toEnqueue = routes.filter((r) => !TERMINAL_STATUSES.has(written.get(r.route_id) ?? r.status) && !attemptHere.has(r.route_id));
+    const [, retries] = await Promise.all([
+      this.deps.routeQueue.enqueue(toEnqueue.map((r) => ({ notification_id: notificationId, route_id: r.route_id }))),
+      this.attemptLeasedRoutes(record, routes.filter((r) => attemptHere.has(r.route_id))),
+    ]);
+    // A failed first attempt continues like any other: its message waits out the backoff on the route queue.
+    await this.deps.routeQueue.enqueue(retries.map((r) => ({ notification_id: notificationId, route_id: r.route_id })));
+    // Completing last means a crash anywhere above leaves the notification 'accepting': the intake
+    // message comes back, and the resumed acceptance enqueues every route that is still open.
     if (!(await this.deps.store.completeAcceptance(notificationId, leaseToken, this.deps.clock.now()))) {
       // Our lease expired and another invocation took over; it finishes the job.
       throw new AcceptanceInProgressError(notificationId);
     }
-    return { kind: 'accepted', notificationId, routes: routes.length, resumed };
+    return { kind: 'accepted', notificationId, routes: routes.length, resumed, attemptedHere: attemptHere.size };
+  }
+
+  /** The open push routes of a fresh acceptance, when there are few enough to attempt here. */
+  private pushRoutesToAttemptHere(routes: readonly RouteRecord[]): RouteRecord[] {
+    const limit = this.config.firstPushAttempt?.maxRoutes ?? 0;
+    if (limit <= 0 || this.deps.deliverer === undefined) return [];
+    const push = routes.filter((r) => r.channel === 'push' && !TERMINAL_STATUSES.has(r.status));
+    return push.length <= limit ? push : [];
+  }
+
+  /** Runs the leased first attempts side by side; returns the routes that must be retried. */
+  private async attemptLeasedRoutes(notification: NotificationRecord, routes: readonly RouteRecord[]): Promise<RouteRecord[]> {
+    if (routes.length === 0) return [];
+    const deliverer = this.deps.deliverer!;
+    const attempts = await Promise.allSettled(routes.map((route) => deliverer.attemptLeased(notification, route, route.lease_token!)));
+    const crashed = attempts.find((a) => a.status === 'rejected');
+    // Like a deliverer that crashed mid-attempt: the attempt counts, and its route is retried after
+    // the lease by the resumed acceptance (the intake message is retried).
+    if (crashed) throw crashed.reason;
+    return routes.filter((_, i) => {
+      const attempt = attempts[i] as PromiseFulfilledResult<DeliveryDecision>;
+      return attempt.value.kind === 'retry_after';
+    });
   }
 
   private async reject(message: IntakeMessage, invalid: InvalidIntent, notificationId?: string): Promise<AcceptResult> {
@@ -183,6 +229,11 @@ export function buildRoutes(
       };
     }),
   );
+}
+
+/** A route created with its first attempt already started (leased and counted), as a lease would leave it. */
+function leasedForFirstAttempt(route: RouteRecord, leaseToken: string, leaseExpiresAt: number): RouteRecord {
+  return { ...route, attempts: route.attempts + 1, lease_token: leaseToken, lease_expires_at: leaseExpiresAt };
 }
 
 /** A route for a recipient who was deleted: created terminal, never enqueued. */

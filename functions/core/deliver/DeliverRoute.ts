@@ -13,7 +13,8 @@ export interface DeliverRouteConfig {
 
 export interface DeliverRouteDeps {
   readonly store: NotificationStore;
-  readonly dispatchers: Readonly<Record<Channel, ChannelDispatcher>>;
+  /** A runner that only ever gets routes of some channels (accept: push) needs only those. */
+  readonly dispatchers: Readonly<Partial<Record<Channel, ChannelDispatcher>>>;
   readonly clock: Clock;
   readonly random?: () => number;
   /** Told about every attempt that ran, for logs and metrics. */
@@ -61,8 +62,16 @@ export class DeliverRoute {
       store.getNotification(message.notification_id),
     ]);
     if (!lease.leased) return this.refused(lease.route, now);
+    return this.attemptLeased(notification, lease.route, token);
+  }
 
-    const route = lease.route;
+  /**
+   * Runs the attempt of a route this caller holds the lease on (`route` as leased, its attempt
+   * already counted): dispatch → complete, conditional on the lease. Also the entry point for a
+   * route created already leased (accept's first push attempt).
+   */
+  public async attemptLeased(notification: NotificationRecord | undefined, route: RouteRecord, token: string): Promise<DeliveryDecision> {
+    const { store, clock } = this.deps;
     const result = notification === undefined
       ? failure('notification_missing', `notification ${route.notification_id} does not exist`, false)
       : await this.dispatch(notification, route, token);
@@ -104,7 +113,7 @@ export class DeliverRoute {
   }
 
   private async dispatch(notification: NotificationRecord, route: RouteRecord, leaseToken: string): Promise<AttemptResult> {
-    const dispatcher = this.deps.dispatchers[route.channel] as ChannelDispatcher | undefined;
+    const dispatcher = this.deps.dispatchers[route.channel];
     if (dispatcher === undefined) return failure('payload_encoding_failed', `route has unknown channel "${route.channel}"`, false);
     try {
       await dispatcher.dispatch(notification, route, leaseToken);

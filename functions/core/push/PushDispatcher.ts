@@ -69,6 +69,8 @@ export class PushDispatcher implements ChannelDispatcher {
       throw new DispatchError('push_buffer_write_failed', `appending to the event buffer failed: ${(error as Error).message}`, true, { cause: error });
     }
 
+    // Listed only after the append committed, never alongside it: a client that registers after
+    // this read resumes from a stream that already holds the event, so no live client misses it.
     const connections = (await this.deps.registry.listForUser(route.user_id)).filter(
       (c) => route.device_session_id === undefined || c.device_session_id === route.device_session_id,
     );

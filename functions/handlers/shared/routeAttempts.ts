@@ -1,0 +1,85 @@
+import { DeliverRoute, type AttemptReport, type DeliverRouteDeps } from '../../core/deliver/DeliverRoute.ts';
+import { PushDispatcher, type PushReport } from '../../core/push/PushDispatcher.ts';
+import type { NotificationStore } from '../../core/ports.ts';
+import { systemClock, type RouteRecord } from '../../core/types.ts';
+import type { RetryPolicy } from '../../core/backoff/computeBackoff.ts';
+import { ApiGatewayConnectionSender } from '../../adapters/ApiGatewayConnectionSender.ts';
+import { documentClient } from '../../adapters/awsClients.ts';
+import { DynamoConnectionRegistry } from '../../adapters/DynamoConnectionRegistry.ts';
+import { DynamoEventBuffer } from '../../adapters/DynamoEventBuffer.ts';
+import { numberEnv, requireEnv } from './config.ts';
+import { countMetric, logger, traced } from './observability.ts';
+import { routeLogFields } from './routeLogFields.ts';
+
+/**
+ * Route attempts as deliver runs them, shared with accept (which runs the first attempt of small
+ * push intents itself): the same dispatch, the same one log line per attempt and the same metrics.
+ */
+export function routeAttempts(options: {
+  readonly store: NotificationStore;
+  readonly retryPolicy: RetryPolicy;
+  readonly leaseMs: number;
+  readonly dispatchers: DeliverRouteDeps['dispatchers'];
+}): DeliverRoute {
+  return new DeliverRoute(
+    { retryPolicy: options.retryPolicy, leaseMs: options.leaseMs },
+    { store: options.store, dispatchers: options.dispatchers, clock: systemClock, onAttempt: reportAttempt },
+  );
+}
+
+/** The push channel from the environment (STREAMS_TABLE, CONNECTIONS_TABLE, WEBSOCKET_CALLBACK_URL). */
+export function pushDispatcherFromEnv(notificationsTable: string): PushDispatcher {
+  return new PushDispatcher(
+    { freshnessMs: numberEnv('FRESHNESS_SECONDS', 86_400) * 1000 },
+    {
+      buffer: new DynamoEventBuffer(traced(documentClient()), { streamsTable: requireEnv('STREAMS_TABLE'), notificationsTable }),
+      registry: new DynamoConnectionRegistry(traced(documentClient()), requireEnv('CONNECTIONS_TABLE')),
+      sender: new ApiGatewayConnectionSender(requireEnv('WEBSOCKET_CALLBACK_URL')),
+      clock: systemClock,
+      onReport: reportPush,
+    },
+  );
+}
+
+/** What the push dispatcher did in the current attempt of a route, told on that attempt's log line. */
+const pushOutcomes = new Map<string, { user_id: string; position: number; sent: number; gone: number }>();
+const pushOutcomeKey = (route: Pick<RouteRecord, 'notification_id' | 'route_id'>) => `${route.notification_id}/${route.route_id}`;
+
+/**
+ * Forgets what attempts that threw after their push left behind (they never reached their log
+ * line). Called at the end of each invocation, so the map cannot grow across invocations.
+ */
+export function forgetPushOutcomes(): void {
+  pushOutcomes.clear();
+}
+
+function reportPush({ route, position, sent, gone }: PushReport): void {
+  pushOutcomes.set(pushOutcomeKey(route), { user_id: route.user_id, position, sent, gone });
+  countMetric('PushEventsSent', {}, sent);
+  if (gone > 0) countMetric('GoneConnections', {}, gone);
+}
+
+function reportAttempt({ notification, route, outcome, recorded }: AttemptReport): void {
+  const push = pushOutcomes.get(pushOutcomeKey(route));
+  pushOutcomes.delete(pushOutcomeKey(route));
+  // One line per attempt (with the push outcome on it): log volume is billed per byte.
+  const fields = { ...routeLogFields(notification, route), attempt: route.attempts, max_attempts: route.max_attempts, recorded, ...(push ?? {}) };
+  const dimensions = { channel: route.channel, notification_type: notification?.notification_type ?? 'unknown' };
+  if (outcome.status === 'published') {
+    logger.info('route published', fields);
+    countMetric('RoutePublishAttempts', { ...dimensions, result: 'published' });
+    countMetric('RoutePublishedTotal', {});
+    return;
+  }
+  const failure = { ...fields, failure_classification: outcome.classification, failure_message: outcome.message };
+  countMetric('RoutePublishAttempts', { ...dimensions, result: outcome.status === 'failed' ? 'retry' : 'dead_letter', classification: outcome.classification });
+  if (outcome.status === 'failed') {
+    logger.warn('route attempt failed; retry scheduled', { ...failure, next_attempt_at: new Date(outcome.nextAttemptAt).toISOString() });
+    countMetric('RouteRetries', dimensions);
+    countMetric('RouteRetriesTotal', {});
+  } else {
+    logger.warn('route dead-lettered', failure);
+    countMetric('RouteDeadLetters', { ...dimensions, classification: outcome.classification });
+    countMetric('RouteDeadLettersTotal', {});
+  }
+}

@@ -1,0 +1,182 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { ApiGatewayConnectionSender } from '../../functions/adapters/ApiGatewayConnectionSender.ts';
+import { DynamoConnectionRegistry } from '../../functions/adapters/DynamoConnectionRegistry.ts';
+import { DynamoEventBuffer } from '../../functions/adapters/DynamoEventBuffer.ts';
+import { DynamoUserStates } from '../../functions/adapters/DynamoUserStates.ts';
+import { SqsRouteQueue } from '../../functions/adapters/SqsRouteQueue.ts';
+import { AcceptIntent } from '../../functions/core/accept/AcceptIntent.ts';
+import type { Catalog } from '../../functions/core/catalog/catalogTypes.ts';
+import { DeliverRoute } from '../../functions/core/deliver/DeliverRoute.ts';
+import { DispatchError } from '../../functions/core/errors.ts';
+import { PushDispatcher } from '../../functions/core/push/PushDispatcher.ts';
+import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
+import type { ChannelDispatcher } from '../../functions/core/ports.ts';
+import { systemClock } from '../../functions/core/types.ts';
+import { documents, endpoints, intent, mailbox, outputs, rejections, sendIntent, sqs, store, uid, waitFor } from './support.ts';
+import { closeAllClients, connectAs } from './wsClient.ts';
+
+const catalog = (JSON.parse(readFileSync('test/fixtures/herald.test.json', 'utf8')) as { catalog: Catalog }).catalog;
+const streamsTable = endpoints.outputs['HeraldStreamsTableName']!;
+const connectionsTable = endpoints.outputs['HeraldConnectionsTableName']!;
+
+afterEach(async () => {
+  await closeAllClients();
+});
+
+/** The function that wrote each "route published" line of a notification (the offline stack captures their stdout). */
+function publishedBy(notificationId: string): Map<string, string> {
+  const lines = readFileSync(inject('functionLog'), 'utf8').split('\n').filter((line) => line.includes(notificationId));
+  const by = new Map<string, string>();
+  for (const line of lines) {
+    const entry = JSON.parse(line.slice(line.indexOf('{'))) as Record<string, string>;
+    if (entry['message'] === 'route published') by.set(entry['route_id']!, entry['function_name']!);
+  }
+  return by;
+}
+
+async function publishedRoutes(id: string, count: number) {
+  return waitFor(`${count} routes of ${id} published`, async () => {
+    const routes = await store.listRoutes(id);
+    return routes.length === count && routes.every((r) => r.status === 'published') ? routes : undefined;
+  });
+}
+
+describe('first push attempt in accept (the deployed handlers)', () => {
+  it('publishes the push route of a small intent from accept, in one attempt, and leaves its email route to deliver', async () => {
+    // Prepare
+    const user = uid('inline');
+    const client = await connectAs(user, 'phone');
+    const sent = intent('welcome', { user_id: user, email: `${user}@example.com` }, { name: 'Ada' });
+    const id = notificationIdFor('tests', sent.idempotency_key);
+
+    // Act
+    await sendIntent(sent);
+
+    // Assess
+    const frame = await client.waitForFrame('event');
+    expect(frame).toMatchObject({ notification_id: id, kind: 'welcome', payload: { name: 'Ada' }, position: 1 });
+    const routes = await publishedRoutes(id, 2);
+    expect(routes.map((r) => [r.route_id, r.attempts])).toEqual([[`email:${user}`, 1], [`push:${user}`, 1]]);
+    const by = await waitFor('both route log lines', async () => {
+      const lines = publishedBy(id);
+      return lines.size === 2 ? lines : undefined;
+    });
+    expect(by.get(`push:${user}`)).toMatch(/^HeraldAccept/);
+    expect(by.get(`email:${user}`)).toMatch(/^HeraldDeliver/);
+    expect(await mailbox(`${user}@example.com`)).toHaveLength(1);
+  });
+
+  it('sends a fan-out with more push routes than the limit (10) through the route queue', async () => {
+    const users = Array.from({ length: 11 }, (_, i) => uid(`wide${i}`));
+    const sent = { ...intent('ping', { user_id: users[0]! }, { n: 1 }), audience: { kind: 'users', recipients: users.map((user_id) => ({ user_id })) } };
+    const id = notificationIdFor('tests', sent.idempotency_key);
+
+    await sendIntent(sent);
+
+    await publishedRoutes(id, 11);
+    const by = await waitFor('11 route log lines', async () => {
+      const lines = publishedBy(id);
+      return lines.size === 11 ? lines : undefined;
+    });
+    expect([...by.values()].every((fn) => fn.startsWith('HeraldDeliver'))).toBe(true);
+  });
+});
+
+describe('first push attempt in accept: failures (accept run here, against the real tables, queue and deliver function)', () => {
+  const sender = new ApiGatewayConnectionSender(endpoints.websocketCallback, { region: endpoints.region, credentials: endpoints.credentials });
+  const push = new PushDispatcher(
+    { freshnessMs: 86_400_000 },
+    {
+      buffer: new DynamoEventBuffer(documents, { streamsTable, notificationsTable: outputs.tableName }),
+      registry: new DynamoConnectionRegistry(documents, connectionsTable),
+      sender,
+      clock: systemClock,
+    },
+  );
+
+  function acceptWith(pushDispatcher: ChannelDispatcher, leases: { acceptanceMs: number; attemptMs: number }) {
+    const deliverer = new DeliverRoute(
+      { retryPolicy: { minMs: 1000, maxMs: 4000, jitter: 0.2, maxAttempts: 10 }, leaseMs: leases.attemptMs },
+      { store, dispatchers: { push: pushDispatcher }, clock: systemClock },
+    );
+    return new AcceptIntent(
+      { catalog, limits: { maxPayloadBytes: 30_720 }, defaultMaxAttempts: 3, acceptanceLeaseMs: leases.acceptanceMs, dueShards: 8, firstPushAttempt: { maxRoutes: 10, leaseMs: leases.attemptMs } },
+      { store, users: new DynamoUserStates(documents, outputs.tableName), rejections, routeQueue: new SqsRouteQueue(sqs, outputs.routeQueueUrl), clock: systemClock, deliverer },
+    );
+  }
+  const message = (body: unknown) => ({ id: uid('msg'), sentAt: Date.now(), body: JSON.stringify(body) });
+
+  it('hands a failed first attempt to deliver, which publishes it after the backoff: one event, attempts 2', async () => {
+    // Prepare: the first push attempt fails (a retryable dispatch error), later ones go through.
+    const user = uid('retry');
+    const client = await connectAs(user, 'phone');
+    let calls = 0;
+    const flaky: ChannelDispatcher = {
+      dispatch: (notification, route, token) => {
+        calls += 1;
+        return calls === 1 ? Promise.reject(new DispatchError('push_buffer_write_failed', 'injected: stream unavailable', true)) : push.dispatch(notification, route, token);
+      },
+    };
+    const sent = intent('chat.message', { user_id: user }, { text: 'later' });
+    const id = notificationIdFor('tests', sent.idempotency_key);
+
+    // Act
+    const result = await acceptWith(flaky, { acceptanceMs: 60_000, attemptMs: 60_000 }).handle(message(sent));
+
+    // Assess: accept tried once, recorded the failure and completed; deliver (the stack's) published.
+    expect(result).toMatchObject({ kind: 'accepted', routes: 1, attemptedHere: 1 });
+    expect(await store.getNotification(id)).toMatchObject({ state: 'accepted' });
+    const route = await waitFor('route published by deliver', async () => {
+      const r = await store.getRoute(id, `push:${user}`);
+      return r?.status === 'published' ? r : undefined;
+    });
+    expect(route).toMatchObject({ attempts: 2, last_failure_classification: 'push_buffer_write_failed' });
+    // The retry waited out the backoff (1 s − 20 % jitter) after the failed first attempt.
+    const failedAt = (route as unknown as { last_failure_at: number }).last_failure_at;
+    expect(route.published_at! - failedAt).toBeGreaterThanOrEqual(800);
+    expect(calls).toBe(1);
+    expect((await client.waitForFrame('event'))).toMatchObject({ notification_id: id, position: 1 });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(client.events()).toHaveLength(1);
+  });
+
+  it('recovers from a crash in the middle of a first attempt: the intake retry resumes and deliver publishes once the lease runs out', async () => {
+    // Prepare: accept appends the event and then dies before completing the route (the event is in
+    // the stream and on the socket; the route is still leased, attempt 1 counted).
+    const user = uid('crash');
+    const client = await connectAs(user, 'phone');
+    const crashing: ChannelDispatcher = {
+      dispatch: async (notification, route, token) => {
+        await push.dispatch(notification, route, token);
+        throw new Error('injected: execution environment died after the push');
+      },
+    };
+    const sent = intent('chat.message', { user_id: user }, { text: 'once' });
+    const id = notificationIdFor('tests', sent.idempotency_key);
+    await expect(acceptWith(crashing, { acceptanceMs: 300, attemptMs: 1_500 }).handle(message(sent))).rejects.toThrow('execution environment died');
+    expect(await store.getNotification(id)).toMatchObject({ state: 'accepting' });
+    expect(await store.getRoute(id, `push:${user}`)).toMatchObject({ status: 'pending', attempts: 1, stream_position: 1 });
+    await new Promise((r) => setTimeout(r, 400));
+
+    // Act: SQS hands the intake message back (run here again, with the real push).
+    const resumed = await acceptWith(push, { acceptanceMs: 60_000, attemptMs: 60_000 }).handle(message(sent));
+
+    // Assess: the resumed acceptance attempts nothing itself and enqueues the route; deliver waits
+    // out the crashed lease, re-sends the same event (same position) and publishes on attempt 2.
+    expect(resumed).toMatchObject({ kind: 'accepted', resumed: true, attemptedHere: 0 });
+    const route = await waitFor('route published', async () => {
+      const r = await store.getRoute(id, `push:${user}`);
+      return r?.status === 'published' ? r : undefined;
+    }, 30_000);
+    expect(route).toMatchObject({ attempts: 2, stream_position: 1 });
+    const buffer = new DynamoEventBuffer(documents, { streamsTable, notificationsTable: outputs.tableName });
+    expect((await buffer.getHead(user))?.position).toBe(1);
+    const events = await waitFor('the re-sent frame', async () => {
+      const frames = client.events();
+      return frames.length === 2 ? frames : undefined;
+    });
+    // The same event twice on the live socket (at-least-once on the wire); one position, which the SDK de-duplicates by cursor.
+    expect(events.map((f) => f['position'])).toEqual([1, 1]);
+  });
+});
