@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { renderMarkdown, type BenchReport } from '../../bench/report.ts';
 
 // The committed full run: what a full `npm run bench` writes (the quick run has no 50/s latency).
-const full = JSON.parse(readFileSync('bench/results/2026-11-22.json', 'utf8')) as BenchReport;
-const before = JSON.parse(readFileSync('bench/results/2026-11-22-before.json', 'utf8')) as BenchReport;
+const full = JSON.parse(readFileSync('bench/results/2026-11-22-first-push-in-accept.json', 'utf8')) as BenchReport;
+const before = JSON.parse(readFileSync('bench/results/2026-11-22.json', 'utf8')) as BenchReport;
 
 describe('the Markdown report of a full run', () => {
   const markdown = renderMarkdown(full, before);
