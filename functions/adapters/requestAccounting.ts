@@ -29,6 +29,8 @@ export interface OperationCount {
   payloadBytes: number;
   /** SQS ReceiveMessage calls that returned nothing (the event source's idle polling). */
   emptyReceives: number;
+  /** DynamoDB: requests per table named in them (a batch or transaction counts once per table). */
+  tables?: Record<string, number>;
 }
 
 export type RequestLedger = Record<string, OperationCount>;
@@ -64,7 +66,10 @@ export function mergeLedgers(...ledgers: RequestLedger[]): RequestLedger {
   for (const ledger of ledgers) {
     for (const [key, count] of Object.entries(ledger)) {
       const into = (merged[key] ??= emptyCount());
-      for (const field of Object.keys(count) as (keyof OperationCount)[]) into[field] += count[field];
+      for (const [field, value] of Object.entries(count) as [keyof OperationCount, OperationCount[keyof OperationCount]][]) {
+        if (typeof value === 'number') (into[field] as number) += value;
+        else if (value !== undefined) for (const [table, n] of Object.entries(value)) (into.tables ??= {})[table] = (into.tables?.[table] ?? 0) + n;
+      }
     }
   }
   return merged;
@@ -93,6 +98,7 @@ export function attachRequestAccounting<C extends MiddlewareClient>(client: C, s
         const countOf = () => {
           const count = (ledger()[`${service}.${operation}`] ??= emptyCount());
           count.requests += 1;
+          if (service === 'dynamodb') for (const table of tablesOf(args.input)) (count.tables ??= {})[table] = (count.tables[table] ?? 0) + 1;
           return count;
         };
         let result;
@@ -192,6 +198,17 @@ function failedWriteItems(operation: string, input: Record<string, unknown>, err
     return ((input['TransactItems'] as unknown[] | undefined) ?? []).length;
   }
   return 0;
+}
+
+/** The tables a DynamoDB request names: TableName, a batch's RequestItems, a transaction's items. */
+export function tablesOf(input: Record<string, unknown>): string[] {
+  const names = new Set<string>();
+  if (typeof input['TableName'] === 'string') names.add(input['TableName']);
+  for (const table of Object.keys((input['RequestItems'] as Record<string, unknown> | undefined) ?? {})) names.add(table);
+  for (const item of (input['TransactItems'] as Record<string, { TableName?: string }>[] | undefined) ?? []) {
+    for (const action of Object.values(item)) if (action?.TableName) names.add(action.TableName);
+  }
+  return [...names];
 }
 
 function operationName(commandName: string): string {

@@ -87,13 +87,26 @@ describe('request accounting (its own offline stack, counting on)', () => {
     await bench.settle();
     await client.close();
 
-    // Assess: each SDK operation a function sent maps to an action its role's policies allow. Per
-    // action, not per table: the ledger does not record which table a request named.
+    // Assess: each SDK operation a function sent maps to an action its role's policies allow, and
+    // for DynamoDB on each table the request named — except transactions, whose item actions
+    // (put, update) the ledger does not break down by table: those are checked per action only.
     const { functions } = await bench.stack.requestLedgers();
-    const granted = grantedActions(readCloudAssembly('cdk.out.bench').template);
-    const used = Object.entries(functions).flatMap(([fnId, ledger]) => Object.keys(ledger).map((op) => [fnId, op] as const));
+    const template = readCloudAssembly('cdk.out.bench').template;
+    const granted = grants(template);
+    const tableIds = tableLogicalIds(template);
+    const used = Object.entries(functions).flatMap(([fnId, ledger]) => Object.entries(ledger).map(([op, count]) => [fnId, op, Object.keys(count.tables ?? {})] as const));
     expect([...new Set(used.map(([fnId]) => fnId.replace(/[0-9A-F]{8}$/, '')))]).toEqual(expect.arrayContaining(['HeraldAccept', 'HeraldDeliver', 'HeraldPushConnection']));
-    const missing = used.flatMap(([fnId, op]) => requiredActions(op).filter((a) => !granted.get(fnId)?.has(a)).map((a) => `${fnId} sent ${op} without ${a}`));
+    expect(used.filter(([, op]) => op.startsWith('dynamodb.')).every(([, , tables]) => tables.length > 0)).toBe(true);
+    const missing = used.flatMap(([fnId, op, named]) =>
+      requiredActions(op).flatMap((action) => {
+        const tables = op === 'dynamodb.TransactWriteItems' ? [] : named;
+        const statements = (granted.get(fnId) ?? []).filter((st) => st.actions.includes(action));
+        if (tables.length === 0) return statements.length > 0 ? [] : [`${fnId} sent ${op} without ${action}`];
+        return tables
+          .filter((table) => !statements.some((st) => st.resource.includes(`"${tableIds.get(table)}"`)))
+          .map((table) => `${fnId} sent ${op} to ${table} without ${action} on it`);
+      }),
+    );
     expect(missing).toEqual([]);
   }, 90_000);
 });
@@ -107,20 +120,25 @@ function requiredActions(operation: string): string[] {
   return [`${service}:${name}`];
 }
 
-/** Function logical id → the actions of every IAM policy attached to its role. */
-function grantedActions(template: StackTemplate): Map<string, Set<string>> {
-  const byRole = new Map<string, Set<string>>();
+/** Function logical id → the Allow statements (actions, resources as JSON) of every IAM policy on its role. */
+function grants(template: StackTemplate): Map<string, { actions: string[]; resource: string }[]> {
+  const byRole = new Map<string, { actions: string[]; resource: string }[]>();
   for (const [, policy] of resourcesOfType(template, 'AWS::IAM::Policy')) {
-    const props = policy.Properties as { Roles: { Ref: string }[]; PolicyDocument: { Statement: { Effect: string; Action: string | string[] }[] } };
-    const actions = props.PolicyDocument.Statement.filter((st) => st.Effect === 'Allow').flatMap((st) => [st.Action].flat());
-    for (const role of props.Roles) byRole.set(role.Ref, new Set([...(byRole.get(role.Ref) ?? []), ...actions]));
+    const props = policy.Properties as { Roles: { Ref: string }[]; PolicyDocument: { Statement: { Effect: string; Action: string | string[]; Resource: unknown }[] } };
+    const statements = props.PolicyDocument.Statement.filter((st) => st.Effect === 'Allow').map((st) => ({ actions: [st.Action].flat(), resource: JSON.stringify(st.Resource) }));
+    for (const role of props.Roles) byRole.set(role.Ref, [...(byRole.get(role.Ref) ?? []), ...statements]);
   }
   return new Map(
     resourcesOfType(template, 'AWS::Lambda::Function').map(([id, fn]) => {
       const role = (fn.Properties!['Role'] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
-      return [id, byRole.get(role) ?? new Set<string>()];
+      return [id, byRole.get(role) ?? []];
     }),
   );
+}
+
+/** Table name as the offline stack creates it (its TableName, else its logical id) → logical id. */
+function tableLogicalIds(template: StackTemplate): Map<string, string> {
+  return new Map(resourcesOfType(template, 'AWS::DynamoDB::Table').map(([id, table]) => [String(table.Properties?.['TableName'] ?? id), id]));
 }
 
 describe('npm run bench -- --quick (smoke test: numbers are produced, not judged)', () => {

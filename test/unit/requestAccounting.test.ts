@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   attachRequestAccounting,
   mergeLedgers,
+  tablesOf,
   transactionWriteUnits,
   withRequestAccounting,
   type RequestLedger,
@@ -108,5 +109,17 @@ describe('request accounting middleware', () => {
     const merged = mergeLedgers(a, a, {});
     expect(merged['sqs.SendMessage']).toMatchObject({ requests: 2, billedUnits: 2, payloadBytes: 20 });
     expect(a['sqs.SendMessage']!.requests).toBe(1);
+  });
+
+  it('merges the per-table request counts of DynamoDB operations', () => {
+    const put = (tables: Record<string, number>): RequestLedger => ({ 'dynamodb.BatchGetItem': { requests: 1, failed: 0, readUnits: 1, writeUnits: 0, indexWriteUnits: 0, estimatedWriteUnits: 0, billedUnits: 1, payloadBytes: 0, emptyReceives: 0, tables } });
+    expect(mergeLedgers(put({ notifications: 1 }), put({ notifications: 1, streams: 1 }))['dynamodb.BatchGetItem']!.tables).toEqual({ notifications: 2, streams: 1 });
+  });
+
+  it('names the tables of a request: TableName, batch RequestItems and transaction items, each once', () => {
+    expect(tablesOf({ TableName: 'routes', Key: {} })).toEqual(['routes']);
+    expect(tablesOf({ RequestItems: { routes: {}, streams: {} } })).toEqual(['routes', 'streams']);
+    expect(tablesOf({ TransactItems: [{ Update: { TableName: 'streams' } }, { Put: { TableName: 'streams' } }, { Update: { TableName: 'routes' } }] })).toEqual(['streams', 'routes']);
+    expect(tablesOf({ QueueUrl: 'q' })).toEqual([]);
   });
 });
