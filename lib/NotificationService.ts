@@ -295,7 +295,7 @@ export class NotificationService extends Construct {
         SWEEP_REQUEUE_BACKOFF_MS: String(Math.max(validated.sweepGraceMs, 300_000)),
       },
     });
-    this.table.grant(this.sweeperFunction, 'dynamodb:Query', 'dynamodb:UpdateItem');
+    this.table.grant(this.sweeperFunction, 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
     this.routeQueue.grantSendMessages(this.sweeperFunction);
     new Rule(this, 'SweepSchedule', {
       description: 'Runs the Herald sweeper: re-enqueues stranded due routes',

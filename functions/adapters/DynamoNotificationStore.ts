@@ -352,7 +352,8 @@ export class DynamoNotificationStore implements NotificationStore {
 
   /**
    * Open routes of one shard due before `dueBefore`. The index carries ids only (so route updates
-   * do not rewrite it); each hit is read back whole, and one that moved on meanwhile is left out.
+   * do not rewrite it); the hits are read back whole with one consistent BatchGetItem, and one
+   * that moved on meanwhile is left out.
    */
   public async listDueRoutes(shard: number, dueBefore: number, limit: number): Promise<RouteRecord[]> {
     const { Items = [] } = await this.client.send(
@@ -364,8 +365,14 @@ export class DynamoNotificationStore implements NotificationStore {
         Limit: limit,
       }),
     );
-    const routes = await mapWithConcurrency(Items, 8, (item) => this.getRoute(item['notification_id'] as string, item['route_id'] as string));
-    return routes.filter((r): r is RouteRecord => r !== undefined && !TERMINAL_STATUSES.has(r.status) && r.due_at !== undefined && r.due_at <= dueBefore);
+    const keys = Items.map((item) => routeKey(item['notification_id'] as string, item['route_id'] as string));
+    const found = new Map((await batchGetAll(this.client, this.options.tableName, keys, { consistentRead: true })).map((item) => [`${item['pk']}/${item['sk']}`, item]));
+    // In the index's due order, as the query returned them.
+    const routes = keys.flatMap((key) => {
+      const item = found.get(`${key.pk}/${key.sk}`);
+      return item === undefined ? [] : [fromItem<RouteRecord>(item)];
+    });
+    return routes.filter((r) => !TERMINAL_STATUSES.has(r.status) && r.due_at !== undefined && r.due_at <= dueBefore);
   }
 
   public async postponeDue(route: RouteRecord, dueAt: number): Promise<boolean> {

@@ -4,7 +4,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoNotificationStore } from '../../functions/adapters/DynamoNotificationStore.ts';
 import { mergeLedgers, type RequestLedger } from '../../functions/adapters/requestAccounting.ts';
+import { buildRoutes } from '../../functions/core/accept/AcceptIntent.ts';
+import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
 import { BenchClient } from '../../bench/benchClient.ts';
 import { BenchStack, EMAIL_TYPE, PUSH_TYPE } from '../../bench/benchStack.ts';
 import { readCloudAssembly, resourcesOfType, type StackTemplate } from '../../local/CloudAssembly.ts';
@@ -68,7 +71,7 @@ describe('request accounting (its own offline stack, counting on)', () => {
     expect(cost.usdPerMillion).toBeGreaterThan(0);
   }, 60_000);
 
-  it('sees every function use only AWS actions its IAM role grants (email, push from accept and from deliver, a resuming client)', async () => {
+  it('sees every function use only AWS actions its IAM role grants (email, push from accept and from deliver, a resuming client, a sweep)', async () => {
     // Prepare: a connected, resumed client; the functions' ledgers from here on.
     const run = randomUUID().slice(0, 8);
     await bench.resetMeasurements();
@@ -83,7 +86,18 @@ describe('request accounting (its own offline stack, counting on)', () => {
     await bench.sendIntent({ notification_type: PUSH_TYPE, producer: 'bench', idempotency_key: `${run}-push`, audience: { kind: 'user', user_id: `iam-${run}` }, payload: { n: 1 } });
     await bench.sendIntent({ notification_type: EMAIL_TYPE, producer: 'bench', idempotency_key: `${run}-email`, audience: { kind: 'user', user_id: `iam-${run}`, email: `iam-${run}@bench.example.com` }, payload: { n: 2 } });
     await bench.sendIntent({ notification_type: PUSH_TYPE, producer: 'bench', idempotency_key: `${run}-wide`, audience: { kind: 'users', recipients: fanOut }, payload: { n: 3 } });
-    await bench.waitForPublished(before, 13, 60_000);
+    // …and a route whose message was lost 10 minutes ago, which only the sweeper can find.
+    const store = new DynamoNotificationStore(bench.documents, { tableName: bench.tableName, retentionMs: 86_400_000 });
+    const stranded = notificationIdFor('bench', `${run}-stranded`);
+    const tenMinutesAgo = Date.now() - 10 * 60_000;
+    await store.beginAcceptance(
+      { notification_id: stranded, notification_type: PUSH_TYPE, producer: 'bench', idempotency_key: `${run}-stranded`, audience_kind: 'user', payload: { n: 4 }, content_hash: 'stranded', accepted_at: tenMinutesAgo, route_count: 1, state: 'accepting' },
+      'bench-acceptance',
+      tenMinutesAgo + 1000,
+    );
+    await store.putRoutes(buildRoutes(stranded, [{ user_id: `iam-${run}` }], ['push'], 3, tenMinutesAgo, 8));
+    await bench.stack.fireSchedules();
+    await bench.waitForPublished(before, 14, 60_000);
     await bench.settle();
     await client.close();
 
@@ -95,7 +109,7 @@ describe('request accounting (its own offline stack, counting on)', () => {
     const granted = grants(template);
     const tableIds = tableLogicalIds(template);
     const used = Object.entries(functions).flatMap(([fnId, ledger]) => Object.entries(ledger).map(([op, count]) => [fnId, op, Object.keys(count.tables ?? {})] as const));
-    expect([...new Set(used.map(([fnId]) => fnId.replace(/[0-9A-F]{8}$/, '')))]).toEqual(expect.arrayContaining(['HeraldAccept', 'HeraldDeliver', 'HeraldPushConnection']));
+    expect([...new Set(used.map(([fnId]) => fnId.replace(/[0-9A-F]{8}$/, '')))]).toEqual(expect.arrayContaining(['HeraldAccept', 'HeraldDeliver', 'HeraldPushConnection', 'HeraldSweeper']));
     expect(used.filter(([, op]) => op.startsWith('dynamodb.')).every(([, , tables]) => tables.length > 0)).toBe(true);
     const missing = used.flatMap(([fnId, op, named]) =>
       requiredActions(op).flatMap((action) => {
