@@ -246,7 +246,7 @@ export class NotificationService extends Construct {
     this.acceptFunction.addEventSource(
       new SqsEventSource(this.intakeQueue, { batchSize: 10, maxBatchingWindow: Duration.millis(0), reportBatchItemFailures: true }),
     );
-    this.table.grant(this.acceptFunction, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem');
+    this.table.grant(this.acceptFunction, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem');
     this.routeQueue.grantSendMessages(this.acceptFunction);
     if (validated.firstPushAttemptMaxRoutes > 0) this.push.grantPublish(this.acceptFunction);
 
@@ -271,7 +271,7 @@ export class NotificationService extends Construct {
         ...(props.deliverMaxConcurrency !== undefined ? { maxConcurrency: props.deliverMaxConcurrency } : {}),
       }),
     );
-    this.table.grant(this.deliverFunction, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
+    this.table.grant(this.deliverFunction, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
     this.push.grantPublish(this.deliverFunction);
     if (validated.emailFrom !== '') {
       const domain = validated.emailFrom.split('@')[1]!;

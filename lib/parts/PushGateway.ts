@@ -133,7 +133,7 @@ export class PushGateway extends Construct {
 
     this.connectionsTable.grant(this.connectionFunction, 'dynamodb:PutItem', 'dynamodb:DeleteItem');
     // PutItem: resume creates an empty stream's head so every cursor it hands out is resumable.
-    this.streamsTable.grant(this.connectionFunction, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:Query');
+    this.streamsTable.grant(this.connectionFunction, 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:Query');
     this.stage.grantManagementApiAccess(this.connectionFunction);
     this.acknowledgeConnectionWildcard(this.connectionFunction);
   }
@@ -157,7 +157,7 @@ export class PushGateway extends Construct {
 
   /** What a publisher (deliver, accept's first push attempt) needs: read heads and append to streams (transaction), find and post to connections. */
   public grantPublish(grantee: IGrantable): void {
-    this.streamsTable.grant(grantee, 'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem');
+    this.streamsTable.grant(grantee, 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem');
     this.connectionsTable.grant(grantee, 'dynamodb:Query', 'dynamodb:DeleteItem');
     this.stage.grantManagementApiAccess(grantee);
     if (grantee instanceof HeraldFunction) this.acknowledgeConnectionWildcard(grantee);

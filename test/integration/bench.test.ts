@@ -1,3 +1,4 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -71,14 +72,15 @@ describe('request accounting (its own offline stack, counting on)', () => {
     expect(cost.usdPerMillion).toBeGreaterThan(0);
   }, 60_000);
 
-  it('sees every function use only AWS actions its IAM role grants (email, push from accept and from deliver, a resuming client, a sweep)', async () => {
-    // Prepare: a connected, resumed client; the functions' ledgers from here on.
+  it('sees every function use only AWS actions its IAM role grants (email, push from accept and from deliver, a resuming client, a sweep, a user deletion, a replay)', async () => {
+    // Prepare: a connected, resumed client, and one of a user about to be deleted; the functions' ledgers from here on.
     const run = randomUUID().slice(0, 8);
     await bench.resetMeasurements();
     const client = await BenchClient.connect(bench.endpoints.websocket, await bench.token(`iam-${run}`, 'phone'));
+    const leaving = await BenchClient.connect(bench.endpoints.websocket, await bench.token(`iam-${run}-gone`, 'laptop'));
     const replayed = client.next('replay_complete');
     client.send({ action: 'resume', cursor: '' });
-    await replayed;
+    const cursor = String((await replayed).frame['cursor']);
     const before = bench.published;
 
     // Act: a push the accept function delivers, an email and an 11-recipient push that deliver does.
@@ -98,8 +100,30 @@ describe('request accounting (its own offline stack, counting on)', () => {
     await store.putRoutes(buildRoutes(stranded, [{ user_id: `iam-${run}` }], ['push'], 3, tenMinutesAgo, 8));
     await bench.stack.fireSchedules();
     await bench.waitForPublished(before, 14, 60_000);
+    // …and the deletion of a user with a live session and a route due in 10 minutes (to cancel).
+    const pending = notificationIdFor('bench', `${run}-pending`);
+    await store.putRoutes(buildRoutes(pending, [{ user_id: `iam-${run}-gone` }], ['push'], 3, Date.now() + 10 * 60_000, 8));
+    const events = new EventBridgeClient({ region: bench.endpoints.region, credentials: bench.endpoints.credentials, endpoint: bench.endpoints.events });
+    const invalidated = leaving.next('session_invalidated');
+    await events.send(
+      new PutEventsCommand({
+        Entries: [{ EventBusName: bench.endpoints.outputs['HeraldEventBusName'], Source: 'accounts', DetailType: 'herald.lifecycle', Detail: JSON.stringify({ event_type: 'user.deleted', user_id: `iam-${run}-gone`, occurred_at_ms: Date.now() }) }],
+      }),
+    );
+    events.destroy();
+    await invalidated;
     await bench.settle();
+    expect(await store.getRoute(pending, `push:iam-${run}-gone`)).toMatchObject({ status: 'cancelled' });
     await client.close();
+    await leaving.close();
+    // …and the first client back on another device, replaying its two missed events from the cursor.
+    const back = await BenchClient.connect(bench.endpoints.websocket, await bench.token(`iam-${run}`, 'tablet'));
+    const replayedAgain = back.next('replay_complete');
+    back.send({ action: 'resume', cursor });
+    expect((await replayedAgain).frame).toMatchObject({ position: 2 });
+    expect(back.frames.filter((f) => f.frame.type === 'events').flatMap((f) => f.frame['events'] as unknown[])).toHaveLength(2);
+    await back.close();
+    await bench.settle();
 
     // Assess: each SDK operation a function sent maps to an action its role's policies allow, and
     // for DynamoDB on each table the request named — except transactions, whose item actions
@@ -109,7 +133,7 @@ describe('request accounting (its own offline stack, counting on)', () => {
     const granted = grants(template);
     const tableIds = tableLogicalIds(template);
     const used = Object.entries(functions).flatMap(([fnId, ledger]) => Object.entries(ledger).map(([op, count]) => [fnId, op, Object.keys(count.tables ?? {})] as const));
-    expect([...new Set(used.map(([fnId]) => fnId.replace(/[0-9A-F]{8}$/, '')))]).toEqual(expect.arrayContaining(['HeraldAccept', 'HeraldDeliver', 'HeraldPushConnection', 'HeraldSweeper']));
+    expect([...new Set(used.map(([fnId]) => fnId.replace(/[0-9A-F]{8}$/, '')))]).toEqual(expect.arrayContaining(['HeraldAccept', 'HeraldDeliver', 'HeraldPushConnection', 'HeraldSweeper', 'HeraldLifecycle']));
     expect(used.filter(([, op]) => op.startsWith('dynamodb.')).every(([, , tables]) => tables.length > 0)).toBe(true);
     const missing = used.flatMap(([fnId, op, named]) =>
       requiredActions(op).flatMap((action) => {
