@@ -4,6 +4,9 @@ import { dirname } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { attachRequestAccounting, type RequestLedger } from '../functions/adapters/requestAccounting.ts';
+import { chunk } from '../functions/adapters/chunk.ts';
+import { mapWithConcurrency } from '../functions/adapters/mapWithConcurrency.ts';
+import { SQS_BATCH_SIZE } from '../functions/core/constants.ts';
 import { mintAccessToken } from '../functions/core/auth/AccessTokenVerifier.ts';
 import { OfflineStack, type OfflineEndpoints } from '../local/OfflineStack.ts';
 import { synthesize } from '../local/synth.ts';
@@ -86,18 +89,10 @@ export class BenchStack {
 
   /** Sends intents ten to a request, `parallel` requests at a time (the fastest a producer can load the queue). */
   public async sendIntentsBatched(intents: readonly unknown[], parallel = 8): Promise<void> {
-    const batches: unknown[][] = [];
-    for (let i = 0; i < intents.length; i += 10) batches.push(intents.slice(i, i + 10));
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: parallel }, async () => {
-        while (next < batches.length) {
-          const batch = batches[next++]!;
-          await this.producer.send(
-            new SendMessageBatchCommand({ QueueUrl: this.intakeQueueUrl, Entries: batch.map((intent, i) => ({ Id: String(i), MessageBody: JSON.stringify(intent) })) }),
-          );
-        }
-      }),
+    await mapWithConcurrency(chunk(intents, SQS_BATCH_SIZE), parallel, (batch) =>
+      this.producer.send(
+        new SendMessageBatchCommand({ QueueUrl: this.intakeQueueUrl, Entries: batch.map((intent, i) => ({ Id: String(i), MessageBody: JSON.stringify(intent) })) }),
+      ),
     );
   }
 

@@ -8,6 +8,8 @@ import { gzipSync } from 'node:zlib';
 import { pathToFileURL } from 'node:url';
 import { eventSk, HEAD_SK, streamPk } from '../functions/adapters/DynamoEventBuffer.ts';
 import { batchWriteAll } from '../functions/adapters/batchWriteAll.ts';
+import { chunk } from '../functions/adapters/chunk.ts';
+import { DYNAMODB_BATCH_WRITE_SIZE } from '../functions/core/constants.ts';
 import { encodeCursor } from '../functions/core/push/cursorCodec.ts';
 import { BenchClient } from './benchClient.ts';
 import { EMAIL_TYPE, nowMs, PUSH_TYPE, sleep, type BenchStack } from './benchStack.ts';
@@ -270,7 +272,7 @@ export async function measureReplay(bench: BenchStack, events: number, runs: num
         },
       },
     }));
-    for (let i = 0; i < items.length; i += 25) await batchWriteAll(bench.documents, bench.streamsTable, items.slice(i, i + 25));
+    for (const group of chunk(items, DYNAMODB_BATCH_WRITE_SIZE)) await batchWriteAll(bench.documents, bench.streamsTable, group);
     const client = await BenchClient.connect(bench.endpoints.websocket, await bench.token(user, 'replaying'));
     const firstFrame = client.frames.length;
     const complete = client.next('replay_complete', 60_000);

@@ -1,11 +1,13 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
+import { DYNAMODB_BATCH_WRITE_SIZE } from '../core/constants.ts';
 import { DispatchError } from '../core/errors.ts';
 import type { EventBuffer } from '../core/push/pushPorts.ts';
 import type { StreamEvent, StreamHead } from '../core/push/pushTypes.ts';
 import { batchGetAll } from './batchGetAll.ts';
 import { batchWriteAll } from './batchWriteAll.ts';
+import { chunk } from './chunk.ts';
 import { Coalescer } from './Coalescer.ts';
 import { routeKey } from './dynamoKeys.ts';
 
@@ -168,8 +170,8 @@ export class DynamoEventBuffer implements EventBuffer {
         }),
       );
       const keys = page.Items ?? [];
-      for (let i = 0; i < keys.length; i += 25) {
-        await batchWriteAll(this.client, table, keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } })));
+      for (const group of chunk(keys, DYNAMODB_BATCH_WRITE_SIZE)) {
+        await batchWriteAll(this.client, table, group.map((Key) => ({ DeleteRequest: { Key } })));
       }
       deleted += keys.length;
       startKey = page.LastEvaluatedKey;

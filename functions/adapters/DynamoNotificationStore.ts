@@ -13,6 +13,7 @@ import type { AttemptOutcome } from '../core/route/routeTransitions.ts';
 import { TERMINAL_STATUSES, type NotificationRecord, type RouteRecord, type RouteStatus } from '../core/types.ts';
 import { batchWriteAll } from './batchWriteAll.ts';
 import { mapWithConcurrency } from './mapWithConcurrency.ts';
+import { chunk } from './chunk.ts';
 import { batchGetAll } from './batchGetAll.ts';
 import { Coalescer, settled } from './Coalescer.ts';
 import { DEAD_LETTERS_INDEX, deadLetterDay, DUE_INDEX, notificationKey, OPEN_BY_USER_INDEX, ROUTE_SK_PREFIX, routeKey, STORAGE_ATTRIBUTES } from './dynamoKeys.ts';
@@ -122,10 +123,8 @@ export class DynamoNotificationStore implements NotificationStore {
     // A batch may not name one key twice; the same route asked for twice is written once.
     const keyOf = (route: RouteRecord) => `${route.notification_id}/${route.route_id}`;
     const distinct = [...new Map(routes.map((r) => [keyOf(r), r])).values()];
-    const batches: RouteRecord[][] = [];
-    for (let i = 0; i < distinct.length; i += DYNAMODB_BATCH_WRITE_SIZE) batches.push(distinct.slice(i, i + DYNAMODB_BATCH_WRITE_SIZE));
     const written = new Map<string, true | Error>();
-    await mapWithConcurrency(batches, this.options.writeConcurrency ?? 4, async (batch) => {
+    await mapWithConcurrency(chunk(distinct, DYNAMODB_BATCH_WRITE_SIZE), this.options.writeConcurrency ?? 4, async (batch) => {
       const outcome = await settled(batchWriteAll(
         this.client,
         this.options.tableName,

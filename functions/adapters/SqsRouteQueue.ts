@@ -5,6 +5,7 @@ import { TransientError } from '../core/errors.ts';
 import type { RouteQueue } from '../core/ports.ts';
 import type { DeliveryMessage } from '../core/types.ts';
 import { mapWithConcurrency } from './mapWithConcurrency.ts';
+import { chunk } from './chunk.ts';
 import { Coalescer, settled } from './Coalescer.ts';
 
 /** The route queue: batched sends, and visibility changes for backoff. */
@@ -24,10 +25,8 @@ export class SqsRouteQueue implements RouteQueue {
   }
 
   private readonly sends = new Coalescer<DeliveryMessage, true>(async (messages) => {
-    const batches: DeliveryMessage[][] = [];
-    for (let i = 0; i < messages.length; i += SQS_BATCH_SIZE) batches.push(messages.slice(i, i + SQS_BATCH_SIZE));
     const results = new Map<DeliveryMessage, true | Error>();
-    await mapWithConcurrency(batches, this.sendConcurrency, async (batch) => {
+    await mapWithConcurrency(chunk(messages, SQS_BATCH_SIZE), this.sendConcurrency, async (batch) => {
       const outcome = await settled(this.sendBatch(batch));
       for (const message of batch) results.set(message, outcome);
     });

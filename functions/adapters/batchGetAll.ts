@@ -1,6 +1,7 @@
 import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TransientError } from '../core/errors.ts';
 import { mapWithConcurrency } from './mapWithConcurrency.ts';
+import { chunk } from './chunk.ts';
 
 /** DynamoDB's limit on keys per BatchGetItem. */
 const BATCH_GET_SIZE = 100;
@@ -22,11 +23,9 @@ export async function batchGetAll(
   keys: readonly Record<string, unknown>[],
   options: BatchGetOptions = {},
 ): Promise<Record<string, unknown>[]> {
-  const chunks: Record<string, unknown>[][] = [];
-  for (let i = 0; i < keys.length; i += BATCH_GET_SIZE) chunks.push(keys.slice(i, i + BATCH_GET_SIZE));
   const found: Record<string, unknown>[] = [];
-  await mapWithConcurrency(chunks, 4, async (chunk) => {
-    let pending = chunk;
+  await mapWithConcurrency(chunk(keys, BATCH_GET_SIZE), 4, async (group) => {
+    let pending = group;
     for (let round = 0; pending.length > 0; round += 1) {
       if (round >= 8) throw new TransientError(`BatchGetItem left ${pending.length} keys unprocessed after ${round} rounds`);
       if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 25 * 2 ** round)));

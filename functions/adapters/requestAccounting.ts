@@ -66,13 +66,16 @@ export function mergeLedgers(...ledgers: RequestLedger[]): RequestLedger {
   for (const ledger of ledgers) {
     for (const [key, count] of Object.entries(ledger)) {
       const into = (merged[key] ??= emptyCount());
-      for (const [field, value] of Object.entries(count) as [keyof OperationCount, OperationCount[keyof OperationCount]][]) {
-        if (typeof value === 'number') (into[field] as number) += value;
-        else if (value !== undefined) for (const [table, n] of Object.entries(value)) (into.tables ??= {})[table] = (into.tables?.[table] ?? 0) + n;
-      }
+      const { tables, ...numbers } = count;
+      for (const [field, n] of Object.entries(numbers) as [Exclude<keyof OperationCount, 'tables'>, number][]) into[field] += n;
+      for (const [table, n] of Object.entries(tables ?? {})) countTable(into, table, n);
     }
   }
   return merged;
+}
+
+function countTable(count: OperationCount, table: string, requests: number): void {
+  (count.tables ??= {})[table] = (count.tables[table] ?? 0) + requests;
 }
 
 interface MiddlewareClient {
@@ -98,7 +101,7 @@ export function attachRequestAccounting<C extends MiddlewareClient>(client: C, s
         const countOf = () => {
           const count = (ledger()[`${service}.${operation}`] ??= emptyCount());
           count.requests += 1;
-          if (service === 'dynamodb') for (const table of tablesOf(args.input)) (count.tables ??= {})[table] = (count.tables[table] ?? 0) + 1;
+          if (service === 'dynamodb') for (const table of tablesOf(args.input)) countTable(count, table, 1);
           return count;
         };
         let result;

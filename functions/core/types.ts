@@ -100,6 +100,9 @@ export interface DeliveryMessage {
   readonly route_id: string;
 }
 
+/** The route-queue message for a route (only its ids: the route itself is read at delivery). */
+export const deliveryMessageFor = ({ notification_id, route_id }: DeliveryMessage): DeliveryMessage => ({ notification_id, route_id });
+
 /** Injected time source, so backoff, leases and expiry are tested without sleeping. */
 export interface Clock {
   now(): number;

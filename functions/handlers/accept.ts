@@ -96,14 +96,10 @@ async function acceptRecord(record: SQSRecord): Promise<void> {
 
 /** accept λ: intake queue → notification + routes → first push attempt / route queue. Partial batch responses. */
 export const handler = middy(
-  async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-    try {
-      return await processPartialResponse(event, acceptRecord, processor, { context, throwOnFullBatchFailure: false, processInParallel: true });
-    } finally {
-      forgetPushOutcomes();
-    }
-  },
+  (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    processPartialResponse(event, acceptRecord, processor, { context, throwOnFullBatchFailure: false, processInParallel: true }),
 )
   .use(captureLambdaHandler(tracer, { captureResponse: false }))
   .use(injectLambdaContext(logger))
-  .use(countMetricsFlush());
+  .use(countMetricsFlush())
+  .use(forgetPushOutcomes());

@@ -60,14 +60,10 @@ async function deliverRecord(record: SQSRecord): Promise<void> {
 
 /** deliver λ: route queue → lease → channel → complete. Partial batch responses. */
 export const handler = middy(
-  async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-    try {
-      return await processPartialResponse(event, deliverRecord, processor, { context, throwOnFullBatchFailure: false, processInParallel: true });
-    } finally {
-      forgetPushOutcomes();
-    }
-  },
+  (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    processPartialResponse(event, deliverRecord, processor, { context, throwOnFullBatchFailure: false, processInParallel: true }),
 )
   .use(captureLambdaHandler(tracer, { captureResponse: false }))
   .use(injectLambdaContext(logger))
-  .use(countMetricsFlush());
+  .use(countMetricsFlush())
+  .use(forgetPushOutcomes());

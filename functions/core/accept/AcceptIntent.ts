@@ -9,6 +9,7 @@ import type { UserStateStore } from '../lifecycle/lifecyclePorts.ts';
 import { contentHashOf, notificationIdFor, routeIdFor } from '../route/identifiers.ts';
 import { dueShardOf } from '../route/dueShard.ts';
 import {
+  deliveryMessageFor,
   TERMINAL_STATUSES,
   type Clock,
   type NotificationRecord,
@@ -145,11 +146,11 @@ export class AcceptIntent {
     await this.deps.store.putRoutes(routes.filter((r) => !written.has(r.route_id)));
     const toEnqueue = routes.filter((r) => !TERMINAL_STATUSES.has(written.get(r.route_id) ?? r.status) && !attemptHere.has(r.route_id));
     const [, retries] = await Promise.all([
-      this.deps.routeQueue.enqueue(toEnqueue.map((r) => ({ notification_id: notificationId, route_id: r.route_id }))),
+      this.deps.routeQueue.enqueue(toEnqueue.map(deliveryMessageFor)),
       this.attemptLeasedRoutes(record, routes.filter((r) => attemptHere.has(r.route_id))),
     ]);
     // A failed first attempt continues like any other: its message waits out the backoff on the route queue.
-    await this.deps.routeQueue.enqueue(retries.map((r) => ({ notification_id: notificationId, route_id: r.route_id })));
+    await this.deps.routeQueue.enqueue(retries.map(deliveryMessageFor));
     // Completing last means a crash anywhere above leaves the notification 'accepting': the intake
     // message comes back, and the resumed acceptance enqueues every route that is still open.
     if (!(await this.deps.store.completeAcceptance(notificationId, leaseToken, this.deps.clock.now()))) {

@@ -1,5 +1,5 @@
 import type { NotificationStore, RouteQueue } from '../ports.ts';
-import type { Clock, DeliveryMessage } from '../types.ts';
+import { deliveryMessageFor, type Clock, type DeliveryMessage } from '../types.ts';
 
 export interface SweepConfig {
   readonly dueShards: number;
@@ -65,7 +65,7 @@ export class SweepDueRoutes {
       }
       // Postpone first: if the route moved meanwhile the condition fails and we leave it alone.
       if (await store.postponeDue(route, now + this.config.requeueBackoffMs)) {
-        requeue.push({ notification_id: route.notification_id, route_id: route.route_id });
+        requeue.push(deliveryMessageFor(route));
       } else {
         skipped += 1;
       }

@@ -46,12 +46,13 @@ const pushOutcomes = new Map<string, { user_id: string; position: number; sent: 
 const pushOutcomeKey = (route: Pick<RouteRecord, 'notification_id' | 'route_id'>) => `${route.notification_id}/${route.route_id}`;
 
 /**
- * Forgets what attempts that threw after their push left behind (they never reached their log
- * line). Called at the end of each invocation, so the map cannot grow across invocations.
+ * Middy middleware: at the end of each invocation, forgets what attempts that threw after their
+ * push left behind (they never reached their log line), so the map cannot grow across invocations.
  */
-export function forgetPushOutcomes(): void {
-  pushOutcomes.clear();
-}
+export const forgetPushOutcomes = () => ({
+  after: async () => pushOutcomes.clear(),
+  onError: async () => pushOutcomes.clear(),
+});
 
 function reportPush({ route, position, sent, gone }: PushReport): void {
   pushOutcomes.set(pushOutcomeKey(route), { user_id: route.user_id, position, sent, gone });
