@@ -15,6 +15,8 @@ export interface BenchReport {
   readonly throughput: (ThroughputResult & { emulatorUtilisation: number })[];
   readonly replay: ReplayResult;
   readonly bundles: BundleResult[];
+  /** Unrecorded load before the measurements (absent in quick runs and in reports before 2026-11-23). */
+  readonly warmUp?: { rate: number; seconds: number; intents: number };
   readonly targets: { singleDevicePushUsdPerMillion: number; p50Ms: number; p99Ms: number; atRate: number };
 }
 
@@ -77,6 +79,9 @@ export function renderMarkdown(report: BenchReport, baseline?: BenchReport): str
   lines.push('');
 
   lines.push('## Latency: intent sent → `event` frame at a connected client (open loop)', '');
+  if (report.warmUp) {
+    lines.push(`Measured after an unrecorded warm-up of ${report.warmUp.intents} push intents at ${report.warmUp.rate}/s, so that DynamoDB Local's JIT has compiled its hot paths (on a fresh stack the first 50/s run is several times slower than the next).`, '');
+  }
   lines.push('| offered intents/s | seconds | sent | received | p50 ms | p95 ms | p99 ms | max ms |', '|---|---|---|---|---|---|---|---|');
   for (const l of report.latency) lines.push(`| ${l.offeredRate} | ${l.seconds} | ${l.sent} | ${l.received} | ${num(l.p50Ms, 1)} | ${num(l.p95Ms, 1)} | ${num(l.p99Ms, 1)} | ${num(l.maxMs, 1)} |`);
   lines.push('');

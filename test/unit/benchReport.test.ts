@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { renderMarkdown, type BenchReport } from '../../bench/report.ts';
 
 // The committed full run: what a full `npm run bench` writes (the quick run has no 50/s latency).
-const full = JSON.parse(readFileSync('bench/results/2026-11-22-first-push-in-accept.json', 'utf8')) as BenchReport;
-const before = JSON.parse(readFileSync('bench/results/2026-11-22.json', 'utf8')) as BenchReport;
+const full = JSON.parse(readFileSync('bench/results/2026-11-22-emulator-jvm.json', 'utf8')) as BenchReport;
+const before = JSON.parse(readFileSync('bench/results/2026-11-22-first-push-in-accept.json', 'utf8')) as BenchReport;
 
 describe('the Markdown report of a full run', () => {
   const markdown = renderMarkdown(full, before);
@@ -26,6 +26,12 @@ describe('the Markdown report of a full run', () => {
       'SES emails', 'Lambda requests', 'Lambda duration (arm64)', 'CloudWatch Logs ingestion', 'X-Ray traces (default sampling)',
     ]));
     expect(full.cost.map((c) => c.case)).toEqual(['push_1_device', 'push_3_devices', 'email']);
+  });
+
+  it('says the latency was measured after an unrecorded warm-up, and how large it was', () => {
+    expect(full.warmUp).toEqual({ rate: 50, seconds: 40, intents: 2000 });
+    expect(markdown).toContain('Measured after an unrecorded warm-up of 2000 push intents at 50/s');
+    expect(renderMarkdown(before)).not.toContain('warm-up');
   });
 
   it('records before and after against the baseline', () => {
