@@ -31,6 +31,8 @@ export interface OperationCount {
   emptyReceives: number;
   /** DynamoDB: requests per table named in them (a batch or transaction counts once per table). */
   tables?: Record<string, number>;
+  /** DynamoDB transactions: items per `<Action> <table>` (Put, Update, Delete, ConditionCheck), for IAM checks. */
+  transactItems?: Record<string, number>;
 }
 
 export type RequestLedger = Record<string, OperationCount>;
@@ -66,16 +68,18 @@ export function mergeLedgers(...ledgers: RequestLedger[]): RequestLedger {
   for (const ledger of ledgers) {
     for (const [key, count] of Object.entries(ledger)) {
       const into = (merged[key] ??= emptyCount());
-      const { tables, ...numbers } = count;
-      for (const [field, n] of Object.entries(numbers) as [Exclude<keyof OperationCount, 'tables'>, number][]) into[field] += n;
-      for (const [table, n] of Object.entries(tables ?? {})) countTable(into, table, n);
+      const { tables, transactItems, ...numbers } = count;
+      for (const [field, n] of Object.entries(numbers) as [Exclude<keyof OperationCount, 'tables' | 'transactItems'>, number][]) into[field] += n;
+      for (const [table, n] of Object.entries(tables ?? {})) countIn(into, 'tables', table, n);
+      for (const [item, n] of Object.entries(transactItems ?? {})) countIn(into, 'transactItems', item, n);
     }
   }
   return merged;
 }
 
-function countTable(count: OperationCount, table: string, requests: number): void {
-  (count.tables ??= {})[table] = (count.tables[table] ?? 0) + requests;
+function countIn(count: OperationCount, field: 'tables' | 'transactItems', key: string, n: number): void {
+  const counts = (count[field] ??= {});
+  counts[key] = (counts[key] ?? 0) + n;
 }
 
 interface MiddlewareClient {
@@ -101,7 +105,10 @@ export function attachRequestAccounting<C extends MiddlewareClient>(client: C, s
         const countOf = () => {
           const count = (ledger()[`${service}.${operation}`] ??= emptyCount());
           count.requests += 1;
-          if (service === 'dynamodb') for (const table of tablesOf(args.input)) countTable(count, table, 1);
+          if (service === 'dynamodb') {
+            for (const table of tablesOf(args.input)) countIn(count, 'tables', table, 1);
+            for (const item of transactItemsOf(args.input)) countIn(count, 'transactItems', item, 1);
+          }
           return count;
         };
         let result;
@@ -212,6 +219,13 @@ export function tablesOf(input: Record<string, unknown>): string[] {
     for (const action of Object.values(item)) if (action?.TableName) names.add(action.TableName);
   }
   return [...names];
+}
+
+/** A transaction's items as `<Action> <table>` (e.g. `Update streams`), in order, repeats kept. */
+export function transactItemsOf(input: Record<string, unknown>): string[] {
+  return ((input['TransactItems'] as Record<string, { TableName?: string }>[] | undefined) ?? []).flatMap((item) =>
+    Object.entries(item).flatMap(([action, body]) => (body?.TableName ? [`${action} ${body.TableName}`] : [])),
+  );
 }
 
 function operationName(commandName: string): string {

@@ -126,36 +126,43 @@ describe('request accounting (its own offline stack, counting on)', () => {
     await bench.settle();
 
     // Assess: each SDK operation a function sent maps to an action its role's policies allow, and
-    // for DynamoDB on each table the request named — except transactions, whose item actions
-    // (put, update) the ledger does not break down by table: those are checked per action only.
+    // for DynamoDB on each table the request named; a transaction needs each item's action
+    // (Put, Update, ConditionCheck…) on that item's table.
     const { functions } = await bench.stack.requestLedgers();
     const template = readCloudAssembly('cdk.out.bench').template;
     const granted = grants(template);
     const tableIds = tableLogicalIds(template);
-    const used = Object.entries(functions).flatMap(([fnId, ledger]) => Object.entries(ledger).map(([op, count]) => [fnId, op, Object.keys(count.tables ?? {})] as const));
-    expect([...new Set(used.map(([fnId]) => fnId.replace(/[0-9A-F]{8}$/, '')))]).toEqual(expect.arrayContaining(['HeraldAccept', 'HeraldDeliver', 'HeraldPushConnection', 'HeraldSweeper', 'HeraldLifecycle']));
-    expect(used.filter(([, op]) => op.startsWith('dynamodb.')).every(([, , tables]) => tables.length > 0)).toBe(true);
-    const missing = used.flatMap(([fnId, op, named]) =>
-      requiredActions(op).flatMap((action) => {
-        const tables = op === 'dynamodb.TransactWriteItems' ? [] : named;
+    const used = Object.entries(functions).flatMap(([fnId, ledger]) => Object.entries(ledger).map(([op, count]) => ({ fnId, op, count })));
+    expect([...new Set(used.map(({ fnId }) => fnId.replace(/[0-9A-F]{8}$/, '')))]).toEqual(expect.arrayContaining(['HeraldAccept', 'HeraldDeliver', 'HeraldPushConnection', 'HeraldSweeper', 'HeraldLifecycle']));
+    expect(used.filter(({ op }) => op.startsWith('dynamodb.')).every(({ count }) => Object.keys(count.tables ?? {}).length > 0)).toBe(true);
+    const transactions = used.filter(({ op }) => op === 'dynamodb.TransactWriteItems');
+    expect(transactions.length).toBeGreaterThan(0);
+    expect(transactions.every(({ count }) => Object.keys(count.transactItems ?? {}).length > 0)).toBe(true);
+    const missing = used.flatMap(({ fnId, op, count }) => {
+      const needs = op === 'dynamodb.TransactWriteItems'
+        ? Object.keys(count.transactItems ?? {}).map((item) => {
+            const [action, table] = item.split(' ') as [string, string];
+            return { action: `dynamodb:${action}Item`, tables: [table] };
+          })
+        : [{ action: requiredAction(op), tables: Object.keys(count.tables ?? {}) }];
+      return needs.flatMap(({ action, tables }) => {
         const statements = (granted.get(fnId) ?? []).filter((st) => st.actions.includes(action));
         if (tables.length === 0) return statements.length > 0 ? [] : [`${fnId} sent ${op} without ${action}`];
         return tables
           .filter((table) => !statements.some((st) => st.resource.includes(`"${tableIds.get(table)}"`)))
           .map((table) => `${fnId} sent ${op} to ${table} without ${action} on it`);
-      }),
-    );
+      });
+    });
     expect(missing).toEqual([]);
   }, 90_000);
 });
 
-/** IAM actions an SDK operation needs (a transaction needs the item actions it contains; Herald's put and update). */
-function requiredActions(operation: string): string[] {
+/** The IAM action an SDK operation needs (transactions are checked per item instead). */
+function requiredAction(operation: string): string {
   const [service, name] = operation.split('.') as [string, string];
-  if (operation === 'dynamodb.TransactWriteItems') return ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
-  if (service === 'apigateway') return ['execute-api:ManageConnections'];
-  if (operation === 'sqs.SendMessageBatch') return ['sqs:SendMessage'];
-  return [`${service}:${name}`];
+  if (service === 'apigateway') return 'execute-api:ManageConnections';
+  if (operation === 'sqs.SendMessageBatch') return 'sqs:SendMessage';
+  return `${service}:${name}`;
 }
 
 /** Function logical id → the Allow statements (actions, resources as JSON) of every IAM policy on its role. */

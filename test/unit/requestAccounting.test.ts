@@ -3,6 +3,7 @@ import {
   attachRequestAccounting,
   mergeLedgers,
   tablesOf,
+  transactItemsOf,
   transactionWriteUnits,
   withRequestAccounting,
   type RequestLedger,
@@ -121,5 +122,13 @@ describe('request accounting middleware', () => {
     expect(tablesOf({ RequestItems: { routes: {}, streams: {} } })).toEqual(['routes', 'streams']);
     expect(tablesOf({ TransactItems: [{ Update: { TableName: 'streams' } }, { Put: { TableName: 'streams' } }, { Update: { TableName: 'routes' } }] })).toEqual(['streams', 'routes']);
     expect(tablesOf({ QueueUrl: 'q' })).toEqual([]);
+  });
+
+  it("names a transaction's items by action and table, for checking IAM grants per item", () => {
+    expect(transactItemsOf({ TransactItems: [{ Update: { TableName: 'streams' } }, { Put: { TableName: 'streams' } }, { ConditionCheck: { TableName: 'routes' } }] }))
+      .toEqual(['Update streams', 'Put streams', 'ConditionCheck routes']);
+    expect(transactItemsOf({ TableName: 'routes', Key: {} })).toEqual([]);
+    const txn = (items: Record<string, number>): RequestLedger => ({ 'dynamodb.TransactWriteItems': { requests: 1, failed: 0, readUnits: 0, writeUnits: 0, indexWriteUnits: 0, estimatedWriteUnits: 0, billedUnits: 1, payloadBytes: 0, emptyReceives: 0, transactItems: items } });
+    expect(mergeLedgers(txn({ 'Put streams': 1 }), txn({ 'Put streams': 1, 'Update routes': 1 }))['dynamodb.TransactWriteItems']!.transactItems).toEqual({ 'Put streams': 2, 'Update routes': 1 });
   });
 });
