@@ -365,10 +365,11 @@ export class DynamoNotificationStore implements NotificationStore {
       }),
     );
     const keys = Items.map((item) => routeKey(item['notification_id'] as string, item['route_id'] as string));
-    const found = new Map((await batchGetAll(this.client, this.options.tableName, keys, { consistentRead: true })).map((item) => [`${item['pk']}/${item['sk']}`, item]));
+    const keyOf = (item: Record<string, unknown>) => `${item['pk']}/${item['sk']}`;
+    const found = new Map((await batchGetAll(this.client, this.options.tableName, keys, { consistentRead: true })).map((item) => [keyOf(item), item]));
     // In the index's due order, as the query returned them.
     const routes = keys.flatMap((key) => {
-      const item = found.get(`${key.pk}/${key.sk}`);
+      const item = found.get(keyOf(key));
       return item === undefined ? [] : [fromItem<RouteRecord>(item)];
     });
     return routes.filter((r) => !TERMINAL_STATUSES.has(r.status) && r.due_at !== undefined && r.due_at <= dueBefore);

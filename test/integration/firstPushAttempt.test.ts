@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ApiGatewayConnectionSender } from '../../functions/adapters/ApiGatewayConnectionSender.ts';
 import { DynamoConnectionRegistry } from '../../functions/adapters/DynamoConnectionRegistry.ts';
 import { DynamoEventBuffer } from '../../functions/adapters/DynamoEventBuffer.ts';
@@ -13,7 +13,7 @@ import { PushDispatcher } from '../../functions/core/push/PushDispatcher.ts';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
 import type { ChannelDispatcher } from '../../functions/core/ports.ts';
 import { systemClock } from '../../functions/core/types.ts';
-import { documents, endpoints, intent, mailbox, outputs, rejections, sendIntent, sqs, store, uid, waitFor } from './support.ts';
+import { documents, endpoints, functionLogLines, intent, mailbox, outputs, rejections, sendIntent, sqs, store, uid, waitFor } from './support.ts';
 import { closeAllClients, connectAs } from './wsClient.ts';
 
 const catalog = (JSON.parse(readFileSync('test/fixtures/herald.test.json', 'utf8')) as { catalog: Catalog }).catalog;
@@ -26,11 +26,9 @@ afterEach(async () => {
 
 /** The function that wrote each "route published" line of a notification (the offline stack captures their stdout). */
 function publishedBy(notificationId: string): Map<string, string> {
-  const lines = readFileSync(inject('functionLog'), 'utf8').split('\n').filter((line) => line.includes(notificationId));
   const by = new Map<string, string>();
-  for (const line of lines) {
-    const entry = JSON.parse(line.slice(line.indexOf('{'))) as Record<string, string>;
-    if (entry['message'] === 'route published') by.set(entry['route_id']!, entry['function_name']!);
+  for (const entry of functionLogLines(notificationId)) {
+    if (entry['message'] === 'route published') by.set(entry['route_id'] as string, entry['function_name'] as string);
   }
   return by;
 }

@@ -1,7 +1,6 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { DynamoConnectionRegistry } from '../../functions/adapters/DynamoConnectionRegistry.ts';
 import { DynamoEventBuffer } from '../../functions/adapters/DynamoEventBuffer.ts';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
@@ -10,6 +9,7 @@ import {
   documents,
   endpoints,
   events,
+  functionLogLines,
   intent,
   outputs,
   rejections,
@@ -39,14 +39,6 @@ async function putLifecycle(detail: Record<string, unknown> | string): Promise<v
     }),
   );
   expect(put.FailedEntryCount).toBe(0);
-}
-
-/** Lines of the functions' log that mention `marker` (EMF metrics and Powertools logs). */
-function logLines(marker: string): Record<string, unknown>[] {
-  return readFileSync(inject('functionLog'), 'utf8')
-    .split('\n')
-    .filter((line) => line.includes(marker))
-    .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>);
 }
 
 async function publishPush(userId: string) {
@@ -120,7 +112,7 @@ describe('user.deleted', () => {
   it('creates routes of a deleted recipient cancelled inside a multi-recipient intent', async () => {
     const [gone, kept] = [uid('gone'), uid('kept')];
     await putLifecycle({ event_type: 'user.deleted', user_id: gone, occurred_at_ms: Date.now() });
-    await waitFor('deletion applied', async () => logLines(gone).some((l) => l['message'] === 'lifecycle event applied'));
+    await waitFor('deletion applied', async () => functionLogLines(gone).some((l) => l['message'] === 'lifecycle event applied'));
     const marker = uid('multi');
     await sendIntent({ notification_type: 'ping', producer: 'tests', idempotency_key: marker, audience: { kind: 'users', recipients: [{ user_id: gone }, { user_id: kept }] }, payload: {} });
     const id = notificationIdFor('tests', marker);
@@ -177,7 +169,7 @@ describe('session.revoked', () => {
     await putLifecycle({ event_type: 'session.revoked', user_id: user, device_session_id: 'phone', occurred_at_ms: at });
     await putLifecycle({ event_type: 'session.revoked', user_id: user, device_session_id: 'phone', occurred_at_ms: at - 60_000 });
     const results = await waitFor('both re-deliveries handled', async () => {
-      const lines = logLines(user).filter((l) => typeof l['message'] === 'string' && (l['message'] as string).startsWith('lifecycle event'));
+      const lines = functionLogLines(user).filter((l) => typeof l['message'] === 'string' && (l['message'] as string).startsWith('lifecycle event'));
       return lines.length >= 3 ? lines.map((l) => l['message']) : undefined;
     });
     // EventBridge does not order deliveries; the two re-deliveries may be handled in either order.
@@ -194,15 +186,15 @@ describe('bad events and failures', () => {
     ['of an unknown event_type', (u: string) => ({ event_type: 'user.renamed', user_id: u, occurred_at_ms: Date.now() }), 'unknown_event_type'],
   ])('absorbs an event %s: logged, counted, nothing in the DLQ', async (_name, detail, reason) => {
     const user = uid('bad');
-    const before = logLines('LifecycleEventsAbsorbed').filter((l) => l['reason'] === reason).length;
+    const before = functionLogLines('LifecycleEventsAbsorbed').filter((l) => l['reason'] === reason).length;
 
     await putLifecycle(detail(user));
 
-    await waitFor('metric emitted', async () => logLines('LifecycleEventsAbsorbed').filter((l) => l['reason'] === reason).length > before);
-    const metric = logLines('LifecycleEventsAbsorbed').filter((l) => l['reason'] === reason).at(-1)!;
+    await waitFor('metric emitted', async () => functionLogLines('LifecycleEventsAbsorbed').filter((l) => l['reason'] === reason).length > before);
+    const metric = functionLogLines('LifecycleEventsAbsorbed').filter((l) => l['reason'] === reason).at(-1)!;
     expect(metric).toMatchObject({ LifecycleEventsAbsorbed: 1, reason });
     expect((metric['_aws'] as { CloudWatchMetrics: { Dimensions: string[][] }[] }).CloudWatchMetrics[0]!.Dimensions[0]).toContain('reason');
-    expect(logLines(user).some((l) => l['message'] === 'lifecycle event absorbed')).toBe(true);
+    expect(functionLogLines(user).some((l) => l['message'] === 'lifecycle event absorbed')).toBe(true);
     expect(await approximateDepth(lifecycleDlqUrl)).toBe(0);
   });
 

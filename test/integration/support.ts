@@ -4,6 +4,7 @@ import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-s
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
 import { DynamoNotificationStore } from '../../functions/adapters/DynamoNotificationStore.ts';
 import { DynamoRejectionStore } from '../../functions/adapters/DynamoRejectionStore.ts';
@@ -33,6 +34,14 @@ export const store = new DynamoNotificationStore(documents, { tableName: outputs
 export const rejections = new DynamoRejectionStore(documents, { tableName: outputs.tableName, retentionMs });
 
 /** A value unique to one test, so assertions on shared emulators never see another test's data. */
+/** The lines of the functions' log (the offline stack captures their stdout) that mention `marker`, parsed. */
+export function functionLogLines(marker: string): Record<string, unknown>[] {
+  return readFileSync(inject('functionLog'), 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(marker))
+    .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>);
+}
+
 export const uid = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
 
 export async function sendIntent(intent: unknown): Promise<string> {
