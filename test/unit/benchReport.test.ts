@@ -12,6 +12,14 @@ describe('the Markdown report of a full run', () => {
   const push1 = full.cost.find((c) => c.case === 'push_1_device')!;
   const at50 = full.latency.find((l) => l.offeredRate === 50)!;
 
+  it('comes from a full run (not --quick) that measured every rate and finished within 10 minutes, as it recorded', () => {
+    expect(full.quick).toBe(false);
+    expect(full.latency.map((l) => l.offeredRate)).toEqual([10, 50, 100]);
+    expect(full.durationSeconds).toBeGreaterThan(0);
+    expect(full.durationSeconds).toBeLessThan(600);
+    expect(markdown).toContain(`ran ${full.durationSeconds} s on`);
+  });
+
   it('leads with single-device push: $ per million, writes per route, local p50/p99 at 50 intents/s, against the targets', () => {
     expect(headline).toContain(`| $ per million deliveries, every AWS charge | $${push1.cost.usdPerMillion.toFixed(3)} | ≤ $3.000 |`);
     expect(headline).toContain(`| DynamoDB write requests per route | ${Math.round(push1.cost.units.dynamodbWriteRequests * 100) / 100} | |`);
