@@ -1,5 +1,6 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { DYNAMODB_BATCH_WRITE_SIZE } from '../core/constants.ts';
 import { DispatchError } from '../core/errors.ts';
@@ -18,16 +19,24 @@ export const eventSk = (position: number) => `E#${String(position).padStart(15, 
 export interface DynamoEventBufferOptions {
   readonly streamsTable: string;
   readonly notificationsTable: string;
-  /** Appends that lose the race for the head are retried this many times. */
+  /** Appends that find their position taken move on to the next one, this many times. */
   readonly maxAppendAttempts?: number;
 }
 
 /**
- * Per-user event streams in DynamoDB. An append is one transaction of three conditional writes:
- * advance the head from the position we read (`position = p`), put the event at p + 1
- * (`attribute_not_exists`), and record p + 1 on the route (`lease_token = ours AND no position
- * yet`). Either all happen or none, so positions are gapless and strictly increasing in commit
- * order, and a route gets at most one position. See docs/push.md for the cost.
+ * Per-user event streams in DynamoDB, appended with plain conditional writes (no transaction):
+ *
+ * 1. reserve: record the slot (epoch, head + 1) on the route, if `lease_token = ours` and the route
+ *    has no slot yet (or still the one it had);
+ * 2. claim: put the event at that slot if nothing is there;
+ * 3. advance the head to the slot, if it is behind (`advanceHead`, a hint for the next append).
+ *
+ * An event is only ever put at a position p + 1 after p was seen taken (by the head, which only
+ * advances to stored events, or by a failed claim), so positions are gapless and committed in
+ * order. A route only puts its event at the slot it holds, and moves its slot only after finding
+ * it taken by another event, so it appends at most once: a retry finds its own event there. The
+ * head may lag behind the stream (a crash after the claim); appends probe past it and `ensureHead`
+ * reads past it. See docs/push.md for why this replaced a transaction of the three writes.
  */
 export class DynamoEventBuffer implements EventBuffer {
   public constructor(
@@ -38,80 +47,109 @@ export class DynamoEventBuffer implements EventBuffer {
 
   public async appendForRoute(input: Parameters<EventBuffer['appendForRoute']>[0]): Promise<StreamEvent> {
     const { event } = input;
-    if (input.existing) return { ...event, ...input.existing };
+    let held = input.existing;
+    let taken: StreamHead | undefined;
     const attempts = this.options.maxAppendAttempts ?? 30;
     for (let attempt = 1; attempt <= attempts; attempt += 1) {
-      const head = await this.getHead(event.user_id);
-      const epoch = head?.epoch ?? newEpoch();
-      const position = (head?.position ?? 0) + 1;
-      const stored: StreamEvent = { ...event, epoch, position };
-      try {
-        await this.client.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              head === undefined
-                ? {
-                    Put: {
-                      TableName: this.options.streamsTable,
-                      Item: { pk: streamPk(event.user_id), sk: HEAD_SK, epoch, position, created_at: event.published_at },
-                      ConditionExpression: 'attribute_not_exists(pk)',
-                    },
-                  }
-                : {
-                    Update: {
-                      TableName: this.options.streamsTable,
-                      Key: { pk: streamPk(event.user_id), sk: HEAD_SK },
-                      UpdateExpression: 'SET #position = :next',
-                      ConditionExpression: '#position = :current AND epoch = :epoch',
-                      ExpressionAttributeNames: { '#position': 'position' },
-                      ExpressionAttributeValues: { ':next': position, ':current': head.position, ':epoch': epoch },
-                    },
-                  },
-              {
-                Put: {
-                  TableName: this.options.streamsTable,
-                  Item: { pk: streamPk(event.user_id), sk: eventSk(position), ...stored, expires_at: Math.ceil(event.expires_at_ms / 1000) },
-                  ConditionExpression: 'attribute_not_exists(pk)',
-                },
-              },
-              {
-                Update: {
-                  TableName: this.options.notificationsTable,
-                  Key: routeKey(input.notificationId, input.routeId),
-                  UpdateExpression: 'SET stream_epoch = :epoch, stream_position = :next',
-                  ConditionExpression: 'lease_token = :token AND attribute_not_exists(stream_position)',
-                  ExpressionAttributeValues: { ':epoch': epoch, ':next': position, ':token': input.leaseToken },
-                },
-              },
-            ],
-          }),
-        );
-        return stored;
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
-        const reasons = error.CancellationReasons ?? [];
-        if (reasons[2]?.Code === 'ConditionalCheckFailed') {
-          throw new DispatchError('push_buffer_write_failed', 'the route lost its lease (or already has a position) while appending', true);
-        }
-        // Another append moved the head first (or a transaction conflict): read it again.
-        await sleep(Math.min(200, 5 * 2 ** attempt) * (0.5 + this.random()));
+      const head = await this.headOrCreate(event.user_id, event.published_at);
+      let slot: StreamHead;
+      if (held !== undefined && taken === undefined && held.epoch === head.epoch) {
+        slot = held;
+      } else {
+        // Past the head, and past the slot we just found taken (the head may lag behind it).
+        const after = taken?.epoch === head.epoch ? Math.max(head.position, taken.position) : head.position;
+        slot = { epoch: head.epoch, position: after + 1 };
+        await this.reserve(input, slot, held);
+        held = slot;
       }
+      const stored: StreamEvent = { ...event, ...slot };
+      const occupant = await this.claim(stored);
+      if (occupant === undefined) return stored;
+      // An earlier attempt of this route stored it (and stopped before completing the route).
+      if (occupant.event_id === event.event_id) return occupant;
+      taken = slot;
+      // Another appender was first; several in a row means a busy stream: spread the retries out.
+      if (attempt >= 3) await sleep(Math.min(100, 2 ** attempt) * this.random());
     }
-    throw new DispatchError('push_buffer_write_failed', `stream head of ${event.user_id} stayed contended for ${attempts} attempts`, true);
+    throw new DispatchError('push_buffer_write_failed', `stream of ${event.user_id} stayed contended for ${attempts} attempts`, true);
   }
 
-  /** Strongly consistent. Heads asked for together (the parallel records of a batch) share one BatchGetItem. */
+  /** Records `slot` as the route's position, if we still hold its lease and it still holds `held` (or nothing). */
+  private async reserve(input: Parameters<EventBuffer['appendForRoute']>[0], slot: StreamHead, held: StreamHead | undefined): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.options.notificationsTable,
+          Key: routeKey(input.notificationId, input.routeId),
+          UpdateExpression: 'SET stream_epoch = :epoch, stream_position = :position',
+          ConditionExpression: held === undefined
+            ? 'lease_token = :token AND attribute_not_exists(stream_position)'
+            : 'lease_token = :token AND stream_epoch = :heldEpoch AND stream_position = :heldPosition',
+          ExpressionAttributeValues: {
+            ':epoch': slot.epoch,
+            ':position': slot.position,
+            ':token': input.leaseToken,
+            ...(held === undefined ? {} : { ':heldEpoch': held.epoch, ':heldPosition': held.position }),
+          },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new DispatchError('push_buffer_write_failed', 'the route lost its lease (or its stream position moved) while appending', true);
+      }
+      throw error;
+    }
+  }
+
+  /** Puts the event at its position if the position is free; otherwise returns what is there. */
+  private async claim(stored: StreamEvent): Promise<StreamEvent | undefined> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.options.streamsTable,
+          Item: { pk: streamPk(stored.user_id), sk: eventSk(stored.position), ...stored, expires_at: Math.ceil(stored.expires_at_ms / 1000) },
+          ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return undefined;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException && error.Item) return toEvent(unmarshall(error.Item));
+      throw error;
+    }
+  }
+
+  public async advanceHead(event: StreamEvent): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.options.streamsTable,
+          Key: { pk: streamPk(event.user_id), sk: HEAD_SK },
+          UpdateExpression: 'SET #position = :position',
+          ConditionExpression: 'epoch = :epoch AND #position < :position',
+          ExpressionAttributeNames: { '#position': 'position' },
+          ExpressionAttributeValues: { ':epoch': event.epoch, ':position': event.position },
+        }),
+      );
+    } catch (error) {
+      // Already at or past it (a later append advanced it first), or the stream was reset.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** The head item as stored: its position may lag behind the last stored event. Strongly consistent. */
   public getHead(userId: string): Promise<StreamHead | undefined> {
     return this.heads.load(userId);
   }
 
+  /** Heads asked for together (the parallel records of a batch) share one BatchGetItem. */
   private readonly heads = new Coalescer<string, StreamHead | undefined>(async (userIds) => {
     const items = await batchGetAll(this.client, this.options.streamsTable, userIds.map((u) => ({ pk: streamPk(u), sk: HEAD_SK })), { consistentRead: true });
     const found = new Map(items.map((item) => [item['pk'] as string, { epoch: item['epoch'] as string, position: item['position'] as number }]));
     return new Map(userIds.map((userId) => [userId, found.get(streamPk(userId))]));
   });
 
-  public async ensureHead(userId: string, now: number): Promise<StreamHead> {
+  private async headOrCreate(userId: string, now: number): Promise<StreamHead> {
     const existing = await this.getHead(userId);
     if (existing) return existing;
     const head = { epoch: newEpoch(), position: 0 };
@@ -129,6 +167,25 @@ export class DynamoEventBuffer implements EventBuffer {
       if (error instanceof ConditionalCheckFailedException) return (await this.getHead(userId))!;
       throw error;
     }
+  }
+
+  /** The stream's epoch and last stored position: the head, moved past any events stored beyond it. */
+  public async ensureHead(userId: string, now: number): Promise<StreamHead> {
+    const head = await this.headOrCreate(userId, now);
+    const { Items = [] } = await this.client.send(
+      new QueryCommand({
+        TableName: this.options.streamsTable,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeNames: { '#position': 'position' },
+        ExpressionAttributeValues: { ':pk': streamPk(userId), ':from': eventSk(head.position + 1), ':to': eventSk(999_999_999_999_999) },
+        ProjectionExpression: 'epoch, #position',
+        ScanIndexForward: false,
+        ConsistentRead: true,
+        Limit: 1,
+      }),
+    );
+    const last = Items[0];
+    return last !== undefined && last['epoch'] === head.epoch ? { epoch: head.epoch, position: last['position'] as number } : head;
   }
 
   public async readAfter(userId: string, after: number, limit: number, now: number): Promise<StreamEvent[]> {

@@ -14,7 +14,7 @@ import { DynamoUserStates } from '../adapters/DynamoUserStates.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
 import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
 import { countMetric, countMetricsFlush, logger, traced, tracer } from './shared/observability.ts';
-import { forgetPushOutcomes, pushDispatcherFromEnv, routeAttempts } from './shared/routeAttempts.ts';
+import { eventBufferFromEnv, forgetPushOutcomes, pushDispatcherFromEnv, routeAttempts } from './shared/routeAttempts.ts';
 
 const config = loadServiceConfig();
 const store = new DynamoNotificationStore(traced(documentClient()), { tableName: config.tableName, retentionMs: config.retentionMs });
@@ -36,18 +36,21 @@ const acceptIntent = new AcceptIntent(
     rejections: new DynamoRejectionStore(traced(documentClient()), { tableName: config.tableName, retentionMs: config.retentionMs }),
     routeQueue: new SqsRouteQueue(traced(sqsClient()), requireEnv('ROUTE_QUEUE_URL')),
     clock: systemClock,
-    ...(firstPushAttemptMaxRoutes > 0
-      ? {
-          deliverer: routeAttempts({
-            store,
-            retryPolicy: config.retryPolicy,
-            leaseMs: firstPushAttemptLeaseMs,
-            dispatchers: { push: pushDispatcherFromEnv(config.tableName) },
-          }),
-        }
-      : {}),
+    ...(firstPushAttemptMaxRoutes > 0 ? firstPushAttemptDeps() : {}),
   },
 );
+function firstPushAttemptDeps() {
+  const streams = eventBufferFromEnv(config.tableName);
+  return {
+    streams,
+    deliverer: routeAttempts({
+      store,
+      retryPolicy: config.retryPolicy,
+      leaseMs: firstPushAttemptLeaseMs,
+      dispatchers: { push: pushDispatcherFromEnv(config.tableName, streams) },
+    }),
+  };
+}
 const processor = new BatchProcessor(EventType.SQS);
 const intakeQueueUrl = requireEnv('INTAKE_QUEUE_URL');
 /** A duplicate that arrives mid-acceptance looks again this soon, not after the full visibility timeout. */

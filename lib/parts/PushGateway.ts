@@ -155,7 +155,7 @@ export class PushGateway extends Construct {
     };
   }
 
-  /** What a publisher (deliver, accept's first push attempt) needs: read heads and append to streams (transaction), find and post to connections. */
+  /** What a publisher (deliver, accept's first push attempt) needs: read heads, put events and move heads, find and post to connections. */
   public grantPublish(grantee: IGrantable): void {
     this.streamsTable.grant(grantee, 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     this.connectionsTable.grant(grantee, 'dynamodb:Query', 'dynamodb:DeleteItem');

@@ -81,12 +81,13 @@ describe('first push attempt in accept (the deployed handlers)', () => {
   });
 });
 
-describe('first push attempt in accept: failures (accept run here, against the real tables, queue and deliver function)', () => {
+describe('first push attempt in accept, run here against the real tables, queue and deliver function: stream positions and failures', () => {
   const sender = new ApiGatewayConnectionSender(endpoints.websocketCallback, { region: endpoints.region, credentials: endpoints.credentials });
+  const buffer = new DynamoEventBuffer(documents, { streamsTable, notificationsTable: outputs.tableName });
   const push = new PushDispatcher(
     { freshnessMs: 86_400_000 },
     {
-      buffer: new DynamoEventBuffer(documents, { streamsTable, notificationsTable: outputs.tableName }),
+      buffer,
       registry: new DynamoConnectionRegistry(documents, connectionsTable),
       sender,
       clock: systemClock,
@@ -100,10 +101,44 @@ describe('first push attempt in accept: failures (accept run here, against the r
     );
     return new AcceptIntent(
       { catalog, limits: { maxPayloadBytes: 30_720 }, defaultMaxAttempts: 3, acceptanceLeaseMs: leases.acceptanceMs, dueShards: 8, firstPushAttempt: { maxRoutes: 10, leaseMs: leases.attemptMs } },
-      { store, users: new DynamoUserStates(documents, outputs.tableName), rejections, routeQueue: new SqsRouteQueue(sqs, outputs.routeQueueUrl), clock: systemClock, deliverer },
+      { store, users: new DynamoUserStates(documents, outputs.tableName), rejections, routeQueue: new SqsRouteQueue(sqs, outputs.routeQueueUrl), clock: systemClock, deliverer, streams: buffer },
     );
   }
   const message = (body: unknown) => ({ id: uid('msg'), sentAt: Date.now(), body: JSON.stringify(body) });
+
+  it('creates the route it attempts with the next stream position recorded; two such routes of one user end at 2 and 3', async () => {
+    // Prepare: a user whose stream already holds one event.
+    const user = uid('reserve');
+    const client = await connectAs(user, 'phone');
+    const accept = acceptWith(push, { acceptanceMs: 60_000, attemptMs: 60_000 });
+    await accept.handle(message(intent('chat.message', { user_id: user }, { n: 0 })));
+    const head = (await buffer.getHead(user))!;
+    expect(head.position).toBe(1);
+    const seen: { position?: number; epoch?: string }[] = [];
+    const watching: ChannelDispatcher = {
+      dispatch: (notification, route, token) => {
+        seen.push({ position: route.stream_position, epoch: route.stream_epoch });
+        return push.dispatch(notification, route, token);
+      },
+    };
+    const [first, second] = [intent('chat.message', { user_id: user }, { n: 1 }), intent('chat.message', { user_id: user }, { n: 2 })];
+
+    // Act: both intents in one batch, as the handler runs its records.
+    const results = await Promise.all([first, second].map((sent) => acceptWith(watching, { acceptanceMs: 60_000, attemptMs: 60_000 }).handle(message(sent))));
+
+    // Assess: both routes came to the append with a position recorded (usually both 2, read from the
+    // same head: then one finds it taken and moves on to 3).
+    expect(results.map((r) => r.kind)).toEqual(['accepted', 'accepted']);
+    expect(seen).toHaveLength(2);
+    for (const recorded of seen) expect(recorded).toEqual({ position: expect.toSatisfy((p: number) => p === 2 || p === 3), epoch: head.epoch });
+    const routes = await Promise.all([first, second].map((sent) => store.getRoute(notificationIdFor('tests', sent.idempotency_key), `push:${user}`)));
+    expect(routes.map((r) => r?.status)).toEqual(['published', 'published']);
+    expect(routes.map((r) => r?.stream_position).sort()).toEqual([2, 3]);
+    const events = await buffer.readAfter(user, 0, 10, Date.now());
+    expect(events.map((e) => e.position)).toEqual([1, 2, 3]);
+    for (const route of routes) expect(events[route!.stream_position! - 1]!.notification_id).toBe(route!.notification_id);
+    expect(await waitFor('three frames', async () => (client.events().length === 3 ? client.events() : undefined))).toHaveLength(3);
+  });
 
   it('hands a failed first attempt to deliver, which publishes it after the backoff: one event, attempts 2', async () => {
     // Prepare: the first push attempt fails (a retryable dispatch error), later ones go through.

@@ -6,6 +6,8 @@ import { AcceptanceInProgressError } from '../errors.ts';
 import { validateIntent, type IntentLimits, type InvalidIntent } from '../intent/validateIntent.ts';
 import type { NotificationStore, RejectionStore, RouteQueue } from '../ports.ts';
 import type { UserStateStore } from '../lifecycle/lifecyclePorts.ts';
+import type { EventBuffer } from '../push/pushPorts.ts';
+import type { StreamHead } from '../push/pushTypes.ts';
 import { contentHashOf, notificationIdFor, routeIdFor } from '../route/identifiers.ts';
 import { dueShardOf } from '../route/dueShard.ts';
 import {
@@ -43,6 +45,11 @@ export interface AcceptIntentDeps {
   readonly clock: Clock;
   /** Runs a leased attempt (the deliver function's own logic); needed with `firstPushAttempt`. */
   readonly deliverer?: Pick<DeliverRoute, 'attemptLeased'>;
+  /**
+   * The users' event streams: a route attempted here is created with its stream position already
+   * recorded (the head's next one), which spares the append its own write to record it.
+   */
+  readonly streams?: Pick<EventBuffer, 'getHead'>;
 }
 
 /** An intake message as the handler sees it. */
@@ -112,7 +119,11 @@ export class AcceptIntent {
 
     const leaseToken = randomUUID();
     const leaseExpiresAt = now + this.config.acceptanceLeaseMs;
-    const begun = await this.deps.store.beginAcceptance(record, leaseToken, leaseExpiresAt);
+    // The stream heads are read alongside the notification write; only a fresh acceptance uses them.
+    const [begun, heads] = await Promise.all([
+      this.deps.store.beginAcceptance(record, leaseToken, leaseExpiresAt),
+      this.streamHeadsOf(recipients.filter((r) => !deleted.has(r.user_id)), entry.channels),
+    ]);
     let resumed = false;
     let acceptedAt = now;
     if (begun.kind === 'exists') {
@@ -142,7 +153,9 @@ export class AcceptIntent {
       .map((route) => (deleted.has(route.user_id) ? cancelledAtAcceptance(route, now) : route));
     const attemptHere = new Set(resumed ? [] : this.pushRoutesToAttemptHere(built).map((r) => r.route_id));
     const attemptLeaseExpiresAt = now + (this.config.firstPushAttempt?.leaseMs ?? 0);
-    const routes = built.map((route) => (attemptHere.has(route.route_id) ? leasedForFirstAttempt(route, randomUUID(), attemptLeaseExpiresAt) : route));
+    const routes = built.map((route) =>
+      attemptHere.has(route.route_id) ? leasedForFirstAttempt(route, randomUUID(), attemptLeaseExpiresAt, heads.get(route.user_id)) : route,
+    );
     await this.deps.store.putRoutes(routes.filter((r) => !written.has(r.route_id)));
     const toEnqueue = routes.filter((r) => !TERMINAL_STATUSES.has(written.get(r.route_id) ?? r.status) && !attemptHere.has(r.route_id));
     const [, retries] = await Promise.all([
@@ -158,6 +171,17 @@ export class AcceptIntent {
       throw new AcceptanceInProgressError(notificationId);
     }
     return { kind: 'accepted', notificationId, routes: routes.length, resumed, attemptedHere: attemptHere.size };
+  }
+
+  /** Stream heads of the push recipients, when their routes may be attempted here (else none). */
+  private async streamHeadsOf(recipients: readonly Recipient[], channels: readonly RouteRecord['channel'][]): Promise<Map<string, StreamHead | undefined>> {
+    const limit = this.config.firstPushAttempt?.maxRoutes ?? 0;
+    const streams = this.deps.streams;
+    if (streams === undefined || this.deps.deliverer === undefined || !channels.includes('push') || recipients.length === 0 || recipients.length > limit) {
+      return new Map();
+    }
+    const users = [...new Set(recipients.map((r) => r.user_id))];
+    return new Map(await Promise.all(users.map(async (user) => [user, await streams.getHead(user)] as const)));
   }
 
   /** The open push routes of a fresh acceptance, when there are few enough to attempt here. */
@@ -232,9 +256,19 @@ export function buildRoutes(
   );
 }
 
-/** A route created with its first attempt already started (leased and counted), as a lease would leave it. */
-function leasedForFirstAttempt(route: RouteRecord, leaseToken: string, leaseExpiresAt: number): RouteRecord {
-  return { ...route, attempts: route.attempts + 1, lease_token: leaseToken, lease_expires_at: leaseExpiresAt };
+/**
+ * A route created with its first attempt already started (leased and counted), as a lease would
+ * leave it; with the user's stream head, also with the next position recorded for its event (if
+ * another event takes that position first, the append moves on, as for any recorded position).
+ */
+function leasedForFirstAttempt(route: RouteRecord, leaseToken: string, leaseExpiresAt: number, head: StreamHead | undefined): RouteRecord {
+  return {
+    ...route,
+    attempts: route.attempts + 1,
+    lease_token: leaseToken,
+    lease_expires_at: leaseExpiresAt,
+    ...(head ? { stream_epoch: head.epoch, stream_position: head.position + 1 } : {}),
+  };
 }
 
 /** A route for a recipient who was deleted: created terminal, never enqueued. */

@@ -3,19 +3,23 @@ import type { ConnectionRecord, StreamEvent, StreamHead } from './pushTypes.ts';
 /** Per-user event streams with gapless positions. */
 export interface EventBuffer {
   /**
-   * Appends the event of a leased push route at the next position of its user's stream, once:
-   * a route that already has a position keeps it. Returns the event as stored.
+   * Stores the event of a leased push route at the next position of its user's stream, once: the
+   * route records its position first, and a retry finds its event there. Returns the event as
+   * stored. The head may still point before it: call `advanceHead` next.
    */
   appendForRoute(input: {
     readonly notificationId: string;
     readonly routeId: string;
     readonly leaseToken: string;
-    /** The position an earlier attempt of this route already got. */
+    /** The position an earlier attempt of this route recorded (its event may or may not be stored). */
     readonly existing?: { readonly epoch: string; readonly position: number };
     readonly event: Omit<StreamEvent, 'epoch' | 'position'>;
   }): Promise<StreamEvent>;
+  /** Moves the head up to a stored event if it is behind. A hint only: appends and `ensureHead` look past a lagging head. */
+  advanceHead(event: StreamEvent): Promise<void>;
+  /** The head item as stored; its position may lag behind the last stored event. */
   getHead(userId: string): Promise<StreamHead | undefined>;
-  /** The head, created at position 0 with a new epoch if the user has no stream yet. */
+  /** The stream's epoch and last stored position; the head is created at position 0 with a new epoch if the user has no stream yet. */
   ensureHead(userId: string, now: number): Promise<StreamHead>;
   /** Unexpired events with position > `after`, in position order, at most `limit`. */
   readAfter(userId: string, after: number, limit: number, now: number): Promise<StreamEvent[]>;

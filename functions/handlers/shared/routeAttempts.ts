@@ -28,11 +28,15 @@ export function routeAttempts(options: {
 }
 
 /** The push channel from the environment (STREAMS_TABLE, CONNECTIONS_TABLE, WEBSOCKET_CALLBACK_URL). */
-export function pushDispatcherFromEnv(notificationsTable: string): PushDispatcher {
+export function eventBufferFromEnv(notificationsTable: string): DynamoEventBuffer {
+  return new DynamoEventBuffer(traced(documentClient()), { streamsTable: requireEnv('STREAMS_TABLE'), notificationsTable });
+}
+
+export function pushDispatcherFromEnv(notificationsTable: string, buffer = eventBufferFromEnv(notificationsTable)): PushDispatcher {
   return new PushDispatcher(
     { freshnessMs: numberEnv('FRESHNESS_SECONDS', 86_400) * 1000 },
     {
-      buffer: new DynamoEventBuffer(traced(documentClient()), { streamsTable: requireEnv('STREAMS_TABLE'), notificationsTable }),
+      buffer,
       registry: new DynamoConnectionRegistry(traced(documentClient()), requireEnv('CONNECTIONS_TABLE')),
       sender: new ApiGatewayConnectionSender(requireEnv('WEBSOCKET_CALLBACK_URL')),
       clock: systemClock,

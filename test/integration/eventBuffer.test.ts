@@ -1,0 +1,145 @@
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from 'vitest';
+import { DynamoEventBuffer } from '../../functions/adapters/DynamoEventBuffer.ts';
+import { routeKey } from '../../functions/adapters/dynamoKeys.ts';
+import { DispatchError } from '../../functions/core/errors.ts';
+import type { StreamEvent } from '../../functions/core/push/pushTypes.ts';
+import { documents, endpoints, outputs, uid } from './support.ts';
+
+// The event buffer's append against DynamoDB Local: conditional writes only, so every race and
+// every crash point between them is checked here on the real emulator.
+const streamsTable = endpoints.outputs['HeraldStreamsTableName']!;
+const newBuffer = () => new DynamoEventBuffer(documents, { streamsTable, notificationsTable: outputs.tableName });
+const buffer = newBuffer();
+
+interface LeasedRoute {
+  readonly notificationId: string;
+  readonly routeId: string;
+  readonly leaseToken: string;
+}
+
+/** A push route as a lease leaves it: leased by `leaseToken`, no position yet. */
+async function leasedRoute(userId: string, leaseToken = uid('lease')): Promise<LeasedRoute> {
+  const route = { notificationId: uid('n'), routeId: `push:${userId}`, leaseToken };
+  await documents.send(new PutCommand({
+    TableName: outputs.tableName,
+    Item: { ...routeKey(route.notificationId, route.routeId), notification_id: route.notificationId, route_id: route.routeId, status: 'pending', lease_token: leaseToken },
+  }));
+  return route;
+}
+
+async function recordedPosition(route: LeasedRoute): Promise<{ epoch: string; position: number } | undefined> {
+  const stored = await documents.send(new UpdateCommand({
+    TableName: outputs.tableName, Key: routeKey(route.notificationId, route.routeId), UpdateExpression: 'SET touched = :t', ExpressionAttributeValues: { ':t': 1 }, ReturnValues: 'ALL_NEW',
+  }));
+  const item = stored.Attributes!;
+  return item['stream_position'] === undefined ? undefined : { epoch: item['stream_epoch'] as string, position: item['stream_position'] as number };
+}
+
+function append(route: LeasedRoute, userId: string, options: { existing?: { epoch: string; position: number }; publishedAt?: number; via?: DynamoEventBuffer } = {}): Promise<StreamEvent> {
+  const now = options.publishedAt ?? Date.now();
+  return (options.via ?? buffer).appendForRoute({
+    notificationId: route.notificationId,
+    routeId: route.routeId,
+    leaseToken: route.leaseToken,
+    ...(options.existing ? { existing: options.existing } : {}),
+    event: { user_id: userId, event_id: `${route.notificationId}/${route.routeId}`, notification_id: route.notificationId, kind: 'chat.message', payload: { at: now }, published_at: now, expires_at_ms: now + 3_600_000 },
+  });
+}
+
+describe('appending to a stream with conditional writes', () => {
+  it('gives 30 concurrent appenders in three execution environments positions 1..30, each route recording its own event', async () => {
+    const user = uid('race');
+    const environments = [newBuffer(), newBuffer(), newBuffer()];
+    const routes = await Promise.all(Array.from({ length: 30 }, () => leasedRoute(user)));
+
+    const stored = await Promise.all(routes.map(async (route, i) => {
+      const event = await append(route, user, { via: environments[i % 3]! });
+      await environments[i % 3]!.advanceHead(event);
+      return event;
+    }));
+
+    const events = await buffer.readAfter(user, 0, 100, Date.now());
+    expect(events.map((e) => e.position)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(new Set(events.map((e) => e.event_id)).size).toBe(30);
+    for (const [i, route] of routes.entries()) {
+      const recorded = await recordedPosition(route);
+      expect(recorded?.position).toBe(stored[i]!.position);
+      expect(events[recorded!.position - 1]!.event_id).toBe(`${route.notificationId}/${route.routeId}`);
+    }
+    expect(await buffer.getHead(user)).toEqual({ epoch: events[0]!.epoch, position: 30 });
+  });
+
+  it('hands a retry whose earlier attempt stored the event that same event, and appends nothing', async () => {
+    const user = uid('retry');
+    const route = await leasedRoute(user);
+    const first = await append(route, user, { publishedAt: 1_000 });
+
+    const again = await append(route, user, { existing: await recordedPosition(route), publishedAt: 2_000 });
+
+    expect(again).toEqual(first);
+    expect((await buffer.readAfter(user, 0, 10, 0)).map((e) => e.position)).toEqual([1]);
+  });
+
+  it('stores the event at the position a crashed attempt recorded but never filled', async () => {
+    const user = uid('reserved');
+    const other = await leasedRoute(user);
+    await append(other, user);
+    const route = await leasedRoute(user);
+    const head = await buffer.ensureHead(user, Date.now());
+    // The crashed attempt got as far as recording position 2 on the route.
+    await documents.send(new UpdateCommand({
+      TableName: outputs.tableName, Key: routeKey(route.notificationId, route.routeId),
+      UpdateExpression: 'SET stream_epoch = :e, stream_position = :p', ExpressionAttributeValues: { ':e': head.epoch, ':p': 2 },
+    }));
+
+    const event = await append(route, user, { existing: { epoch: head.epoch, position: 2 } });
+
+    expect(event.position).toBe(2);
+    expect((await buffer.readAfter(user, 0, 10, 0)).map((e) => e.event_id)).toEqual([`${other.notificationId}/push:${user}`, `${route.notificationId}/push:${user}`]);
+  });
+
+  it('moves a retry on when another route took the position it had recorded: next free position, no gap, route updated', async () => {
+    const user = uid('taken');
+    const head = await buffer.ensureHead(user, Date.now());
+    const crashed = await leasedRoute(user);
+    await documents.send(new UpdateCommand({
+      TableName: outputs.tableName, Key: routeKey(crashed.notificationId, crashed.routeId),
+      UpdateExpression: 'SET stream_epoch = :e, stream_position = :p', ExpressionAttributeValues: { ':e': head.epoch, ':p': 1 },
+    }));
+    const other = await leasedRoute(user);
+    expect((await append(other, user)).position).toBe(1);
+
+    const event = await append(crashed, user, { existing: { epoch: head.epoch, position: 1 } });
+
+    expect(event.position).toBe(2);
+    expect(await recordedPosition(crashed)).toEqual({ epoch: head.epoch, position: 2 });
+    expect((await buffer.readAfter(user, 0, 10, 0)).map((e) => e.position)).toEqual([1, 2]);
+  });
+
+  it('refuses an attempt that no longer holds the lease: push_buffer_write_failed, nothing stored', async () => {
+    const user = uid('stale');
+    const route = await leasedRoute(user, 'someone-else');
+
+    const failure = await append({ ...route, leaseToken: 'mine' }, user).catch((error: unknown) => error);
+
+    expect(failure).toBeInstanceOf(DispatchError);
+    expect(failure).toMatchObject({ classification: 'push_buffer_write_failed', retryable: true });
+    expect(await buffer.readAfter(user, 0, 10, 0)).toEqual([]);
+    expect(await recordedPosition(route)).toBeUndefined();
+  });
+
+  it('looks past a head left behind by a crash after the event was stored: the next append and the tail', async () => {
+    const user = uid('lag');
+    await append(await leasedRoute(user), user); // no advanceHead: the attempt died here
+    expect((await buffer.getHead(user))?.position).toBe(0);
+    expect((await buffer.ensureHead(user, Date.now())).position).toBe(1);
+
+    const next = await append(await leasedRoute(user), user);
+    await buffer.advanceHead(next);
+
+    expect(next.position).toBe(2);
+    expect((await buffer.getHead(user))?.position).toBe(2);
+    expect((await buffer.readAfter(user, 0, 10, 0)).map((e) => e.position)).toEqual([1, 2]);
+  });
+});
