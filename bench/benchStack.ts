@@ -46,7 +46,7 @@ export class BenchStack {
     this.tokenSecret = Object.entries(endpoints.secrets).find(([id]) => id.includes('TokenSecret'))![1];
   }
 
-  public static async start(options: { synth?: boolean; logFile?: string } = {}): Promise<BenchStack> {
+  public static async start(options: { synth?: boolean; logFile?: string; requestAccounting?: boolean } = {}): Promise<BenchStack> {
     const assemblyDir = 'cdk.out.bench';
     if (options.synth ?? true) synthesize({ configPath: BENCH_CONFIG, outdir: assemblyDir, quiet: true });
     const names = ['dynamodb', 'dynamodbProxy', 'sqs', 'ses', 'sesEmulator', 'events', 'admin', 'gateway', 'demo'] as const;
@@ -62,7 +62,7 @@ export class BenchStack {
       ports,
       schedules: 'manual',
       logs: options.logFile ?? 'silent',
-      requestAccounting: true,
+      requestAccounting: options.requestAccounting ?? true,
       faultProxies: false,
       logTap: (line) => {
         if (bench && line.includes('"message":"route published"')) bench.published += 1;

@@ -17,6 +17,8 @@ export interface BenchReport {
   readonly bundles: BundleResult[];
   /** Unrecorded load before the measurements (absent in quick runs and in reports before 2026-11-23). */
   readonly warmUp?: { rate: number; seconds: number; intents: number };
+  /** Which measurements ran with request accounting on (absent in reports before 2026-11-23: on for all). */
+  readonly requestAccounting?: { latency: boolean; replay: boolean; cost: boolean; throughput: boolean };
   readonly targets: { singleDevicePushUsdPerMillion: number; p50Ms: number; p99Ms: number; atRate: number };
 }
 
@@ -30,7 +32,11 @@ export function renderMarkdown(report: BenchReport, baseline?: BenchReport): str
   const at = report.latency.find((l) => l.offeredRate === report.targets.atRate);
   lines.push(`# Herald benchmark — ${report.date}${report.quick ? ' (quick)' : ''}`, '');
   lines.push(`Command: \`${report.command}\` · ran ${report.durationSeconds} s on ${report.machine['cpuModel']} ×${report.machine['cpus']}, ${report.machine['memoryGiB']} GiB, ${report.machine['os']}, Node ${report.machine['node']}.`);
-  lines.push('Everything runs on this one machine: DynamoDB Local, fauxqs, aws-ses-v2-local, Herald\'s gateway and the handlers in worker threads (2 execution environments per function). Latency and throughput are local figures, not AWS ones; request counts and units are what the handlers would send to AWS.', '');
+  lines.push('Everything runs on this one machine: DynamoDB Local, fauxqs, aws-ses-v2-local, Herald\'s gateway and the handlers in worker threads (2 execution environments per function). Latency and throughput are local figures, not AWS ones; request counts and units are what the handlers would send to AWS.');
+  const accounting = report.requestAccounting;
+  lines.push(accounting && !accounting.latency
+    ? 'Two stacks, one after the other: latency and replay with request accounting off (as in production), cost and throughput with it on (they need the counts).'
+    : 'One stack with request accounting on for every measurement.', '');
   if (push1) {
     lines.push('## Headline: single-device push', '');
     lines.push('| | measured | target |', '|---|---|---|');
@@ -85,6 +91,9 @@ export function renderMarkdown(report: BenchReport, baseline?: BenchReport): str
   lines.push('| offered intents/s | seconds | sent | received | p50 ms | p95 ms | p99 ms | max ms |', '|---|---|---|---|---|---|---|---|');
   for (const l of report.latency) lines.push(`| ${l.offeredRate} | ${l.seconds} | ${l.sent} | ${l.received} | ${num(l.p50Ms, 1)} | ${num(l.p95Ms, 1)} | ${num(l.p99Ms, 1)} | ${num(l.maxMs, 1)} |`);
   lines.push('');
+  for (const l of report.latency.filter((x) => x.repeats !== undefined)) {
+    lines.push(`${l.offeredRate} intents/s was run ${l.repeats!.length} times; the row above is the run with the median p50. p50 / p99 of each run: ${l.repeats!.map((r) => `${num(r.p50Ms, 1)} / ${num(r.p99Ms, 1)} ms`).join(', ')}.`, '');
+  }
 
   lines.push('## Throughput: routes/s to terminal state', '');
   lines.push(`Emulator ceiling measured in the same run (concurrency ${report.ceiling.concurrency}, ${report.ceiling.seconds} s each): DynamoDB Local ${report.ceiling.dynamodbPutItemPerSecond} PutItem/s, fauxqs ${report.ceiling.sqsSendMessagePerSecond} SendMessage/s. Utilisation = routes/s × DynamoDB write requests per route (counted in that run) ÷ raw PutItem/s.`, '');

@@ -148,6 +148,8 @@ export interface LatencyResult {
   readonly p95Ms?: number;
   readonly p99Ms?: number;
   readonly maxMs?: number;
+  /** When the rate was run several times: every run's figures (this result is the median-p50 run). */
+  readonly repeats?: readonly { p50Ms?: number; p95Ms?: number; p99Ms?: number; maxMs?: number }[];
 }
 
 /**

@@ -13,4 +13,11 @@ export function median(values: readonly number[]): number | undefined {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** The item whose `key` is the median (the lower middle one for an even count); undefined for none. */
+export function medianItem<T>(items: readonly T[], key: (item: T) => number): T | undefined {
+  if (items.length === 0) return undefined;
+  const sorted = [...items].sort((a, b) => key(a) - key(b));
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
 export const round = (value: number, digits = 2) => Math.round(value * 10 ** digits) / 10 ** digits;
