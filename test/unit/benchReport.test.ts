@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { renderMarkdown, type BenchReport } from '../../bench/report.ts';
 
 // The committed full run: what a full `npm run bench` writes (the quick run has no 50/s latency).
-const full = JSON.parse(readFileSync('bench/results/2026-11-22-emulator-jvm.json', 'utf8')) as BenchReport;
-const before = JSON.parse(readFileSync('bench/results/2026-11-22-first-push-in-accept.json', 'utf8')) as BenchReport;
+const full = JSON.parse(readFileSync('bench/results/2026-11-23-conditional-append.json', 'utf8')) as BenchReport;
+const before = JSON.parse(readFileSync('bench/results/2026-11-22-emulator-jvm.json', 'utf8')) as BenchReport;
+// A run from before the bench had a warm-up.
+const unwarmed = JSON.parse(readFileSync('bench/results/2026-11-22-first-push-in-accept.json', 'utf8')) as BenchReport;
 
 describe('the Markdown report of a full run', () => {
   const markdown = renderMarkdown(full, before);
@@ -39,7 +41,21 @@ describe('the Markdown report of a full run', () => {
   it('says the latency was measured after an unrecorded warm-up, and how large it was', () => {
     expect(full.warmUp).toEqual({ rate: 50, seconds: 40, intents: 2000 });
     expect(markdown).toContain('Measured after an unrecorded warm-up of 2000 push intents at 50/s');
-    expect(renderMarkdown(before)).not.toContain('warm-up');
+    expect(renderMarkdown(unwarmed)).not.toContain('warm-up');
+  });
+
+  it('says latency was measured with request accounting off and cost with it on; older reports say one stack', () => {
+    expect(full.requestAccounting).toEqual({ latency: false, replay: false, cost: true, throughput: true });
+    expect(markdown).toContain('latency and replay with request accounting off (as in production), cost and throughput with it on');
+    expect(renderMarkdown(before)).toContain('One stack with request accounting on for every measurement.');
+  });
+
+  it('reports the 50/s target rate as the median of three runs and lists every run', () => {
+    const p50s = at50.repeats!.map((r) => r.p50Ms!);
+    expect(p50s).toHaveLength(3);
+    expect([...p50s].sort((a, b) => a - b)[1]).toBe(at50.p50Ms);
+    expect(at50.repeats).toContainEqual(expect.objectContaining({ p50Ms: at50.p50Ms, p99Ms: at50.p99Ms }));
+    expect(markdown).toContain(`50 intents/s was run 3 times; the row above is the run with the median p50. p50 / p99 of each run: ${at50.repeats!.map((r) => `${r.p50Ms} / ${r.p99Ms} ms`).join(', ')}.`);
   });
 
   it('records before and after against the baseline', () => {
