@@ -35,7 +35,7 @@ export interface DynamoEventBufferOptions {
  * advances to stored events, or by a failed claim), so positions are gapless and committed in
  * order. A route only puts its event at the slot it holds, and moves its slot only after finding
  * it taken by another event, so it appends at most once: a retry finds its own event there. The
- * head may lag behind the stream (a crash after the claim); appends probe past it and `ensureHead`
+ * head may lag behind the stream (a crash after the claim); appends probe past it and `tail`
  * reads past it. See docs/push.md for why this replaced a transaction of the three writes.
  */
 export class DynamoEventBuffer implements EventBuffer {
@@ -170,7 +170,7 @@ export class DynamoEventBuffer implements EventBuffer {
   }
 
   /** The stream's epoch and last stored position: the head, moved past any events stored beyond it. */
-  public async ensureHead(userId: string, now: number): Promise<StreamHead> {
+  public async tail(userId: string, now: number): Promise<StreamHead> {
     const head = await this.headOrCreate(userId, now);
     const { Items = [] } = await this.client.send(
       new QueryCommand({

@@ -86,7 +86,7 @@ describe('appending to a stream with conditional writes', () => {
     const other = await leasedRoute(user);
     await append(other, user);
     const route = await leasedRoute(user);
-    const head = await buffer.ensureHead(user, Date.now());
+    const head = await buffer.tail(user, Date.now());
     // The crashed attempt got as far as recording position 2 on the route.
     await documents.send(new UpdateCommand({
       TableName: outputs.tableName, Key: routeKey(route.notificationId, route.routeId),
@@ -101,7 +101,7 @@ describe('appending to a stream with conditional writes', () => {
 
   it('moves a retry on when another route took the position it had recorded: next free position, no gap, route updated', async () => {
     const user = uid('taken');
-    const head = await buffer.ensureHead(user, Date.now());
+    const head = await buffer.tail(user, Date.now());
     const crashed = await leasedRoute(user);
     await documents.send(new UpdateCommand({
       TableName: outputs.tableName, Key: routeKey(crashed.notificationId, crashed.routeId),
@@ -133,7 +133,7 @@ describe('appending to a stream with conditional writes', () => {
     const user = uid('lag');
     await append(await leasedRoute(user), user); // no advanceHead: the attempt died here
     expect((await buffer.getHead(user))?.position).toBe(0);
-    expect((await buffer.ensureHead(user, Date.now())).position).toBe(1);
+    expect((await buffer.tail(user, Date.now())).position).toBe(1);
 
     const next = await append(await leasedRoute(user), user);
     await buffer.advanceHead(next);

@@ -132,6 +132,31 @@ describe('resume', () => {
     expect(done['cursor']).toBe(encodeCursor(head!));
   });
 
+  it('counts an event stored past a head left behind by a crash: in the live-tail cursor, and replayed to a cursor before it', async () => {
+    // Prepare: a stored event whose append died before moving the head up.
+    const user = uid('lagging');
+    await publish(user, { n: 1 });
+    const notificationId = uid('n');
+    await documents.send(new PutCommand({
+      TableName: outputs.tableName,
+      Item: { pk: `N#${notificationId}`, sk: `R#push:${user}`, notification_id: notificationId, route_id: `push:${user}`, status: 'pending', lease_token: 'crashing' },
+    }));
+    const now = Date.now();
+    const stored = await buffer.appendForRoute({
+      notificationId, routeId: `push:${user}`, leaseToken: 'crashing',
+      event: { user_id: user, event_id: `${notificationId}/push:${user}`, notification_id: notificationId, kind: 'chat.message', payload: { n: 2 }, published_at: now, expires_at_ms: now + 3_600_000 },
+    });
+    expect((await buffer.getHead(user))?.position).toBe(1);
+    const client = await connect(user, 'phone');
+
+    // Act + Assess: the live tail starts after the stored event; a cursor at 1 gets it replayed.
+    client.send({ action: 'resume', cursor: '' });
+    expect((await client.waitForFrame('replay_complete'))['cursor']).toBe(encodeCursor(stored));
+    client.send({ action: 'resume', cursor: encodeCursor({ epoch: stored.epoch, position: 1 }) });
+    await waitFor('the replayed event', async () => client.events().length === 1);
+    expect(client.events().map((f) => f['position'])).toEqual([2]);
+  });
+
   it('answers cursor_stale for another user\'s cursor, a reset stream and expired history', async () => {
     // Another user's stream: user A never sees B's events, whatever cursor A sends.
     const [a, b] = [uid('a'), uid('b')];

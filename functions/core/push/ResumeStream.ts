@@ -23,7 +23,7 @@ const PAGE = 1_000;
 /**
  * `resume`: sends every event after the cursor, in position order, packed into ≤ 32 KB frames, then
  * `replay_complete` with the latest cursor. A cursor from another epoch (stream reset, or another
- * user's stream), beyond the head, or older than what the buffer still holds → `cursor_stale`.
+ * user's stream), beyond the tail, or older than what the buffer still holds → `cursor_stale`.
  * A malformed cursor → an `error` frame; the connection stays on the live tail.
  */
 export class ResumeStream {
@@ -34,13 +34,12 @@ export class ResumeStream {
   public async resume(request: ResumeRequest): Promise<ResumeOutcome> {
     const { buffer, sender } = this.deps;
     const send = (frame: Parameters<typeof serialiseFrame>[0]) => sender.send(request.connectionId, serialiseFrame(frame));
-    // Always a real head, so every cursor handed out (even for an empty stream) can be resumed from.
-    const head = await buffer.ensureHead(request.userId, this.deps.clock.now());
-    const headCursor = encodeCursor(head);
-    const headPosition = head.position;
-    const stream = head.epoch;
+    // Always a real stream (its head created if need be), so every cursor handed out can be resumed from.
+    const tail = await buffer.tail(request.userId, this.deps.clock.now());
+    const tailCursor = encodeCursor(tail);
+    const stream = tail.epoch;
     if (request.cursor === '') {
-      await send({ type: 'replay_complete', cursor: headCursor, stream, position: headPosition });
+      await send({ type: 'replay_complete', cursor: tailCursor, stream, position: tail.position });
       return { kind: 'replayed', events: 0, frames: 0 };
     }
     let cursor;
@@ -52,24 +51,24 @@ export class ResumeStream {
       return { kind: 'malformed' };
     }
     const stale = async (reason: string): Promise<ResumeOutcome> => {
-      await send({ type: 'cursor_stale', cursor: headCursor, stream, position: headPosition, reason });
+      await send({ type: 'cursor_stale', cursor: tailCursor, stream, position: tail.position, reason });
       return { kind: 'stale', reason };
     };
-    if (head.epoch !== cursor.epoch) return stale('the stream this cursor belongs to no longer exists');
-    if (cursor.position > head.position) return stale('the cursor is ahead of the stream');
-    if (head.position - cursor.position > MAX_REPLAY_EVENTS) return stale(`more than ${MAX_REPLAY_EVENTS} events were missed`);
+    if (tail.epoch !== cursor.epoch) return stale('the stream this cursor belongs to no longer exists');
+    if (cursor.position > tail.position) return stale('the cursor is ahead of the stream');
+    if (tail.position - cursor.position > MAX_REPLAY_EVENTS) return stale(`more than ${MAX_REPLAY_EVENTS} events were missed`);
 
     const now = this.deps.clock.now();
     const events = [];
     let after = cursor.position;
-    while (after < head.position) {
+    while (after < tail.position) {
       const page = await buffer.readAfter(request.userId, after, PAGE, now);
       if (page.length === 0) break;
       events.push(...page);
       after = page[page.length - 1]!.position;
     }
     // Gapless positions: the first event must directly follow the cursor, or history is gone.
-    if (cursor.position < head.position && events[0]?.position !== cursor.position + 1) {
+    if (cursor.position < tail.position && events[0]?.position !== cursor.position + 1) {
       return stale('events after this cursor have expired from the buffer');
     }
     const frames = packReplayFrames(events.map((e) => eventBody(e, request.deviceSessionId)));

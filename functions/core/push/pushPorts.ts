@@ -15,12 +15,12 @@ export interface EventBuffer {
     readonly existing?: { readonly epoch: string; readonly position: number };
     readonly event: Omit<StreamEvent, 'epoch' | 'position'>;
   }): Promise<StreamEvent>;
-  /** Moves the head up to a stored event if it is behind. A hint only: appends and `ensureHead` look past a lagging head. */
+  /** Moves the head up to a stored event if it is behind. A hint only: appends and `tail` look past a lagging head. */
   advanceHead(event: StreamEvent): Promise<void>;
   /** The head item as stored; its position may lag behind the last stored event. */
   getHead(userId: string): Promise<StreamHead | undefined>;
   /** The stream's epoch and last stored position; the head is created at position 0 with a new epoch if the user has no stream yet. */
-  ensureHead(userId: string, now: number): Promise<StreamHead>;
+  tail(userId: string, now: number): Promise<StreamHead>;
   /** Unexpired events with position > `after`, in position order, at most `limit`. */
   readAfter(userId: string, after: number, limit: number, now: number): Promise<StreamEvent[]>;
   /** The event at exactly `position`, if stored and unexpired. */
