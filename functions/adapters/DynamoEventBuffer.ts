@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { DYNAMODB_BATCH_WRITE_SIZE } from '../core/constants.ts';
@@ -33,8 +33,9 @@ export interface DynamoEventBufferOptions {
  *
  * An event is only ever put at a position p + 1 after p was seen taken (by the head, which only
  * advances to stored events, or by a failed claim), so positions are gapless and committed in
- * order. A route only puts its event at the slot it holds, and moves its slot only after finding
- * it taken by another event, so it appends at most once: a retry finds its own event there. The
+ * order. A route only puts its event at the slot it holds (never at or below the head), and moves
+ * its slot only after finding it taken by another event, so it appends at most once: a retry finds
+ * its own event there (once that has expired and been deleted, it is stored anew). The
  * head may lag behind the stream (a crash after the claim); appends probe past it and `tail`
  * reads past it. See docs/push.md for why this replaced a transaction of the three writes.
  */
@@ -52,11 +53,20 @@ export class DynamoEventBuffer implements EventBuffer {
     const attempts = this.options.maxAppendAttempts ?? 30;
     for (let attempt = 1; attempt <= attempts; attempt += 1) {
       const head = await this.headOrCreate(event.user_id, event.published_at);
-      let slot: StreamHead;
+      let slot: StreamHead | undefined;
       if (held !== undefined && taken === undefined && held.epoch === head.epoch) {
-        slot = held;
-      } else {
-        // Past the head, and past the slot we just found taken (the head may lag behind it).
+        if (held.position > head.position) {
+          slot = held;
+        } else {
+          // At or below the head a position is taken, or its event expired and was deleted: look,
+          // never write there (that would put a new event behind cursors already past it).
+          const there = await this.storedAt(event.user_id, held.position);
+          if (there?.event_id === event.event_id) return there;
+          taken = held;
+        }
+      }
+      if (slot === undefined) {
+        // Past the head, and past the slot we found taken (the head may lag behind it).
         const after = taken?.epoch === head.epoch ? Math.max(head.position, taken.position) : head.position;
         slot = { epoch: head.epoch, position: after + 1 };
         await this.reserve(input, slot, held);
@@ -236,11 +246,10 @@ export class DynamoEventBuffer implements EventBuffer {
     return deleted;
   }
 
-  public async getEvent(userId: string, position: number, now: number): Promise<StreamEvent | undefined> {
-    const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.options.streamsTable, Key: { pk: streamPk(userId), sk: eventSk(position) }, ConsistentRead: true }),
-    );
-    return Item && (Item['expires_at_ms'] as number) > now ? toEvent(Item) : undefined;
+  /** The event stored at `position`, expired or not. Strongly consistent. */
+  private async storedAt(userId: string, position: number): Promise<StreamEvent | undefined> {
+    const [item] = await batchGetAll(this.client, this.options.streamsTable, [{ pk: streamPk(userId), sk: eventSk(position) }], { consistentRead: true });
+    return item === undefined ? undefined : toEvent(item);
   }
 }
 

@@ -1,6 +1,6 @@
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { DynamoEventBuffer } from '../../functions/adapters/DynamoEventBuffer.ts';
+import { DynamoEventBuffer, eventSk, streamPk } from '../../functions/adapters/DynamoEventBuffer.ts';
 import { routeKey } from '../../functions/adapters/dynamoKeys.ts';
 import { DispatchError } from '../../functions/core/errors.ts';
 import type { StreamEvent } from '../../functions/core/push/pushTypes.ts';
@@ -75,10 +75,30 @@ describe('appending to a stream with conditional writes', () => {
     const route = await leasedRoute(user);
     const first = await append(route, user, { publishedAt: 1_000 });
 
+    // The head not yet moved up: the retry's claim fails on its own event.
     const again = await append(route, user, { existing: await recordedPosition(route), publishedAt: 2_000 });
+    await buffer.advanceHead(first);
+    // The head at its position: the retry reads instead of writing.
+    const later = await append(route, user, { existing: await recordedPosition(route), publishedAt: 3_000 });
 
     expect(again).toEqual(first);
+    expect(later).toEqual(first);
     expect((await buffer.readAfter(user, 0, 10, 0)).map((e) => e.position)).toEqual([1]);
+  });
+
+  it('never writes behind the head: a retry whose event expired and was deleted appends after the head', async () => {
+    // Prepare: the route's event at 1, two more events after it, then TTL deletes event 1.
+    const user = uid('expired');
+    const route = await leasedRoute(user);
+    const first = await append(route, user);
+    for (let i = 0; i < 2; i += 1) await buffer.advanceHead(await append(await leasedRoute(user), user));
+    await documents.send(new DeleteCommand({ TableName: streamsTable, Key: { pk: streamPk(user), sk: eventSk(1) } }));
+
+    const again = await append(route, user, { existing: { epoch: first.epoch, position: 1 } });
+
+    expect(again.position).toBe(4);
+    expect(await recordedPosition(route)).toEqual({ epoch: first.epoch, position: 4 });
+    expect((await buffer.readAfter(user, 0, 10, 0)).map((e) => e.position)).toEqual([2, 3, 4]);
   });
 
   it('stores the event at the position a crashed attempt recorded but never filled', async () => {

@@ -23,8 +23,6 @@ export interface EventBuffer {
   tail(userId: string, now: number): Promise<StreamHead>;
   /** Unexpired events with position > `after`, in position order, at most `limit`. */
   readAfter(userId: string, after: number, limit: number, now: number): Promise<StreamEvent[]>;
-  /** The event at exactly `position`, if stored and unexpired. */
-  getEvent(userId: string, position: number, now: number): Promise<StreamEvent | undefined>;
   /** Deletes the user's stream head and every buffered event; the next append starts a new epoch. Returns items deleted. */
   purge(userId: string): Promise<number>;
 }
