@@ -38,8 +38,8 @@ if (values.help) {
 
 const quick = values.quick;
 const plan = quick
-  ? { warmUp: undefined, ceilingSeconds: 1, costRoutes: 20, costRate: 20, latency: [{ rate: 10, seconds: 3 }], latencyUsers: 10, singleIntents: 100, fanOut: { intents: 1, recipients: 200 }, replayRuns: 1, bundleRuns: 2 }
-  : { warmUp: { rate: 50, seconds: 40 }, ceilingSeconds: 5, costRoutes: 200, costRate: 50, latency: [{ rate: 10, seconds: 20 }, { rate: 50, seconds: 20, runs: 3 }, { rate: 100, seconds: 20 }], latencyUsers: 50, singleIntents: 2000, fanOut: { intents: 3, recipients: 1000 }, replayRuns: 3, bundleRuns: 5 };
+  ? { warmUp: undefined, ceilingSeconds: 1, costRoutes: 20, costRate: 20, latency: [{ rate: 10, seconds: 3, runs: 1 }], latencyUsers: 10, singleIntents: 100, fanOut: { intents: 1, recipients: 200 }, replayRuns: 1, bundleRuns: 2 }
+  : { warmUp: { rate: 50, seconds: 40 }, ceilingSeconds: 5, costRoutes: 200, costRate: 50, latency: [{ rate: 10, seconds: 20, runs: 1 }, { rate: 50, seconds: 20, runs: 3 }, { rate: 100, seconds: 20, runs: 1 }], latencyUsers: 50, singleIntents: 2000, fanOut: { intents: 3, recipients: 1000 }, replayRuns: 3, bundleRuns: 5 };
 
 const started = performance.now();
 const step = (what: string) => console.log(`bench: ${what} (${Math.round((performance.now() - started) / 1000)} s)`);
@@ -57,7 +57,7 @@ try {
   step('bundles and cold init');
   bundles = await measureBundles(bench, plan.bundleRuns);
   await warmUp(bench);
-  for (const { rate, seconds, runs = 1 } of plan.latency as { rate: number; seconds: number; runs?: number }[]) {
+  for (const { rate, seconds, runs } of plan.latency) {
     const results: LatencyResult[] = [];
     for (let run = 1; run <= runs; run += 1) {
       step(`latency at ${rate} intents/s for ${seconds} s${runs > 1 ? `, run ${run} of ${runs}` : ''}`);

@@ -39,6 +39,8 @@ const acceptIntent = new AcceptIntent(
     ...(firstPushAttemptMaxRoutes > 0 ? firstPushAttemptDeps() : {}),
   },
 );
+
+/** Accept's first push attempt: deliver's attempt code, and the event buffer it shares with it (stream heads). */
 function firstPushAttemptDeps() {
   const streams = eventBufferFromEnv(config.tableName);
   return {

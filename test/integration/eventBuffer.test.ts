@@ -1,10 +1,10 @@
-import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoEventBuffer, eventSk, streamPk } from '../../functions/adapters/DynamoEventBuffer.ts';
 import { routeKey } from '../../functions/adapters/dynamoKeys.ts';
 import { DispatchError } from '../../functions/core/errors.ts';
 import type { StreamEvent } from '../../functions/core/push/pushTypes.ts';
-import { documents, endpoints, outputs, uid } from './support.ts';
+import { appendRouteEvent, documents, endpoints, leasedPushRoute, outputs, store, uid, type LeasedPushRoute } from './support.ts';
 
 // The event buffer's append against DynamoDB Local: conditional writes only, so every race and
 // every crash point between them is checked here on the real emulator.
@@ -12,46 +12,20 @@ const streamsTable = endpoints.outputs['HeraldStreamsTableName']!;
 const newBuffer = () => new DynamoEventBuffer(documents, { streamsTable, notificationsTable: outputs.tableName });
 const buffer = newBuffer();
 
-interface LeasedRoute {
-  readonly notificationId: string;
-  readonly routeId: string;
-  readonly leaseToken: string;
+async function recordedPosition(route: LeasedPushRoute): Promise<{ epoch: string; position: number } | undefined> {
+  const stored = await store.getRoute(route.notificationId, route.routeId);
+  return stored?.stream_position === undefined ? undefined : { epoch: stored.stream_epoch!, position: stored.stream_position };
 }
 
-/** A push route as a lease leaves it: leased by `leaseToken`, no position yet. */
-async function leasedRoute(userId: string, leaseToken = uid('lease')): Promise<LeasedRoute> {
-  const route = { notificationId: uid('n'), routeId: `push:${userId}`, leaseToken };
-  await documents.send(new PutCommand({
-    TableName: outputs.tableName,
-    Item: { ...routeKey(route.notificationId, route.routeId), notification_id: route.notificationId, route_id: route.routeId, status: 'pending', lease_token: leaseToken },
-  }));
-  return route;
-}
-
-async function recordedPosition(route: LeasedRoute): Promise<{ epoch: string; position: number } | undefined> {
-  const stored = await documents.send(new UpdateCommand({
-    TableName: outputs.tableName, Key: routeKey(route.notificationId, route.routeId), UpdateExpression: 'SET touched = :t', ExpressionAttributeValues: { ':t': 1 }, ReturnValues: 'ALL_NEW',
-  }));
-  const item = stored.Attributes!;
-  return item['stream_position'] === undefined ? undefined : { epoch: item['stream_epoch'] as string, position: item['stream_position'] as number };
-}
-
-function append(route: LeasedRoute, userId: string, options: { existing?: { epoch: string; position: number }; publishedAt?: number; via?: DynamoEventBuffer } = {}): Promise<StreamEvent> {
-  const now = options.publishedAt ?? Date.now();
-  return (options.via ?? buffer).appendForRoute({
-    notificationId: route.notificationId,
-    routeId: route.routeId,
-    leaseToken: route.leaseToken,
-    ...(options.existing ? { existing: options.existing } : {}),
-    event: { user_id: userId, event_id: `${route.notificationId}/${route.routeId}`, notification_id: route.notificationId, kind: 'chat.message', payload: { at: now }, published_at: now, expires_at_ms: now + 3_600_000 },
-  });
+function append(route: LeasedPushRoute, userId: string, options: { existing?: { epoch: string; position: number }; publishedAt?: number; via?: DynamoEventBuffer } = {}): Promise<StreamEvent> {
+  return appendRouteEvent(options.via ?? buffer, route, userId, options);
 }
 
 describe('appending to a stream with conditional writes', () => {
   it('gives 30 concurrent appenders in three execution environments positions 1..30, each route recording its own event', async () => {
     const user = uid('race');
     const environments = [newBuffer(), newBuffer(), newBuffer()];
-    const routes = await Promise.all(Array.from({ length: 30 }, () => leasedRoute(user)));
+    const routes = await Promise.all(Array.from({ length: 30 }, () => leasedPushRoute(user)));
 
     const stored = await Promise.all(routes.map(async (route, i) => {
       const event = await append(route, user, { via: environments[i % 3]! });
@@ -72,7 +46,7 @@ describe('appending to a stream with conditional writes', () => {
 
   it('hands a retry whose earlier attempt stored the event that same event, and appends nothing', async () => {
     const user = uid('retry');
-    const route = await leasedRoute(user);
+    const route = await leasedPushRoute(user);
     const first = await append(route, user, { publishedAt: 1_000 });
 
     // The head not yet moved up: the retry's claim fails on its own event.
@@ -89,9 +63,9 @@ describe('appending to a stream with conditional writes', () => {
   it('never writes behind the head: a retry whose event expired and was deleted appends after the head', async () => {
     // Prepare: the route's event at 1, two more events after it, then TTL deletes event 1.
     const user = uid('expired');
-    const route = await leasedRoute(user);
+    const route = await leasedPushRoute(user);
     const first = await append(route, user);
-    for (let i = 0; i < 2; i += 1) await buffer.advanceHead(await append(await leasedRoute(user), user));
+    for (let i = 0; i < 2; i += 1) await buffer.advanceHead(await append(await leasedPushRoute(user), user));
     await documents.send(new DeleteCommand({ TableName: streamsTable, Key: { pk: streamPk(user), sk: eventSk(1) } }));
 
     const again = await append(route, user, { existing: { epoch: first.epoch, position: 1 } });
@@ -103,9 +77,9 @@ describe('appending to a stream with conditional writes', () => {
 
   it('stores the event at the position a crashed attempt recorded but never filled', async () => {
     const user = uid('reserved');
-    const other = await leasedRoute(user);
+    const other = await leasedPushRoute(user);
     await append(other, user);
-    const route = await leasedRoute(user);
+    const route = await leasedPushRoute(user);
     const head = await buffer.tail(user, Date.now());
     // The crashed attempt got as far as recording position 2 on the route.
     await documents.send(new UpdateCommand({
@@ -122,12 +96,12 @@ describe('appending to a stream with conditional writes', () => {
   it('moves a retry on when another route took the position it had recorded: next free position, no gap, route updated', async () => {
     const user = uid('taken');
     const head = await buffer.tail(user, Date.now());
-    const crashed = await leasedRoute(user);
+    const crashed = await leasedPushRoute(user);
     await documents.send(new UpdateCommand({
       TableName: outputs.tableName, Key: routeKey(crashed.notificationId, crashed.routeId),
       UpdateExpression: 'SET stream_epoch = :e, stream_position = :p', ExpressionAttributeValues: { ':e': head.epoch, ':p': 1 },
     }));
-    const other = await leasedRoute(user);
+    const other = await leasedPushRoute(user);
     expect((await append(other, user)).position).toBe(1);
 
     const event = await append(crashed, user, { existing: { epoch: head.epoch, position: 1 } });
@@ -139,7 +113,7 @@ describe('appending to a stream with conditional writes', () => {
 
   it('refuses an attempt that no longer holds the lease: push_buffer_write_failed, nothing stored', async () => {
     const user = uid('stale');
-    const route = await leasedRoute(user, 'someone-else');
+    const route = await leasedPushRoute(user, 'someone-else');
 
     const failure = await append({ ...route, leaseToken: 'mine' }, user).catch((error: unknown) => error);
 
@@ -151,11 +125,11 @@ describe('appending to a stream with conditional writes', () => {
 
   it('looks past a head left behind by a crash after the event was stored: the next append and the tail', async () => {
     const user = uid('lag');
-    await append(await leasedRoute(user), user); // no advanceHead: the attempt died here
+    await append(await leasedPushRoute(user), user); // no advanceHead: the attempt died here
     expect((await buffer.getHead(user))?.position).toBe(0);
     expect((await buffer.tail(user, Date.now())).position).toBe(1);
 
-    const next = await append(await leasedRoute(user), user);
+    const next = await append(await leasedPushRoute(user), user);
     await buffer.advanceHead(next);
 
     expect(next.position).toBe(2);

@@ -7,7 +7,7 @@ import { DynamoEventBuffer, eventSk, HEAD_SK, streamPk } from '../../functions/a
 import { encodeCursor } from '../../functions/core/push/cursorCodec.ts';
 import { SessionInvalidator } from '../../functions/core/push/SessionInvalidator.ts';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
-import { documents, endpoints, intent, outputs, sendIntent, store, uid, waitFor } from './support.ts';
+import { appendRouteEvent, documents, endpoints, intent, leasedPushRoute, outputs, sendIntent, store, uid, waitFor } from './support.ts';
 import { closeAllClients, connectAs, RawClient, tokenFor, tokenSecret } from './wsClient.ts';
 
 const streamsTable = endpoints.outputs['HeraldStreamsTableName']!;
@@ -136,16 +136,7 @@ describe('resume', () => {
     // Prepare: a stored event whose append died before moving the head up.
     const user = uid('lagging');
     await publish(user, { n: 1 });
-    const notificationId = uid('n');
-    await documents.send(new PutCommand({
-      TableName: outputs.tableName,
-      Item: { pk: `N#${notificationId}`, sk: `R#push:${user}`, notification_id: notificationId, route_id: `push:${user}`, status: 'pending', lease_token: 'crashing' },
-    }));
-    const now = Date.now();
-    const stored = await buffer.appendForRoute({
-      notificationId, routeId: `push:${user}`, leaseToken: 'crashing',
-      event: { user_id: user, event_id: `${notificationId}/push:${user}`, notification_id: notificationId, kind: 'chat.message', payload: { n: 2 }, published_at: now, expires_at_ms: now + 3_600_000 },
-    });
+    const stored = await appendRouteEvent(buffer, await leasedPushRoute(user), user);
     expect((await buffer.getHead(user))?.position).toBe(1);
     const client = await connect(user, 'phone');
 

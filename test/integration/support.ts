@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -8,6 +8,9 @@ import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
 import { DynamoNotificationStore } from '../../functions/adapters/DynamoNotificationStore.ts';
 import { DynamoRejectionStore } from '../../functions/adapters/DynamoRejectionStore.ts';
+import { routeKey } from '../../functions/adapters/dynamoKeys.ts';
+import type { EventBuffer } from '../../functions/core/push/pushPorts.ts';
+import type { StreamEvent } from '../../functions/core/push/pushTypes.ts';
 import type { FaultRule, FaultState } from '../../local/emulators/FaultProxy.ts';
 
 export const endpoints = inject('endpoints');
@@ -166,4 +169,38 @@ export async function seedNotification(options: {
 
 export async function sendDeliveryMessage(notificationId: string, routeId: string): Promise<void> {
   await sqs.send(new SendMessageCommand({ QueueUrl: outputs.routeQueueUrl, MessageBody: JSON.stringify({ notification_id: notificationId, route_id: routeId }) }));
+}
+
+/** A push route as a lease leaves it, for driving the event buffer directly. */
+export interface LeasedPushRoute {
+  readonly notificationId: string;
+  readonly routeId: string;
+  readonly leaseToken: string;
+}
+
+/** Writes a push route of `userId` leased by `leaseToken`, with no stream position yet. */
+export async function leasedPushRoute(userId: string, leaseToken = uid('lease')): Promise<LeasedPushRoute> {
+  const route = { notificationId: uid('n'), routeId: `push:${userId}`, leaseToken };
+  await documents.send(new PutCommand({
+    TableName: outputs.tableName,
+    Item: { ...routeKey(route.notificationId, route.routeId), notification_id: route.notificationId, route_id: route.routeId, status: 'pending', lease_token: leaseToken },
+  }));
+  return route;
+}
+
+/** Appends the route's event (payload `{ at: publishedAt }`, valid for an hour) as the push dispatcher would. */
+export function appendRouteEvent(
+  buffer: EventBuffer,
+  route: LeasedPushRoute,
+  userId: string,
+  options: { existing?: { epoch: string; position: number }; publishedAt?: number } = {},
+): Promise<StreamEvent> {
+  const now = options.publishedAt ?? Date.now();
+  return buffer.appendForRoute({
+    notificationId: route.notificationId,
+    routeId: route.routeId,
+    leaseToken: route.leaseToken,
+    ...(options.existing ? { existing: options.existing } : {}),
+    event: { user_id: userId, event_id: `${route.notificationId}/${route.routeId}`, notification_id: route.notificationId, kind: 'chat.message', payload: { at: now }, published_at: now, expires_at_ms: now + 3_600_000 },
+  });
 }

@@ -175,9 +175,8 @@ export class AcceptIntent {
 
   /** Stream heads of the push recipients, when their routes may be attempted here (else none). */
   private async streamHeadsOf(recipients: readonly Recipient[], channels: readonly RouteRecord['channel'][]): Promise<Map<string, StreamHead | undefined>> {
-    const limit = this.config.firstPushAttempt?.maxRoutes ?? 0;
     const streams = this.deps.streams;
-    if (streams === undefined || this.deps.deliverer === undefined || !channels.includes('push') || recipients.length === 0 || recipients.length > limit) {
+    if (streams === undefined || !channels.includes('push') || recipients.length === 0 || recipients.length > this.firstAttemptLimit()) {
       return new Map();
     }
     const users = [...new Set(recipients.map((r) => r.user_id))];
@@ -186,10 +185,13 @@ export class AcceptIntent {
 
   /** The open push routes of a fresh acceptance, when there are few enough to attempt here. */
   private pushRoutesToAttemptHere(routes: readonly RouteRecord[]): RouteRecord[] {
-    const limit = this.config.firstPushAttempt?.maxRoutes ?? 0;
-    if (limit <= 0 || this.deps.deliverer === undefined) return [];
     const push = routes.filter((r) => r.channel === 'push' && !TERMINAL_STATUSES.has(r.status));
-    return push.length <= limit ? push : [];
+    return push.length <= this.firstAttemptLimit() ? push : [];
+  }
+
+  /** At most this many push routes are attempted here; 0 when first attempts are off. */
+  private firstAttemptLimit(): number {
+    return this.deps.deliverer === undefined ? 0 : (this.config.firstPushAttempt?.maxRoutes ?? 0);
   }
 
   /** Runs the leased first attempts side by side; returns the routes that must be retried. */
