@@ -21,7 +21,16 @@ export interface DynamoEventBufferOptions {
   readonly notificationsTable: string;
   /** Appends that find their position taken move on to the next one, this many times. */
   readonly maxAppendAttempts?: number;
+  /**
+   * How long a head this buffer read stands in for reading it again, for the append of the position
+   * right after it (default 5 s; far inside any freshness window, so no event at or above that
+   * position can have expired in between).
+   */
+  readonly recentHeadMs?: number;
 }
+
+/** At most this many remembered head reads; more means they are not being used (cleared, not evicted one by one). */
+const RECENT_HEADS_LIMIT = 1_000;
 
 /**
  * Per-user event streams in DynamoDB, appended with plain conditional writes (no transaction):
@@ -46,13 +55,16 @@ export class DynamoEventBuffer implements EventBuffer {
     private readonly random: () => number = Math.random,
   ) {}
 
+  /** Head reads of the last few seconds by user, each used at most once by an append (see `recentHeadBefore`). */
+  private readonly recentHeads = new Map<string, { readonly head: StreamHead; readonly readAt: number }>();
+
   public async appendForRoute(input: Parameters<EventBuffer['appendForRoute']>[0]): Promise<StreamEvent> {
     const { event } = input;
     let held = input.existing;
     let taken: StreamHead | undefined;
     const attempts = this.options.maxAppendAttempts ?? 30;
     for (let attempt = 1; attempt <= attempts; attempt += 1) {
-      const head = await this.headOrCreate(event.user_id, event.published_at);
+      const head = (attempt === 1 ? this.recentHeadBefore(event.user_id, held) : undefined) ?? (await this.headOrCreate(event.user_id, event.published_at));
       let slot: StreamHead | undefined;
       if (held !== undefined && taken === undefined && held.epoch === head.epoch) {
         if (held.position > head.position) {
@@ -147,9 +159,35 @@ export class DynamoEventBuffer implements EventBuffer {
     }
   }
 
-  /** The head item as stored: its position may lag behind the last stored event. Strongly consistent. */
-  public getHead(userId: string): Promise<StreamHead | undefined> {
-    return this.heads.load(userId);
+  /**
+   * The head item as stored: its position may lag behind the last stored event. Strongly consistent.
+   * Remembered for a few seconds: accept records head + 1 on the route it attempts, and that
+   * route's append then needs no second read (`recentHeadBefore`).
+   */
+  public async getHead(userId: string): Promise<StreamHead | undefined> {
+    const head = await this.heads.load(userId);
+    if (head !== undefined) {
+      if (this.recentHeads.size >= RECENT_HEADS_LIMIT) this.recentHeads.clear();
+      this.recentHeads.set(userId, { head, readAt: performance.now() });
+    }
+    return head;
+  }
+
+  /**
+   * The head read moments ago just below the position the route holds, if there is one (used once).
+   * Standing in for a new read is safe: if that position has been taken since, the claim fails on
+   * the occupant and the next attempt reads the head; an event stored there since cannot have
+   * expired yet. What a new read could still catch is a purge in between (the user deleted that
+   * moment): the event then lands after the purge, as it can in the moment between any head read
+   * and its claim — this only widens that moment by accept's route write. A deleted user gets no
+   * connections and no intents, and the event expires with the freshness window.
+   */
+  private recentHeadBefore(userId: string, held: StreamHead | undefined): StreamHead | undefined {
+    const recent = this.recentHeads.get(userId);
+    if (recent === undefined || held === undefined) return undefined;
+    this.recentHeads.delete(userId);
+    const fresh = performance.now() - recent.readAt < (this.options.recentHeadMs ?? 5_000);
+    return fresh && recent.head.epoch === held.epoch && recent.head.position + 1 === held.position ? recent.head : undefined;
   }
 
   /** Heads asked for together (the parallel records of a batch) share one BatchGetItem. */

@@ -45,10 +45,10 @@ describe('request accounting (its own offline stack, counting on)', () => {
     expect(requests(run.eventSources)).toEqual({ 'sqs.ReceiveMessage': 1, 'sqs.DeleteMessageBatch': 1 });
     // Accept: deleted-user check (BatchGetItem), notification (conditional put) alongside the stream
     // head (BatchGetItem), route (created leased, with the next stream position recorded), the
-    // append (head read again for its epoch, event put, head moved up), the user's connections,
+    // append (event put — the head just read serves it —, head moved up), the user's connections,
     // one post, then route completion and acceptance done.
     expect(requests(fn(run, 'HeraldAccept'))).toEqual({
-      'dynamodb.BatchGetItem': 3,
+      'dynamodb.BatchGetItem': 2,
       'dynamodb.PutItem': 2,
       'dynamodb.BatchWriteItem': 1,
       'dynamodb.Query': 1,

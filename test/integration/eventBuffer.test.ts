@@ -17,6 +17,20 @@ async function recordedPosition(route: LeasedPushRoute): Promise<{ epoch: string
   return stored?.stream_position === undefined ? undefined : { epoch: stored.stream_epoch!, position: stored.stream_position };
 }
 
+async function recordPosition(route: LeasedPushRoute, slot: { epoch: string; position: number }): Promise<void> {
+  await documents.send(new UpdateCommand({
+    TableName: outputs.tableName, Key: routeKey(route.notificationId, route.routeId),
+    UpdateExpression: 'SET stream_epoch = :e, stream_position = :p', ExpressionAttributeValues: { ':e': slot.epoch, ':p': slot.position },
+  }));
+}
+
+/** A buffer on the real emulator whose client notes the name of every command it sends. */
+function watchedBuffer(options: { recentHeadMs?: number } = {}): { buffer: DynamoEventBuffer; sent: string[] } {
+  const sent: string[] = [];
+  const client = { send: (command: { constructor: { name: string } }) => (sent.push(command.constructor.name), documents.send(command as never)) };
+  return { buffer: new DynamoEventBuffer(client as unknown as typeof documents, { streamsTable, notificationsTable: outputs.tableName, ...options }), sent };
+}
+
 function append(route: LeasedPushRoute, userId: string, options: { existing?: { epoch: string; position: number }; publishedAt?: number; via?: DynamoEventBuffer } = {}): Promise<StreamEvent> {
   return appendRouteEvent(options.via ?? buffer, route, userId, options);
 }
@@ -135,5 +149,69 @@ describe('appending to a stream with conditional writes', () => {
     expect(next.position).toBe(2);
     expect((await buffer.getHead(user))?.position).toBe(2);
     expect((await buffer.readAfter(user, 0, 10, 0)).map((e) => e.position)).toEqual([1, 2]);
+  });
+
+  describe('a head read moments ago (accept records the position after it on the route it attempts)', () => {
+    async function routeHoldingNextPosition(via: DynamoEventBuffer, user: string) {
+      await append(await leasedPushRoute(user), user).then((e) => buffer.advanceHead(e));
+      const head = (await via.getHead(user))!;
+      const route = await leasedPushRoute(user);
+      const slot = { epoch: head.epoch, position: head.position + 1 };
+      await recordPosition(route, slot);
+      return { route, slot };
+    }
+
+    it('stands in for reading the head again: the append is the claim alone', async () => {
+      const user = uid('recent');
+      const watched = watchedBuffer();
+      const { route, slot } = await routeHoldingNextPosition(watched.buffer, user);
+      watched.sent.length = 0;
+
+      const event = await append(route, user, { existing: slot, via: watched.buffer });
+
+      expect(event.position).toBe(2);
+      expect(watched.sent).toEqual(['PutCommand']);
+      expect((await buffer.readAfter(user, 0, 10, 0)).map((e) => e.event_id)).toEqual([expect.any(String), `${route.notificationId}/push:${user}`]);
+    });
+
+    it('when another appender took that position since, the append moves on past it: no gap, no duplicate', async () => {
+      const user = uid('recent-taken');
+      const watched = watchedBuffer();
+      const { route, slot } = await routeHoldingNextPosition(watched.buffer, user);
+      const other = await append(await leasedPushRoute(user), user);
+      expect(other.position).toBe(slot.position);
+
+      const event = await append(route, user, { existing: slot, via: watched.buffer });
+
+      expect(event.position).toBe(3);
+      expect(await recordedPosition(route)).toEqual({ epoch: slot.epoch, position: 3 });
+      expect((await buffer.readAfter(user, 0, 10, 0)).map((e) => e.position)).toEqual([1, 2, 3]);
+    });
+
+    it('is used once: a second append of the route reads the head, finds its own event and stores nothing', async () => {
+      const user = uid('recent-once');
+      const watched = watchedBuffer();
+      const { route, slot } = await routeHoldingNextPosition(watched.buffer, user);
+      watched.sent.length = 0;
+
+      const event = await append(route, user, { existing: slot, via: watched.buffer });
+      const again = await append(route, user, { existing: slot, via: watched.buffer });
+
+      expect(again).toEqual(event);
+      expect(watched.sent).toEqual(['PutCommand', 'BatchGetCommand', 'PutCommand']);
+      expect((await buffer.readAfter(user, 0, 10, 0)).map((e) => e.position)).toEqual([1, 2]);
+    });
+
+    it('is not used once older than recentHeadMs: the head is read again', async () => {
+      const user = uid('recent-old');
+      const watched = watchedBuffer({ recentHeadMs: 0 });
+      const { route, slot } = await routeHoldingNextPosition(watched.buffer, user);
+      watched.sent.length = 0;
+
+      const event = await append(route, user, { existing: slot, via: watched.buffer });
+
+      expect(event.position).toBe(2);
+      expect(watched.sent).toEqual(['BatchGetCommand', 'PutCommand']);
+    });
   });
 });

@@ -17,7 +17,10 @@ export interface EventBuffer {
   }): Promise<StreamEvent>;
   /** Moves the head up to a stored event if it is behind. A hint only: appends and `tail` look past a lagging head. */
   advanceHead(event: StreamEvent): Promise<void>;
-  /** The head item as stored; its position may lag behind the last stored event. */
+  /**
+   * The head item as stored; its position may lag behind the last stored event. An append moments
+   * later for the position right after it may use this read instead of its own.
+   */
   getHead(userId: string): Promise<StreamHead | undefined>;
   /** The stream's epoch and last stored position; the head is created at position 0 with a new epoch if the user has no stream yet. */
   tail(userId: string, now: number): Promise<StreamHead>;
