@@ -246,7 +246,8 @@ export class NotificationService extends Construct {
     this.acceptFunction.addEventSource(
       new SqsEventSource(this.intakeQueue, { batchSize: 10, maxBatchingWindow: Duration.millis(0), reportBatchItemFailures: true }),
     );
-    this.table.grant(this.acceptFunction, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem');
+    // DeleteItem: an intent whose recipients are all deleted has its notification taken back.
+    this.table.grant(this.acceptFunction, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem');
     this.routeQueue.grantSendMessages(this.acceptFunction);
     if (validated.firstPushAttemptMaxRoutes > 0) this.push.grantPublish(this.acceptFunction);
 

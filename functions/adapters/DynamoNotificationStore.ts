@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -69,6 +70,18 @@ export class DynamoNotificationStore implements NotificationStore {
         ConditionExpression: '#state = :accepting AND accept_lease_expires_at <= :now',
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: { ':token': leaseToken, ':expires': leaseExpiresAt, ':now': now, ':accepting': 'accepting' },
+      }),
+    );
+  }
+
+  public async abandonAcceptance(notificationId: string, leaseToken: string): Promise<boolean> {
+    return this.conditional(
+      new DeleteCommand({
+        TableName: this.options.tableName,
+        Key: notificationKey(notificationId),
+        ConditionExpression: '#state = :accepting AND accept_lease_token = :token',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':token': leaseToken, ':accepting': 'accepting' },
       }),
     );
   }
@@ -406,7 +419,7 @@ export class DynamoNotificationStore implements NotificationStore {
     } while (startKey !== undefined);
   }
 
-  private async conditional(command: UpdateCommand | PutCommand): Promise<boolean> {
+  private async conditional(command: UpdateCommand | PutCommand | DeleteCommand): Promise<boolean> {
     try {
       await this.client.send(command as UpdateCommand);
       return true;

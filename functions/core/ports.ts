@@ -16,6 +16,11 @@ export interface NotificationStore {
   beginAcceptance(record: NotificationRecord, leaseToken: string, leaseExpiresAt: number): Promise<BeginAcceptanceResult>;
   /** Takes over an `accepting` record whose acceptance lease expired (a crashed acceptance). */
   takeOverAcceptance(notificationId: string, leaseToken: string, leaseExpiresAt: number, now: number): Promise<boolean>;
+  /**
+   * Deletes a notification whose acceptance we hold and that turned out to have no one to notify
+   * (every recipient deleted); conditional on still holding the acceptance lease.
+   */
+  abandonAcceptance(notificationId: string, leaseToken: string): Promise<boolean>;
   /** Marks acceptance complete; conditional on still holding the acceptance lease. */
   completeAcceptance(notificationId: string, leaseToken: string, now: number): Promise<boolean>;
   getNotification(notificationId: string): Promise<NotificationRecord | undefined>;

@@ -97,7 +97,8 @@ describe('NotificationService: functions and IAM', () => {
 
   it.each([
     // Accept also publishes (the first push attempt of small intents): streams and connections.
-    ['accept', () => service.acceptFunction, ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DeleteItem']],
+    // DeleteItem on the table: taking back the notification of an intent whose recipients are all deleted.
+    ['accept', () => service.acceptFunction, ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DeleteItem']],
     ['lifecycle', () => service.lifecycleFunction, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query', 'dynamodb:DeleteItem']],
     ['deliver', () => service.deliverFunction, ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DeleteItem']],
     ['sweeper', () => service.sweeperFunction, ['dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem']],
@@ -129,9 +130,13 @@ describe('NotificationService: functions and IAM', () => {
     const offEnv = offResources[off.stack.getLogicalId(off.stack.service.acceptFunction.node.defaultChild as never)]!.Properties['Environment']['Variables'];
     expect(offEnv['FIRST_PUSH_ATTEMPT_MAX_ROUTES']).toBe('0');
     expect(offEnv['STREAMS_TABLE']).toBeUndefined();
-    const offActions = actions(policyStatements(off.stack.service.acceptFunction, { stack: off.stack, resources: offResources }));
-    expect(offActions).not.toContain('execute-api:ManageConnections');
-    expect(offActions).not.toContain('dynamodb:DeleteItem'); // only the connections table grant gives accept DeleteItem
+    const offStatements = policyStatements(off.stack.service.acceptFunction, { stack: off.stack, resources: offResources });
+    expect(actions(offStatements)).not.toContain('execute-api:ManageConnections');
+    // DeleteItem on the notifications table only: the connections table grant is gone.
+    const offDeletes = offStatements.filter((st) => [st.Action].flat().includes('dynamodb:DeleteItem'));
+    expect(offDeletes).toHaveLength(1);
+    expect(JSON.stringify(offDeletes[0].Resource)).toContain(off.stack.getLogicalId(off.stack.service.table.node.defaultChild as never));
+    expect(JSON.stringify(offStatements)).not.toContain(off.stack.getLogicalId(off.stack.service.push.connectionsTable.node.defaultChild as never));
   });
 
   it('lets accept and sweeper send to the route queue but not deliver', () => {

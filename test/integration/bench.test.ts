@@ -43,8 +43,8 @@ describe('request accounting (its own offline stack, counting on)', () => {
     // The intake queue's event source mapping: one receive, one delete. The route queue is not used:
     // accept runs the first push attempt of a small intent itself.
     expect(requests(run.eventSources)).toEqual({ 'sqs.ReceiveMessage': 1, 'sqs.DeleteMessageBatch': 1 });
-    // Accept: deleted-user check (BatchGetItem), notification (conditional put) alongside the stream
-    // head (BatchGetItem), route (created leased, with the next stream position recorded), the
+    // Accept: deleted-user check (BatchGetItem), notification (conditional put) and the stream head
+    // (BatchGetItem) side by side, route (created leased, with the next stream position recorded), the
     // append (event put — the head just read serves it —, head moved up), the user's connections,
     // one post, then route completion and acceptance done.
     expect(requests(fn(run, 'HeraldAccept'))).toEqual({
@@ -114,6 +114,10 @@ describe('request accounting (its own offline stack, counting on)', () => {
     await invalidated;
     await bench.settle();
     expect(await store.getRoute(pending, `push:iam-${run}-gone`)).toMatchObject({ status: 'cancelled' });
+    // …and an intent for the deleted user: refused, its notification taken back.
+    await bench.sendIntent({ notification_type: PUSH_TYPE, producer: 'bench', idempotency_key: `${run}-refused`, audience: { kind: 'user', user_id: `iam-${run}-gone` }, payload: { n: 5 } });
+    await bench.settle();
+    expect(await store.getNotification(notificationIdFor('bench', `${run}-refused`))).toBeUndefined();
     await client.close();
     await leaving.close();
     // …and the first client back on another device, replaying its two missed events from the cursor.
@@ -134,6 +138,7 @@ describe('request accounting (its own offline stack, counting on)', () => {
     const tableIds = tableLogicalIds(template);
     const used = Object.entries(functions).flatMap(([fnId, ledger]) => Object.entries(ledger).map(([op, count]) => ({ fnId, op, count })));
     expect([...new Set(used.map(({ fnId }) => fnId.replace(/[0-9A-F]{8}$/, '')))]).toEqual(expect.arrayContaining(['HeraldAccept', 'HeraldDeliver', 'HeraldPushConnection', 'HeraldSweeper', 'HeraldLifecycle']));
+    expect(used.some(({ fnId, op }) => fnId.startsWith('HeraldAccept') && op === 'dynamodb.DeleteItem')).toBe(true);
     expect(used.filter(({ op }) => op.startsWith('dynamodb.')).every(({ count }) => Object.keys(count.tables ?? {}).length > 0)).toBe(true);
     // No function sends a transaction today; one that did would be checked per item below.
     expect(used.filter(({ op }) => op === 'dynamodb.TransactWriteItems').every(({ count }) => Object.keys(count.transactItems ?? {}).length > 0)).toBe(true);

@@ -3,7 +3,8 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DynamoConnectionRegistry } from '../../functions/adapters/DynamoConnectionRegistry.ts';
 import { DynamoEventBuffer } from '../../functions/adapters/DynamoEventBuffer.ts';
-import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
+import { DynamoUserStates } from '../../functions/adapters/DynamoUserStates.ts';
+import { contentHashOf, notificationIdFor } from '../../functions/core/route/identifiers.ts';
 import {
   approximateDepth,
   documents,
@@ -87,6 +88,35 @@ describe('user.deleted', () => {
     );
     expect(rejection).toMatchObject({ reason: 'recipient_deleted' });
     expect(rejection.message).toContain(user);
+    // Its notification was written alongside the deleted-user check, and taken back.
+    expect(await store.getNotification(notificationIdFor('tests', refused.idempotency_key))).toBeUndefined();
+  });
+
+  it('takes back the notification an earlier delivery of a refused intent wrote and did not take back (a crash in between)', async () => {
+    // Prepare: a deleted user, and the notification of an intent for them as a crashed acceptance
+    // left it: accepting, no routes, its lease expired.
+    const user = uid('deleted-crash');
+    await putLifecycle({ event_type: 'user.deleted', user_id: user, occurred_at_ms: Date.now() });
+    const users = new DynamoUserStates(documents, outputs.tableName);
+    await waitFor('the deletion recorded', async () => (await users.deletedAmong([user], Date.now())).has(user));
+    const refused = intent('ping', { user_id: user }, { hello: 2 });
+    const id = notificationIdFor('tests', refused.idempotency_key);
+    const at = Date.now() - 60_000;
+    await store.beginAcceptance(
+      { notification_id: id, notification_type: 'ping', producer: 'tests', idempotency_key: refused.idempotency_key, audience_kind: 'user', payload: refused.payload, content_hash: contentHashOf(refused), accepted_at: at, route_count: 1, state: 'accepting' },
+      'crashed-acceptance',
+      at + 1_000,
+    );
+
+    // Act
+    await sendIntent(refused);
+
+    // Assess: refused as before, and the notification is gone.
+    const rejection = await waitFor('rejection of the redelivered intent', async () =>
+      (await rejections.listDay(Date.now(), 500)).find((r) => r.idempotency_key === refused.idempotency_key),
+    );
+    expect(rejection).toMatchObject({ reason: 'recipient_deleted' });
+    expect(await store.getNotification(id)).toBeUndefined();
   });
 
   it('lets a route leased at the time finish its attempt, then does not retry it', async () => {

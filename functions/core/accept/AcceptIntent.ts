@@ -4,7 +4,7 @@ import { REJECTION_RAW_BODY_BYTES } from '../constants.ts';
 import type { DeliverRoute, DeliveryDecision } from '../deliver/DeliverRoute.ts';
 import { AcceptanceInProgressError } from '../errors.ts';
 import { validateIntent, type IntentLimits, type InvalidIntent } from '../intent/validateIntent.ts';
-import type { NotificationStore, RejectionStore, RouteQueue } from '../ports.ts';
+import type { BeginAcceptanceResult, NotificationStore, RejectionStore, RouteQueue } from '../ports.ts';
 import type { UserStateStore } from '../lifecycle/lifecyclePorts.ts';
 import type { EventBuffer } from '../push/pushPorts.ts';
 import type { StreamHead } from '../push/pushTypes.ts';
@@ -88,17 +88,6 @@ export class AcceptIntent {
 
     const { intent, recipients } = validation;
     const now = this.deps.clock.now();
-    const deleted = await this.deps.users.deletedAmong(recipients.map((r) => r.user_id), now);
-    if (recipients.every((r) => deleted.has(r.user_id))) {
-      return this.reject(message, {
-        ok: false,
-        reason: 'recipient_deleted',
-        message: `user(s) ${[...deleted].slice(0, 5).map((u) => `"${u}"`).join(', ')} were deleted; Herald no longer notifies them`,
-        producer: intent.producer,
-        idempotency_key: intent.idempotency_key,
-        notification_type: intent.notification_type,
-      });
-    }
     const notificationId = notificationIdFor(intent.producer, intent.idempotency_key);
     const entry = this.config.catalog[intent.notification_type]!;
     const record: NotificationRecord = {
@@ -119,11 +108,25 @@ export class AcceptIntent {
 
     const leaseToken = randomUUID();
     const leaseExpiresAt = now + this.config.acceptanceLeaseMs;
-    // The stream heads are read alongside the notification write; only a fresh acceptance uses them.
-    const [begun, heads] = await Promise.all([
+    // One round trip: the deleted-user check, the notification write and the stream heads (only a
+    // fresh acceptance uses them) go out together. Nearly every intent has a live recipient, so the
+    // write is rarely wasted; when it is, it is taken back before the intent is refused.
+    const [deleted, begun, heads] = await Promise.all([
+      this.deps.users.deletedAmong(recipients.map((r) => r.user_id), now),
       this.deps.store.beginAcceptance(record, leaseToken, leaseExpiresAt),
-      this.streamHeadsOf(recipients.filter((r) => !deleted.has(r.user_id)), entry.channels),
+      this.streamHeadsOf(recipients, entry.channels),
     ]);
+    if (recipients.every((r) => deleted.has(r.user_id))) {
+      await this.abandon(record, begun, leaseToken, leaseExpiresAt, now);
+      return this.reject(message, {
+        ok: false,
+        reason: 'recipient_deleted',
+        message: `user(s) ${[...deleted].slice(0, 5).map((u) => `"${u}"`).join(', ')} were deleted; Herald no longer notifies them`,
+        producer: intent.producer,
+        idempotency_key: intent.idempotency_key,
+        notification_type: intent.notification_type,
+      });
+    }
     let resumed = false;
     let acceptedAt = now;
     if (begun.kind === 'exists') {
@@ -171,6 +174,24 @@ export class AcceptIntent {
       throw new AcceptanceInProgressError(notificationId);
     }
     return { kind: 'accepted', notificationId, routes: routes.length, resumed, attemptedHere: attemptHere.size };
+  }
+
+  /**
+   * Takes back the notification written for an intent whose recipients are all deleted: ours, or
+   * one an earlier delivery of the same intent wrote and crashed before taking back (it has no
+   * routes; one that has routes began before the deletion and is left to finish as it would).
+   */
+  private async abandon(record: NotificationRecord, begun: BeginAcceptanceResult, leaseToken: string, leaseExpiresAt: number, now: number): Promise<void> {
+    const { store } = this.deps;
+    const id = record.notification_id;
+    if (begun.kind === 'exists') {
+      const existing = begun.record;
+      if (existing.state !== 'accepting' || existing.content_hash !== record.content_hash) return;
+      if (!(await store.takeOverAcceptance(id, leaseToken, leaseExpiresAt, now))) return;
+      if ((await store.listRouteStatuses(id)).size > 0) return;
+    }
+    // False when our lease expired and another acceptance took over: it takes the record back itself.
+    await store.abandonAcceptance(id, leaseToken);
   }
 
   /** Stream heads of the push recipients, when their routes may be attempted here (else none). */
