@@ -28,7 +28,7 @@ afterEach(async () => {
 function publishedBy(notificationId: string): Map<string, string> {
   const by = new Map<string, string>();
   for (const entry of functionLogLines(notificationId)) {
-    if (entry['message'] === 'route published') by.set(entry['route_id'] as string, entry['function_name'] as string);
+    if (entry['message'] === 'route published') by.set(entry['route_id'] as string, entry['_function'] as string);
   }
   return by;
 }

@@ -48,7 +48,10 @@ describe('structured logs and metrics of the real handlers', () => {
       });
       expect(['email', 'push']).toContain(line['channel']);
       expect(line['route_id']).toMatch(/^(email|push):/);
-      expect(line['function_name']).toBeTruthy();
+      expect(line['function_request_id']).toBeTruthy();
+      // Not repeated on every line: the log group names the function.
+      expect(line).not.toHaveProperty('function_name');
+      expect(line).not.toHaveProperty('function_arn');
     }
     expect(routeLines.map((l) => l['message'])).toContain('route published');
 

@@ -37,12 +37,15 @@ export const store = new DynamoNotificationStore(documents, { tableName: outputs
 export const rejections = new DynamoRejectionStore(documents, { tableName: outputs.tableName, retentionMs });
 
 /** A value unique to one test, so assertions on shared emulators never see another test's data. */
-/** The lines of the functions' log (the offline stack captures their stdout) that mention `marker`, parsed. */
+/**
+ * The lines of the functions' log (the offline stack captures their stdout) that mention `marker`,
+ * parsed; `_function` is the function that wrote the line (on AWS: its log group).
+ */
 export function functionLogLines(marker: string): Record<string, unknown>[] {
   return readFileSync(inject('functionLog'), 'utf8')
     .split('\n')
     .filter((line) => line.includes(marker))
-    .map((line) => JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>);
+    .map((line) => ({ ...(JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>), _function: /^\[([^\]]+)\]/.exec(line)?.[1] }));
 }
 
 export const uid = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
