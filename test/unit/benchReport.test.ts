@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { renderMarkdown, type BenchReport } from '../../bench/report.ts';
 
 // The committed full run: what a full `npm run bench` writes (the quick run has no 50/s latency).
-const full = JSON.parse(readFileSync('bench/results/2026-11-23-conditional-append.json', 'utf8')) as BenchReport;
-const before = JSON.parse(readFileSync('bench/results/2026-11-22-emulator-jvm.json', 'utf8')) as BenchReport;
+const full = JSON.parse(readFileSync('bench/results/2026-11-23-fewer-round-trips.json', 'utf8')) as BenchReport;
+const before = JSON.parse(readFileSync('bench/results/2026-11-23-conditional-append.json', 'utf8')) as BenchReport;
+// A run from before latency was measured with request accounting off.
+const oneStack = JSON.parse(readFileSync('bench/results/2026-11-22-emulator-jvm.json', 'utf8')) as BenchReport;
 // A run from before the bench had a warm-up.
 const unwarmed = JSON.parse(readFileSync('bench/results/2026-11-22-first-push-in-accept.json', 'utf8')) as BenchReport;
 
@@ -47,7 +49,7 @@ describe('the Markdown report of a full run', () => {
   it('says latency was measured with request accounting off and cost with it on; older reports say one stack', () => {
     expect(full.requestAccounting).toEqual({ latency: false, replay: false, cost: true, throughput: true });
     expect(markdown).toContain('latency and replay with request accounting off (as in production), cost and throughput with it on');
-    expect(renderMarkdown(before)).toContain('One stack with request accounting on for every measurement.');
+    expect(renderMarkdown(oneStack)).toContain('One stack with request accounting on for every measurement.');
   });
 
   it('reports the 50/s target rate as the median of three runs and lists every run', () => {
@@ -59,7 +61,7 @@ describe('the Markdown report of a full run', () => {
   });
 
   it('records before and after against the baseline', () => {
-    expect(markdown).toContain('## Before / after (baseline 2026-11-22)');
+    expect(markdown).toContain('## Before / after (baseline 2026-11-23)');
     expect(markdown).toContain(`| push 1 device | $ per million | $${before.cost[0]!.cost.usdPerMillion.toFixed(3)} | $${push1.cost.usdPerMillion.toFixed(3)} |`);
   });
 });
