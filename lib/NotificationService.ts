@@ -138,9 +138,10 @@ export class NotificationService extends Construct {
       timeToLiveAttribute: 'expires_at',
       removalPolicy,
     });
-    // Sparse: only routes that are not terminal carry due_at. Both route indexes project only
-    // attributes that never change, so a route update writes an index only when its key changes
-    // (DynamoDB bills every index write; an ALL projection would rewrite them on every attempt).
+    // Sparse: only open routes carry due_at (not during a first attempt in accept: see
+    // RouteRecord.due_at). Both route indexes project only attributes that never change, so a route
+    // update writes an index only when its key changes (DynamoDB bills every index write; an ALL
+    // projection would rewrite them on every attempt).
     this.table.addGlobalSecondaryIndex({
       indexName: DUE_INDEX,
       partitionKey: { name: 'due_shard', type: AttributeType.NUMBER },
@@ -155,8 +156,8 @@ export class NotificationService extends Construct {
       sortKey: { name: 'dead_lettered_at', type: AttributeType.NUMBER },
       projectionType: ProjectionType.ALL,
     });
-    // Sparse: open routes carry open_user, so the lifecycle service finds a user's routes. No sort
-    // key: one on due_at would rewrite the index at every reschedule.
+    // Sparse: open routes with a due_at carry open_user, so the lifecycle service finds a user's
+    // routes. No sort key: one on due_at would rewrite the index at every reschedule.
     this.table.addGlobalSecondaryIndex({
       indexName: OPEN_BY_USER_INDEX,
       partitionKey: { name: 'open_user', type: AttributeType.STRING },

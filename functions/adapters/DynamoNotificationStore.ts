@@ -9,9 +9,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DYNAMODB_BATCH_WRITE_SIZE } from '../core/constants.ts';
-import type { BeginAcceptanceResult, NotificationStore, RouteRef } from '../core/ports.ts';
+import type { BeginAcceptanceResult, NotificationStore, RouteRef, RouteState } from '../core/ports.ts';
 import type { AttemptOutcome } from '../core/route/routeTransitions.ts';
-import { TERMINAL_STATUSES, type NotificationRecord, type RouteRecord, type RouteStatus } from '../core/types.ts';
+import { TERMINAL_STATUSES, type NotificationRecord, type RouteRecord } from '../core/types.ts';
 import { batchWriteAll } from './batchWriteAll.ts';
 import { mapWithConcurrency } from './mapWithConcurrency.ts';
 import { chunk } from './chunk.ts';
@@ -110,10 +110,25 @@ export class DynamoNotificationStore implements NotificationStore {
     return new Map(ids.map((id) => [id, found.get(id)]));
   });
 
-  public async listRouteStatuses(notificationId: string): Promise<Map<string, RouteStatus>> {
-    const statuses = new Map<string, RouteStatus>();
-    for await (const route of this.queryRoutes(notificationId, 'route_id, #status')) statuses.set(route.route_id, route.status);
-    return statuses;
+  public async listRouteStates(notificationId: string): Promise<Map<string, RouteState>> {
+    const states = new Map<string, RouteState>();
+    for await (const route of this.queryRoutes(notificationId, 'route_id, #status, due_at')) {
+      states.set(route.route_id, { status: route.status, ...(route.due_at !== undefined ? { due_at: route.due_at } : {}) });
+    }
+    return states;
+  }
+
+  public async markDue(notificationId: string, routeId: string, dueAt: number): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: routeKey(notificationId, routeId),
+        UpdateExpression: 'SET due_at = :due, open_user = user_id',
+        ConditionExpression: 'attribute_not_exists(due_at) AND #status IN (:pending, :failed)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':due': dueAt, ...OPEN_STATUSES },
+      }),
+    );
   }
 
   /** Every route of a notification, in route id order. */
@@ -141,11 +156,11 @@ export class DynamoNotificationStore implements NotificationStore {
       const outcome = await settled(batchWriteAll(
         this.client,
         this.options.tableName,
-        batch.map((route) => ({ PutRequest: { Item: {
+        batch.map(({ due_at: dueAt, ...route }) => ({ PutRequest: { Item: {
           ...routeKey(route.notification_id, route.route_id),
           ...route,
-          // Only open routes are in the sparse due and by-user indexes.
-          ...(TERMINAL_STATUSES.has(route.status) ? {} : { due_at: route.next_attempt_at, open_user: route.user_id }),
+          // A route with a due time is in both sparse indexes: the sweeper's and the lifecycle service's.
+          ...(dueAt !== undefined && !TERMINAL_STATUSES.has(route.status) ? { due_at: dueAt, open_user: route.user_id } : {}),
           expires_at: this.expiresAt(route.updated_at),
         } } })),
       ));
@@ -199,8 +214,10 @@ export class DynamoNotificationStore implements NotificationStore {
       values[':message'] = outcome.message;
       if (outcome.status === 'failed') {
         values[':next'] = outcome.nextAttemptAt;
+        values[':user'] = route.user_id;
+        // A first attempt made at acceptance had no due time: now the route needs the safety nets.
         update =
-          'SET #status = :to, next_attempt_at = :next, due_at = :next, last_failure_classification = :class,' +
+          'SET #status = :to, next_attempt_at = :next, due_at = :next, open_user = :user, last_failure_classification = :class,' +
           ' last_failure_message = :message, last_failure_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at';
       } else {
         update =

@@ -3,7 +3,7 @@ export const notificationKey = (notificationId: string) => ({ pk: `N#${notificat
 export const routeKey = (notificationId: string, routeId: string) => ({ pk: `N#${notificationId}`, sk: `R#${routeId}` });
 export const ROUTE_SK_PREFIX = 'R#';
 export const DUE_INDEX = 'due';
-/** Sparse index of routes that are not terminal, by user (attribute `open_user`). */
+/** Sparse index of open routes by user (attribute `open_user`, written together with `due_at`). */
 export const OPEN_BY_USER_INDEX = 'open_by_user';
 /** What the due and open_by_user indexes carry besides their keys: only attributes a route never changes. */
 export const ROUTE_INDEX_ATTRIBUTES = ['notification_id', 'route_id', 'user_id', 'channel', 'device_session_id'] as const;

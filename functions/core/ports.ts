@@ -1,11 +1,14 @@
 import type { RenderedEmail } from './email/renderTemplate.ts';
 import type { AttemptOutcome } from './route/routeTransitions.ts';
-import type { DeliveryMessage, NotificationRecord, RejectionReason, RouteRecord, RouteStatus } from './types.ts';
+import type { DeliveryMessage, NotificationRecord, RejectionReason, RouteRecord } from './types.ts';
 
 /** Result of trying to create a notification record. */
 export type BeginAcceptanceResult =
   | { readonly kind: 'created' }
   | { readonly kind: 'exists'; readonly record: NotificationRecord & { readonly accept_lease_expires_at?: number } };
+
+/** Where a written route stands, as a resumed acceptance needs to know it. */
+export type RouteState = Pick<RouteRecord, 'status' | 'due_at'>;
 
 /** The attributes of a route that never change: what the route indexes carry. */
 export type RouteRef = Pick<RouteRecord, 'notification_id' | 'route_id' | 'user_id' | 'channel' | 'device_session_id'>;
@@ -24,8 +27,14 @@ export interface NotificationStore {
   /** Marks acceptance complete; conditional on still holding the acceptance lease. */
   completeAcceptance(notificationId: string, leaseToken: string, now: number): Promise<boolean>;
   getNotification(notificationId: string): Promise<NotificationRecord | undefined>;
-  /** Route ids and statuses already written for a notification. */
-  listRouteStatuses(notificationId: string): Promise<Map<string, RouteStatus>>;
+  /** The routes already written for a notification, by route id: status and due time. */
+  listRouteStates(notificationId: string): Promise<Map<string, RouteState>>;
+  /**
+   * Makes an open route that has no due time (its first attempt ran at an acceptance that then
+   * crashed) due at `dueAt`, which puts it back under the sweeper and the lifecycle service.
+   * False when the route is terminal or already has one.
+   */
+  markDue(notificationId: string, routeId: string, dueAt: number): Promise<boolean>;
   /** Writes new routes (batched). */
   putRoutes(routes: readonly RouteRecord[]): Promise<void>;
   getRoute(notificationId: string, routeId: string): Promise<RouteRecord | undefined>;

@@ -82,7 +82,12 @@ export interface RouteRecord {
   readonly terminal_at?: number;
   /** Shard of the sparse due index (see dueShardOf). */
   readonly due_shard: number;
-  /** When the sweeper should look at this route; present only while it is not terminal. */
+  /**
+   * When the sweeper should look at this route. Present while the route is open, which also puts
+   * it in the lifecycle service's by-user index — except during a first attempt made at
+   * acceptance: that acceptance watches the route (a crash brings the intent back) and the attempt
+   * sets it only if it fails, so a route published at once never enters either index.
+   */
   readonly due_at?: number;
   /** Push routes: the stream position their event got, reused by every retry. */
   readonly stream_epoch?: string;

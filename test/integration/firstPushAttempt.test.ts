@@ -157,9 +157,13 @@ describe('first push attempt in accept, run here against the real tables, queue 
     // Act
     const result = await acceptWith(flaky, { acceptanceMs: 60_000, attemptMs: 60_000 }).handle(message(sent));
 
-    // Assess: accept tried once, recorded the failure and completed; deliver (the stack's) published.
+    // Assess: accept tried once, recorded the failure and completed; the failure gave the route a due
+    // time, which puts it where the sweeper and a user deletion find it; deliver (the stack's) published.
     expect(result).toMatchObject({ kind: 'accepted', routes: 1, attemptedHere: 1 });
     expect(await store.getNotification(id)).toMatchObject({ state: 'accepted' });
+    const failed = await store.getRoute(id, `push:${user}`);
+    expect(failed).toMatchObject({ status: 'failed', due_at: failed!.next_attempt_at });
+    expect((await store.listOpenRoutesOfUser(user, 10)).routes).toEqual([expect.objectContaining({ notification_id: id, route_id: `push:${user}` })]);
     const route = await waitFor('route published by deliver', async () => {
       const r = await store.getRoute(id, `push:${user}`);
       return r?.status === 'published' ? r : undefined;
@@ -189,15 +193,24 @@ describe('first push attempt in accept, run here against the real tables, queue 
     const id = notificationIdFor('tests', sent.idempotency_key);
     await expect(acceptWith(crashing, { acceptanceMs: 300, attemptMs: 1_500 }).handle(message(sent))).rejects.toThrow('execution environment died');
     expect(await store.getNotification(id)).toMatchObject({ state: 'accepting' });
-    expect(await store.getRoute(id, `push:${user}`)).toMatchObject({ status: 'pending', attempts: 1, stream_position: 1 });
+    const crashed = await store.getRoute(id, `push:${user}`);
+    expect(crashed).toMatchObject({ status: 'pending', attempts: 1, stream_position: 1 });
+    // Watched by the acceptance only: no due time, in neither index.
+    expect(crashed!.due_at).toBeUndefined();
+    expect((await store.listOpenRoutesOfUser(user, 10)).routes).toEqual([]);
     await new Promise((r) => setTimeout(r, 400));
 
     // Act: SQS hands the intake message back (run here again, with the real push).
     const resumed = await acceptWith(push, { acceptanceMs: 60_000, attemptMs: 60_000 }).handle(message(sent));
 
-    // Assess: the resumed acceptance attempts nothing itself and enqueues the route; deliver waits
-    // out the crashed lease, re-sends the same event (same position) and publishes on attempt 2.
+    // Assess: the resumed acceptance attempts nothing itself, gives the route a due time back (the
+    // sweeper and a user deletion see it again) and enqueues it; deliver waits out the crashed
+    // lease, re-sends the same event (same position) and publishes on attempt 2.
     expect(resumed).toMatchObject({ kind: 'accepted', resumed: true, attemptedHere: 0 });
+    // (The crashed lease has about a second left, so deliver cannot have published it yet.)
+    const watched = await store.getRoute(id, `push:${user}`);
+    expect(watched).toMatchObject({ status: 'pending', due_at: expect.toSatisfy((at: number) => at > crashed!.updated_at) });
+    expect((await store.listOpenRoutesOfUser(user, 10)).routes).toEqual([expect.objectContaining({ notification_id: id })]);
     const route = await waitFor('route published', async () => {
       const r = await store.getRoute(id, `push:${user}`);
       return r?.status === 'published' ? r : undefined;

@@ -4,7 +4,7 @@ import { REJECTION_RAW_BODY_BYTES } from '../constants.ts';
 import type { DeliverRoute, DeliveryDecision } from '../deliver/DeliverRoute.ts';
 import { AcceptanceInProgressError } from '../errors.ts';
 import { validateIntent, type IntentLimits, type InvalidIntent } from '../intent/validateIntent.ts';
-import type { BeginAcceptanceResult, NotificationStore, RejectionStore, RouteQueue } from '../ports.ts';
+import type { BeginAcceptanceResult, NotificationStore, RejectionStore, RouteQueue, RouteState } from '../ports.ts';
 import type { UserStateStore } from '../lifecycle/lifecyclePorts.ts';
 import type { EventBuffer } from '../push/pushPorts.ts';
 import type { StreamHead } from '../push/pushTypes.ts';
@@ -18,7 +18,6 @@ import {
   type Recipient,
   type RejectionReason,
   type RouteRecord,
-  type RouteStatus,
 } from '../types.ts';
 
 export interface AcceptIntentConfig {
@@ -151,7 +150,8 @@ export class AcceptIntent {
     }
 
     // A notification we just created has no routes yet; only a resumed acceptance must look.
-    const written = resumed ? await this.deps.store.listRouteStatuses(notificationId) : new Map<string, RouteStatus>();
+    const written = resumed ? await this.deps.store.listRouteStates(notificationId) : new Map<string, RouteState>();
+    await this.watchUnwatchedRoutes(notificationId, written, now);
     const built = buildRoutes(notificationId, recipients, entry.channels, entry.maxAttempts ?? this.config.defaultMaxAttempts, acceptedAt, this.config.dueShards)
       .map((route) => (deleted.has(route.user_id) ? cancelledAtAcceptance(route, now) : route));
     const attemptHere = new Set(resumed ? [] : this.pushRoutesToAttemptHere(built).map((r) => r.route_id));
@@ -160,7 +160,7 @@ export class AcceptIntent {
       attemptHere.has(route.route_id) ? leasedForFirstAttempt(route, randomUUID(), attemptLeaseExpiresAt, heads.get(route.user_id)) : route,
     );
     await this.deps.store.putRoutes(routes.filter((r) => !written.has(r.route_id)));
-    const toEnqueue = routes.filter((r) => !TERMINAL_STATUSES.has(written.get(r.route_id) ?? r.status) && !attemptHere.has(r.route_id));
+    const toEnqueue = routes.filter((r) => !TERMINAL_STATUSES.has(written.get(r.route_id)?.status ?? r.status) && !attemptHere.has(r.route_id));
     const [, retries] = await Promise.all([
       this.deps.routeQueue.enqueue(toEnqueue.map(deliveryMessageFor)),
       this.attemptLeasedRoutes(record, routes.filter((r) => attemptHere.has(r.route_id))),
@@ -188,10 +188,20 @@ export class AcceptIntent {
       const existing = begun.record;
       if (existing.state !== 'accepting' || existing.content_hash !== record.content_hash) return;
       if (!(await store.takeOverAcceptance(id, leaseToken, leaseExpiresAt, now))) return;
-      if ((await store.listRouteStatuses(id)).size > 0) return;
+      if ((await store.listRouteStates(id)).size > 0) return;
     }
     // False when our lease expired and another acceptance took over: it takes the record back itself.
     await store.abandonAcceptance(id, leaseToken);
+  }
+
+  /**
+   * A first attempt made here leaves its route without a due time, out of the sweeper's and the
+   * lifecycle service's sight, while this acceptance watches it. A crash ended that watch: such a
+   * route that is still open gets its due time back before anything else happens.
+   */
+  private async watchUnwatchedRoutes(notificationId: string, written: ReadonlyMap<string, RouteState>, now: number): Promise<void> {
+    const unwatched = [...written].filter(([, state]) => state.due_at === undefined && !TERMINAL_STATUSES.has(state.status));
+    await Promise.all(unwatched.map(([routeId]) => this.deps.store.markDue(notificationId, routeId, now)));
   }
 
   /** Stream heads of the push recipients, when their routes may be attempted here (else none). */
@@ -249,7 +259,7 @@ export class AcceptIntent {
   }
 }
 
-/** One route per recipient × channel, all pending and due at acceptance time. */
+/** One route per recipient × channel, all pending and due (to be attempted, and for the sweeper) at acceptance time. */
 export function buildRoutes(
   notificationId: string,
   recipients: readonly Recipient[],
@@ -273,6 +283,7 @@ export function buildRoutes(
         max_attempts: maxAttempts,
         next_attempt_at: now,
         due_shard: dueShardOf(notificationId, routeId, dueShards),
+        due_at: now,
         updated_at: now,
       };
     }),
@@ -283,10 +294,13 @@ export function buildRoutes(
  * A route created with its first attempt already started (leased and counted), as a lease would
  * leave it; with the user's stream head, also with the next position recorded for its event (if
  * another event takes that position first, the append moves on, as for any recorded position).
+ * No due time: the acceptance watches it (see RouteRecord.due_at), so a route published at once
+ * never enters the sweeper's or the lifecycle service's index — each entry would cost two writes.
  */
 function leasedForFirstAttempt(route: RouteRecord, leaseToken: string, leaseExpiresAt: number, head: StreamHead | undefined): RouteRecord {
+  const { due_at: _watchedByTheAcceptance, ...unwatched } = route;
   return {
-    ...route,
+    ...unwatched,
     attempts: route.attempts + 1,
     lease_token: leaseToken,
     lease_expires_at: leaseExpiresAt,
@@ -296,7 +310,8 @@ function leasedForFirstAttempt(route: RouteRecord, leaseToken: string, leaseExpi
 
 /** A route for a recipient who was deleted: created terminal, never enqueued. */
 function cancelledAtAcceptance(route: RouteRecord, now: number): RouteRecord {
-  return { ...route, status: 'cancelled', cancel_reason: 'user.deleted', terminal_at: now };
+  const { due_at: _terminal, ...cancelled } = route;
+  return { ...cancelled, status: 'cancelled', cancel_reason: 'user.deleted', terminal_at: now };
 }
 
 function truncateUtf8(text: string, maxBytes: number): { text: string; truncated: boolean } {
