@@ -29,6 +29,9 @@ export interface DynamoNotificationStoreOptions {
 
 const OPEN_STATUSES = { ':pending': 'pending', ':failed': 'failed' } as const;
 
+/** SET clauses giving a route a due time; `open_user` goes with it, so both sparse route indexes hold the route. */
+const setDueAt = (value: string) => `due_at = ${value}, open_user = user_id`;
+
 /** Notifications and routes in one DynamoDB table; every route change is a conditional write. */
 export class DynamoNotificationStore implements NotificationStore {
   public constructor(
@@ -123,7 +126,7 @@ export class DynamoNotificationStore implements NotificationStore {
       new UpdateCommand({
         TableName: this.options.tableName,
         Key: routeKey(notificationId, routeId),
-        UpdateExpression: 'SET due_at = :due, open_user = user_id',
+        UpdateExpression: `SET ${setDueAt(':due')}`,
         ConditionExpression: 'attribute_not_exists(due_at) AND #status IN (:pending, :failed)',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':due': dueAt, ...OPEN_STATUSES },
@@ -214,10 +217,9 @@ export class DynamoNotificationStore implements NotificationStore {
       values[':message'] = outcome.message;
       if (outcome.status === 'failed') {
         values[':next'] = outcome.nextAttemptAt;
-        values[':user'] = route.user_id;
         // A first attempt made at acceptance had no due time: now the route needs the safety nets.
         update =
-          'SET #status = :to, next_attempt_at = :next, due_at = :next, open_user = :user, last_failure_classification = :class,' +
+          `SET #status = :to, next_attempt_at = :next, ${setDueAt(':next')}, last_failure_classification = :class,` +
           ' last_failure_message = :message, last_failure_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at';
       } else {
         update =
@@ -363,7 +365,7 @@ export class DynamoNotificationStore implements NotificationStore {
         TableName: this.options.tableName,
         Key: routeKey(route.notification_id, route.route_id),
         UpdateExpression:
-          'SET #status = :failed, attempts = :attempts, max_attempts = :max, next_attempt_at = :now, due_at = :now, open_user = :user,' +
+          `SET #status = :failed, attempts = :attempts, max_attempts = :max, next_attempt_at = :now, ${setDueAt(':now')},` +
           ' updated_at = :now, redriven_at = :now REMOVE dl_day, terminal_at, lease_token, lease_expires_at',
         ConditionExpression: '#status = :dead',
         ExpressionAttributeNames: { '#status': 'status' },
@@ -373,7 +375,6 @@ export class DynamoNotificationStore implements NotificationStore {
           ':attempts': options.resetAttempts ? 0 : route.attempts,
           ':max': maxAttempts,
           ':now': now,
-          ':user': route.user_id,
         },
       }),
     );
