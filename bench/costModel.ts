@@ -1,5 +1,5 @@
 import { mergeLedgers, type RequestLedger } from '../functions/adapters/requestAccounting.ts';
-import { LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, XRAY_SAMPLED_FRACTION } from './prices.ts';
+import { BUFFERED_EVENT_STORED_DAYS, DYNAMODB_ITEM_OVERHEAD_BYTES, LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, XRAY_SAMPLED_FRACTION } from './prices.ts';
 
 /** What one function did during a measurement. */
 export interface FunctionUse {
@@ -37,6 +37,8 @@ export interface UnitsPerRoute {
   readonly lambdaInvocations: number;
   readonly lambdaGbSeconds: number;
   readonly logBytes: number;
+  /** Bytes of buffered event stored per route (estimated: one frame's bytes plus item overhead, push routes only). */
+  readonly storedEventBytes: number;
 }
 
 export interface CostLine {
@@ -116,11 +118,15 @@ export function costPerRoute(run: MeasuredRun): RouteCost {
     lambdaInvocations: per(invocations),
     lambdaGbSeconds: per(gbSeconds),
     logBytes: per(logBytes),
+    // A push route stores its event once, however many connections it is posted to; the frame is
+    // the event as stored, near enough (the item adds keys and a TTL).
+    storedEventBytes: apiMessages > 0 ? apiBytes / apiMessages + DYNAMODB_ITEM_OVERHEAD_BYTES : 0,
   };
   const million = 1e6;
   const GB = 1024 ** 3;
   const lines: CostLine[] = [
     { charge: 'DynamoDB writes (table + indexes)', usdPerMillion: (units.dynamodbWriteUnits + units.dynamodbIndexWriteUnits) * PRICES.dynamodbWriteRequestUnit.usd * million },
+    { charge: `DynamoDB storage (buffered events, ${BUFFERED_EVENT_STORED_DAYS} days, estimated)`, usdPerMillion: (units.storedEventBytes / 1e9) * PRICES.dynamodbStorageGbMonth.usd * (BUFFERED_EVENT_STORED_DAYS / 30.4) * million },
     { charge: 'DynamoDB reads', usdPerMillion: units.dynamodbReadUnits * PRICES.dynamodbReadRequestUnit.usd * million },
     { charge: 'SQS requests', usdPerMillion: units.sqsRequestUnits * PRICES.sqsRequest.usd * million },
     { charge: 'API Gateway WebSocket messages', usdPerMillion: units.apiGatewayMessages * PRICES.apiGatewayWebSocketMessage.usd * million },

@@ -31,6 +31,12 @@ export const PRICES = {
     source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/ (same sources)',
     confirmed: true,
   },
+  dynamodbStorageGbMonth: {
+    usd: 0.25,
+    per: 'GB-month stored (Standard table class; each item counts 100 bytes of overhead)',
+    source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/ (via several write-ups and AWS\'s own DynamoDB cost calculator script)',
+    confirmed: true,
+  },
   sqsRequest: {
     usd: 0.4 / 1e6,
     per: 'standard-queue request unit (each 64 KB chunk of a payload is one request)',
@@ -87,6 +93,11 @@ export const PRICES = {
     confirmed: false,
   },
 } as const satisfies Record<string, Price>;
+
+/** DynamoDB's per-item storage overhead. */
+export const DYNAMODB_ITEM_OVERHEAD_BYTES = 100;
+/** How long a buffered event is stored: the default freshness window (1 day) and the week it is kept after it. */
+export const BUFFERED_EVENT_STORED_DAYS = 1 + 7;
 
 /** X-Ray's default sampling rule: the first request each second, then 5 %; at volume, ~5 % of invocations. */
 export const XRAY_SAMPLED_FRACTION = 0.05;

@@ -75,7 +75,7 @@ export function renderMarkdown(report: BenchReport, baseline?: BenchReport): str
     lines.push(`| $/M ${line.charge} | ${report.cost.map((c) => money(c.cost.lines[i]!.usdPerMillion)).join(' | ')} |`);
   }
   lines.push(`| **$ per million deliveries** | ${report.cost.map((c) => `**${money(c.cost.usdPerMillion)}**`).join(' | ')} |`, '');
-  lines.push('Not per delivery, so not above: WebSocket connection minutes ($0.25 per million minutes per connected device), the event sources\' idle long polls, the sweeper\'s minute-by-minute index queries, CloudWatch custom metrics and alarms (monthly), storage.', '');
+  lines.push('Not per delivery, so not above: WebSocket connection minutes ($0.25 per million minutes per connected device), the event sources\' idle long polls, the sweeper\'s minute-by-minute index queries, CloudWatch custom metrics and alarms (monthly), storage of notifications and routes (kept for the retention period).', '');
 
   lines.push('### Requests per route by operation', '');
   const ops = [...new Set(report.cost.flatMap((c) => Object.keys(c.cost.requestsPerRoute)))].sort();

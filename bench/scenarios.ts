@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { statSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { pathToFileURL } from 'node:url';
-import { eventSk, HEAD_SK, streamPk } from '../functions/adapters/DynamoEventBuffer.ts';
+import { eventItem, HEAD_SK, streamPk } from '../functions/adapters/DynamoEventBuffer.ts';
 import { batchWriteAll } from '../functions/adapters/batchWriteAll.ts';
 import { chunk } from '../functions/adapters/chunk.ts';
 import { DYNAMODB_BATCH_WRITE_SIZE } from '../functions/core/constants.ts';
@@ -263,15 +263,15 @@ export async function measureReplay(bench: BenchStack, events: number, runs: num
     const user = `replay-${runId()}`;
     const epoch = `bench${runId()}`.slice(0, 12);
     const now = Date.now();
-    await bench.documents.send(new PutCommand({ TableName: bench.streamsTable, Item: { pk: streamPk(user), sk: HEAD_SK, epoch, position: events, created_at: now } }));
+    await bench.documents.send(new PutCommand({ TableName: bench.streamsTable, Item: { pk: streamPk(user), sk: HEAD_SK, epoch, position: 0, created_at: now } }));
     const items = Array.from({ length: events }, (_, i) => ({
       PutRequest: {
-        Item: {
-          pk: streamPk(user), sk: eventSk(i + 1), user_id: user, epoch, position: i + 1,
+        Item: eventItem({
+          user_id: user, epoch, position: i + 1,
           event_id: `n-${i}/push:${user}`, notification_id: `n-${i}`, kind: PUSH_TYPE,
           payload: { n: i, text: 'a missed notification with a realistic short body' },
-          published_at: now, expires_at_ms: now + 3_600_000, expires_at: Math.ceil((now + 3_600_000) / 1000),
-        },
+          published_at: now, expires_at_ms: now + 3_600_000,
+        }),
       },
     }));
     for (const group of chunk(items, DYNAMODB_BATCH_WRITE_SIZE)) await batchWriteAll(bench.documents, bench.streamsTable, group);

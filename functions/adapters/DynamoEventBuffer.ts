@@ -6,10 +6,10 @@ import { DYNAMODB_BATCH_WRITE_SIZE } from '../core/constants.ts';
 import { DispatchError } from '../core/errors.ts';
 import type { EventBuffer } from '../core/push/pushPorts.ts';
 import type { StreamEvent, StreamHead } from '../core/push/pushTypes.ts';
+import { EVENT_KEEP_AFTER_FRESHNESS_MS, readStreamHead, type StreamHeadReading } from '../core/push/streamHead.ts';
 import { batchGetAll } from './batchGetAll.ts';
 import { batchWriteAll } from './batchWriteAll.ts';
 import { chunk } from './chunk.ts';
-import { Coalescer } from './Coalescer.ts';
 import { routeKey } from './dynamoKeys.ts';
 
 export const streamPk = (userId: string) => `S#${userId}`;
@@ -37,16 +37,17 @@ const RECENT_HEADS_LIMIT = 1_000;
  *
  * 1. reserve: record the slot (epoch, head + 1) on the route, if `lease_token = ours` and the route
  *    has no slot yet (or still the one it had);
- * 2. claim: put the event at that slot if nothing is there;
- * 3. advance the head to the slot, if it is behind (`advanceHead`, a hint for the next append).
+ * 2. claim: put the event at that slot if nothing is there.
  *
- * An event is only ever put at a position p + 1 after p was seen taken (by the head, which only
- * advances to stored events, or by a failed claim), so positions are gapless and committed in
- * order. A route only puts its event at the slot it holds (never at or below the head), and moves
- * its slot only after finding it taken by another event, so it appends at most once: a retry finds
- * its own event there (once that has expired and been deleted, it is stored anew). The
- * head may lag behind the stream (a crash after the claim); appends probe past it and `tail`
- * reads past it. See docs/push.md for why this replaced a transaction of the three writes.
+ * The head is not written per event: one consistent Query reads the head item (epoch and the
+ * position its first event follows) with the newest event, which tells the last position
+ * (`readStreamHead`, with the rule for when it cannot and the epoch starts over).
+ *
+ * An event is only ever put at a position p + 1 after p was seen taken (the newest stored event,
+ * the epoch's base, or a failed claim), so positions are gapless and committed in order. A route
+ * only puts its event at the slot it holds (never at or below the head), and moves its slot only
+ * after finding it taken by another event, so it appends at most once: a retry finds its own
+ * event there (once that has expired and been deleted, it is stored anew). See docs/push.md.
  */
 export class DynamoEventBuffer implements EventBuffer {
   public constructor(
@@ -64,7 +65,7 @@ export class DynamoEventBuffer implements EventBuffer {
     let taken: StreamHead | undefined;
     const attempts = this.options.maxAppendAttempts ?? 30;
     for (let attempt = 1; attempt <= attempts; attempt += 1) {
-      const head = (attempt === 1 ? this.recentHeadBefore(event.user_id, held) : undefined) ?? (await this.headOrCreate(event.user_id, event.published_at));
+      const head = (attempt === 1 ? this.recentHeadBefore(event.user_id, held) : undefined) ?? (await this.currentHead(event.user_id, event.published_at));
       let slot: StreamHead | undefined;
       if (held !== undefined && taken === undefined && held.epoch === head.epoch) {
         if (held.position > head.position) {
@@ -129,7 +130,7 @@ export class DynamoEventBuffer implements EventBuffer {
       await this.client.send(
         new PutCommand({
           TableName: this.options.streamsTable,
-          Item: { pk: streamPk(stored.user_id), sk: eventSk(stored.position), ...stored, expires_at: Math.ceil(stored.expires_at_ms / 1000) },
+          Item: eventItem(stored),
           ConditionExpression: 'attribute_not_exists(pk)',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -141,36 +142,18 @@ export class DynamoEventBuffer implements EventBuffer {
     }
   }
 
-  public async advanceHead(event: StreamEvent): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.options.streamsTable,
-          Key: { pk: streamPk(event.user_id), sk: HEAD_SK },
-          UpdateExpression: 'SET #position = :position',
-          ConditionExpression: 'epoch = :epoch AND #position < :position',
-          ExpressionAttributeNames: { '#position': 'position' },
-          ExpressionAttributeValues: { ':epoch': event.epoch, ':position': event.position },
-        }),
-      );
-    } catch (error) {
-      // Already at or past it (a later append advanced it first), or the stream was reset.
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
-  }
-
   /**
-   * The head item as stored: its position may lag behind the last stored event. Strongly consistent.
-   * Remembered for a few seconds: accept records head + 1 on the route it attempts, and that
-   * route's append then needs no second read (`recentHeadBefore`).
+   * The stream's epoch and last stored position, or undefined when there is no stream yet or it
+   * must begin a new epoch (the next append does that). Strongly consistent. Remembered for a few
+   * seconds: accept records head + 1 on the route it attempts, and that route's append then needs
+   * no second read (`recentHeadBefore`).
    */
   public async getHead(userId: string): Promise<StreamHead | undefined> {
-    const head = await this.heads.load(userId);
-    if (head !== undefined) {
-      if (this.recentHeads.size >= RECENT_HEADS_LIMIT) this.recentHeads.clear();
-      this.recentHeads.set(userId, { head, readAt: performance.now() });
-    }
-    return head;
+    const reading = await this.readHead(userId, Date.now());
+    if (reading.kind !== 'known') return undefined;
+    if (this.recentHeads.size >= RECENT_HEADS_LIMIT) this.recentHeads.clear();
+    this.recentHeads.set(userId, { head: reading.head, readAt: performance.now() });
+    return reading.head;
   }
 
   /**
@@ -190,50 +173,69 @@ export class DynamoEventBuffer implements EventBuffer {
     return fresh && recent.head.epoch === held.epoch && recent.head.position + 1 === held.position ? recent.head : undefined;
   }
 
-  /** Heads asked for together (the parallel records of a batch) share one BatchGetItem. */
-  private readonly heads = new Coalescer<string, StreamHead | undefined>(async (userIds) => {
-    const items = await batchGetAll(this.client, this.options.streamsTable, userIds.map((u) => ({ pk: streamPk(u), sk: HEAD_SK })), { consistentRead: true });
-    const found = new Map(items.map((item) => [item['pk'] as string, { epoch: item['epoch'] as string, position: item['position'] as number }]));
-    return new Map(userIds.map((userId) => [userId, found.get(streamPk(userId))]));
-  });
-
-  private async headOrCreate(userId: string, now: number): Promise<StreamHead> {
-    const existing = await this.getHead(userId);
-    if (existing) return existing;
-    const head = { epoch: newEpoch(), position: 0 };
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.options.streamsTable,
-          Item: { pk: streamPk(userId), sk: HEAD_SK, ...head, created_at: now },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return head;
-    } catch (error) {
-      // A concurrent append or resume created it first: use theirs.
-      if (error instanceof ConditionalCheckFailedException) return (await this.getHead(userId))!;
-      throw error;
-    }
-  }
-
-  /** The stream's epoch and last stored position: the head, moved past any events stored beyond it. */
-  public async tail(userId: string, now: number): Promise<StreamHead> {
-    const head = await this.headOrCreate(userId, now);
+  /** The head item and the newest event item in one consistent Query ('HEAD' sorts after every 'E#…'). */
+  private async readHead(userId: string, now: number): Promise<StreamHeadReading> {
     const { Items = [] } = await this.client.send(
       new QueryCommand({
         TableName: this.options.streamsTable,
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        KeyConditionExpression: 'pk = :pk',
         ExpressionAttributeNames: { '#position': 'position' },
-        ExpressionAttributeValues: { ':pk': streamPk(userId), ':from': eventSk(head.position + 1), ':to': eventSk(999_999_999_999_999) },
-        ProjectionExpression: 'epoch, #position',
+        ExpressionAttributeValues: { ':pk': streamPk(userId) },
+        ProjectionExpression: 'sk, epoch, #position, created_at, expires_at',
         ScanIndexForward: false,
         ConsistentRead: true,
-        Limit: 1,
+        Limit: 2,
       }),
     );
-    const last = Items[0];
-    return last !== undefined && last['epoch'] === head.epoch ? { epoch: head.epoch, position: last['position'] as number } : head;
+    const [first, second] = Items;
+    const headItem = first?.['sk'] === HEAD_SK ? first : undefined;
+    const newestItem = headItem === undefined ? first : second;
+    return readStreamHead(
+      headItem && { epoch: headItem['epoch'] as string, base: headItem['position'] as number, startedAt: headItem['created_at'] as number },
+      newestItem && { epoch: newestItem['epoch'] as string, position: newestItem['position'] as number, deletableAt: (newestItem['expires_at'] as number) * 1000 },
+      now,
+    );
+  }
+
+  /** The head, beginning the stream or a new epoch of it first if need be (a conditional write on the head item). */
+  private async currentHead(userId: string, now: number): Promise<StreamHead> {
+    for (let attempt = 1; attempt <= 5; attempt += 1) {
+      const reading = await this.readHead(userId, now);
+      if (reading.kind === 'known') return reading.head;
+      const head = { epoch: newEpoch(), position: reading.base };
+      try {
+        if (reading.kind === 'absent') {
+          await this.client.send(
+            new PutCommand({
+              TableName: this.options.streamsTable,
+              Item: { pk: streamPk(userId), sk: HEAD_SK, ...head, created_at: now },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            }),
+          );
+        } else {
+          await this.client.send(
+            new UpdateCommand({
+              TableName: this.options.streamsTable,
+              Key: { pk: streamPk(userId), sk: HEAD_SK },
+              UpdateExpression: 'SET epoch = :epoch, #position = :position, created_at = :now',
+              ConditionExpression: 'epoch = :old',
+              ExpressionAttributeNames: { '#position': 'position' },
+              ExpressionAttributeValues: { ':epoch': head.epoch, ':position': head.position, ':now': now, ':old': reading.epoch },
+            }),
+          );
+        }
+        return head;
+      } catch (error) {
+        // A concurrent append or resume began it first (or a purge removed it): read again.
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
+    }
+    throw new DispatchError('push_buffer_write_failed', `the stream of ${userId} kept changing while it was being begun`, true);
+  }
+
+  /** The stream's epoch and last stored position (beginning the stream, or a new epoch, if need be). */
+  public tail(userId: string, now: number): Promise<StreamHead> {
+    return this.currentHead(userId, now);
   }
 
   public async readAfter(userId: string, after: number, limit: number, now: number): Promise<StreamEvent[]> {
@@ -289,6 +291,15 @@ export class DynamoEventBuffer implements EventBuffer {
     const [item] = await batchGetAll(this.client, this.options.streamsTable, [{ pk: streamPk(userId), sk: eventSk(position) }], { consistentRead: true });
     return item === undefined ? undefined : toEvent(item);
   }
+}
+
+/**
+ * The stored item of an event: TTL deletes it `EVENT_KEEP_AFTER_FRESHNESS_MS` after it leaves the
+ * freshness window (replay skips it from the end of the window on; until deleted it keeps telling
+ * the stream's last position).
+ */
+export function eventItem(event: StreamEvent): Record<string, unknown> {
+  return { pk: streamPk(event.user_id), sk: eventSk(event.position), ...event, expires_at: Math.ceil((event.expires_at_ms + EVENT_KEEP_AFTER_FRESHNESS_MS) / 1000) };
 }
 
 function toEvent(item: Record<string, unknown>): StreamEvent {

@@ -132,8 +132,9 @@ export class PushGateway extends Construct {
     });
 
     this.connectionsTable.grant(this.connectionFunction, 'dynamodb:PutItem', 'dynamodb:DeleteItem');
-    // PutItem: resume creates an empty stream's head so every cursor it hands out is resumable.
-    this.streamsTable.grant(this.connectionFunction, 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:Query');
+    // Query reads the head with the newest event; PutItem/UpdateItem: resume begins a stream (or a
+    // new epoch of one) if need be, so every cursor it hands out is resumable.
+    this.streamsTable.grant(this.connectionFunction, 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     this.stage.grantManagementApiAccess(this.connectionFunction);
     this.acknowledgeConnectionWildcard(this.connectionFunction);
   }
@@ -155,9 +156,12 @@ export class PushGateway extends Construct {
     };
   }
 
-  /** What a publisher (deliver, accept's first push attempt) needs: read heads, put events and move heads, find and post to connections. */
+  /**
+   * What a publisher (deliver, accept's first push attempt) needs: read heads (Query) and the event
+   * at a retried position (BatchGetItem), put events, begin streams and epochs, find and post to connections.
+   */
   public grantPublish(grantee: IGrantable): void {
-    this.streamsTable.grant(grantee, 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    this.streamsTable.grant(grantee, 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
     this.connectionsTable.grant(grantee, 'dynamodb:Query', 'dynamodb:DeleteItem');
     this.stage.grantManagementApiAccess(grantee);
     if (grantee instanceof HeraldFunction) this.acknowledgeConnectionWildcard(grantee);

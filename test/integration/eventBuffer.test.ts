@@ -1,6 +1,7 @@
-import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { DynamoEventBuffer, eventSk, streamPk } from '../../functions/adapters/DynamoEventBuffer.ts';
+import { DynamoEventBuffer, eventSk, HEAD_SK, streamPk } from '../../functions/adapters/DynamoEventBuffer.ts';
+import { EVENT_KEEP_AFTER_FRESHNESS_MS } from '../../functions/core/push/streamHead.ts';
 import { routeKey } from '../../functions/adapters/dynamoKeys.ts';
 import { DispatchError } from '../../functions/core/errors.ts';
 import type { StreamEvent } from '../../functions/core/push/pushTypes.ts';
@@ -41,11 +42,7 @@ describe('appending to a stream with conditional writes', () => {
     const environments = [newBuffer(), newBuffer(), newBuffer()];
     const routes = await Promise.all(Array.from({ length: 30 }, () => leasedPushRoute(user)));
 
-    const stored = await Promise.all(routes.map(async (route, i) => {
-      const event = await append(route, user, { via: environments[i % 3]! });
-      await environments[i % 3]!.advanceHead(event);
-      return event;
-    }));
+    const stored = await Promise.all(routes.map((route, i) => append(route, user, { via: environments[i % 3]! })));
 
     const events = await buffer.readAfter(user, 0, 100, Date.now());
     expect(events.map((e) => e.position)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
@@ -61,16 +58,14 @@ describe('appending to a stream with conditional writes', () => {
   it('hands a retry whose earlier attempt stored the event that same event, and appends nothing', async () => {
     const user = uid('retry');
     const route = await leasedPushRoute(user);
-    const first = await append(route, user, { publishedAt: 1_000 });
+    const first = await append(route, user);
+    const watched = watchedBuffer();
 
-    // The head not yet moved up: the retry's claim fails on its own event.
-    const again = await append(route, user, { existing: await recordedPosition(route), publishedAt: 2_000 });
-    await buffer.advanceHead(first);
-    // The head at its position: the retry reads instead of writing.
-    const later = await append(route, user, { existing: await recordedPosition(route), publishedAt: 3_000 });
+    // Its position is at the head: the retry reads what is there instead of writing.
+    const again = await append(route, user, { existing: await recordedPosition(route), via: watched.buffer });
 
     expect(again).toEqual(first);
-    expect(later).toEqual(first);
+    expect(watched.sent).toEqual(['QueryCommand', 'BatchGetCommand']);
     expect((await buffer.readAfter(user, 0, 10, 0)).map((e) => e.position)).toEqual([1]);
   });
 
@@ -79,7 +74,7 @@ describe('appending to a stream with conditional writes', () => {
     const user = uid('expired');
     const route = await leasedPushRoute(user);
     const first = await append(route, user);
-    for (let i = 0; i < 2; i += 1) await buffer.advanceHead(await append(await leasedPushRoute(user), user));
+    for (let i = 0; i < 2; i += 1) await append(await leasedPushRoute(user), user);
     await documents.send(new DeleteCommand({ TableName: streamsTable, Key: { pk: streamPk(user), sk: eventSk(1) } }));
 
     const again = await append(route, user, { existing: { epoch: first.epoch, position: 1 } });
@@ -137,23 +132,9 @@ describe('appending to a stream with conditional writes', () => {
     expect(await recordedPosition(route)).toBeUndefined();
   });
 
-  it('looks past a head left behind by a crash after the event was stored: the next append and the tail', async () => {
-    const user = uid('lag');
-    await append(await leasedPushRoute(user), user); // no advanceHead: the attempt died here
-    expect((await buffer.getHead(user))?.position).toBe(0);
-    expect((await buffer.tail(user, Date.now())).position).toBe(1);
-
-    const next = await append(await leasedPushRoute(user), user);
-    await buffer.advanceHead(next);
-
-    expect(next.position).toBe(2);
-    expect((await buffer.getHead(user))?.position).toBe(2);
-    expect((await buffer.readAfter(user, 0, 10, 0)).map((e) => e.position)).toEqual([1, 2]);
-  });
-
   describe('a head read moments ago (accept records the position after it on the route it attempts)', () => {
     async function routeHoldingNextPosition(via: DynamoEventBuffer, user: string) {
-      await append(await leasedPushRoute(user), user).then((e) => buffer.advanceHead(e));
+      await append(await leasedPushRoute(user), user);
       const head = (await via.getHead(user))!;
       const route = await leasedPushRoute(user);
       const slot = { epoch: head.epoch, position: head.position + 1 };
@@ -198,7 +179,7 @@ describe('appending to a stream with conditional writes', () => {
       const again = await append(route, user, { existing: slot, via: watched.buffer });
 
       expect(again).toEqual(event);
-      expect(watched.sent).toEqual(['PutCommand', 'BatchGetCommand', 'PutCommand']);
+      expect(watched.sent).toEqual(['PutCommand', 'QueryCommand', 'BatchGetCommand']);
       expect((await buffer.readAfter(user, 0, 10, 0)).map((e) => e.position)).toEqual([1, 2]);
     });
 
@@ -211,7 +192,116 @@ describe('appending to a stream with conditional writes', () => {
       const event = await append(route, user, { existing: slot, via: watched.buffer });
 
       expect(event.position).toBe(2);
-      expect(watched.sent).toEqual(['BatchGetCommand', 'PutCommand']);
+      expect(watched.sent).toEqual(['QueryCommand', 'PutCommand']);
+    });
+  });
+
+  describe('the last position, told by the newest event (the head item is written per epoch, not per event)', () => {
+    const day = 86_400_000;
+
+    async function seedHead(user: string, head: { epoch: string; position: number; created_at: number }): Promise<void> {
+      await documents.send(new PutCommand({ TableName: streamsTable, Item: { pk: streamPk(user), sk: HEAD_SK, ...head } }));
+    }
+
+    /** An event (freshness window one day) that TTL may delete from `deletableAt` on. */
+    async function seedEvent(user: string, epoch: string, position: number, options: { deletableAt: number }): Promise<void> {
+      const expiresAtMs = options.deletableAt - EVENT_KEEP_AFTER_FRESHNESS_MS;
+      await documents.send(new PutCommand({
+        TableName: streamsTable,
+        Item: {
+          pk: streamPk(user), sk: eventSk(position), user_id: user, epoch, position, event_id: `seeded-${position}`, notification_id: 'n',
+          kind: 'chat.message', payload: {}, published_at: expiresAtMs - day, expires_at_ms: expiresAtMs, expires_at: Math.ceil(options.deletableAt / 1000),
+        },
+      }));
+    }
+
+    const storedHead = async (user: string) => (await documents.send(new GetCommand({ TableName: streamsTable, Key: { pk: streamPk(user), sk: HEAD_SK } }))).Item;
+
+    it('stores each event with a TTL a week past its freshness window, and writes no head for it', async () => {
+      const user = uid('ttl');
+      const watched = watchedBuffer();
+      await buffer.tail(user, Date.now());
+
+      const event = await append(await leasedPushRoute(user), user, { via: watched.buffer });
+
+      const item = (await documents.send(new GetCommand({ TableName: streamsTable, Key: { pk: streamPk(user), sk: eventSk(1) } }))).Item!;
+      expect(item['expires_at']).toBe(Math.ceil((event.expires_at_ms + EVENT_KEEP_AFTER_FRESHNESS_MS) / 1000));
+      expect(watched.sent).toEqual(['QueryCommand', 'UpdateCommand', 'PutCommand']);
+      expect((await storedHead(user))?.['position']).toBe(0);
+      expect(await buffer.getHead(user)).toEqual({ epoch: event.epoch, position: 1 });
+    });
+
+    it('keeps counting in the same epoch after a quiet day: events past the freshness window still tell the position', async () => {
+      const user = uid('quiet-day');
+      const now = Date.now();
+      await seedHead(user, { epoch: 'quietday0001', position: 0, created_at: now - 3 * day });
+      for (const position of [1, 2, 3]) await seedEvent(user, 'quietday0001', position, { deletableAt: now - 2 * day + EVENT_KEEP_AFTER_FRESHNESS_MS });
+
+      const event = await append(await leasedPushRoute(user), user);
+
+      expect(event).toMatchObject({ epoch: 'quietday0001', position: 4 });
+      expect(await buffer.readAfter(user, 0, 10, now)).toEqual([event]);
+    });
+
+    it('begins a new epoch above the old positions when the newest event is about to be deleted (a stream quiet for a week)', async () => {
+      const user = uid('quiet-week');
+      const now = Date.now();
+      await seedHead(user, { epoch: 'quietweek001', position: 0, created_at: now - 9 * day });
+      for (const position of [1, 2, 3]) await seedEvent(user, 'quietweek001', position, { deletableAt: now + 10 * 60_000 });
+
+      const event = await append(await leasedPushRoute(user), user);
+
+      expect(event.epoch).not.toBe('quietweek001');
+      expect(event.position).toBe(4);
+      expect(await storedHead(user)).toMatchObject({ epoch: event.epoch, position: 3 });
+      expect(await buffer.tail(user, Date.now())).toEqual({ epoch: event.epoch, position: 4 });
+    });
+
+    it('begins a new epoch when an old epoch has no event left (all deleted), so no cursor of it is ever continued', async () => {
+      const user = uid('deleted');
+      await seedHead(user, { epoch: 'deleted00001', position: 0, created_at: Date.now() - 8 * day });
+
+      const head = await buffer.tail(user, Date.now());
+      const event = await append(await leasedPushRoute(user), user);
+
+      expect(head).toEqual({ epoch: expect.not.stringMatching(/^deleted00001$/), position: 0 });
+      expect(event).toMatchObject({ epoch: head.epoch, position: 1 });
+    });
+
+    it('keeps the epoch of a stream begun before its first event (a client resumed first)', async () => {
+      const user = uid('begun');
+      const head = await buffer.tail(user, Date.now());
+
+      const event = await append(await leasedPushRoute(user), user);
+
+      expect(event).toMatchObject({ epoch: head.epoch, position: 1 });
+    });
+
+    it('begins a new epoch above an event of another epoch stored past the base (an append that raced a purge)', async () => {
+      const user = uid('leftover');
+      const now = Date.now();
+      await seedHead(user, { epoch: 'current00001', position: 0, created_at: now });
+      await seedEvent(user, 'purged000001', 5, { deletableAt: now + 8 * day });
+
+      const event = await append(await leasedPushRoute(user), user);
+
+      expect(event.epoch).not.toMatch(/^(current00001|purged000001)$/);
+      expect(event.position).toBe(6);
+    });
+
+    it('gives 12 concurrent appenders to a stream quiet for a week one new epoch and positions 4..15', async () => {
+      const user = uid('quiet-race');
+      const now = Date.now();
+      await seedHead(user, { epoch: 'quietrace001', position: 0, created_at: now - 9 * day });
+      for (const position of [1, 2, 3]) await seedEvent(user, 'quietrace001', position, { deletableAt: now + 60_000 });
+      const environments = [newBuffer(), newBuffer(), newBuffer()];
+      const routes = await Promise.all(Array.from({ length: 12 }, () => leasedPushRoute(user)));
+
+      const stored = await Promise.all(routes.map((route, i) => append(route, user, { via: environments[i % 3]! })));
+
+      expect(new Set(stored.map((e) => e.epoch)).size).toBe(1);
+      expect(stored[0]!.epoch).not.toBe('quietrace001');
+      expect(stored.map((e) => e.position).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i + 4));
     });
   });
 });

@@ -3,7 +3,7 @@ import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiGatewayConnectionSender } from '../../functions/adapters/ApiGatewayConnectionSender.ts';
 import { DynamoConnectionRegistry } from '../../functions/adapters/DynamoConnectionRegistry.ts';
-import { DynamoEventBuffer, eventSk, HEAD_SK, streamPk } from '../../functions/adapters/DynamoEventBuffer.ts';
+import { DynamoEventBuffer, eventItem, eventSk, HEAD_SK, streamPk } from '../../functions/adapters/DynamoEventBuffer.ts';
 import { encodeCursor } from '../../functions/core/push/cursorCodec.ts';
 import { SessionInvalidator } from '../../functions/core/push/SessionInvalidator.ts';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
@@ -132,12 +132,12 @@ describe('resume', () => {
     expect(done['cursor']).toBe(encodeCursor(head!));
   });
 
-  it('counts an event stored past a head left behind by a crash: in the live-tail cursor, and replayed to a cursor before it', async () => {
-    // Prepare: a stored event whose append died before moving the head up.
+  it('counts an event stored by an attempt that died before posting it: in the live-tail cursor, and replayed to a cursor before it', async () => {
+    // Prepare: a stored event that no live client was sent.
     const user = uid('lagging');
     await publish(user, { n: 1 });
     const stored = await appendRouteEvent(buffer, await leasedPushRoute(user), user);
-    expect((await buffer.getHead(user))?.position).toBe(1);
+    expect(stored.position).toBe(2);
     const client = await connect(user, 'phone');
 
     // Act + Assess: the live tail starts after the stored event; a cursor at 1 gets it replayed.
@@ -176,12 +176,12 @@ describe('resume', () => {
     const old = uid('old');
     const epoch = 'exp1epoch';
     const now = Date.now();
-    await documents.send(new PutCommand({ TableName: streamsTable, Item: { pk: streamPk(old), sk: HEAD_SK, epoch, position: 4 } }));
+    await documents.send(new PutCommand({ TableName: streamsTable, Item: { pk: streamPk(old), sk: HEAD_SK, epoch, position: 0, created_at: now } }));
     for (const position of [1, 2, 3, 4]) {
       const expiresAtMs = position <= 3 ? now - 1000 : now + 60_000;
       await documents.send(new PutCommand({
         TableName: streamsTable,
-        Item: { pk: streamPk(old), sk: eventSk(position), user_id: old, epoch, position, event_id: `e${position}`, notification_id: 'n', kind: 'chat.message', payload: {}, published_at: now, expires_at_ms: expiresAtMs, expires_at: Math.ceil(expiresAtMs / 1000) },
+        Item: eventItem({ user_id: old, epoch, position, event_id: `e${position}`, notification_id: 'n', kind: 'chat.message', payload: {}, published_at: now, expires_at_ms: expiresAtMs }),
       }));
     }
     const oldClient = await connect(old, 'phone');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OperationCount, RequestLedger } from '../../functions/adapters/requestAccounting.ts';
 import { costPerRoute } from '../../bench/costModel.ts';
-import { LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES } from '../../bench/prices.ts';
+import { BUFFERED_EVENT_STORED_DAYS, DYNAMODB_ITEM_OVERHEAD_BYTES, LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES } from '../../bench/prices.ts';
 
 function count(fields: Partial<OperationCount>): OperationCount {
   return { requests: 0, failed: 0, readUnits: 0, writeUnits: 0, indexWriteUnits: 0, estimatedWriteUnits: 0, billedUnits: 0, payloadBytes: 0, emptyReceives: 0, ...fields };
@@ -43,6 +43,8 @@ describe('costPerRoute', () => {
       lambdaInvocations: 1,
       lambdaGbSeconds: 0.5,
       logBytes: (740 + 2 * LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION) / 2,
+      // One 300-byte frame per message: the buffered event it came from, plus DynamoDB's item overhead.
+      storedEventBytes: 300 + DYNAMODB_ITEM_OVERHEAD_BYTES,
     });
     expect(cost.requestsPerRoute['sqs.ReceiveMessage']).toBe(1);
     expect(cost.units.awsRequests).toBe((2 + 2 + 1 + 1 + 2 + 2 + 2 + 2) / 2);
@@ -53,6 +55,8 @@ describe('costPerRoute', () => {
     expect(line('DynamoDB writes (table + indexes)')).toBeCloseTo(8.5 * PRICES.dynamodbWriteRequestUnit.usd * 1e6, 9);
     expect(line('API Gateway WebSocket messages')).toBeCloseTo(PRICES.apiGatewayWebSocketMessage.usd * 1e6, 9);
     expect(line('Lambda duration (arm64)')).toBeCloseTo(0.5 * PRICES.lambdaArmGbSecond.usd * 1e6, 9);
+    const storage = cost.lines.find((l) => l.charge.startsWith('DynamoDB storage (buffered events'))!;
+    expect(storage.usdPerMillion).toBeCloseTo(((300 + DYNAMODB_ITEM_OVERHEAD_BYTES) / 1e9) * PRICES.dynamodbStorageGbMonth.usd * (BUFFERED_EVENT_STORED_DAYS / 30.4) * 1e6, 9);
     expect(cost.usdPerMillion).toBeCloseTo(cost.lines.reduce((s, l) => s + l.usdPerMillion, 0), 9);
   });
 

@@ -23,7 +23,7 @@ export interface PushReport {
 
 /**
  * Push channel: append the event to the user's stream (once per route — a retry reuses its
- * position) and move the stream head up to it, then send it to every live connection of the user,
+ * position), then send it to every live connection of the user,
  * or only of the targeted device session. Gone connections are removed; any other send failure
  * fails the attempt so the route is retried (clients drop the duplicates by cursor). With no live
  * connection the route is published and the event waits in the buffer for the freshness window.
@@ -71,12 +71,7 @@ export class PushDispatcher implements ChannelDispatcher {
 
     // Listed only after the event is stored, never alongside it: a client that registers after
     // this read resumes from a stream that already holds the event, so no live client misses it.
-    const [listed] = await Promise.all([
-      this.deps.registry.listForUser(route.user_id),
-      this.deps.buffer.advanceHead(event).catch((error: unknown) => {
-        throw new DispatchError('push_buffer_write_failed', `advancing the stream head failed: ${(error as Error).message}`, true, { cause: error });
-      }),
-    ]);
+    const listed = await this.deps.registry.listForUser(route.user_id);
     const connections = listed.filter((c) => route.device_session_id === undefined || c.device_session_id === route.device_session_id);
     let sent = 0;
     let gone = 0;

@@ -5,7 +5,7 @@ export interface EventBuffer {
   /**
    * Stores the event of a leased push route at the next position of its user's stream, once: the
    * route records its position first, and a retry finds its event there. Returns the event as
-   * stored. The head may still point before it: call `advanceHead` next.
+   * stored.
    */
   appendForRoute(input: {
     readonly notificationId: string;
@@ -15,14 +15,13 @@ export interface EventBuffer {
     readonly existing?: { readonly epoch: string; readonly position: number };
     readonly event: Omit<StreamEvent, 'epoch' | 'position'>;
   }): Promise<StreamEvent>;
-  /** Moves the head up to a stored event if it is behind. A hint only: appends and `tail` look past a lagging head. */
-  advanceHead(event: StreamEvent): Promise<void>;
   /**
-   * The head item as stored; its position may lag behind the last stored event. An append moments
-   * later for the position right after it may use this read instead of its own.
+   * The stream's epoch and last stored position; undefined if the user has no stream yet, or its
+   * next append must begin a new epoch. An append moments later for the position right after it
+   * may use this read instead of its own.
    */
   getHead(userId: string): Promise<StreamHead | undefined>;
-  /** The stream's epoch and last stored position; the head is created at position 0 with a new epoch if the user has no stream yet. */
+  /** The stream's epoch and last stored position, beginning the stream (or a new epoch of it) first if need be. */
   tail(userId: string, now: number): Promise<StreamHead>;
   /** Unexpired events with position > `after`, in position order, at most `limit`. */
   readAfter(userId: string, after: number, limit: number, now: number): Promise<StreamEvent[]>;
