@@ -1,7 +1,6 @@
 import middy from '@middy/core';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { AcceptIntent } from '../core/accept/AcceptIntent.ts';
 import { AcceptanceInProgressError } from '../core/errors.ts';
@@ -13,7 +12,7 @@ import { DynamoRejectionStore } from '../adapters/DynamoRejectionStore.ts';
 import { DynamoUserStates } from '../adapters/DynamoUserStates.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
 import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
-import { countMetric, countMetricsFlush, logger, traced, tracer } from './shared/observability.ts';
+import { countMetric, countMetricsFlush, logger, traced, traceInvocation } from './shared/observability.ts';
 import { eventBufferFromEnv, forgetPushOutcomes, pushDispatcherFromEnv, routeAttempts } from './shared/routeAttempts.ts';
 
 const config = loadServiceConfig();
@@ -104,7 +103,7 @@ export const handler = middy(
   (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     processPartialResponse(event, acceptRecord, processor, { context, throwOnFullBatchFailure: false, processInParallel: true }),
 )
-  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(traceInvocation())
   .use(injectLambdaContext(logger))
   .use(countMetricsFlush())
   .use(forgetPushOutcomes());

@@ -1,6 +1,5 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
 import { serialiseFrame } from '../core/push/frames.ts';
 import { ConnectionGoneError } from '../core/push/pushPorts.ts';
@@ -11,7 +10,7 @@ import { documentClient } from '../adapters/awsClients.ts';
 import { DynamoConnectionRegistry } from '../adapters/DynamoConnectionRegistry.ts';
 import { DynamoEventBuffer } from '../adapters/DynamoEventBuffer.ts';
 import { requireEnv } from './shared/config.ts';
-import { countMetric, countMetricsFlush, logger, traced, tracer } from './shared/observability.ts';
+import { countMetric, countMetricsFlush, logger, traced, traceInvocation } from './shared/observability.ts';
 
 const registry = new DynamoConnectionRegistry(traced(documentClient()), requireEnv('CONNECTIONS_TABLE'));
 const sender = new ApiGatewayConnectionSender(requireEnv('WEBSOCKET_CALLBACK_URL'));
@@ -97,6 +96,6 @@ async function routeOrForget(event: WebSocketEvent): Promise<APIGatewayProxyResu
   }
 }
 
-export const handler = middy(routeOrForget).use(captureLambdaHandler(tracer, { captureResponse: false }))
+export const handler = middy(routeOrForget).use(traceInvocation())
   .use(injectLambdaContext(logger))
   .use(countMetricsFlush());

@@ -1,7 +1,6 @@
 import middy from '@middy/core';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { EmailDispatcher } from '../core/deliver/EmailDispatcher.ts';
 import { parseDeliveryMessage } from '../core/deliver/parseDeliveryMessage.ts';
@@ -10,7 +9,7 @@ import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts'
 import { SesEmailSender } from '../adapters/SesEmailSender.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
 import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
-import { countMetric, countMetricsFlush, logger, traced, tracer } from './shared/observability.ts';
+import { countMetric, countMetricsFlush, logger, traced, traceInvocation } from './shared/observability.ts';
 import { forgetPushOutcomes, pushDispatcherFromEnv, routeAttempts } from './shared/routeAttempts.ts';
 
 const config = loadServiceConfig();
@@ -63,7 +62,7 @@ export const handler = middy(
   (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
     processPartialResponse(event, deliverRecord, processor, { context, throwOnFullBatchFailure: false, processInParallel: true }),
 )
-  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(traceInvocation())
   .use(injectLambdaContext(logger))
   .use(countMetricsFlush())
   .use(forgetPushOutcomes());

@@ -1,6 +1,5 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { ApplyLifecycleEvent, type LifecycleResult } from '../core/lifecycle/ApplyLifecycleEvent.ts';
 import { parseLifecycleEvent } from '../core/lifecycle/parseLifecycleEvent.ts';
@@ -13,7 +12,7 @@ import { DynamoEventBuffer } from '../adapters/DynamoEventBuffer.ts';
 import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts';
 import { DynamoUserStates } from '../adapters/DynamoUserStates.ts';
 import { numberEnv, requireEnv } from './shared/config.ts';
-import { countMetric, countMetricsFlush, logger, traced, tracer } from './shared/observability.ts';
+import { countMetric, countMetricsFlush, logger, traced, traceInvocation } from './shared/observability.ts';
 
 const tableName = requireEnv('TABLE_NAME');
 const applyLifecycleEvent = new ApplyLifecycleEvent(
@@ -68,6 +67,6 @@ async function handleLifecycle(event: EventBridgeEvent<string, unknown>, context
   return result;
 }
 
-export const handler = middy(handleLifecycle).use(captureLambdaHandler(tracer, { captureResponse: false }))
+export const handler = middy(handleLifecycle).use(traceInvocation())
   .use(injectLambdaContext(logger))
   .use(countMetricsFlush());

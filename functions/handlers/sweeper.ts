@@ -1,13 +1,12 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import { SweepDueRoutes, type SweepResult } from '../core/sweep/SweepDueRoutes.ts';
 import { systemClock } from '../core/types.ts';
 import { documentClient, sqsClient } from '../adapters/awsClients.ts';
 import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
 import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
-import { countMetric, countMetricsFlush, logger, traced, tracer } from './shared/observability.ts';
+import { countMetric, countMetricsFlush, logger, traced, traceInvocation } from './shared/observability.ts';
 
 const config = loadServiceConfig();
 const sweep = new SweepDueRoutes(
@@ -34,6 +33,6 @@ export const handler = middy(async (): Promise<SweepResult> => {
   if (result.deadLettered > 0) countMetric('RouteDeadLettersTotal', {}, result.deadLettered);
   return result;
 })
-  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(traceInvocation())
   .use(injectLambdaContext(logger))
   .use(countMetricsFlush());
