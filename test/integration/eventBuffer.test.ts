@@ -1,7 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoEventBuffer, eventSk, HEAD_SK, streamPk } from '../../functions/adapters/DynamoEventBuffer.ts';
-import { EVENT_KEEP_AFTER_FRESHNESS_MS } from '../../functions/core/push/streamHead.ts';
+import { DELETION_MARGIN_MS, EVENT_KEEP_AFTER_FRESHNESS_MS, NEW_EPOCH_SKIP } from '../../functions/core/push/streamHead.ts';
 import { routeKey } from '../../functions/adapters/dynamoKeys.ts';
 import { DispatchError } from '../../functions/core/errors.ts';
 import type { StreamEvent } from '../../functions/core/push/pushTypes.ts';
@@ -252,9 +252,33 @@ describe('appending to a stream with conditional writes', () => {
       const event = await append(await leasedPushRoute(user), user);
 
       expect(event.epoch).not.toBe('quietweek001');
-      expect(event.position).toBe(4);
-      expect(await storedHead(user)).toMatchObject({ epoch: event.epoch, position: 3 });
-      expect(await buffer.tail(user, Date.now())).toEqual({ epoch: event.epoch, position: 4 });
+      expect(event.position).toBe(3 + NEW_EPOCH_SKIP + 1);
+      expect(await storedHead(user)).toMatchObject({ epoch: event.epoch, position: 3 + NEW_EPOCH_SKIP });
+      expect(await buffer.tail(user, Date.now())).toEqual({ epoch: event.epoch, position: 3 + NEW_EPOCH_SKIP + 1 });
+    });
+
+    it('keeps an append that read the old head just before a new epoch began out of the new epoch\'s positions', async () => {
+      const user = uid('straddle');
+      const now = Date.now();
+      await seedHead(user, { epoch: 'straddle0001', position: 0, created_at: now - 9 * day });
+      for (const position of [1, 2, 3]) await seedEvent(user, 'straddle0001', position, { deletableAt: now + DELETION_MARGIN_MS + 5_000 });
+      // An append reads the head: still the old epoch (the newest event vouched for, just).
+      const lateBuffer = newBuffer();
+      expect(await lateBuffer.getHead(user)).toEqual({ epoch: 'straddle0001', position: 3 });
+      const late = await leasedPushRoute(user);
+      const lateSlot = { epoch: 'straddle0001', position: 4 };
+      await recordPosition(late, lateSlot);
+      // Ten seconds on, another append finds the newest event too close to deletion: new epoch.
+      const fresh = await append(await leasedPushRoute(user), user, { publishedAt: now + 10_000 });
+
+      // The first append claims on the head it read before that.
+      const stale = await append(late, user, { existing: lateSlot, publishedAt: now, via: lateBuffer });
+      const next = await append(await leasedPushRoute(user), user, { publishedAt: now + 10_000 });
+
+      expect(fresh).toMatchObject({ epoch: expect.not.stringMatching(/^straddle0001$/), position: 3 + NEW_EPOCH_SKIP + 1 });
+      expect(stale).toMatchObject({ epoch: 'straddle0001', position: 4 });
+      expect(next).toMatchObject({ epoch: fresh.epoch, position: fresh.position + 1 });
+      expect((await buffer.readAfter(user, 3 + NEW_EPOCH_SKIP, 10, now)).map((e) => e.epoch)).toEqual([fresh.epoch, fresh.epoch]);
     });
 
     it('begins a new epoch when an old epoch has no event left (all deleted), so no cursor of it is ever continued', async () => {
@@ -264,8 +288,8 @@ describe('appending to a stream with conditional writes', () => {
       const head = await buffer.tail(user, Date.now());
       const event = await append(await leasedPushRoute(user), user);
 
-      expect(head).toEqual({ epoch: expect.not.stringMatching(/^deleted00001$/), position: 0 });
-      expect(event).toMatchObject({ epoch: head.epoch, position: 1 });
+      expect(head).toEqual({ epoch: expect.not.stringMatching(/^deleted00001$/), position: NEW_EPOCH_SKIP });
+      expect(event).toMatchObject({ epoch: head.epoch, position: NEW_EPOCH_SKIP + 1 });
     });
 
     it('keeps the epoch of a stream begun before its first event (a client resumed first)', async () => {
@@ -286,10 +310,10 @@ describe('appending to a stream with conditional writes', () => {
       const event = await append(await leasedPushRoute(user), user);
 
       expect(event.epoch).not.toMatch(/^(current00001|purged000001)$/);
-      expect(event.position).toBe(6);
+      expect(event.position).toBe(5 + NEW_EPOCH_SKIP + 1);
     });
 
-    it('gives 12 concurrent appenders to a stream quiet for a week one new epoch and positions 4..15', async () => {
+    it('gives 12 concurrent appenders to a stream quiet for a week one new epoch and 12 gapless positions above the old ones', async () => {
       const user = uid('quiet-race');
       const now = Date.now();
       await seedHead(user, { epoch: 'quietrace001', position: 0, created_at: now - 9 * day });
@@ -301,7 +325,7 @@ describe('appending to a stream with conditional writes', () => {
 
       expect(new Set(stored.map((e) => e.epoch)).size).toBe(1);
       expect(stored[0]!.epoch).not.toBe('quietrace001');
-      expect(stored.map((e) => e.position).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i + 4));
+      expect(stored.map((e) => e.position).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => 3 + NEW_EPOCH_SKIP + 1 + i));
     });
   });
 });

@@ -14,6 +14,14 @@ export const EVENT_KEEP_AFTER_FRESHNESS_MS = 7 * 24 * 3_600_000;
  */
 export const DELETION_MARGIN_MS = 3_600_000;
 
+/**
+ * A new epoch that replaces one begins this many positions above what it found. An append that read
+ * the old head just before (and so claims in the old epoch) moves on at most its attempt limit (30)
+ * past that head; its event then lands below the new epoch's first position, where replay of the
+ * new epoch never looks, instead of among the new epoch's positions.
+ */
+export const NEW_EPOCH_SKIP = 1_000;
+
 /** The head item: the stream's epoch, the position before its first event, and when it began. */
 export interface StoredHead {
   readonly epoch: string;
@@ -36,7 +44,8 @@ export type StreamHeadReading =
   | { readonly kind: 'absent'; readonly base: number }
   /**
    * The last position cannot be vouched for (events may have been deleted): replace epoch
-   * `epoch` by a new one whose first event goes after `base`. Cursors of the old epoch become stale.
+   * `epoch` by a new one whose first event goes after `base` (above everything found, by
+   * {@link NEW_EPOCH_SKIP}). Cursors of the old epoch become stale.
    */
   | { readonly kind: 'unknown'; readonly epoch: string; readonly base: number };
 
@@ -53,7 +62,7 @@ export type StreamHeadReading =
  */
 export function readStreamHead(head: StoredHead | undefined, newest: NewestEvent | undefined, now: number): StreamHeadReading {
   if (head === undefined) return { kind: 'absent', base: newest?.position ?? 0 };
-  const base = Math.max(head.base, newest?.position ?? 0);
+  const base = Math.max(head.base, newest?.position ?? 0) + NEW_EPOCH_SKIP;
   if (newest !== undefined && newest.epoch === head.epoch) {
     return newest.deletableAt > now + DELETION_MARGIN_MS
       ? { kind: 'known', head: { epoch: head.epoch, position: Math.max(newest.position, head.base) } }
