@@ -73,6 +73,7 @@ export function costPerRoute(run: MeasuredRun): RouteCost {
   let sqsUnits = 0;
   let emptyReceives = 0;
   let apiMessages = 0;
+  let apiPosts = 0;
   let apiBytes = 0;
   let emails = 0;
   let requests = 0;
@@ -93,6 +94,7 @@ export function costPerRoute(run: MeasuredRun): RouteCost {
       emptyReceives += count.emptyReceives;
     } else if (service === 'apigateway' && operation === 'PostToConnection') {
       apiMessages += count.billedUnits;
+      apiPosts += count.requests;
       apiBytes += count.payloadBytes;
     } else if (service === 'ses' && operation === 'SendEmail') {
       emails += count.requests;
@@ -120,7 +122,7 @@ export function costPerRoute(run: MeasuredRun): RouteCost {
     logBytes: per(logBytes),
     // A push route stores its event once, however many connections it is posted to; the frame is
     // the event as stored, near enough (the item adds keys and a TTL).
-    storedEventBytes: apiMessages > 0 ? apiBytes / apiMessages + DYNAMODB_ITEM_OVERHEAD_BYTES : 0,
+    storedEventBytes: apiPosts > 0 ? apiBytes / apiPosts + DYNAMODB_ITEM_OVERHEAD_BYTES : 0,
   };
   const million = 1e6;
   const GB = 1024 ** 3;

@@ -313,6 +313,17 @@ describe('appending to a stream with conditional writes', () => {
       expect(event.position).toBe(5 + NEW_EPOCH_SKIP + 1);
     });
 
+    it('begins a stream well above events a purge has not deleted yet (its head item already gone)', async () => {
+      const user = uid('purging');
+      await seedEvent(user, 'purged000002', 7, { deletableAt: Date.now() + 8 * day });
+
+      const event = await append(await leasedPushRoute(user), user);
+
+      expect(event.epoch).not.toBe('purged000002');
+      expect(event.position).toBe(7 + NEW_EPOCH_SKIP + 1);
+      expect(await storedHead(user)).toMatchObject({ epoch: event.epoch, position: 7 + NEW_EPOCH_SKIP });
+    });
+
     it('gives 12 concurrent appenders to a stream quiet for a week one new epoch and 12 gapless positions above the old ones', async () => {
       const user = uid('quiet-race');
       const now = Date.now();

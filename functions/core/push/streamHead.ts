@@ -15,10 +15,11 @@ export const EVENT_KEEP_AFTER_FRESHNESS_MS = 7 * 24 * 3_600_000;
 export const DELETION_MARGIN_MS = 3_600_000;
 
 /**
- * A new epoch that replaces one begins this many positions above what it found. An append that read
- * the old head just before (and so claims in the old epoch) moves on at most its attempt limit (30)
- * past that head; its event then lands below the new epoch's first position, where replay of the
- * new epoch never looks, instead of among the new epoch's positions.
+ * A stream begun over what an earlier epoch left (a new epoch replacing one, or a new stream over
+ * events a purge has not deleted yet) begins this many positions above what it found. An append
+ * that read the old head just before (and so claims in the old epoch) moves on at most its attempt
+ * limit (30) past that head; its event then lands below the new epoch's first position, where
+ * replay of the new epoch never looks, instead of among the new epoch's positions.
  */
 export const NEW_EPOCH_SKIP = 1_000;
 
@@ -40,7 +41,7 @@ export interface NewestEvent {
 export type StreamHeadReading =
   /** The last position is known: the next event goes at `head.position + 1`. */
   | { readonly kind: 'known'; readonly head: StreamHead }
-  /** No stream: begin one whose first event goes after `base` (above anything left in the partition). */
+  /** No stream: begin one whose first event goes after `base` (0, or {@link NEW_EPOCH_SKIP} above anything left in the partition). */
   | { readonly kind: 'absent'; readonly base: number }
   /**
    * The last position cannot be vouched for (events may have been deleted): replace epoch
@@ -61,7 +62,7 @@ export type StreamHeadReading =
  * another epoch (an append that raced a purge).
  */
 export function readStreamHead(head: StoredHead | undefined, newest: NewestEvent | undefined, now: number): StreamHeadReading {
-  if (head === undefined) return { kind: 'absent', base: newest?.position ?? 0 };
+  if (head === undefined) return { kind: 'absent', base: newest === undefined ? 0 : newest.position + NEW_EPOCH_SKIP };
   const base = Math.max(head.base, newest?.position ?? 0) + NEW_EPOCH_SKIP;
   if (newest !== undefined && newest.epoch === head.epoch) {
     return newest.deletableAt > now + DELETION_MARGIN_MS
