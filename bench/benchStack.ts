@@ -26,7 +26,7 @@ export class BenchStack {
   /** The producer's client: its requests are counted too (sending an intent is a billed SQS request). */
   public readonly producer: SQSClient;
   public producerLedger: RequestLedger = {};
-  /** Routes the deliver function logged as published, since the start. */
+  /** Routes the functions logged as published (on their invocation summary lines), since the start. */
   public published = 0;
   public readonly tableName: string;
   public readonly streamsTable: string;
@@ -65,7 +65,7 @@ export class BenchStack {
       requestAccounting: options.requestAccounting ?? true,
       faultProxies: false,
       logTap: (line) => {
-        if (bench && line.includes('"message":"route published"')) bench.published += 1;
+        if (bench && line.includes('"published":[')) bench.published += publishedOnSummaryLine(line);
       },
     });
     const endpoints = await stack.start();
@@ -154,3 +154,13 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across this process. */
 export const nowMs = () => performance.timeOrigin + performance.now();
+
+/** How many routes an `intake batch` / `delivery batch` line lists as published. */
+function publishedOnSummaryLine(line: string): number {
+  try {
+    const published = (JSON.parse(line.slice(line.indexOf('{'))) as { published?: unknown }).published;
+    return Array.isArray(published) ? published.length : 0;
+  } catch {
+    return 0;
+  }
+}

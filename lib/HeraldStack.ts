@@ -19,6 +19,8 @@ export interface HeraldConfigFile {
   readonly jwksUrl?: string;
   /** "destroy" for throw-away dev stacks; default "retain". */
   readonly removalPolicy?: 'retain' | 'destroy';
+  /** Level of every function's log lines (see NotificationServiceProps.logLevel). */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 }
 
 export interface HeraldStackProps extends StackProps {
@@ -48,6 +50,7 @@ export class HeraldStack extends Stack {
       ...(config.retentionDays !== undefined ? { retention: Duration.days(config.retentionDays) } : {}),
       ...(config.sweepIntervalMinutes !== undefined ? { sweepInterval: Duration.minutes(config.sweepIntervalMinutes) } : {}),
       ...(config.firstPushAttemptMaxRoutes !== undefined ? { firstPushAttemptMaxRoutes: config.firstPushAttemptMaxRoutes } : {}),
+      ...(config.logLevel !== undefined ? { logLevel: config.logLevel } : {}),
       push: {
         ...(config.pushFreshnessMinutes !== undefined ? { freshnessWindow: Duration.minutes(config.pushFreshnessMinutes) } : {}),
         ...(config.jwksUrl !== undefined ? { auth: { jwksUrl: config.jwksUrl } } : {}),

@@ -79,6 +79,13 @@ export interface NotificationServiceProps {
   readonly removalPolicy?: RemovalPolicy;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /**
+   * Level of every function's log lines. At INFO a successful route or intent is an id on its
+   * invocation's summary line; DEBUG adds a line per route and intent with every correlation field
+   * (about 10× the log bytes, CloudWatch Logs bills each). Failures are WARN/ERROR either way.
+   * @default 'INFO'
+   */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 }
 
 const ACCEPT_TIMEOUT = Duration.seconds(60);
@@ -198,6 +205,7 @@ export class NotificationService extends Construct {
       ],
     });
 
+    const logLevelEnvironment: Record<string, string> = props.logLevel ? { POWERTOOLS_LOG_LEVEL: props.logLevel } : {};
     const common = {
       TABLE_NAME: this.table.tableName,
       ROUTE_QUEUE_URL: this.routeQueue.queueUrl,
@@ -207,6 +215,7 @@ export class NotificationService extends Construct {
       RETENTION_DAYS: String(validated.retentionDays),
       POWERTOOLS_SERVICE_NAME: 'herald',
       POWERTOOLS_METRICS_NAMESPACE: 'Herald',
+      ...logLevelEnvironment,
     };
     const functionDefaults = {
       logRetention,
@@ -220,7 +229,7 @@ export class NotificationService extends Construct {
       notificationsTable: this.table,
       removalPolicy,
       logRetention,
-      environment: { TABLE_NAME: this.table.tableName, POWERTOOLS_SERVICE_NAME: 'herald', POWERTOOLS_METRICS_NAMESPACE: 'Herald' },
+      environment: { TABLE_NAME: this.table.tableName, POWERTOOLS_SERVICE_NAME: 'herald', POWERTOOLS_METRICS_NAMESPACE: 'Herald', ...logLevelEnvironment },
     });
 
     this.acceptFunction = new HeraldFunction(this, 'Accept', {

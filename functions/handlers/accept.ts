@@ -12,6 +12,7 @@ import { DynamoRejectionStore } from '../adapters/DynamoRejectionStore.ts';
 import { DynamoUserStates } from '../adapters/DynamoUserStates.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
 import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
+import { invocationSummary, logInvocationSummary } from './shared/invocationSummary.ts';
 import { countMetric, countMetricsFlush, logger, traced, traceInvocation } from './shared/observability.ts';
 import { eventBufferFromEnv, forgetPushOutcomes, pushDispatcherFromEnv, routeAttempts } from './shared/routeAttempts.ts';
 
@@ -71,27 +72,32 @@ async function acceptRecord(record: SQSRecord): Promise<void> {
     }
     // Reported as a batch item failure: SQS redelivers it after its visibility timeout.
     logger.warn('intent acceptance failed; will be retried', { message_id: record.messageId, error: error as Error });
+    invocationSummary.count('retried');
     countMetric('IntentsRetried', {});
     throw error;
   }
   switch (result.kind) {
     case 'accepted':
-      logger.info('intent accepted', {
+      logger.debug('intent accepted', {
         notification_id: result.notificationId,
         routes: result.routes,
         attempted_here: result.attemptedHere,
         resumed: result.resumed,
         message_id: record.messageId,
       });
+      invocationSummary.add('accepted', result.notificationId);
+      invocationSummary.count('routes', result.routes);
       countMetric('IntentsAccepted', {});
       countMetric('RoutesCreated', {}, result.routes);
       break;
     case 'duplicate':
-      logger.info('duplicate intent ignored', { notification_id: result.notificationId, message_id: record.messageId });
+      logger.debug('duplicate intent ignored', { notification_id: result.notificationId, message_id: record.messageId });
+      invocationSummary.add('duplicate', result.notificationId);
       countMetric('IntentsDuplicate', {});
       break;
     case 'rejected':
       logger.warn('intent rejected', { reason: result.reason, detail: result.message, message_id: record.messageId });
+      invocationSummary.count('rejected');
       countMetric('IntentsRejected', { reason: result.reason });
       countMetric('IntentsRejectedTotal', {});
       break;
@@ -105,5 +111,7 @@ export const handler = middy(
 )
   .use(traceInvocation())
   .use(injectLambdaContext(logger))
+  // After injectLambdaContext, so the summary line is written while the request id is still set.
+  .use(logInvocationSummary('intake batch'))
   .use(countMetricsFlush())
   .use(forgetPushOutcomes());

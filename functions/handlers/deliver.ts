@@ -9,6 +9,7 @@ import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts'
 import { SesEmailSender } from '../adapters/SesEmailSender.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
 import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
+import { logInvocationSummary } from './shared/invocationSummary.ts';
 import { countMetric, countMetricsFlush, logger, traced, traceInvocation } from './shared/observability.ts';
 import { forgetPushOutcomes, pushDispatcherFromEnv, routeAttempts } from './shared/routeAttempts.ts';
 
@@ -64,5 +65,7 @@ export const handler = middy(
 )
   .use(traceInvocation())
   .use(injectLambdaContext(logger))
+  // After injectLambdaContext, so the summary line is written while the request id is still set.
+  .use(logInvocationSummary('delivery batch'))
   .use(countMetricsFlush())
   .use(forgetPushOutcomes());

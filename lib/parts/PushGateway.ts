@@ -97,7 +97,8 @@ export class PushGateway extends Construct {
       handler: 'authorizer',
       timeout: Duration.seconds(10),
       memorySize: 256,
-      environment: { POWERTOOLS_SERVICE_NAME: 'herald', POWERTOOLS_METRICS_NAMESPACE: 'Herald', ...authEnvironment },
+      // Only the Powertools settings of the shared environment: the authorizer touches no table.
+      environment: { ...Object.fromEntries(Object.entries(props.environment).filter(([name]) => name.startsWith('POWERTOOLS_'))), ...authEnvironment },
     });
     this.tokenSecret?.grantRead(this.authorizerFunction);
 

@@ -139,6 +139,15 @@ describe('NotificationService: functions and IAM', () => {
     expect(JSON.stringify(offStatements)).not.toContain(off.stack.getLogicalId(off.stack.service.push.connectionsTable.node.defaultChild as never));
   });
 
+  it('logs at the configured level on every function, and leaves the level to Powertools (INFO) by default', () => {
+    const functions = (of: typeof resources) => Object.values(of).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties['Environment']?.Variables?.POWERTOOLS_SERVICE_NAME);
+    expect(functions(resources).length).toBeGreaterThanOrEqual(6);
+    expect(functions(resources).every((f) => f.Properties['Environment'].Variables.POWERTOOLS_LOG_LEVEL === undefined)).toBe(true);
+    const debug = synth({ logLevel: 'DEBUG' }).template.toJSON().Resources as typeof resources;
+    expect(functions(debug).length).toBe(functions(resources).length);
+    expect(functions(debug).every((f) => f.Properties['Environment'].Variables.POWERTOOLS_LOG_LEVEL === 'DEBUG')).toBe(true);
+  });
+
   it('lets accept and sweeper send to the route queue but not deliver', () => {
     expect(actions(policyStatements(service.acceptFunction))).toContain('sqs:SendMessage');
     expect(actions(policyStatements(service.sweeperFunction))).toContain('sqs:SendMessage');

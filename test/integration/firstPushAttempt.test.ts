@@ -24,11 +24,13 @@ afterEach(async () => {
   await closeAllClients();
 });
 
-/** The function that wrote each "route published" line of a notification (the offline stack captures their stdout). */
+/** The function whose invocation summary line lists each route of a notification as published (the offline stack captures their stdout). */
 function publishedBy(notificationId: string): Map<string, string> {
   const by = new Map<string, string>();
   for (const entry of functionLogLines(notificationId)) {
-    if (entry['message'] === 'route published') by.set(entry['route_id'] as string, entry['_function'] as string);
+    for (const ref of (entry['published'] as string[] | undefined) ?? []) {
+      if (ref.startsWith(`${notificationId}/`)) by.set(ref.slice(notificationId.length + 1), entry['_function'] as string);
+    }
   }
   return by;
 }

@@ -8,12 +8,13 @@ import { documentClient } from '../../adapters/awsClients.ts';
 import { DynamoConnectionRegistry } from '../../adapters/DynamoConnectionRegistry.ts';
 import { DynamoEventBuffer } from '../../adapters/DynamoEventBuffer.ts';
 import { numberEnv, requireEnv } from './config.ts';
+import { invocationSummary } from './invocationSummary.ts';
 import { countMetric, logger, traced } from './observability.ts';
 import { routeLogFields } from './routeLogFields.ts';
 
 /**
  * Route attempts as deliver runs them, shared with accept (which runs the first attempt of small
- * push intents itself): the same dispatch, the same one log line per attempt and the same metrics.
+ * push intents itself): the same dispatch, the same log line per attempt, summary entry and metrics.
  */
 export function routeAttempts(options: {
   readonly store: NotificationStore;
@@ -67,17 +68,20 @@ function reportPush({ route, position, sent, gone }: PushReport): void {
 function reportAttempt({ notification, route, outcome, recorded }: AttemptReport): void {
   const push = pushOutcomes.get(pushOutcomeKey(route));
   pushOutcomes.delete(pushOutcomeKey(route));
-  // One line per attempt (with the push outcome on it): log volume is billed per byte.
+  // One line per attempt (with the push outcome on it); a published one is DEBUG and an id on the
+  // invocation's summary line (log volume is billed per byte).
   const fields = { ...routeLogFields(notification, route), attempt: route.attempts, max_attempts: route.max_attempts, recorded, ...(push ?? {}) };
   const dimensions = { channel: route.channel, notification_type: notification?.notification_type ?? 'unknown' };
   if (outcome.status === 'published') {
-    logger.info('route published', fields);
+    logger.debug('route published', fields);
+    invocationSummary.add('published', `${route.notification_id}/${route.route_id}`);
     countMetric('RoutePublishAttempts', { ...dimensions, result: 'published' });
     countMetric('RoutePublishedTotal', {});
     return;
   }
   const failure = { ...fields, failure_classification: outcome.classification, failure_message: outcome.message };
   countMetric('RoutePublishAttempts', { ...dimensions, result: outcome.status === 'failed' ? 'retry' : 'dead_letter', classification: outcome.classification });
+  invocationSummary.count(outcome.status === 'failed' ? 'retry_scheduled' : 'dead_lettered');
   if (outcome.status === 'failed') {
     logger.warn('route attempt failed; retry scheduled', { ...failure, next_attempt_at: new Date(outcome.nextAttemptAt).toISOString() });
     countMetric('RouteRetries', dimensions);
