@@ -82,9 +82,22 @@ export interface CapturedEmail {
   readonly at: number;
 }
 
+/**
+ * fetch for idempotent requests (GET, DELETE) to the local emulators: retried once when the server
+ * closed a kept-alive socket just as it was reused (undici's "other side closed", UND_ERR_SOCKET).
+ */
+async function fetchIdempotent(url: string, init?: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    if ((error as { cause?: { code?: string } }).cause?.code !== 'UND_ERR_SOCKET') throw error;
+    return fetch(url, init);
+  }
+}
+
 /** Emails the SES emulator captured for `to`. */
 export async function mailbox(to: string): Promise<CapturedEmail[]> {
-  const response = await fetch(`${endpoints.sesMailbox}/store`);
+  const response = await fetchIdempotent(`${endpoints.sesMailbox}/store`);
   const { emails } = (await response.json()) as { emails: CapturedEmail[] };
   return emails.filter((e) => e.destination.to.includes(to));
 }
@@ -96,11 +109,11 @@ export async function addSesFault(rule: FaultRule): Promise<FaultState> {
 }
 
 export async function sesFaults(): Promise<FaultState[]> {
-  return (await (await fetch(`${endpoints.admin}/faults/ses`)).json()) as FaultState[];
+  return (await (await fetchIdempotent(`${endpoints.admin}/faults/ses`)).json()) as FaultState[];
 }
 
 export async function clearSesFaults(): Promise<void> {
-  await fetch(`${endpoints.admin}/faults/ses`, { method: 'DELETE' });
+  await fetchIdempotent(`${endpoints.admin}/faults/ses`, { method: 'DELETE' });
 }
 
 /** Runs the sweeper now (schedules are manual in tests) and returns its result. */
