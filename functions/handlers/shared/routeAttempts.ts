@@ -73,8 +73,14 @@ function reportAttempt({ notification, route, outcome, recorded }: AttemptReport
   const fields = { ...routeLogFields(notification, route), attempt: route.attempts, max_attempts: route.max_attempts, recorded, ...(push ?? {}) };
   const dimensions = { channel: route.channel, notification_type: notification?.notification_type ?? 'unknown' };
   if (outcome.status === 'published') {
-    logger.debug('route published', fields);
-    invocationSummary.add('published', `${route.notification_id}/${route.route_id}`);
+    if (recorded) {
+      logger.debug('route published', fields);
+      invocationSummary.add('published', `${route.notification_id}/${route.route_id}`);
+    } else {
+      // Sent, but the route changed under the attempt (its lease ran out and another took it): it may be sent again.
+      logger.warn('route published but not recorded: the route changed under the attempt', fields);
+      invocationSummary.count('lost_race');
+    }
     countMetric('RoutePublishAttempts', { ...dimensions, result: 'published' });
     countMetric('RoutePublishedTotal', {});
     return;
