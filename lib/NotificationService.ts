@@ -205,7 +205,12 @@ export class NotificationService extends Construct {
       ],
     });
 
-    const logLevelEnvironment: Record<string, string> = props.logLevel ? { POWERTOOLS_LOG_LEVEL: props.logLevel } : {};
+    /** Every function's Powertools settings (the push gateway's functions too). */
+    const powertoolsEnvironment: Record<string, string> = {
+      POWERTOOLS_SERVICE_NAME: 'herald',
+      POWERTOOLS_METRICS_NAMESPACE: 'Herald',
+      ...(props.logLevel ? { POWERTOOLS_LOG_LEVEL: props.logLevel } : {}),
+    };
     const common = {
       TABLE_NAME: this.table.tableName,
       ROUTE_QUEUE_URL: this.routeQueue.queueUrl,
@@ -213,9 +218,7 @@ export class NotificationService extends Construct {
       MAX_PAYLOAD_BYTES: String(validated.maxPayloadBytes),
       DUE_SHARDS: String(validated.dueShards),
       RETENTION_DAYS: String(validated.retentionDays),
-      POWERTOOLS_SERVICE_NAME: 'herald',
-      POWERTOOLS_METRICS_NAMESPACE: 'Herald',
-      ...logLevelEnvironment,
+      ...powertoolsEnvironment,
     };
     const functionDefaults = {
       logRetention,
@@ -229,7 +232,7 @@ export class NotificationService extends Construct {
       notificationsTable: this.table,
       removalPolicy,
       logRetention,
-      environment: { TABLE_NAME: this.table.tableName, POWERTOOLS_SERVICE_NAME: 'herald', POWERTOOLS_METRICS_NAMESPACE: 'Herald', ...logLevelEnvironment },
+      environment: { TABLE_NAME: this.table.tableName, ...powertoolsEnvironment },
     });
 
     this.acceptFunction = new HeraldFunction(this, 'Accept', {
