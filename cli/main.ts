@@ -6,6 +6,7 @@ import { mintAccessToken } from '../functions/core/auth/AccessTokenVerifier.ts';
 import { validateIntentSchema } from '../functions/core/intent/validateIntent.ts';
 import { notificationIdFor } from '../functions/core/route/identifiers.ts';
 import { SqsRouteQueue } from '../functions/adapters/SqsRouteQueue.ts';
+import { deliveryMessageFor } from '../functions/core/types.ts';
 import { resolveTarget, type HeraldTarget } from './HeraldTarget.ts';
 import { CliError, EXIT, iso, printTable } from './output.ts';
 
@@ -206,7 +207,7 @@ async function deadLetters(target: HeraldTarget, values: Values, positionals: st
     if (!(await target.store.redriveDeadLetter(route, { resetAttempts: reset, extraAttempts: extra ?? 0 }, Date.now()))) {
       throw new CliError(`route ${routeId} changed meanwhile; look again`, EXIT.failure);
     }
-    await new SqsRouteQueue(target.sqs, target.outputs['HeraldRouteQueueUrl']!).enqueue([{ notification_id: notificationId, route_id: routeId }]);
+    await new SqsRouteQueue(target.sqs, target.outputs['HeraldRouteQueueUrl']!).enqueue([deliveryMessageFor(route)]);
     emit({ redriven: { notification_id: notificationId, route_id: routeId } }, () => console.log(`redriven ${routeId}; follow it with herald status ${notificationId}`));
     return EXIT.ok;
   }

@@ -10,7 +10,7 @@ import { EVENT_KEEP_AFTER_FRESHNESS_MS, readStreamHead, type StreamHeadReading }
 import { batchGetAll } from './batchGetAll.ts';
 import { batchWriteAll } from './batchWriteAll.ts';
 import { chunk } from './chunk.ts';
-import { routeKey } from './dynamoKeys.ts';
+import { routeItemKey } from './dynamoKeys.ts';
 
 export const streamPk = (userId: string) => `S#${userId}`;
 export const HEAD_SK = 'HEAD';
@@ -103,7 +103,7 @@ export class DynamoEventBuffer implements EventBuffer {
       await this.client.send(
         new UpdateCommand({
           TableName: this.options.notificationsTable,
-          Key: routeKey(input.notificationId, input.routeId),
+          Key: routeItemKey(input.route),
           UpdateExpression: 'SET stream_epoch = :epoch, stream_position = :position',
           ConditionExpression: held === undefined
             ? 'lease_token = :token AND attribute_not_exists(stream_position)'

@@ -1,7 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
-  GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
@@ -11,13 +10,25 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DYNAMODB_BATCH_WRITE_SIZE } from '../core/constants.ts';
 import type { BeginAcceptanceResult, NotificationStore, RouteRef, RouteState } from '../core/ports.ts';
 import type { AttemptOutcome } from '../core/route/routeTransitions.ts';
-import { TERMINAL_STATUSES, type NotificationRecord, type RouteRecord } from '../core/types.ts';
+import { TERMINAL_STATUSES, type NotificationRecord, type RouteAddress, type RouteRecord } from '../core/types.ts';
 import { batchWriteAll } from './batchWriteAll.ts';
+import { itemBytes } from './itemSize.ts';
 import { mapWithConcurrency } from './mapWithConcurrency.ts';
 import { chunk } from './chunk.ts';
 import { batchGetAll } from './batchGetAll.ts';
 import { Coalescer, settled } from './Coalescer.ts';
-import { DEAD_LETTERS_INDEX, deadLetterDay, DUE_INDEX, notificationKey, OPEN_BY_USER_INDEX, ROUTE_SK_PREFIX, routeKey, STORAGE_ATTRIBUTES } from './dynamoKeys.ts';
+import {
+  DEAD_LETTERS_INDEX,
+  deadLetterDay,
+  DUE_INDEX,
+  NOTIFICATION_ATTRIBUTES,
+  NOTIFICATION_SK,
+  notificationKey,
+  OPEN_BY_USER_INDEX,
+  routeItemKey,
+  routeKey,
+  STORAGE_ATTRIBUTES,
+} from './dynamoKeys.ts';
 
 export interface DynamoNotificationStoreOptions {
   readonly tableName: string;
@@ -29,28 +40,40 @@ export interface DynamoNotificationStoreOptions {
 
 const OPEN_STATUSES = { ':pending': 'pending', ':failed': 'failed' } as const;
 
+/** DynamoDB bills a write per started KB of the item (the larger of before and after, for an update). */
+const WRITE_UNIT_BYTES = 1024;
+/**
+ * What a route's life adds to its item on the way to `published`, with a margin: a lease (token,
+ * expiry; ≈ 70 B), a stream position (≈ 40 B), the completion's times (≈ 70 B).
+ */
+const ROUTE_GROWTH_BYTES = 200;
+/** An acceptance lease token is a UUID. */
+const ACCEPTANCE_LEASE_TOKEN_SIZED = '00000000-0000-0000-0000-000000000000';
+
 /** SET clauses giving a route a due time; `open_user` goes with it, so both sparse route indexes hold the route. */
 const setDueAt = (value: string) => `due_at = ${value}, open_user = user_id`;
 
-/** Notifications and routes in one DynamoDB table; every route change is a conditional write. */
+/**
+ * Notifications and routes in one DynamoDB table; every route change is a conditional write. A
+ * notification's routes each have an item of their own, except a notification's only route,
+ * which may be stored in the notification's item (`stored_with_notification`): one write creates
+ * both, and the route's terminal outcome completes the acceptance in the same write.
+ */
 export class DynamoNotificationStore implements NotificationStore {
   public constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly options: DynamoNotificationStoreOptions,
   ) {}
 
-  public async beginAcceptance(record: NotificationRecord, leaseToken: string, leaseExpiresAt: number): Promise<BeginAcceptanceResult> {
+  public async beginAcceptance(record: NotificationRecord, leaseToken: string, leaseExpiresAt: number, onlyRoute?: RouteRecord): Promise<BeginAcceptanceResult> {
+    if (onlyRoute !== undefined && (!onlyRoute.stored_with_notification || onlyRoute.notification_id !== record.notification_id || record.route_count !== 1)) {
+      throw new Error(`route ${onlyRoute.route_id} cannot be stored with notification ${record.notification_id}`);
+    }
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.options.tableName,
-          Item: {
-            ...notificationKey(record.notification_id),
-            ...record,
-            accept_lease_token: leaseToken,
-            accept_lease_expires_at: leaseExpiresAt,
-            expires_at: this.expiresAt(record.accepted_at),
-          },
+          Item: this.notificationItem(record, leaseToken, leaseExpiresAt, onlyRoute),
           ConditionExpression: 'attribute_not_exists(pk)',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -58,10 +81,32 @@ export class DynamoNotificationStore implements NotificationStore {
       return { kind: 'created' };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException && error.Item) {
-        return { kind: 'exists', record: fromItem<NotificationRecord>(unmarshall(error.Item)) };
+        return { kind: 'exists', record: notificationFromItem(unmarshall(error.Item)) };
       }
       throw error;
     }
+  }
+
+  /**
+   * Yes when the notification and its only route (as first created) fit in 1 KB together, with
+   * room for what the route's lease, stream position and completion add: each write of the route
+   * then costs the 1 WRU it costs in an item of its own. A larger notification keeps its route apart, or every route write would pay
+   * for the payload too.
+   */
+  public storesRouteWithNotification(record: NotificationRecord, route: RouteRecord): boolean {
+    const item = this.notificationItem(record, ACCEPTANCE_LEASE_TOKEN_SIZED, record.accepted_at, { ...route, stored_with_notification: true });
+    return itemBytes(item) + ROUTE_GROWTH_BYTES <= WRITE_UNIT_BYTES;
+  }
+
+  private notificationItem(record: NotificationRecord, leaseToken: string, leaseExpiresAt: number, onlyRoute?: RouteRecord): Record<string, unknown> {
+    return {
+      ...notificationKey(record.notification_id),
+      ...(onlyRoute ? routeAttributes(onlyRoute) : {}),
+      ...record,
+      accept_lease_token: leaseToken,
+      accept_lease_expires_at: leaseExpiresAt,
+      expires_at: this.expiresAt(record.accepted_at),
+    };
   }
 
   public async takeOverAcceptance(notificationId: string, leaseToken: string, leaseExpiresAt: number, now: number): Promise<boolean> {
@@ -109,23 +154,27 @@ export class DynamoNotificationStore implements NotificationStore {
 
   private readonly notifications = new Coalescer<string, NotificationRecord | undefined>(async (ids) => {
     const items = await batchGetAll(this.client, this.options.tableName, ids.map(notificationKey), { consistentRead: true });
-    const found = new Map(items.map((item) => [item['notification_id'] as string, fromItem<NotificationRecord>(item)]));
+    const found = new Map(items.map((item) => [item['notification_id'] as string, notificationFromItem(item)]));
     return new Map(ids.map((id) => [id, found.get(id)]));
   });
 
   public async listRouteStates(notificationId: string): Promise<Map<string, RouteState>> {
     const states = new Map<string, RouteState>();
-    for await (const route of this.queryRoutes(notificationId, 'route_id, #status, due_at')) {
-      states.set(route.route_id, { status: route.status, ...(route.due_at !== undefined ? { due_at: route.due_at } : {}) });
+    for await (const route of this.queryRoutes(notificationId, 'sk, route_id, #status, due_at')) {
+      states.set(route.route_id, {
+        status: route.status,
+        ...(route.due_at !== undefined ? { due_at: route.due_at } : {}),
+        ...(route.stored_with_notification ? { stored_with_notification: true } : {}),
+      });
     }
     return states;
   }
 
-  public async markDue(notificationId: string, routeId: string, dueAt: number): Promise<boolean> {
+  public async markDue(route: RouteAddress, dueAt: number): Promise<boolean> {
     return this.conditional(
       new UpdateCommand({
         TableName: this.options.tableName,
-        Key: routeKey(notificationId, routeId),
+        Key: routeItemKey(route),
         UpdateExpression: `SET ${setDueAt(':due')}`,
         ConditionExpression: 'attribute_not_exists(due_at) AND #status IN (:pending, :failed)',
         ExpressionAttributeNames: { '#status': 'status' },
@@ -159,11 +208,9 @@ export class DynamoNotificationStore implements NotificationStore {
       const outcome = await settled(batchWriteAll(
         this.client,
         this.options.tableName,
-        batch.map(({ due_at: dueAt, ...route }) => ({ PutRequest: { Item: {
+        batch.map((route) => ({ PutRequest: { Item: {
           ...routeKey(route.notification_id, route.route_id),
-          ...route,
-          // A route with a due time is in both sparse indexes: the sweeper's and the lifecycle service's.
-          ...(dueAt !== undefined && !TERMINAL_STATUSES.has(route.status) ? { due_at: dueAt, open_user: route.user_id } : {}),
+          ...routeAttributes(route),
           expires_at: this.expiresAt(route.updated_at),
         } } })),
       ));
@@ -172,35 +219,45 @@ export class DynamoNotificationStore implements NotificationStore {
     return new Map(routes.map((r) => [r, written.get(keyOf(r))!]));
   });
 
+  /** Looks in both places a route can be, with one consistent BatchGetItem. */
   public async getRoute(notificationId: string, routeId: string): Promise<RouteRecord | undefined> {
-    const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.options.tableName, Key: routeKey(notificationId, routeId), ConsistentRead: true }),
-    );
-    return Item === undefined ? undefined : (fromItem<RouteRecord>(Item));
+    const items = await batchGetAll(this.client, this.options.tableName, [routeKey(notificationId, routeId), notificationKey(notificationId)], { consistentRead: true });
+    const item = items.find((i) => i['route_id'] === routeId);
+    return item === undefined ? undefined : routeFromItem(item);
   }
 
-  public async leaseRoute(notificationId: string, routeId: string, leaseToken: string, leaseExpiresAt: number, now: number) {
+  public async leaseRoute(route: RouteAddress, leaseToken: string, leaseExpiresAt: number, now: number): ReturnType<NotificationStore['leaseRoute']> {
+    const result = await this.leaseRouteAt(routeItemKey(route), route.route_id, leaseToken, leaseExpiresAt, now);
+    // An address that does not say where the route is (a message sent before routes could be
+    // stored with their notification, or by hand): a route not in an item of its own may be there.
+    if (result.leased || result.route !== undefined || route.stored_with_notification) return result;
+    return this.leaseRouteAt(notificationKey(route.notification_id), route.route_id, leaseToken, leaseExpiresAt, now);
+  }
+
+  private async leaseRouteAt(key: Record<string, string>, routeId: string, leaseToken: string, leaseExpiresAt: number, now: number): ReturnType<NotificationStore['leaseRoute']> {
     try {
       const { Attributes } = await this.client.send(
         new UpdateCommand({
           TableName: this.options.tableName,
-          Key: routeKey(notificationId, routeId),
+          Key: key,
           UpdateExpression:
             // due_at stays: the sweeper's grace outlasts any attempt, and moving it would rewrite both indexes.
             'SET lease_token = :token, lease_expires_at = :expires, attempts = attempts + :one, updated_at = :now',
           ConditionExpression:
-            'attribute_exists(pk) AND #status IN (:pending, :failed) AND next_attempt_at <= :now AND attempts < max_attempts' +
+            'route_id = :route AND #status IN (:pending, :failed) AND next_attempt_at <= :now AND attempts < max_attempts' +
             ' AND (attribute_not_exists(lease_expires_at) OR lease_expires_at <= :now) AND attribute_not_exists(cancel_requested)',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':token': leaseToken, ':expires': leaseExpiresAt, ':one': 1, ':now': now, ...OPEN_STATUSES },
+          ExpressionAttributeValues: { ':route': routeId, ':token': leaseToken, ':expires': leaseExpiresAt, ':one': 1, ':now': now, ...OPEN_STATUSES },
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { leased: true as const, route: fromItem<RouteRecord>(Attributes!) };
+      return { leased: true as const, route: routeFromItem(Attributes!) };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        return error.Item ? { leased: false as const, route: fromItem<RouteRecord>(unmarshall(error.Item)) } : { leased: false as const };
+        // A notification's item without this route in it is no route.
+        const item = error.Item ? unmarshall(error.Item) : undefined;
+        return item?.['route_id'] === routeId ? { leased: false as const, route: routeFromItem(item) } : { leased: false as const };
       }
       throw error;
     }
@@ -210,8 +267,15 @@ export class DynamoNotificationStore implements NotificationStore {
     const names: Record<string, string> = { '#status': 'status' };
     const values: Record<string, unknown> = { ':token': leaseToken, ':to': outcome.status, ':now': now, ...OPEN_STATUSES };
     let update: string;
+    // The only route of a notification, ending: nothing is left for the acceptance to do.
+    const acceptanceComplete = route.stored_with_notification && outcome.status !== 'failed';
+    if (acceptanceComplete) {
+      names['#state'] = 'state';
+      values[':accepted'] = 'accepted';
+    }
+    const completeAcceptance = acceptanceComplete ? ' #state = :accepted, accepted_complete_at = if_not_exists(accepted_complete_at, :now),' : '';
     if (outcome.status === 'published') {
-      update = 'SET #status = :to, published_at = :now, terminal_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at, due_at, open_user';
+      update = `SET${completeAcceptance} #status = :to, published_at = :now, terminal_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at, due_at, open_user`;
     } else {
       values[':class'] = outcome.classification;
       values[':message'] = outcome.message;
@@ -223,7 +287,7 @@ export class DynamoNotificationStore implements NotificationStore {
           ' last_failure_message = :message, last_failure_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at';
       } else {
         update =
-          'SET #status = :to, terminal_at = :now, dead_lettered_at = :now, dl_day = :day, last_failure_classification = :class,' +
+          `SET${completeAcceptance} #status = :to, terminal_at = :now, dead_lettered_at = :now, dl_day = :day, last_failure_classification = :class,` +
           ' last_failure_message = :message, last_failure_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at, due_at, open_user';
         values[':day'] = deadLetterDay(now);
       }
@@ -235,7 +299,7 @@ export class DynamoNotificationStore implements NotificationStore {
     const recorded = await this.conditional(
       new UpdateCommand({
         TableName: this.options.tableName,
-        Key: routeKey(route.notification_id, route.route_id),
+        Key: routeItemKey(route),
         UpdateExpression: update,
         ConditionExpression: condition,
         ExpressionAttributeNames: names,
@@ -246,7 +310,7 @@ export class DynamoNotificationStore implements NotificationStore {
     return this.conditional(
       new UpdateCommand({
         TableName: this.options.tableName,
-        Key: routeKey(route.notification_id, route.route_id),
+        Key: routeItemKey(route),
         UpdateExpression:
           'SET #status = :cancelled, cancel_reason = cancel_requested, terminal_at = :now, updated_at = :now,' +
           ' last_failure_classification = :class, last_failure_message = :message, last_failure_at = :now' +
@@ -266,7 +330,7 @@ export class DynamoNotificationStore implements NotificationStore {
   }
 
   public async cancelRoute(route: RouteRef, reason: string, now: number): Promise<'cancelled' | 'requested' | 'none'> {
-    const key = routeKey(route.notification_id, route.route_id);
+    const key = routeItemKey(route);
     const cancelled = await this.conditional(
       new UpdateCommand({
         TableName: this.options.tableName,
@@ -310,6 +374,7 @@ export class DynamoNotificationStore implements NotificationStore {
       user_id: item['user_id'] as string,
       channel: item['channel'] as RouteRef['channel'],
       ...(item['device_session_id'] !== undefined ? { device_session_id: item['device_session_id'] as string } : {}),
+      ...(item['sk'] === NOTIFICATION_SK ? { stored_with_notification: true as const } : {}),
     }));
     return { routes, ...(page.LastEvaluatedKey ? { next: page.LastEvaluatedKey } : {}) };
   }
@@ -318,7 +383,7 @@ export class DynamoNotificationStore implements NotificationStore {
     return this.conditional(
       new UpdateCommand({
         TableName: this.options.tableName,
-        Key: routeKey(route.notification_id, route.route_id),
+        Key: routeItemKey(route),
         UpdateExpression:
           'SET #status = :to, terminal_at = :now, dead_lettered_at = :now, dl_day = :day, last_failure_classification = :class,' +
           ' last_failure_message = :message, last_failure_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at, due_at, open_user',
@@ -351,7 +416,7 @@ export class DynamoNotificationStore implements NotificationStore {
         Limit: limit,
       }),
     );
-    return Items.map((item) => fromItem<RouteRecord>(item));
+    return Items.map(routeFromItem);
   }
 
   /**
@@ -363,7 +428,7 @@ export class DynamoNotificationStore implements NotificationStore {
     return this.conditional(
       new UpdateCommand({
         TableName: this.options.tableName,
-        Key: routeKey(route.notification_id, route.route_id),
+        Key: routeItemKey(route),
         UpdateExpression:
           `SET #status = :failed, attempts = :attempts, max_attempts = :max, next_attempt_at = :now, ${setDueAt(':now')},` +
           ' updated_at = :now, redriven_at = :now REMOVE dl_day, terminal_at, lease_token, lease_expires_at',
@@ -395,13 +460,14 @@ export class DynamoNotificationStore implements NotificationStore {
         Limit: limit,
       }),
     );
-    const keys = Items.map((item) => routeKey(item['notification_id'] as string, item['route_id'] as string));
+    // The index has the table's keys: where each route is stored.
+    const keys = Items.map((item) => ({ pk: item['pk'] as string, sk: item['sk'] as string }));
     const keyOf = (item: Record<string, unknown>) => `${item['pk']}/${item['sk']}`;
     const found = new Map((await batchGetAll(this.client, this.options.tableName, keys, { consistentRead: true })).map((item) => [keyOf(item), item]));
     // In the index's due order, as the query returned them.
     const routes = keys.flatMap((key) => {
       const item = found.get(keyOf(key));
-      return item === undefined ? [] : [fromItem<RouteRecord>(item)];
+      return item === undefined ? [] : [routeFromItem(item)];
     });
     return routes.filter((r) => !TERMINAL_STATUSES.has(r.status) && r.due_at !== undefined && r.due_at <= dueBefore);
   }
@@ -410,7 +476,7 @@ export class DynamoNotificationStore implements NotificationStore {
     return this.conditional(
       new UpdateCommand({
         TableName: this.options.tableName,
-        Key: routeKey(route.notification_id, route.route_id),
+        Key: routeItemKey(route),
         UpdateExpression: 'SET due_at = :due',
         ConditionExpression: 'due_at = :old AND #status IN (:pending, :failed)',
         ExpressionAttributeNames: { '#status': 'status' },
@@ -419,20 +485,21 @@ export class DynamoNotificationStore implements NotificationStore {
     );
   }
 
+  /** The notification's routes: its item (when the only route is stored there) and the routes' own items. */
   private async *queryRoutes(notificationId: string, projection?: string): AsyncGenerator<RouteRecord> {
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await this.client.send(
         new QueryCommand({
           TableName: this.options.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :routes)',
-          ExpressionAttributeValues: { ':pk': notificationKey(notificationId).pk, ':routes': ROUTE_SK_PREFIX },
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': notificationKey(notificationId).pk },
           ...(projection ? { ProjectionExpression: projection, ExpressionAttributeNames: { '#status': 'status' } } : {}),
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
         }),
       );
-      for (const item of page.Items ?? []) yield fromItem<RouteRecord>(item);
+      for (const item of page.Items ?? []) if (item['route_id'] !== undefined) yield routeFromItem(item);
       startKey = page.LastEvaluatedKey;
     } while (startKey !== undefined);
   }
@@ -450,6 +517,28 @@ export class DynamoNotificationStore implements NotificationStore {
   private expiresAt(from: number): number {
     return Math.floor((from + this.options.retentionMs) / 1000);
   }
+}
+
+/** A route's attributes as stored: the due time only while open, with `open_user` (both sparse route indexes hold it). */
+function routeAttributes({ due_at: dueAt, stored_with_notification: _itsKeySaysSo, ...route }: RouteRecord): Record<string, unknown> {
+  return { ...route, ...(dueAt !== undefined && !TERMINAL_STATUSES.has(route.status) ? { due_at: dueAt, open_user: route.user_id } : {}) };
+}
+
+/** The route in an item: its own, or the notification's (which then has the notification's attributes too). */
+function routeFromItem(item: Record<string, unknown>): RouteRecord {
+  if (item['sk'] !== NOTIFICATION_SK) return fromItem<RouteRecord>(item);
+  const route = fromItem<Record<string, unknown>>(item);
+  for (const attribute of NOTIFICATION_ATTRIBUTES) delete route[attribute];
+  return { ...(route as unknown as RouteRecord), stored_with_notification: true };
+}
+
+/** The notification in its item, without the attributes of a route stored with it. */
+function notificationFromItem(item: Record<string, unknown>): NotificationRecord {
+  const stored = fromItem<Record<string, unknown>>(item);
+  if (stored['route_id'] === undefined) return stored as unknown as NotificationRecord;
+  const record: Record<string, unknown> = { notification_id: stored['notification_id'] };
+  for (const attribute of NOTIFICATION_ATTRIBUTES) if (stored[attribute] !== undefined) record[attribute] = stored[attribute];
+  return record as unknown as NotificationRecord;
 }
 
 /** Strips storage bookkeeping from an item. */

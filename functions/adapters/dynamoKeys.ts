@@ -1,7 +1,21 @@
+import type { NotificationRecord, RouteAddress } from '../core/types.ts';
+
 /** Key layout of the notifications table (see docs/architecture.md "Data"). */
-export const notificationKey = (notificationId: string) => ({ pk: `N#${notificationId}`, sk: 'META' });
+export const NOTIFICATION_SK = 'META';
+export const notificationKey = (notificationId: string) => ({ pk: `N#${notificationId}`, sk: NOTIFICATION_SK });
 export const routeKey = (notificationId: string, routeId: string) => ({ pk: `N#${notificationId}`, sk: `R#${routeId}` });
-export const ROUTE_SK_PREFIX = 'R#';
+/** The item holding a route: its own, or the notification's when it is stored with it. */
+export const routeItemKey = (route: RouteAddress) =>
+  route.stored_with_notification ? notificationKey(route.notification_id) : routeKey(route.notification_id, route.route_id);
+
+/**
+ * The notification's attributes, told apart from a route's in the one item that holds a
+ * notification and its only route (the names never overlap, except the notification id).
+ */
+export const NOTIFICATION_ATTRIBUTES = [
+  'notification_type', 'producer', 'idempotency_key', 'audience_kind', 'payload', 'content_hash', 'request_id', 'trace_id',
+  'occurred_at_ms', 'accepted_at', 'route_count', 'state', 'accepted_complete_at',
+] as const satisfies readonly (Exclude<keyof NotificationRecord, 'notification_id'> | 'accepted_complete_at')[];
 export const DUE_INDEX = 'due';
 /** Sparse index of open routes by user (attribute `open_user`, written together with `due_at`). */
 export const OPEN_BY_USER_INDEX = 'open_by_user';

@@ -1,6 +1,6 @@
 import type { RenderedEmail } from './email/renderTemplate.ts';
 import type { AttemptOutcome } from './route/routeTransitions.ts';
-import type { DeliveryMessage, NotificationRecord, RejectionReason, RouteRecord } from './types.ts';
+import type { DeliveryMessage, NotificationRecord, RejectionReason, RouteAddress, RouteRecord } from './types.ts';
 
 /** Result of trying to create a notification record. */
 export type BeginAcceptanceResult =
@@ -8,15 +8,23 @@ export type BeginAcceptanceResult =
   | { readonly kind: 'exists'; readonly record: NotificationRecord & { readonly accept_lease_expires_at?: number } };
 
 /** Where a written route stands, as a resumed acceptance needs to know it. */
-export type RouteState = Pick<RouteRecord, 'status' | 'due_at'>;
+export type RouteState = Pick<RouteRecord, 'status' | 'due_at' | 'stored_with_notification'>;
 
 /** The attributes of a route that never change: what the route indexes carry. */
-export type RouteRef = Pick<RouteRecord, 'notification_id' | 'route_id' | 'user_id' | 'channel' | 'device_session_id'>;
+export type RouteRef = RouteAddress & Pick<RouteRecord, 'user_id' | 'channel' | 'device_session_id'>;
 
 /** Durable notifications and routes. Every state change is conditional on the state it expects. */
 export interface NotificationStore {
-  /** Creates the record (state `accepting`, holding an acceptance lease) unless it exists. */
-  beginAcceptance(record: NotificationRecord, leaseToken: string, leaseExpiresAt: number): Promise<BeginAcceptanceResult>;
+  /**
+   * Creates the record (state `accepting`, holding an acceptance lease) unless it exists. With
+   * `onlyRoute` (a route marked `stored_with_notification`), the notification's only route is
+   * created in the same record by the same write; such a route's terminal outcome (published,
+   * dead_letter) then also marks the acceptance complete (see completeRoute), which spares the
+   * separate route write and acceptance write of a notification with a single route.
+   */
+  beginAcceptance(record: NotificationRecord, leaseToken: string, leaseExpiresAt: number, onlyRoute?: RouteRecord): Promise<BeginAcceptanceResult>;
+  /** Whether a notification's only route (as built, before its first attempt) is best stored with it (a small notification) rather than apart. */
+  storesRouteWithNotification(record: NotificationRecord, route: RouteRecord): boolean;
   /** Takes over an `accepting` record whose acceptance lease expired (a crashed acceptance). */
   takeOverAcceptance(notificationId: string, leaseToken: string, leaseExpiresAt: number, now: number): Promise<boolean>;
   /**
@@ -34,22 +42,25 @@ export interface NotificationStore {
    * crashed) due at `dueAt`, which puts it back under the sweeper and the lifecycle service.
    * False when the route is terminal or already has one.
    */
-  markDue(notificationId: string, routeId: string, dueAt: number): Promise<boolean>;
-  /** Writes new routes (batched). */
+  markDue(route: RouteAddress, dueAt: number): Promise<boolean>;
+  /** Writes new routes (batched), each in a record of its own. */
   putRoutes(routes: readonly RouteRecord[]): Promise<void>;
+  /** The route, wherever it is stored. Strongly consistent. */
   getRoute(notificationId: string, routeId: string): Promise<RouteRecord | undefined>;
   /**
    * Leases a route for one attempt and counts the attempt, if it is leasable at `now`. Returns the
    * leased route, or the route as it stands (undefined if it does not exist) when refused.
    */
   leaseRoute(
-    notificationId: string,
-    routeId: string,
+    route: RouteAddress,
     leaseToken: string,
     leaseExpiresAt: number,
     now: number,
   ): Promise<{ readonly leased: true; readonly route: RouteRecord } | { readonly leased: false; readonly route?: RouteRecord }>;
-  /** Records an attempt's outcome, conditional on still holding the lease. False = lost the race. */
+  /**
+   * Records an attempt's outcome, conditional on still holding the lease. False = lost the race.
+   * A terminal outcome of a route stored with its notification marks the acceptance complete too.
+   */
   completeRoute(route: RouteRecord, leaseToken: string, outcome: AttemptOutcome, now: number): Promise<boolean>;
   /** Dead-letters a route whose every attempt started but whose last lease expired unfinished. */
   deadLetterCrashedRoute(route: RouteRecord, now: number): Promise<boolean>;

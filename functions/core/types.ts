@@ -97,16 +97,25 @@ export interface RouteRecord {
   /** Why a cancelled route was cancelled (the lifecycle event type). */
   readonly cancel_reason?: string;
   readonly updated_at: number;
+  /**
+   * The notification's only route, stored in one record with the notification: created by the
+   * same write, and its terminal outcome also completes the acceptance (see NotificationStore).
+   */
+  readonly stored_with_notification?: true;
 }
+
+/** What finds a route: its ids, and whether it is stored with its notification. */
+export type RouteAddress = Pick<RouteRecord, 'notification_id' | 'route_id' | 'stored_with_notification'>;
 
 /** The message put on the route queue: which route to deliver. */
-export interface DeliveryMessage {
-  readonly notification_id: string;
-  readonly route_id: string;
-}
+export type DeliveryMessage = RouteAddress;
 
-/** The route-queue message for a route (only its ids: the route itself is read at delivery). */
-export const deliveryMessageFor = ({ notification_id, route_id }: DeliveryMessage): DeliveryMessage => ({ notification_id, route_id });
+/** The route-queue message for a route (only its address: the route itself is read at delivery). */
+export const deliveryMessageFor = ({ notification_id, route_id, stored_with_notification }: RouteAddress): DeliveryMessage => ({
+  notification_id,
+  route_id,
+  ...(stored_with_notification ? { stored_with_notification } : {}),
+});
 
 /** Injected time source, so backoff, leases and expiry are tested without sleeping. */
 export interface Clock {

@@ -1,7 +1,8 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
-import { approximateDepth, events, intent, mailbox, outputs, rejections, sendIntent, store, uid, waitFor } from './support.ts';
+import { approximateDepth, documents, events, intent, mailbox, outputs, rejections, sendIntent, store, uid, waitFor } from './support.ts';
 
 describe('accept → deliver (email)', () => {
   it('delivers an intent as one email rendered from the catalog template and marks the route published', async () => {
@@ -105,6 +106,45 @@ describe('bad input', () => {
   });
 });
 
+describe('where accept stores a notification with one route', () => {
+  const itemsOf = async (id: string) =>
+    (await documents.send(new QueryCommand({ TableName: outputs.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `N#${id}` }, ConsistentRead: true }))).Items ?? [];
+
+  it('stores a small one in one item with its route, and completes its acceptance with the delivery', async () => {
+    // Prepare
+    const email = `${uid('small')}@example.com`;
+    const sent = intent('receipt', { user_id: uid('user'), email }, { order: { id: 'T-1', total: '1' } });
+    const id = notificationIdFor('tests', sent.idempotency_key);
+
+    // Act
+    await sendIntent(sent);
+
+    // Assess
+    await waitFor('route published', async () => (await store.getRoute(id, `email:${sent.audience.user_id}`))?.status === 'published');
+    await waitFor('acceptance completed', async () => (await store.getNotification(id))?.state === 'accepted');
+    expect((await itemsOf(id)).map((item) => item['sk'])).toEqual(['META']);
+    expect(await store.listRoutes(id)).toEqual([expect.objectContaining({ stored_with_notification: true, attempts: 1 })]);
+    expect(await mailbox(email)).toHaveLength(1);
+  });
+
+  it('keeps the route of a larger one in an item of its own, so no route write pays for the payload', async () => {
+    // Prepare: a payload of about 1 KB; together the item would be over the 1 KB a write unit covers.
+    const email = `${uid('large')}@example.com`;
+    const sent = intent('receipt', { user_id: uid('user'), email }, { order: { id: 'T-2', total: '2' }, note: 'n'.repeat(1_000) });
+    const id = notificationIdFor('tests', sent.idempotency_key);
+
+    // Act
+    await sendIntent(sent);
+
+    // Assess
+    await waitFor('route published', async () => (await store.getRoute(id, `email:${sent.audience.user_id}`))?.status === 'published');
+    await waitFor('acceptance completed', async () => (await store.getNotification(id))?.state === 'accepted');
+    expect((await itemsOf(id)).map((item) => item['sk'])).toEqual(['META', `R#email:${sent.audience.user_id}`]);
+    expect((await store.listRoutes(id))[0]).not.toHaveProperty('stored_with_notification');
+    expect(await mailbox(email)).toHaveLength(1);
+  });
+});
+
 describe('acceptance after a crash', () => {
   it('resumes an acceptance that stopped halfway: writes the missing routes, enqueues them, completes', async () => {
     // Prepare: a previous acceptance wrote the notification and one of three routes, then died
@@ -134,5 +174,36 @@ describe('acceptance after a crash', () => {
     });
     expect(routes.map((r) => r.attempts)).toEqual([1, 1, 1]);
     for (const r of recipients) expect(await mailbox(r.email)).toHaveLength(1);
+  });
+
+  it('resumes an acceptance that stopped after writing the notification with its only route: enqueues the route where it is stored', async () => {
+    // Prepare: the write that created the notification and its only route, then a crash before the
+    // route was enqueued; the acceptance lease has expired.
+    const { contentHashOf } = await import('../../functions/core/route/identifiers.ts');
+    const { buildRoutes } = await import('../../functions/core/accept/AcceptIntent.ts');
+    const email = `${uid('solo')}@example.com`;
+    const sent = intent('receipt', { user_id: uid('user'), email }, { order: { id: 'S-2', total: '9' } });
+    const id = notificationIdFor('tests', sent.idempotency_key);
+    const crashedAt = Date.now() - 60_000;
+    const [route] = buildRoutes(id, [sent.audience], ['email'], 3, crashedAt, 8);
+    await store.beginAcceptance(
+      { notification_id: id, notification_type: 'receipt', producer: 'tests', idempotency_key: sent.idempotency_key, audience_kind: 'user', payload: sent.payload, content_hash: contentHashOf(sent), accepted_at: crashedAt, route_count: 1, state: 'accepting' },
+      'crashed-acceptance',
+      crashedAt + 1000,
+      { ...route!, stored_with_notification: true },
+    );
+
+    // Act: SQS redelivers the intake message.
+    await sendIntent(sent);
+
+    // Assess: delivered once, from the one item.
+    const published = await waitFor('route published', async () => {
+      const r = await store.getRoute(id, route!.route_id);
+      return r?.status === 'published' ? r : undefined;
+    });
+    expect(published).toMatchObject({ attempts: 1, stored_with_notification: true });
+    await waitFor('acceptance completed', async () => (await store.getNotification(id))?.state === 'accepted');
+    expect(await store.listRoutes(id)).toHaveLength(1);
+    expect(await mailbox(email)).toHaveLength(1);
   });
 });

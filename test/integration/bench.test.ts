@@ -43,18 +43,17 @@ describe('request accounting (its own offline stack, counting on)', () => {
     // The intake queue's event source mapping: one receive, one delete. The route queue is not used:
     // accept runs the first push attempt of a small intent itself.
     expect(requests(run.eventSources)).toEqual({ 'sqs.ReceiveMessage': 1, 'sqs.DeleteMessageBatch': 1 });
-    // Accept: deleted-user check (BatchGetItem), notification (conditional put) and the stream head
-    // (a Query for the head item and the newest event) side by side, route (created leased, with the
-    // next stream position recorded), the append (event put — the head just read serves it, and no
-    // head write follows), the user's connections (Query), one post, then route completion and
-    // acceptance done.
+    // Accept: deleted-user check (BatchGetItem) and the stream head (a Query for the head item and
+    // the newest event) side by side, then the notification with its only route in one item (one
+    // conditional put; the route created leased, with the next stream position recorded), the append
+    // (event put — the head just read serves it, and no head write follows), the user's connections
+    // (Query), one post, then the route's completion, which completes the acceptance in the same write.
     expect(requests(fn(run, 'HeraldAccept'))).toEqual({
       'dynamodb.BatchGetItem': 1,
       'dynamodb.PutItem': 2,
-      'dynamodb.BatchWriteItem': 1,
       'dynamodb.Query': 2,
       'apigateway.PostToConnection': 1,
-      'dynamodb.UpdateItem': 2,
+      'dynamodb.UpdateItem': 1,
     });
     for (const other of ['HeraldDeliver', 'HeraldPushAuthorizer', 'HeraldPushConnection', 'HeraldSweeper', 'HeraldLifecycle']) {
       expect(requests(fn(run, other))).toEqual({});
@@ -63,10 +62,10 @@ describe('request accounting (its own offline stack, counting on)', () => {
     expect(invocations('HeraldAccept')).toBe(1);
     expect(invocations('HeraldDeliver')).toBe(0);
 
-    // Write units: notification 1 + route 1 + event 1 + completion 1 + acceptance done 1.
-    // No index writes: a route published by the first attempt at acceptance never gets a due time,
-    // so it never enters the sweeper's or the by-user index.
-    expect(cost.units.dynamodbWriteUnits).toBe(5);
+    // Write units: notification with its route 1 + event 1 + completion (route and acceptance) 1,
+    // each item under 1 KB. No index writes: a route published by the first attempt at acceptance
+    // never gets a due time, so it never enters the sweeper's or the by-user index.
+    expect(cost.units.dynamodbWriteUnits).toBe(3);
     expect(cost.units.dynamodbIndexWriteUnits).toBe(0);
     expect(cost.units.apiGatewayMessages).toBe(1);
     expect(cost.units.sqsRequestUnits).toBe(3);

@@ -123,7 +123,7 @@ describe('user.deleted', () => {
     const user = uid('inflight');
     const { id, routes } = await seedNotification({ type: 'receipt', recipients: [{ user_id: user, email: `${user}@example.com` }], payload: { order: { id: '1', total: '1' } }, channels: ['email'], maxAttempts: 3 });
     const now = Date.now();
-    const lease = await store.leaseRoute(id, routes[0]!.route_id, 'worker-1', now + 60_000, now);
+    const lease = await store.leaseRoute(routes[0]!, 'worker-1', now + 60_000, now);
     expect(lease.leased).toBe(true);
 
     await putLifecycle({ event_type: 'user.deleted', user_id: user, occurred_at_ms: Date.now() });

@@ -128,7 +128,7 @@ describe('leases', () => {
     const email = `${uid('crash')}@example.com`;
     const { id, routes } = await seedNotification({ type: 'receipt', recipients: [{ user_id: uid('user'), email }], payload: { order: { id: 'T', total: '3' } }, channels: ['email'], maxAttempts: 3 });
     const now = Date.now();
-    const lease = await store.leaseRoute(id, routes[0]!.route_id, 'crashed-worker', now + 500, now);
+    const lease = await store.leaseRoute(routes[0]!, 'crashed-worker', now + 500, now);
     expect(lease.leased).toBe(true);
     await new Promise((r) => setTimeout(r, 700));
 
@@ -145,7 +145,7 @@ describe('leases', () => {
     const email = `${uid('lastcrash')}@example.com`;
     const { id, routes } = await seedNotification({ type: 'once', recipients: [{ user_id: uid('user'), email }], payload: { n: 1 }, channels: ['email'], maxAttempts: 1 });
     const now = Date.now();
-    await store.leaseRoute(id, routes[0]!.route_id, 'crashed-worker', now + 300, now);
+    await store.leaseRoute(routes[0]!, 'crashed-worker', now + 300, now);
     await new Promise((r) => setTimeout(r, 500));
 
     await sendDeliveryMessage(id, routes[0]!.route_id);
@@ -175,7 +175,7 @@ describe('sweeper', () => {
   it('dead-letters a route whose every attempt crashed, even with no message left anywhere (poison message redriven)', async () => {
     const at = TEN_MINUTES_AGO();
     const { id, routes } = await seedNotification({ type: 'once', recipients: [{ user_id: uid('user'), email: `${uid('poison')}@example.com` }], payload: { n: 2 }, channels: ['email'], maxAttempts: 1, at });
-    await store.leaseRoute(id, routes[0]!.route_id, 'crashed-worker', at + 1000, at);
+    await store.leaseRoute(routes[0]!, 'crashed-worker', at + 1000, at);
 
     const result = await fireSweeper();
 

@@ -213,8 +213,7 @@ export function appendRouteEvent(
 ): Promise<StreamEvent> {
   const now = options.publishedAt ?? Date.now();
   return buffer.appendForRoute({
-    notificationId: route.notificationId,
-    routeId: route.routeId,
+    route: { notification_id: route.notificationId, route_id: route.routeId },
     leaseToken: route.leaseToken,
     ...(options.existing ? { existing: options.existing } : {}),
     event: { user_id: userId, event_id: `${route.notificationId}/${route.routeId}`, notification_id: route.notificationId, kind: 'chat.message', payload: { at: now }, published_at: now, expires_at_ms: now + 3_600_000 },

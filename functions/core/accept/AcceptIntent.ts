@@ -107,15 +107,31 @@ export class AcceptIntent {
 
     const leaseToken = randomUUID();
     const leaseExpiresAt = now + this.config.acceptanceLeaseMs;
-    // One round trip: the deleted-user check, the notification write and the stream heads (only a
-    // fresh acceptance uses them) go out together. Nearly every intent has a live recipient, so the
-    // write is rarely wasted; when it is, it is taken back before the intent is refused.
-    const [deleted, begun, heads] = await Promise.all([
+    const maxAttempts = entry.maxAttempts ?? this.config.defaultMaxAttempts;
+    // A small notification with one route is stored with that route, in one item written once the
+    // reads below have told what the route is (its first attempt, its stream position).
+    const storeTogether = record.route_count === 1 &&
+      this.deps.store.storesRouteWithNotification(record, buildRoutes(notificationId, recipients, entry.channels, maxAttempts, now, this.config.dueShards)[0]!);
+    // One round trip: the deleted-user check, the stream heads (only a fresh acceptance uses them)
+    // and any other notification's write go out together. Nearly every intent has a live
+    // recipient, so the write is rarely wasted; when it is, it is taken back before the intent is refused.
+    const [deleted, heads, begunApart] = await Promise.all([
       this.deps.users.deletedAmong(recipients.map((r) => r.user_id), now),
-      this.deps.store.beginAcceptance(record, leaseToken, leaseExpiresAt),
       this.streamHeadsOf(recipients, entry.channels),
+      storeTogether ? undefined : this.deps.store.beginAcceptance(record, leaseToken, leaseExpiresAt),
     ]);
-    if (recipients.every((r) => deleted.has(r.user_id))) {
+    const everyoneDeleted = recipients.every((r) => deleted.has(r.user_id));
+    // The routes as a fresh acceptance creates them (a resumed one rebuilds them below).
+    const built = everyoneDeleted ? [] : this.routesFor(notificationId, recipients, entry.channels, maxAttempts, now, deleted, now);
+    const attemptHere = new Set(this.pushRoutesToAttemptHere(built).map((r) => r.route_id));
+    const attemptLeaseExpiresAt = now + (this.config.firstPushAttempt?.leaseMs ?? 0);
+    let routes = built.map((route) =>
+      attemptHere.has(route.route_id) ? leasedForFirstAttempt(route, randomUUID(), attemptLeaseExpiresAt, heads.get(route.user_id)) : route,
+    );
+    if (storeTogether && routes.length === 1) routes = [{ ...routes[0]!, stored_with_notification: true }];
+    const begun = begunApart ?? (await this.deps.store.beginAcceptance(record, leaseToken, leaseExpiresAt, routes[0]));
+
+    if (everyoneDeleted) {
       await this.abandon(record, begun, leaseToken, leaseExpiresAt, now);
       return this.reject(message, {
         ok: false,
@@ -127,7 +143,8 @@ export class AcceptIntent {
       });
     }
     let resumed = false;
-    let acceptedAt = now;
+    // A notification we just created has no routes but the one written with it (if any).
+    let written = new Map<string, RouteState>(routes.filter((r) => r.stored_with_notification).map((r) => [r.route_id, r]));
     if (begun.kind === 'exists') {
       const existing = begun.record;
       if (existing.content_hash !== record.content_hash) {
@@ -146,34 +163,44 @@ export class AcceptIntent {
         throw new AcceptanceInProgressError(notificationId);
       }
       resumed = true;
-      acceptedAt = existing.accepted_at;
+      attemptHere.clear();
+      written = await this.deps.store.listRouteStates(notificationId);
+      await this.watchUnwatchedRoutes(notificationId, written, now);
+      routes = this.routesFor(notificationId, recipients, entry.channels, maxAttempts, existing.accepted_at, deleted, now).map((route) =>
+        written.get(route.route_id)?.stored_with_notification ? { ...route, stored_with_notification: true } : route,
+      );
     }
 
-    // A notification we just created has no routes yet; only a resumed acceptance must look.
-    const written = resumed ? await this.deps.store.listRouteStates(notificationId) : new Map<string, RouteState>();
-    await this.watchUnwatchedRoutes(notificationId, written, now);
-    const built = buildRoutes(notificationId, recipients, entry.channels, entry.maxAttempts ?? this.config.defaultMaxAttempts, acceptedAt, this.config.dueShards)
-      .map((route) => (deleted.has(route.user_id) ? cancelledAtAcceptance(route, now) : route));
-    const attemptHere = new Set(resumed ? [] : this.pushRoutesToAttemptHere(built).map((r) => r.route_id));
-    const attemptLeaseExpiresAt = now + (this.config.firstPushAttempt?.leaseMs ?? 0);
-    const routes = built.map((route) =>
-      attemptHere.has(route.route_id) ? leasedForFirstAttempt(route, randomUUID(), attemptLeaseExpiresAt, heads.get(route.user_id)) : route,
-    );
     await this.deps.store.putRoutes(routes.filter((r) => !written.has(r.route_id)));
     const toEnqueue = routes.filter((r) => !TERMINAL_STATUSES.has(written.get(r.route_id)?.status ?? r.status) && !attemptHere.has(r.route_id));
-    const [, retries] = await Promise.all([
+    const [, attempted] = await Promise.all([
       this.deps.routeQueue.enqueue(toEnqueue.map(deliveryMessageFor)),
       this.attemptLeasedRoutes(record, routes.filter((r) => attemptHere.has(r.route_id))),
     ]);
     // A failed first attempt continues like any other: its message waits out the backoff on the route queue.
-    await this.deps.routeQueue.enqueue(retries.map(deliveryMessageFor));
-    // Completing last means a crash anywhere above leaves the notification 'accepting': the intake
-    // message comes back, and the resumed acceptance enqueues every route that is still open.
-    if (!(await this.deps.store.completeAcceptance(notificationId, leaseToken, this.deps.clock.now()))) {
+    await this.deps.routeQueue.enqueue(attempted.retries.map(deliveryMessageFor));
+    // Completing last means a crash anywhere above leaves the notification 'accepting': the intent
+    // comes back, and the resumed acceptance enqueues every route that is still open. The only
+    // route, stored with the notification, completed the acceptance itself when its attempt ended it.
+    if (!attempted.completedAcceptance && !(await this.deps.store.completeAcceptance(notificationId, leaseToken, this.deps.clock.now()))) {
       // Our lease expired and another invocation took over; it finishes the job.
       throw new AcceptanceInProgressError(notificationId);
     }
     return { kind: 'accepted', notificationId, routes: routes.length, resumed, attemptedHere: attemptHere.size };
+  }
+
+  /** One route per recipient × channel; a deleted recipient's created cancelled. */
+  private routesFor(
+    notificationId: string,
+    recipients: readonly Recipient[],
+    channels: readonly RouteRecord['channel'][],
+    maxAttempts: number,
+    acceptedAt: number,
+    deleted: ReadonlySet<string>,
+    now: number,
+  ): RouteRecord[] {
+    return buildRoutes(notificationId, recipients, channels, maxAttempts, acceptedAt, this.config.dueShards)
+      .map((route) => (deleted.has(route.user_id) ? cancelledAtAcceptance(route, now) : route));
   }
 
   /**
@@ -201,7 +228,8 @@ export class AcceptIntent {
    */
   private async watchUnwatchedRoutes(notificationId: string, written: ReadonlyMap<string, RouteState>, now: number): Promise<void> {
     const unwatched = [...written].filter(([, state]) => state.due_at === undefined && !TERMINAL_STATUSES.has(state.status));
-    await Promise.all(unwatched.map(([routeId]) => this.deps.store.markDue(notificationId, routeId, now)));
+    await Promise.all(unwatched.map(([routeId, state]) =>
+      this.deps.store.markDue({ notification_id: notificationId, route_id: routeId, ...(state.stored_with_notification ? { stored_with_notification: true } : {}) }, now)));
   }
 
   /** Stream heads of the push recipients, when their routes may be attempted here (else none). */
@@ -225,19 +253,25 @@ export class AcceptIntent {
     return this.deps.deliverer === undefined ? 0 : (this.config.firstPushAttempt?.maxRoutes ?? 0);
   }
 
-  /** Runs the leased first attempts side by side; returns the routes that must be retried. */
-  private async attemptLeasedRoutes(notification: NotificationRecord, routes: readonly RouteRecord[]): Promise<RouteRecord[]> {
-    if (routes.length === 0) return [];
+  /**
+   * Runs the leased first attempts side by side; returns the routes that must be retried, and
+   * whether the acceptance was completed with them (the only route, stored with the notification,
+   * ended: published or dead-lettered).
+   */
+  private async attemptLeasedRoutes(notification: NotificationRecord, routes: readonly RouteRecord[]): Promise<{ retries: RouteRecord[]; completedAcceptance: boolean }> {
+    if (routes.length === 0) return { retries: [], completedAcceptance: false };
     const deliverer = this.deps.deliverer!;
     const attempts = await Promise.allSettled(routes.map((route) => deliverer.attemptLeased(notification, route, route.lease_token!)));
     const crashed = attempts.find((a) => a.status === 'rejected');
     // Like a deliverer that crashed mid-attempt: the attempt counts, and its route is retried after
     // the lease by the resumed acceptance (the intake message is retried).
     if (crashed) throw crashed.reason;
-    return routes.filter((_, i) => {
-      const attempt = attempts[i] as PromiseFulfilledResult<DeliveryDecision>;
-      return attempt.value.kind === 'retry_after';
-    });
+    const decisions = attempts.map((a) => (a as PromiseFulfilledResult<DeliveryDecision>).value);
+    const ended = (d: DeliveryDecision) => d.kind === 'done' && (d.reason === 'published' || d.reason === 'dead_letter');
+    return {
+      retries: routes.filter((_, i) => decisions[i]!.kind === 'retry_after'),
+      completedAcceptance: routes.length === 1 && routes[0]!.stored_with_notification === true && ended(decisions[0]!),
+    };
   }
 
   private async reject(message: IntakeMessage, invalid: InvalidIntent, notificationId?: string): Promise<AcceptResult> {

@@ -58,7 +58,7 @@ export class DeliverRoute {
     // The notification never changes after acceptance, so it is read alongside the lease (one
     // round trip less on every delivery; a refused lease wastes one read).
     const [lease, notification] = await Promise.all([
-      store.leaseRoute(message.notification_id, message.route_id, token, now + this.config.leaseMs, now),
+      store.leaseRoute(message, token, now + this.config.leaseMs, now),
       store.getNotification(message.notification_id),
     ]);
     if (!lease.leased) return this.refused(lease.route, now);

@@ -45,8 +45,7 @@ export class PushDispatcher implements ChannelDispatcher {
     let event;
     try {
       event = await this.deps.buffer.appendForRoute({
-        notificationId: route.notification_id,
-        routeId: route.route_id,
+        route,
         leaseToken,
         ...(route.stream_epoch !== undefined && route.stream_position !== undefined
           ? { existing: { epoch: route.stream_epoch, position: route.stream_position } }

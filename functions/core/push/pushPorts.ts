@@ -1,3 +1,4 @@
+import type { RouteAddress } from '../types.ts';
 import type { ConnectionRecord, StreamEvent, StreamHead } from './pushTypes.ts';
 
 /** Per-user event streams with gapless positions. */
@@ -8,8 +9,7 @@ export interface EventBuffer {
    * stored.
    */
   appendForRoute(input: {
-    readonly notificationId: string;
-    readonly routeId: string;
+    readonly route: RouteAddress;
     readonly leaseToken: string;
     /** The position an earlier attempt of this route recorded (its event may or may not be stored). */
     readonly existing?: { readonly epoch: string; readonly position: number };
