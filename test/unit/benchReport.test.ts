@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { renderMarkdown, type BenchReport } from '../../bench/report.ts';
 
 // The committed full run: what a full `npm run bench` writes (the quick run has no 50/s latency).
-const full = JSON.parse(readFileSync('bench/results/2026-11-23-summary-log-lines.json', 'utf8')) as BenchReport;
-const before = JSON.parse(readFileSync('bench/results/2026-11-23-head-from-newest-event.json', 'utf8')) as BenchReport;
+const full = JSON.parse(readFileSync('bench/results/2026-11-23-route-with-notification.json', 'utf8')) as BenchReport;
+const before = JSON.parse(readFileSync('bench/results/2026-11-23-summary-log-lines.json', 'utf8')) as BenchReport;
 // A run from before latency was measured with request accounting off.
 const oneStack = JSON.parse(readFileSync('bench/results/2026-11-22-emulator-jvm.json', 'utf8')) as BenchReport;
 // A run from before the bench had a warm-up.
