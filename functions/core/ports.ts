@@ -35,6 +35,8 @@ export interface NotificationStore {
   /** Marks acceptance complete; conditional on still holding the acceptance lease. */
   completeAcceptance(notificationId: string, leaseToken: string, now: number): Promise<boolean>;
   getNotification(notificationId: string): Promise<NotificationRecord | undefined>;
+  /** Every route of a notification, in route id order. */
+  listRoutes(notificationId: string): Promise<RouteRecord[]>;
   /** The routes already written for a notification, by route id: status and due time. */
   listRouteStates(notificationId: string): Promise<Map<string, RouteState>>;
   /**

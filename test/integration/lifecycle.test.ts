@@ -4,7 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DynamoConnectionRegistry } from '../../functions/adapters/DynamoConnectionRegistry.ts';
 import { DynamoEventBuffer } from '../../functions/adapters/DynamoEventBuffer.ts';
 import { DynamoUserStates } from '../../functions/adapters/DynamoUserStates.ts';
+import { buildRoutes } from '../../functions/core/accept/AcceptIntent.ts';
 import { contentHashOf, notificationIdFor } from '../../functions/core/route/identifiers.ts';
+import type { NotificationRecord } from '../../functions/core/types.ts';
 import {
   approximateDepth,
   documents,
@@ -27,6 +29,22 @@ const lifecycleDlqUrl = endpoints.outputs['HeraldLifecycleDeadLetterQueueUrl']!;
 const registry = new DynamoConnectionRegistry(documents, endpoints.outputs['HeraldConnectionsTableName']!);
 const buffer = new DynamoEventBuffer(documents, { streamsTable: endpoints.outputs['HeraldStreamsTableName']!, notificationsTable: outputs.tableName });
 const connect = connectAs;
+
+/** A deleted user, an intent for them, and its notification record as an acceptance a minute ago began it. */
+async function intentForDeletedUser(prefix: string) {
+  const user = uid(prefix);
+  await putLifecycle({ event_type: 'user.deleted', user_id: user, occurred_at_ms: Date.now() });
+  const users = new DynamoUserStates(documents, outputs.tableName);
+  await waitFor('the deletion recorded', async () => (await users.deletedAmong([user], Date.now())).has(user));
+  const refused = intent('ping', { user_id: user }, { hello: prefix });
+  const id = notificationIdFor('tests', refused.idempotency_key);
+  const at = Date.now() - 60_000;
+  const record: NotificationRecord = {
+    notification_id: id, notification_type: 'ping', producer: 'tests', idempotency_key: refused.idempotency_key, audience_kind: 'user',
+    payload: refused.payload, content_hash: contentHashOf(refused), accepted_at: at, route_count: 1, state: 'accepting',
+  };
+  return { user, refused, id, record, at };
+}
 
 afterEach(async () => {
   await closeAllClients();
@@ -95,18 +113,8 @@ describe('user.deleted', () => {
   it('takes back the notification an earlier delivery of a refused intent wrote and did not take back (a crash in between)', async () => {
     // Prepare: a deleted user, and the notification of an intent for them as a crashed acceptance
     // left it: accepting, no routes, its lease expired.
-    const user = uid('deleted-crash');
-    await putLifecycle({ event_type: 'user.deleted', user_id: user, occurred_at_ms: Date.now() });
-    const users = new DynamoUserStates(documents, outputs.tableName);
-    await waitFor('the deletion recorded', async () => (await users.deletedAmong([user], Date.now())).has(user));
-    const refused = intent('ping', { user_id: user }, { hello: 2 });
-    const id = notificationIdFor('tests', refused.idempotency_key);
-    const at = Date.now() - 60_000;
-    await store.beginAcceptance(
-      { notification_id: id, notification_type: 'ping', producer: 'tests', idempotency_key: refused.idempotency_key, audience_kind: 'user', payload: refused.payload, content_hash: contentHashOf(refused), accepted_at: at, route_count: 1, state: 'accepting' },
-      'crashed-acceptance',
-      at + 1_000,
-    );
+    const { refused, id, record, at } = await intentForDeletedUser('deleted-crash');
+    await store.beginAcceptance(record, 'crashed-acceptance', at + 1_000);
 
     // Act
     await sendIntent(refused);
@@ -117,6 +125,29 @@ describe('user.deleted', () => {
     );
     expect(rejection).toMatchObject({ reason: 'recipient_deleted' });
     expect(await store.getNotification(id)).toBeUndefined();
+  });
+
+  it("cancels the route an earlier delivery of a refused intent created and crashed while attempting (out of the lifecycle service's sight)", async () => {
+    // Prepare: a deleted user, and a notification with its only route as an acceptance that died in
+    // the middle of the route's first attempt left them: accepting; the route leased, counted, with
+    // no due time (so in neither route index); both leases expired.
+    const { user, refused, id, record, at } = await intentForDeletedUser('deleted-midway');
+    const { due_at: _unwatched, ...built } = buildRoutes(id, [{ user_id: user }], ['push'], 3, at, 8)[0]!;
+    await store.beginAcceptance(record, 'crashed-acceptance', at + 1_000, {
+      ...built, attempts: 1, lease_token: 'crashed-attempt', lease_expires_at: at + 1_000, stored_with_notification: true,
+    });
+    expect((await store.listOpenRoutesOfUser(user, 10)).routes).toEqual([]);
+
+    // Act
+    await sendIntent(refused);
+
+    // Assess: refused as before; the route is ended as the lifecycle service would have ended it.
+    const rejection = await waitFor('rejection of the redelivered intent', async () =>
+      (await rejections.listDay(Date.now(), 500)).find((r) => r.idempotency_key === refused.idempotency_key),
+    );
+    expect(rejection).toMatchObject({ reason: 'recipient_deleted' });
+    expect(await store.getRoute(id, `push:${user}`)).toMatchObject({ status: 'cancelled', cancel_reason: 'user.deleted', attempts: 1 });
+    expect(await store.getNotification(id)).toMatchObject({ state: 'accepted' });
   });
 
   it('lets a route leased at the time finish its attempt, then does not retry it', async () => {

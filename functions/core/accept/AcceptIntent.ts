@@ -205,8 +205,8 @@ export class AcceptIntent {
 
   /**
    * Takes back the notification written for an intent whose recipients are all deleted: ours, or
-   * one an earlier delivery of the same intent wrote and crashed before taking back (it has no
-   * routes; one that has routes began before the deletion and is left to finish as it would).
+   * one an earlier delivery of the same intent wrote and crashed before taking back. If that one
+   * has routes, they are cancelled instead (below).
    */
   private async abandon(record: NotificationRecord, begun: BeginAcceptanceResult, leaseToken: string, leaseExpiresAt: number, now: number): Promise<void> {
     const { store } = this.deps;
@@ -215,10 +215,27 @@ export class AcceptIntent {
       const existing = begun.record;
       if (existing.state !== 'accepting' || existing.content_hash !== record.content_hash) return;
       if (!(await store.takeOverAcceptance(id, leaseToken, leaseExpiresAt, now))) return;
-      if ((await store.listRouteStates(id)).size > 0) return;
+      const routes = await store.listRoutes(id);
+      if (routes.length > 0) return this.cancelRoutesOfDeletedUsers(id, routes, leaseToken, now);
     }
     // False when our lease expired and another acceptance took over: it takes the record back itself.
     await store.abandonAcceptance(id, leaseToken);
+  }
+
+  /**
+   * The routes an acceptance created before it crashed, all of users deleted since. The lifecycle
+   * service cancelled the ones it could see; a route whose first attempt ran here has no due time,
+   * so it saw none of those, and nothing else would end them. Each open route is cancelled — or,
+   * while an attempt still holds it, marked to be, with a due time so the sweeper finishes that —
+   * and the acceptance completes.
+   */
+  private async cancelRoutesOfDeletedUsers(id: string, routes: readonly RouteRecord[], leaseToken: string, now: number): Promise<void> {
+    const { store } = this.deps;
+    await Promise.all(routes.filter((r) => !TERMINAL_STATUSES.has(r.status)).map(async (route) => {
+      if (route.due_at === undefined) await store.markDue(route, now);
+      await store.cancelRoute(route, 'user.deleted', now);
+    }));
+    await store.completeAcceptance(id, leaseToken, this.deps.clock.now());
   }
 
   /**
