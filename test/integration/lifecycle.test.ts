@@ -150,9 +150,12 @@ describe('user.deleted', () => {
     expect(await store.getNotification(id)).toMatchObject({ state: 'accepted' });
   });
 
-  it('lets a route leased at the time finish its attempt, then does not retry it', async () => {
+  it.each([
+    { where: 'in an item of its own', storedWithNotification: false },
+    { where: "in the notification's item", storedWithNotification: true },
+  ])('lets a route leased at the time finish its attempt, then does not retry it (the route $where)', async ({ storedWithNotification }) => {
     const user = uid('inflight');
-    const { id, routes } = await seedNotification({ type: 'receipt', recipients: [{ user_id: user, email: `${user}@example.com` }], payload: { order: { id: '1', total: '1' } }, channels: ['email'], maxAttempts: 3 });
+    const { id, routes } = await seedNotification({ storedWithNotification, type: 'receipt', recipients: [{ user_id: user, email: `${user}@example.com` }], payload: { order: { id: '1', total: '1' } }, channels: ['email'], maxAttempts: 3 });
     const now = Date.now();
     const lease = await store.leaseRoute(routes[0]!, 'worker-1', now + 60_000, now);
     expect(lease.leased).toBe(true);

@@ -5,7 +5,7 @@ import type { Catalog } from '../../functions/core/catalog/catalogTypes.ts';
 import { DeliverRoute } from '../../functions/core/deliver/DeliverRoute.ts';
 import { EmailDispatcher } from '../../functions/core/deliver/EmailDispatcher.ts';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
-import { systemClock } from '../../functions/core/types.ts';
+import { deliveryMessageFor, systemClock } from '../../functions/core/types.ts';
 import {
   addSesFault,
   clearSesFaults,
@@ -24,6 +24,11 @@ import {
 
 const catalog = (JSON.parse(readFileSync('test/fixtures/herald.test.json', 'utf8')) as { catalog: Catalog }).catalog;
 const TEN_MINUTES_AGO = () => Date.now() - 10 * 60_000;
+/** A single route lives in an item of its own, or (a small notification) in the notification's. */
+const ROUTE_LAYOUTS = [
+  { where: 'in an item of its own', storedWithNotification: false },
+  { where: "in the notification's item", storedWithNotification: true },
+];
 
 async function routeWhere(id: string, routeId: string, done: (status: string) => boolean, timeoutMs = 30_000) {
   return waitFor(`route ${routeId} to settle`, async () => {
@@ -80,7 +85,7 @@ describe('retries and dead letters', () => {
   });
 });
 
-describe('leases', () => {
+describe.each(ROUTE_LAYOUTS)('leases (the route $where)', ({ storedWithNotification }) => {
   function deliverer() {
     return new DeliverRoute(
       { retryPolicy: { minMs: 1000, maxMs: 4000, jitter: 0.2, maxAttempts: 3 }, leaseMs: 30_000 },
@@ -98,8 +103,8 @@ describe('leases', () => {
   it('lets exactly one of three racing deliverers send: one email, one attempt', async () => {
     // Prepare: a route with no queue message, so only the two racers below can touch it.
     const email = `${uid('race')}@example.com`;
-    const { id, routes } = await seedNotification({ type: 'receipt', recipients: [{ user_id: uid('user'), email }], payload: { order: { id: 'R', total: '1' } }, channels: ['email'], maxAttempts: 3 });
-    const message = { notification_id: id, route_id: routes[0]!.route_id };
+    const { id, routes } = await seedNotification({ storedWithNotification, type: 'receipt', recipients: [{ user_id: uid('user'), email }], payload: { order: { id: 'R', total: '1' } }, channels: ['email'], maxAttempts: 3 });
+    const message = deliveryMessageFor(routes[0]!);
 
     // Act
     const decisions = await Promise.all([deliverer().handle(message), deliverer().handle(message), deliverer().handle(message)]);
@@ -113,9 +118,9 @@ describe('leases', () => {
 
   it('sends once when SQS delivers the same route message many times', async () => {
     const email = `${uid('dupmsg')}@example.com`;
-    const { id, routes } = await seedNotification({ type: 'receipt', recipients: [{ user_id: uid('user'), email }], payload: { order: { id: 'S', total: '2' } }, channels: ['email'], maxAttempts: 3 });
+    const { id, routes } = await seedNotification({ storedWithNotification, type: 'receipt', recipients: [{ user_id: uid('user'), email }], payload: { order: { id: 'S', total: '2' } }, channels: ['email'], maxAttempts: 3 });
 
-    await Promise.all(Array.from({ length: 6 }, () => sendDeliveryMessage(id, routes[0]!.route_id)));
+    await Promise.all(Array.from({ length: 6 }, () => sendDeliveryMessage(routes[0]!)));
 
     const route = await routeWhere(id, routes[0]!.route_id, (s) => s === 'published');
     expect(route.attempts).toBe(1);
@@ -126,14 +131,14 @@ describe('leases', () => {
   it('counts the attempt of a deliverer that crashed after leasing, and the route still ends published', async () => {
     // Prepare: a deliverer leases (attempt 1) and dies without completing; its lease runs out.
     const email = `${uid('crash')}@example.com`;
-    const { id, routes } = await seedNotification({ type: 'receipt', recipients: [{ user_id: uid('user'), email }], payload: { order: { id: 'T', total: '3' } }, channels: ['email'], maxAttempts: 3 });
+    const { id, routes } = await seedNotification({ storedWithNotification, type: 'receipt', recipients: [{ user_id: uid('user'), email }], payload: { order: { id: 'T', total: '3' } }, channels: ['email'], maxAttempts: 3 });
     const now = Date.now();
     const lease = await store.leaseRoute(routes[0]!, 'crashed-worker', now + 500, now);
     expect(lease.leased).toBe(true);
     await new Promise((r) => setTimeout(r, 700));
 
     // Act: SQS hands the message back after its visibility timeout.
-    await sendDeliveryMessage(id, routes[0]!.route_id);
+    await sendDeliveryMessage(routes[0]!);
 
     // Assess
     const route = await routeWhere(id, routes[0]!.route_id, (s) => s === 'published');
@@ -143,12 +148,12 @@ describe('leases', () => {
 
   it('dead-letters as worker_crashed when the crashed attempt was the last one', async () => {
     const email = `${uid('lastcrash')}@example.com`;
-    const { id, routes } = await seedNotification({ type: 'once', recipients: [{ user_id: uid('user'), email }], payload: { n: 1 }, channels: ['email'], maxAttempts: 1 });
+    const { id, routes } = await seedNotification({ storedWithNotification, type: 'once', recipients: [{ user_id: uid('user'), email }], payload: { n: 1 }, channels: ['email'], maxAttempts: 1 });
     const now = Date.now();
     await store.leaseRoute(routes[0]!, 'crashed-worker', now + 300, now);
     await new Promise((r) => setTimeout(r, 500));
 
-    await sendDeliveryMessage(id, routes[0]!.route_id);
+    await sendDeliveryMessage(routes[0]!);
 
     const route = await routeWhere(id, routes[0]!.route_id, (s) => s === 'dead_letter');
     expect(route).toMatchObject({ attempts: 1, last_failure_classification: 'worker_crashed' });
@@ -156,11 +161,11 @@ describe('leases', () => {
   });
 });
 
-describe('sweeper', () => {
+describe.each(ROUTE_LAYOUTS)('sweeper (the route $where)', ({ storedWithNotification }) => {
   it('re-enqueues a route whose delivery message was lost, and it completes', async () => {
     // Prepare: routes written ten minutes ago whose messages never reached the queue.
     const email = `${uid('lost')}@example.com`;
-    const { id, routes } = await seedNotification({ type: 'receipt', recipients: [{ user_id: uid('user'), email }], payload: { order: { id: 'L', total: '4' } }, channels: ['email'], maxAttempts: 3, at: TEN_MINUTES_AGO() });
+    const { id, routes } = await seedNotification({ storedWithNotification, type: 'receipt', recipients: [{ user_id: uid('user'), email }], payload: { order: { id: 'L', total: '4' } }, channels: ['email'], maxAttempts: 3, at: TEN_MINUTES_AGO() });
 
     // Act
     const result = await fireSweeper();
@@ -174,7 +179,7 @@ describe('sweeper', () => {
 
   it('dead-letters a route whose every attempt crashed, even with no message left anywhere (poison message redriven)', async () => {
     const at = TEN_MINUTES_AGO();
-    const { id, routes } = await seedNotification({ type: 'once', recipients: [{ user_id: uid('user'), email: `${uid('poison')}@example.com` }], payload: { n: 2 }, channels: ['email'], maxAttempts: 1, at });
+    const { id, routes } = await seedNotification({ storedWithNotification, type: 'once', recipients: [{ user_id: uid('user'), email: `${uid('poison')}@example.com` }], payload: { n: 2 }, channels: ['email'], maxAttempts: 1, at });
     await store.leaseRoute(routes[0]!, 'crashed-worker', at + 1000, at);
 
     const result = await fireSweeper();
@@ -184,7 +189,7 @@ describe('sweeper', () => {
   });
 
   it('leaves routes that are due but within the grace period to their own messages', async () => {
-    const { id, routes } = await seedNotification({ type: 'once', recipients: [{ user_id: uid('user'), email: `${uid('fresh')}@example.com` }], payload: { n: 3 }, channels: ['email'], maxAttempts: 1 });
+    const { id, routes } = await seedNotification({ storedWithNotification, type: 'once', recipients: [{ user_id: uid('user'), email: `${uid('fresh')}@example.com` }], payload: { n: 3 }, channels: ['email'], maxAttempts: 1 });
 
     await fireSweeper();
 

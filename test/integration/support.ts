@@ -10,6 +10,7 @@ import { DynamoNotificationStore } from '../../functions/adapters/DynamoNotifica
 import { DynamoRejectionStore } from '../../functions/adapters/DynamoRejectionStore.ts';
 import { routeKey } from '../../functions/adapters/dynamoKeys.ts';
 import type { EventBuffer } from '../../functions/core/push/pushPorts.ts';
+import { deliveryMessageFor, type RouteAddress, type RouteRecord } from '../../functions/core/types.ts';
 import type { StreamEvent } from '../../functions/core/push/pushTypes.ts';
 import type { FaultRule, FaultState } from '../../local/emulators/FaultProxy.ts';
 
@@ -154,6 +155,8 @@ export async function seedNotification(options: {
   channels: ('email' | 'push')[];
   maxAttempts: number;
   at?: number;
+  /** Store the only route in the notification's item, as accept does for a small notification. */
+  storedWithNotification?: boolean;
 }) {
   const { buildRoutes } = await import('../../functions/core/accept/AcceptIntent.ts');
   const { contentHashOf, notificationIdFor } = await import('../../functions/core/route/identifiers.ts');
@@ -161,6 +164,9 @@ export async function seedNotification(options: {
   const key = uid('seed');
   const id = notificationIdFor('tests', key);
   const audience = { kind: 'users' as const, recipients: options.recipients };
+  const built = buildRoutes(id, options.recipients, options.channels, options.maxAttempts, at, 8);
+  if (options.storedWithNotification && built.length !== 1) throw new Error('only a single route can be stored with its notification');
+  const routes: RouteRecord[] = options.storedWithNotification ? [{ ...built[0]!, stored_with_notification: true }] : built;
   await store.beginAcceptance(
     {
       notification_id: id,
@@ -176,15 +182,15 @@ export async function seedNotification(options: {
     },
     'seed',
     at,
+    options.storedWithNotification ? routes[0] : undefined,
   );
-  const routes = buildRoutes(id, options.recipients, options.channels, options.maxAttempts, at, 8);
-  await store.putRoutes(routes);
+  if (!options.storedWithNotification) await store.putRoutes(routes);
   await store.completeAcceptance(id, 'seed', at);
   return { id, key, routes };
 }
 
-export async function sendDeliveryMessage(notificationId: string, routeId: string): Promise<void> {
-  await sqs.send(new SendMessageCommand({ QueueUrl: outputs.routeQueueUrl, MessageBody: JSON.stringify({ notification_id: notificationId, route_id: routeId }) }));
+export async function sendDeliveryMessage(route: RouteAddress): Promise<void> {
+  await sqs.send(new SendMessageCommand({ QueueUrl: outputs.routeQueueUrl, MessageBody: JSON.stringify(deliveryMessageFor(route)) }));
 }
 
 /** A push route as a lease leaves it, for driving the event buffer directly. */
