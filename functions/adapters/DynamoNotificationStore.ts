@@ -90,8 +90,8 @@ export class DynamoNotificationStore implements NotificationStore {
   /**
    * Yes when the notification and its only route (as first created) fit in 1 KB together, with
    * room for what the route's lease, stream position and completion add: each write of the route
-   * then costs the 1 WRU it costs in an item of its own. A larger notification keeps its route apart, or every route write would pay
-   * for the payload too.
+   * then costs the 1 WRU it costs in an item of its own. A larger notification keeps its route
+   * apart, or every route write would pay for the payload too.
    */
   public storesRouteWithNotification(record: NotificationRecord, route: RouteRecord): boolean {
     const item = this.notificationItem(record, ACCEPTANCE_LEASE_TOKEN_SIZED, record.accepted_at, { ...route, stored_with_notification: true });
@@ -374,7 +374,7 @@ export class DynamoNotificationStore implements NotificationStore {
       user_id: item['user_id'] as string,
       channel: item['channel'] as RouteRef['channel'],
       ...(item['device_session_id'] !== undefined ? { device_session_id: item['device_session_id'] as string } : {}),
-      ...(item['sk'] === NOTIFICATION_SK ? { stored_with_notification: true as const } : {}),
+      ...(inNotificationItem(item) ? { stored_with_notification: true as const } : {}),
     }));
     return { routes, ...(page.LastEvaluatedKey ? { next: page.LastEvaluatedKey } : {}) };
   }
@@ -524,9 +524,12 @@ function routeAttributes({ due_at: dueAt, stored_with_notification: _itsKeySaysS
   return { ...route, ...(dueAt !== undefined && !TERMINAL_STATUSES.has(route.status) ? { due_at: dueAt, open_user: route.user_id } : {}) };
 }
 
+/** Whether a route's item (from the table or an index, which carries the table's keys) is its notification's. */
+const inNotificationItem = (item: Record<string, unknown>) => item['sk'] === NOTIFICATION_SK;
+
 /** The route in an item: its own, or the notification's (which then has the notification's attributes too). */
 function routeFromItem(item: Record<string, unknown>): RouteRecord {
-  if (item['sk'] !== NOTIFICATION_SK) return fromItem<RouteRecord>(item);
+  if (!inNotificationItem(item)) return fromItem<RouteRecord>(item);
   const route = fromItem<Record<string, unknown>>(item);
   for (const attribute of NOTIFICATION_ATTRIBUTES) delete route[attribute];
   return { ...(route as unknown as RouteRecord), stored_with_notification: true };

@@ -108,10 +108,11 @@ export class AcceptIntent {
     const leaseToken = randomUUID();
     const leaseExpiresAt = now + this.config.acceptanceLeaseMs;
     const maxAttempts = entry.maxAttempts ?? this.config.defaultMaxAttempts;
-    // A small notification with one route is stored with that route, in one item written once the
-    // reads below have told what the route is (its first attempt, its stream position).
-    const storeTogether = record.route_count === 1 &&
-      this.deps.store.storesRouteWithNotification(record, buildRoutes(notificationId, recipients, entry.channels, maxAttempts, now, this.config.dueShards)[0]!);
+    // The routes as a fresh acceptance creates them (a resumed one rebuilds them below). A small
+    // notification with one route is stored with that route, in one item written once the reads
+    // below have told what the route is (its first attempt, its stream position).
+    const fresh = buildRoutes(notificationId, recipients, entry.channels, maxAttempts, now, this.config.dueShards);
+    const storeTogether = record.route_count === 1 && this.deps.store.storesRouteWithNotification(record, fresh[0]!);
     // One round trip: the deleted-user check, the stream heads (only a fresh acceptance uses them)
     // and any other notification's write go out together. Nearly every intent has a live
     // recipient, so the write is rarely wasted; when it is, it is taken back before the intent is refused.
@@ -121,8 +122,7 @@ export class AcceptIntent {
       storeTogether ? undefined : this.deps.store.beginAcceptance(record, leaseToken, leaseExpiresAt),
     ]);
     const everyoneDeleted = recipients.every((r) => deleted.has(r.user_id));
-    // The routes as a fresh acceptance creates them (a resumed one rebuilds them below).
-    const built = everyoneDeleted ? [] : this.routesFor(notificationId, recipients, entry.channels, maxAttempts, now, deleted, now);
+    const built = everyoneDeleted ? [] : cancelledIfDeleted(fresh, deleted, now);
     const attemptHere = new Set(this.pushRoutesToAttemptHere(built).map((r) => r.route_id));
     const attemptLeaseExpiresAt = now + (this.config.firstPushAttempt?.leaseMs ?? 0);
     let routes = built.map((route) =>
@@ -166,7 +166,8 @@ export class AcceptIntent {
       attemptHere.clear();
       written = await this.deps.store.listRouteStates(notificationId);
       await this.watchUnwatchedRoutes(notificationId, written, now);
-      routes = this.routesFor(notificationId, recipients, entry.channels, maxAttempts, existing.accepted_at, deleted, now).map((route) =>
+      const rebuilt = buildRoutes(notificationId, recipients, entry.channels, maxAttempts, existing.accepted_at, this.config.dueShards);
+      routes = cancelledIfDeleted(rebuilt, deleted, now).map((route) =>
         written.get(route.route_id)?.stored_with_notification ? { ...route, stored_with_notification: true } : route,
       );
     }
@@ -187,20 +188,6 @@ export class AcceptIntent {
       throw new AcceptanceInProgressError(notificationId);
     }
     return { kind: 'accepted', notificationId, routes: routes.length, resumed, attemptedHere: attemptHere.size };
-  }
-
-  /** One route per recipient × channel; a deleted recipient's created cancelled. */
-  private routesFor(
-    notificationId: string,
-    recipients: readonly Recipient[],
-    channels: readonly RouteRecord['channel'][],
-    maxAttempts: number,
-    acceptedAt: number,
-    deleted: ReadonlySet<string>,
-    now: number,
-  ): RouteRecord[] {
-    return buildRoutes(notificationId, recipients, channels, maxAttempts, acceptedAt, this.config.dueShards)
-      .map((route) => (deleted.has(route.user_id) ? cancelledAtAcceptance(route, now) : route));
   }
 
   /**
@@ -232,8 +219,8 @@ export class AcceptIntent {
   private async cancelRoutesOfDeletedUsers(id: string, routes: readonly RouteRecord[], leaseToken: string, now: number): Promise<void> {
     const { store } = this.deps;
     await Promise.all(routes.filter((r) => !TERMINAL_STATUSES.has(r.status)).map(async (route) => {
-      if (route.due_at === undefined) await store.markDue(route, now);
-      await store.cancelRoute(route, 'user.deleted', now);
+      const outcome = await store.cancelRoute(route, 'user.deleted', now);
+      if (outcome === 'requested' && route.due_at === undefined) await store.markDue(route, now);
     }));
     await store.completeAcceptance(id, leaseToken, this.deps.clock.now());
   }
@@ -357,6 +344,11 @@ function leasedForFirstAttempt(route: RouteRecord, leaseToken: string, leaseExpi
     lease_expires_at: leaseExpiresAt,
     ...(head ? { stream_epoch: head.epoch, stream_position: head.position + 1 } : {}),
   };
+}
+
+/** The routes, with a deleted recipient's created cancelled. */
+function cancelledIfDeleted(routes: readonly RouteRecord[], deleted: ReadonlySet<string>, now: number): RouteRecord[] {
+  return routes.map((route) => (deleted.has(route.user_id) ? cancelledAtAcceptance(route, now) : route));
 }
 
 /** A route for a recipient who was deleted: created terminal, never enqueued. */
