@@ -84,6 +84,8 @@ try {
   const push3 = await measureCost(bench, 'push_3_devices', plan.costRoutes, plan.costRate);
   step('request accounting: email');
   const email = await measureCost(bench, 'email', plan.costRoutes, plan.costRate);
+  step('request accounting: push to one device, intake loaded ahead (backlog)');
+  const push1Backlog = await measureCost(bench, 'push_1_device_backlog', plan.costRoutes, 'backlog');
   step('emulator ceiling');
   const ceiling = await measureEmulatorCeiling(bench, plan.ceilingSeconds);
   step('throughput: single-recipient push');
@@ -98,7 +100,7 @@ try {
     durationSeconds: Math.round((performance.now() - started) / 1000),
     machine: machine(),
     ceiling,
-    cost: [push1, push3, email].map(({ run: _run, ...rest }) => rest),
+    cost: [push1, push3, email, push1Backlog].map(({ run: _run, ...rest }) => rest),
     latency,
     throughput: [single, fanOut].map((t) => ({ ...t, emulatorUtilisation: (t.routesPerSecond * t.writeRequestsPerRoute) / ceiling.dynamodbPutItemPerSecond })),
     replay,

@@ -101,39 +101,46 @@ export async function measureEmulatorCeiling(bench: BenchStack, seconds: number,
 
 // ── request accounting and cost ──────────────────────────────────────────────────────────────────
 
-export type CostCase = 'push_1_device' | 'push_3_devices' | 'email';
+/** `push_1_device_backlog`: single-device push again, with the intake queue loaded ahead of the event source. */
+export type CostCase = 'push_1_device' | 'push_3_devices' | 'email' | 'push_1_device_backlog';
+
+/**
+ * How the intents were offered: one SendMessage each at this many per second (open loop), or
+ * `backlog` — SendMessageBatch, ten to a request, as fast as the producer can, so the event source
+ * receives full batches (the shape of high-volume traffic).
+ */
+export type OfferedLoad = number | 'backlog';
 
 export interface CostResult {
   readonly case: CostCase;
   readonly routes: number;
-  readonly offeredRate: number;
+  readonly offeredRate: OfferedLoad;
   readonly cost: RouteCost;
   readonly run: MeasuredRun;
 }
 
 /**
- * Delivers `routes` single-recipient routes at `rate` intents/s with every counter zeroed first,
+ * Delivers `routes` single-recipient routes offered as `load` with every counter zeroed first,
  * then turns what was counted into units and dollars per route.
  */
-export async function measureCost(bench: BenchStack, kind: CostCase, routes: number, rate: number): Promise<CostResult> {
+export async function measureCost(bench: BenchStack, kind: CostCase, routes: number, load: OfferedLoad): Promise<CostResult> {
   const run = runId();
   const users = Array.from({ length: routes }, (_, i) => `cost-${run}-${i}`);
   const clients = kind === 'email' ? new Map<string, BenchClient[]>() : await connectClients(bench, users, kind === 'push_3_devices' ? 3 : 1);
   await bench.settle();
   await bench.resetMeasurements();
   const before = bench.published;
-  await sendOpenLoop(routes, rate, (i) =>
-    bench.sendIntent(
-      kind === 'email'
-        ? { notification_type: EMAIL_TYPE, producer: 'bench', idempotency_key: `${run}-${i}`, audience: { kind: 'user', user_id: users[i], email: `${users[i]}@bench.example.com` }, payload: { n: i } }
-        : pushIntent(users[i]!, `${run}-${i}`, { n: i }),
-    ),
-  );
+  const intent = (i: number) =>
+    kind === 'email'
+      ? { notification_type: EMAIL_TYPE, producer: 'bench', idempotency_key: `${run}-${i}`, audience: { kind: 'user', user_id: users[i], email: `${users[i]}@bench.example.com` }, payload: { n: i } }
+      : pushIntent(users[i]!, `${run}-${i}`, { n: i });
+  if (load === 'backlog') await bench.sendIntentsBatched(Array.from({ length: routes }, (_, i) => intent(i)));
+  else await sendOpenLoop(routes, load, (i) => bench.sendIntent(intent(i)));
   await bench.waitForPublished(before, routes, 120_000);
   await bench.settle();
   const measured = await bench.measure(routes);
   await closeAll(clients);
-  return { case: kind, routes, offeredRate: rate, cost: costPerRoute(measured), run: measured };
+  return { case: kind, routes, offeredRate: load, cost: costPerRoute(measured), run: measured };
 }
 
 // ── latency ──────────────────────────────────────────────────────────────────────────────────────

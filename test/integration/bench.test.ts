@@ -200,7 +200,7 @@ describe('npm run bench -- --quick (smoke test: numbers are produced, not judged
     const report = JSON.parse(readFileSync(join(out, 'smoke.json'), 'utf8')) as BenchReport;
     const positive = (n: number | undefined) => expect(Number.isFinite(n) && n! > 0, String(n)).toBe(true);
 
-    expect(report.cost.map((c) => c.case)).toEqual(['push_1_device', 'push_3_devices', 'email']);
+    expect(report.cost.map((c) => c.case)).toEqual(['push_1_device', 'push_3_devices', 'email', 'push_1_device_backlog']);
     for (const c of report.cost) {
       positive(c.cost.usdPerMillion);
       positive(c.cost.units.awsRequests);
@@ -208,6 +208,12 @@ describe('npm run bench -- --quick (smoke test: numbers are produced, not judged
     }
     expect(report.cost[1]!.cost.units.apiGatewayMessages).toBe(3);
     expect(report.cost[2]!.cost.units.sesEmails).toBe(1);
+    // The backlog case loads the intake ten intents to a request; the others send one at a time.
+    expect(report.cost[3]!.offeredRate).toBe('backlog');
+    expect(report.cost[3]!.cost.requestsPerRoute['sqs.SendMessageBatch']).toBe(0.1);
+    expect(report.cost[3]!.cost.requestsPerRoute['sqs.SendMessage']).toBeUndefined();
+    expect(report.cost[0]!.cost.requestsPerRoute['sqs.SendMessage']).toBe(1);
+    expect(report.cost[3]!.cost.units.apiGatewayMessages).toBe(1);
     for (const l of report.latency) {
       expect(l.received).toBe(l.sent);
       positive(l.p50Ms);

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { renderMarkdown, type BenchReport } from '../../bench/report.ts';
 
 // The committed full run: what a full `npm run bench` writes (the quick run has no 50/s latency).
-const full = JSON.parse(readFileSync('bench/results/2026-11-23-route-with-notification.json', 'utf8')) as BenchReport;
-const before = JSON.parse(readFileSync('bench/results/2026-11-23-summary-log-lines.json', 'utf8')) as BenchReport;
+const full = JSON.parse(readFileSync('bench/results/2026-11-23-backlog-cost.json', 'utf8')) as BenchReport;
+const before = JSON.parse(readFileSync('bench/results/2026-11-23-route-with-notification.json', 'utf8')) as BenchReport;
 // A run from before latency was measured with request accounting off.
 const oneStack = JSON.parse(readFileSync('bench/results/2026-11-22-emulator-jvm.json', 'utf8')) as BenchReport;
 // A run from before the bench had a warm-up.
@@ -14,6 +14,7 @@ describe('the Markdown report of a full run', () => {
   const markdown = renderMarkdown(full, before);
   const headline = markdown.slice(markdown.indexOf('## Headline'), markdown.indexOf('## Cost per delivered route'));
   const push1 = full.cost.find((c) => c.case === 'push_1_device')!;
+  const push1Backlog = full.cost.find((c) => c.case === 'push_1_device_backlog')!;
   const at50 = full.latency.find((l) => l.offeredRate === 50)!;
 
   it('comes from a full run (not --quick) that measured every rate and finished within 10 minutes, as it recorded', () => {
@@ -31,13 +32,25 @@ describe('the Markdown report of a full run', () => {
     expect(headline).toContain(`| local p99 latency at 50 intents/s | ${at50.p99Ms} ms | ≤ 100 ms |`);
   });
 
+  it('also prices single-device push with the intake loaded ahead: batched sends, full event-source batches', () => {
+    expect(push1Backlog.offeredRate).toBe('backlog');
+    expect(push1Backlog.routes).toBe(push1.routes);
+    expect(headline).toContain(`| the same with the intake loaded ahead (SendMessageBatch, full event-source batches) | $${push1Backlog.cost.usdPerMillion.toFixed(3)} | |`);
+    // The same work per route; only the per-batch requests are shared by ten intents.
+    expect(push1Backlog.cost.units.dynamodbWriteUnits).toBe(push1.cost.units.dynamodbWriteUnits);
+    expect(push1Backlog.cost.units.apiGatewayMessages).toBe(1);
+    expect(push1Backlog.cost.requestsPerRoute['sqs.SendMessageBatch']).toBe(0.1);
+    expect(push1Backlog.cost.units.lambdaInvocations).toBe(0.1);
+    expect(markdown).toContain(`| routes measured (offered intents/s) | 200 (50/s) | 200 (50/s) | 200 (50/s) | 200 (backlog) |`);
+  });
+
   it('lists every charge that makes up the $ per million, for each case', () => {
     for (const line of push1.cost.lines) expect(markdown).toContain(`| $/M ${line.charge} |`);
     expect(push1.cost.lines.map((l) => l.charge)).toEqual(expect.arrayContaining([
       'DynamoDB writes (table + indexes)', 'DynamoDB reads', 'SQS requests', 'API Gateway WebSocket messages',
       'SES emails', 'Lambda requests', 'Lambda duration (arm64)', 'CloudWatch Logs ingestion', 'X-Ray traces (default sampling)',
     ]));
-    expect(full.cost.map((c) => c.case)).toEqual(['push_1_device', 'push_3_devices', 'email']);
+    expect(full.cost.map((c) => c.case)).toEqual(['push_1_device', 'push_3_devices', 'email', 'push_1_device_backlog']);
   });
 
   it('says the latency was measured after an unrecorded warm-up, and how large it was', () => {
