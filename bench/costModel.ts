@@ -7,6 +7,8 @@ export interface FunctionUse {
   readonly billedDurationMs: number;
   readonly memorySize: number;
   readonly logBytes: number;
+  /** X-Ray active tracing on (the template's TracingConfig); its invocations may record traces. */
+  readonly traced: boolean;
 }
 
 /** Everything counted while N routes were delivered. */
@@ -35,6 +37,8 @@ export interface UnitsPerRoute {
   readonly apiGatewayBytes: number;
   readonly sesEmails: number;
   readonly lambdaInvocations: number;
+  /** Invocations of functions with X-Ray active tracing (absent in reports before 2026-11-23's tenth round: all were traced). */
+  readonly tracedInvocations: number;
   readonly lambdaGbSeconds: number;
   readonly logBytes: number;
   /** Bytes of buffered event stored per route (estimated: one frame's bytes plus item overhead, push routes only). */
@@ -102,6 +106,7 @@ export function costPerRoute(run: MeasuredRun): RouteCost {
   }
   const uses = Object.values(run.usage);
   const invocations = uses.reduce((sum, u) => sum + u.invocations, 0);
+  const tracedInvocations = uses.reduce((sum, u) => sum + (u.traced ? u.invocations : 0), 0);
   const gbSeconds = uses.reduce((sum, u) => sum + (u.billedDurationMs / 1000) * (u.memorySize / 1024), 0);
   const logBytes = uses.reduce((sum, u) => sum + u.logBytes + u.invocations * LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION, 0);
 
@@ -118,6 +123,7 @@ export function costPerRoute(run: MeasuredRun): RouteCost {
     apiGatewayBytes: per(apiBytes),
     sesEmails: per(emails),
     lambdaInvocations: per(invocations),
+    tracedInvocations: per(tracedInvocations),
     lambdaGbSeconds: per(gbSeconds),
     logBytes: per(logBytes),
     // A push route stores its event once, however many connections it is posted to; the frame is
@@ -137,7 +143,7 @@ export function costPerRoute(run: MeasuredRun): RouteCost {
     { charge: 'Lambda requests', usdPerMillion: units.lambdaInvocations * PRICES.lambdaRequest.usd * million },
     { charge: 'Lambda duration (arm64)', usdPerMillion: units.lambdaGbSeconds * PRICES.lambdaArmGbSecond.usd * million },
     { charge: 'CloudWatch Logs ingestion', usdPerMillion: (units.logBytes / GB) * PRICES.cloudWatchLogsIngestedGb.usd * million },
-    { charge: 'X-Ray traces (default sampling)', usdPerMillion: units.lambdaInvocations * XRAY_SAMPLED_FRACTION * PRICES.xrayTraceRecorded.usd * million },
+    { charge: 'X-Ray traces (default sampling)', usdPerMillion: units.tracedInvocations * XRAY_SAMPLED_FRACTION * PRICES.xrayTraceRecorded.usd * million },
   ];
   return { units, requestsPerRoute, lines, usdPerMillion: lines.reduce((sum, l) => sum + l.usdPerMillion, 0) };
 }

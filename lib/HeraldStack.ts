@@ -21,6 +21,8 @@ export interface HeraldConfigFile {
   readonly removalPolicy?: 'retain' | 'destroy';
   /** Level of every function's log lines (see NotificationServiceProps.logLevel). */
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** X-Ray active tracing on every function (see NotificationServiceProps.tracing). Default true. */
+  readonly tracing?: boolean;
 }
 
 export interface HeraldStackProps extends StackProps {
@@ -51,6 +53,7 @@ export class HeraldStack extends Stack {
       ...(config.sweepIntervalMinutes !== undefined ? { sweepInterval: Duration.minutes(config.sweepIntervalMinutes) } : {}),
       ...(config.firstPushAttemptMaxRoutes !== undefined ? { firstPushAttemptMaxRoutes: config.firstPushAttemptMaxRoutes } : {}),
       ...(config.logLevel !== undefined ? { logLevel: config.logLevel } : {}),
+      ...(config.tracing !== undefined ? { tracing: config.tracing } : {}),
       push: {
         ...(config.pushFreshnessMinutes !== undefined ? { freshnessWindow: Duration.minutes(config.pushFreshnessMinutes) } : {}),
         ...(config.jwksUrl !== undefined ? { auth: { jwksUrl: config.jwksUrl } } : {}),

@@ -78,6 +78,8 @@ export interface FunctionUsage {
   readonly billedDurationMs: number;
   readonly memorySize: number;
   readonly logBytes: number;
+  /** The template turns X-Ray active tracing on for it (offline nothing is traced; the cost model counts it). */
+  readonly traced: boolean;
 }
 
 /** What a client needs to talk to the running offline stack; also written to `.local/endpoints.json`. */
@@ -118,6 +120,8 @@ interface CreatedQueue {
 export class OfflineStack {
   private readonly emulators: RunningEmulator[] = [];
   private readonly functions = new Map<string, LocalFunction>();
+  /** Functions the template traces with X-Ray (TracingConfig Mode Active). */
+  private readonly tracedFunctions = new Set<string>();
   private readonly eventSources: SqsEventSource[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly queues = new Map<string, CreatedQueue>();
@@ -290,7 +294,7 @@ export class OfflineStack {
     return Object.fromEntries(
       [...this.functions.values()].map((f) => [
         f.name,
-        { invocations: f.invocations, errors: f.errors, durationMs: f.durationMs, billedDurationMs: f.billedDurationMs, memorySize: f.memorySize, logBytes: f.logBytes },
+        { invocations: f.invocations, errors: f.errors, durationMs: f.durationMs, billedDurationMs: f.billedDurationMs, memorySize: f.memorySize, logBytes: f.logBytes, traced: this.tracedFunctions.has(f.name) },
       ]),
     );
   }
@@ -416,6 +420,7 @@ export class OfflineStack {
         (line) => this.log(`[${id}] ${line}`),
       );
       this.functions.set(id, fn);
+      if ((p['TracingConfig'] as { Mode?: string } | undefined)?.Mode === 'Active') this.tracedFunctions.add(id);
     }
   }
 

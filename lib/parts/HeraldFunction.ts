@@ -17,6 +17,8 @@ export interface HeraldFunctionProps {
   readonly define?: Record<string, string>;
   readonly logRetention: RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /** X-Ray active tracing; off also keeps the X-Ray SDK out of the handler (POWERTOOLS_TRACE_ENABLED=false). */
+  readonly tracing: boolean;
 }
 
 /** A Herald Lambda: Node.js 24 on arm64, an ESM bundle minified by the local esbuild, its own log group. */
@@ -32,9 +34,9 @@ export class HeraldFunction extends NodejsFunction {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize,
       timeout: props.timeout,
-      tracing: Tracing.ACTIVE,
+      tracing: props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
       logGroup,
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment, ...(props.tracing ? {} : { POWERTOOLS_TRACE_ENABLED: 'false' }) },
       bundling: {
         format: OutputFormat.ESM,
         target: 'node24',

@@ -29,6 +29,8 @@ export interface PushGatewayProps {
   readonly removalPolicy: RemovalPolicy;
   readonly logRetention: RetentionDays;
   readonly environment: Record<string, string>;
+  /** X-Ray active tracing on the gateway's functions. */
+  readonly tracing: boolean;
 }
 
 /**
@@ -91,7 +93,7 @@ export class PushGateway extends Construct {
       authEnvironment['JWT_SECRET_ARN'] = secret.secretArn;
     }
 
-    const functionDefaults = { removalPolicy: props.removalPolicy, logRetention: props.logRetention };
+    const functionDefaults = { removalPolicy: props.removalPolicy, logRetention: props.logRetention, tracing: props.tracing };
     this.authorizerFunction = new HeraldFunction(this, 'Authorizer', {
       ...functionDefaults,
       handler: 'authorizer',

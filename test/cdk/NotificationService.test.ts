@@ -148,6 +148,25 @@ describe('NotificationService: functions and IAM', () => {
     expect(functions(debug).every((f) => f.Properties['Environment'].Variables.POWERTOOLS_LOG_LEVEL === 'DEBUG')).toBe(true);
   });
 
+  it('traces every function with X-Ray by default; tracing: false turns it off, with the SDK and its permissions', () => {
+    const functions = (of: typeof resources) => Object.values(of).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties['Environment']?.Variables?.POWERTOOLS_SERVICE_NAME);
+    const xrayActions = (of: typeof resources) =>
+      Object.values(of)
+        .filter((r) => r.Type === 'AWS::IAM::Policy')
+        .flatMap((r) => (r.Properties['PolicyDocument'].Statement as { Action: string | string[] }[]).flatMap((st) => [st.Action].flat()))
+        .filter((a) => a.startsWith('xray:'));
+    expect(functions(resources).every((f) => f.Properties['TracingConfig']?.Mode === 'Active')).toBe(true);
+    expect(functions(resources).every((f) => f.Properties['Environment'].Variables.POWERTOOLS_TRACE_ENABLED === undefined)).toBe(true);
+    expect(xrayActions(resources)).toContain('xray:PutTraceSegments');
+
+    const untraced = synth({ tracing: false }).template.toJSON().Resources as typeof resources;
+    expect(functions(untraced).length).toBe(functions(resources).length);
+    expect(functions(untraced).every((f) => f.Properties['TracingConfig'] === undefined)).toBe(true);
+    // The handlers then skip loading the X-Ray SDK (functions/handlers/shared/observability.ts).
+    expect(functions(untraced).every((f) => f.Properties['Environment'].Variables.POWERTOOLS_TRACE_ENABLED === 'false')).toBe(true);
+    expect(xrayActions(untraced)).toEqual([]);
+  });
+
   it('lets accept and sweeper send to the route queue but not deliver', () => {
     expect(actions(policyStatements(service.acceptFunction))).toContain('sqs:SendMessage');
     expect(actions(policyStatements(service.sweeperFunction))).toContain('sqs:SendMessage');
@@ -352,6 +371,8 @@ describe('NotificationService: props validation at synth time', () => {
     [{ pushFreshnessMinutes: 0 }, 'push.freshnessWindow must be from 1 minute to 14 days'],
     [{ retry: { minBackoffSeconds: 60, maxBackoffSeconds: 10 } }, 'minimum backoff must not exceed maximum backoff'],
     [{ firstPushAttemptMaxRoutes: 2.5 }, 'firstPushAttemptMaxRoutes must be an integer from 0 to 100'],
+    [{ tracing: 'false' as never }, 'tracing must be true or false'],
+    [{ logLevel: 'info' as never }, 'logLevel must be one of DEBUG, INFO, WARN, ERROR'],
   ] as [Partial<HeraldConfigFile>, string][])('rejects %j naming the problem', (change, message) => {
     expect(() => synth(change)).toThrow(message);
   });

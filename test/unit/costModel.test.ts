@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OperationCount, RequestLedger } from '../../functions/adapters/requestAccounting.ts';
 import { costPerRoute } from '../../bench/costModel.ts';
-import { BUFFERED_EVENT_STORED_DAYS, DYNAMODB_ITEM_OVERHEAD_BYTES, LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES } from '../../bench/prices.ts';
+import { BUFFERED_EVENT_STORED_DAYS, DYNAMODB_ITEM_OVERHEAD_BYTES, LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, XRAY_SAMPLED_FRACTION } from '../../bench/prices.ts';
 
 function count(fields: Partial<OperationCount>): OperationCount {
   return { requests: 0, failed: 0, readUnits: 0, writeUnits: 0, indexWriteUnits: 0, estimatedWriteUnits: 0, billedUnits: 0, payloadBytes: 0, emptyReceives: 0, ...fields };
@@ -26,7 +26,10 @@ describe('costPerRoute', () => {
     producer: { 'sqs.SendMessage': count({ requests: 2, billedUnits: 2 }) },
     eventSources: { 'sqs.ReceiveMessage': count({ requests: 10, emptyReceives: 8, billedUnits: 10 }) },
     functions,
-    usage: { accept: { invocations: 1, billedDurationMs: 1000, memorySize: 1024, logBytes: 740 }, deliver: { invocations: 1, billedDurationMs: 0, memorySize: 256, logBytes: 0 } },
+    usage: {
+      accept: { invocations: 1, billedDurationMs: 1000, memorySize: 1024, logBytes: 740, traced: true },
+      deliver: { invocations: 1, billedDurationMs: 0, memorySize: 256, logBytes: 0, traced: false },
+    },
   });
 
   it('divides every unit by the routes delivered and leaves idle polls out of the charge', () => {
@@ -41,6 +44,7 @@ describe('costPerRoute', () => {
       apiGatewayMessages: 1,
       apiGatewayBytes: 300,
       lambdaInvocations: 1,
+      tracedInvocations: 0.5,
       lambdaGbSeconds: 0.5,
       logBytes: (740 + 2 * LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION) / 2,
       // One 300-byte frame per message: the buffered event it came from, plus DynamoDB's item overhead.
@@ -55,6 +59,8 @@ describe('costPerRoute', () => {
     expect(line('DynamoDB writes (table + indexes)')).toBeCloseTo(8.5 * PRICES.dynamodbWriteRequestUnit.usd * 1e6, 9);
     expect(line('API Gateway WebSocket messages')).toBeCloseTo(PRICES.apiGatewayWebSocketMessage.usd * 1e6, 9);
     expect(line('Lambda duration (arm64)')).toBeCloseTo(0.5 * PRICES.lambdaArmGbSecond.usd * 1e6, 9);
+    // Only the traced function's invocations can record traces.
+    expect(line('X-Ray traces (default sampling)')).toBeCloseTo(0.5 * XRAY_SAMPLED_FRACTION * PRICES.xrayTraceRecorded.usd * 1e6, 9);
     const storage = cost.lines.find((l) => l.charge.startsWith('DynamoDB storage (buffered events'))!;
     expect(storage.usdPerMillion).toBeCloseTo(((300 + DYNAMODB_ITEM_OVERHEAD_BYTES) / 1e9) * PRICES.dynamodbStorageGbMonth.usd * (BUFFERED_EVENT_STORED_DAYS / 30.4) * 1e6, 9);
     expect(cost.usdPerMillion).toBeCloseTo(cost.lines.reduce((s, l) => s + l.usdPerMillion, 0), 9);
