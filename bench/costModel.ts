@@ -37,7 +37,7 @@ export interface UnitsPerRoute {
   readonly apiGatewayBytes: number;
   readonly sesEmails: number;
   readonly lambdaInvocations: number;
-  /** Invocations of functions with X-Ray active tracing (absent in reports before 2026-11-23's tenth round: all were traced). */
+  /** Invocations of functions with X-Ray active tracing (absent from reports up to and including the tenth round, 2026-11-23-backlog-cost: all functions were traced). */
   readonly tracedInvocations: number;
   readonly lambdaGbSeconds: number;
   readonly logBytes: number;
