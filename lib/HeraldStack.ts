@@ -1,7 +1,7 @@
 import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { Catalog } from '../functions/core/catalog/catalogTypes.ts';
-import { NotificationService } from './NotificationService.ts';
+import { NotificationService, type LogLevel } from './NotificationService.ts';
 
 /** The deployable configuration file (config/herald.json), read by bin/herald.ts. */
 export interface HeraldConfigFile {
@@ -20,7 +20,7 @@ export interface HeraldConfigFile {
   /** "destroy" for throw-away dev stacks; default "retain". */
   readonly removalPolicy?: 'retain' | 'destroy';
   /** Level of every function's log lines (see NotificationServiceProps.logLevel). */
-  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  readonly logLevel?: LogLevel;
   /** X-Ray active tracing on every function (see NotificationServiceProps.tracing). Default true. */
   readonly tracing?: boolean;
 }

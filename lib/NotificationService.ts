@@ -18,6 +18,10 @@ import { PushGateway, type ConnectionAuthProps } from './parts/PushGateway.ts';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { deadLetterQueue, QueueWithDeadLetters } from './parts/QueueWithDeadLetters.ts';
 
+/** Levels of every function's log lines (Powertools'). */
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 /** Route retry policy. */
 export interface RouteRetryProps {
   /** @default Duration.seconds(5) */
@@ -85,7 +89,7 @@ export interface NotificationServiceProps {
    * (about 10× the log bytes, CloudWatch Logs bills each). Failures are WARN/ERROR either way.
    * @default 'INFO'
    */
-  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  readonly logLevel?: LogLevel;
   /**
    * X-Ray active tracing on every function (default sampling: the first request each second and 5 %
    * of the rest). Off, there are no traces or service map, the handlers skip the X-Ray SDK's work,
@@ -96,7 +100,6 @@ export interface NotificationServiceProps {
   readonly tracing?: boolean;
 }
 
-const LOG_LEVELS: readonly string[] = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
 const ACCEPT_TIMEOUT = Duration.seconds(60);
 const DELIVER_TIMEOUT = Duration.seconds(30);
 const SWEEP_TIMEOUT = Duration.seconds(60);
@@ -444,7 +447,7 @@ function validateProps(props: NotificationServiceProps, catalog: Catalog): Valid
   }
   // Both come from a JSON config file too, where nothing checks their type: "false" is not false.
   if (props.tracing !== undefined && typeof props.tracing !== 'boolean') throw new Error('NotificationService: tracing must be true or false');
-  if (props.logLevel !== undefined && !LOG_LEVELS.includes(props.logLevel)) {
+  if (props.logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(props.logLevel)) {
     throw new Error(`NotificationService: logLevel must be one of ${LOG_LEVELS.join(', ')}`);
   }
   const firstPushAttemptMaxRoutes = props.firstPushAttemptMaxRoutes ?? 10;

@@ -12,6 +12,8 @@ export interface LocalFunctionSpec {
   readonly handlerName: string;
   readonly timeoutMs: number;
   readonly memorySize: number;
+  /** The template turns X-Ray active tracing on (offline nothing is traced; the cost model counts it). */
+  readonly traced: boolean;
   readonly environment: Record<string, string>;
   /** Execution environments that may run at once. */
   readonly concurrency: number;
@@ -66,6 +68,10 @@ export class LocalFunction {
 
   public get memorySize(): number {
     return this.spec.memorySize;
+  }
+
+  public get traced(): boolean {
+    return this.spec.traced;
   }
 
   /** The bundle and environment this function runs with (benchmarks time cold imports of it). */

@@ -120,8 +120,6 @@ interface CreatedQueue {
 export class OfflineStack {
   private readonly emulators: RunningEmulator[] = [];
   private readonly functions = new Map<string, LocalFunction>();
-  /** Functions the template traces with X-Ray (TracingConfig Mode Active). */
-  private readonly tracedFunctions = new Set<string>();
   private readonly eventSources: SqsEventSource[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly queues = new Map<string, CreatedQueue>();
@@ -294,7 +292,7 @@ export class OfflineStack {
     return Object.fromEntries(
       [...this.functions.values()].map((f) => [
         f.name,
-        { invocations: f.invocations, errors: f.errors, durationMs: f.durationMs, billedDurationMs: f.billedDurationMs, memorySize: f.memorySize, logBytes: f.logBytes, traced: this.tracedFunctions.has(f.name) },
+        { invocations: f.invocations, errors: f.errors, durationMs: f.durationMs, billedDurationMs: f.billedDurationMs, memorySize: f.memorySize, logBytes: f.logBytes, traced: f.traced },
       ]),
     );
   }
@@ -414,13 +412,13 @@ export class OfflineStack {
           handlerName,
           timeoutMs: Number(p['Timeout'] ?? 3) * 1000,
           memorySize: Number(p['MemorySize'] ?? 128),
+          traced: (p['TracingConfig'] as { Mode?: string } | undefined)?.Mode === 'Active',
           environment,
           concurrency: this.options.functionConcurrency ?? 2,
         },
         (line) => this.log(`[${id}] ${line}`),
       );
       this.functions.set(id, fn);
-      if ((p['TracingConfig'] as { Mode?: string } | undefined)?.Mode === 'Active') this.tracedFunctions.add(id);
     }
   }
 
