@@ -37,6 +37,20 @@ export const PRICES = {
     source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/ (via several write-ups and AWS\'s own DynamoDB cost calculator script)',
     confirmed: true,
   },
+  dynamodbProvisionedWriteCapacityUnitHour: {
+    usd: 0.00065,
+    per: 'write capacity unit-hour (provisioned capacity, Standard table class)',
+    source: 'https://aws.amazon.com/dynamodb/pricing/provisioned/ (via write-ups quoting it and an open-source cost tool\'s "$0.0065 per 10 units an hour"; unchanged by the Nov 2024 on-demand cut, by those sources)',
+    confirmed: false,
+    note: 'used only for the provisioned-capacity estimate, not in the measured $ per million',
+  },
+  dynamodbProvisionedReadCapacityUnitHour: {
+    usd: 0.00013,
+    per: 'read capacity unit-hour (provisioned capacity, Standard table class)',
+    source: 'https://aws.amazon.com/dynamodb/pricing/provisioned/ (same sources: "$0.0065 per 50 units an hour")',
+    confirmed: false,
+    note: 'used only for the provisioned-capacity estimate, not in the measured $ per million',
+  },
   sqsRequest: {
     usd: 0.4 / 1e6,
     per: 'standard-queue request unit (each 64 KB chunk of a payload is one request)',
@@ -98,6 +112,13 @@ export const PRICES = {
 export const DYNAMODB_ITEM_OVERHEAD_BYTES = 100;
 /** How long a buffered event is stored: the default freshness window (1 day) and the week it is kept after it. */
 export const BUFFERED_EVENT_STORED_DAYS = 1 + 7;
+
+/**
+ * Average consumed ÷ provisioned capacity assumed by the provisioned-capacity estimate: auto
+ * scaling's target (tableCapacity.targetUtilizationPercent, default 70). Real traffic averages less
+ * (capacity scales down slowly and keeps its minimum), so the estimate is more likely low than high.
+ */
+export const PROVISIONED_UTILISATION = 0.7;
 
 /** X-Ray's default sampling rule: the first request each second, then 5 %; at volume, ~5 % of invocations. */
 export const XRAY_SAMPLED_FRACTION = 0.05;

@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { Catalog } from '../functions/core/catalog/catalogTypes.ts';
 import { NotificationService, type LogLevel } from './NotificationService.ts';
+import type { TableCapacityProps } from './parts/TableCapacity.ts';
 
 /** The deployable configuration file (config/herald.json), read by bin/herald.ts. */
 export interface HeraldConfigFile {
@@ -23,6 +24,8 @@ export interface HeraldConfigFile {
   readonly logLevel?: LogLevel;
   /** X-Ray active tracing on every function (see NotificationServiceProps.tracing). Default true. */
   readonly tracing?: boolean;
+  /** On-demand (default) or provisioned capacity with auto scaling (see NotificationServiceProps.tableCapacity). */
+  readonly tableCapacity?: TableCapacityProps;
 }
 
 export interface HeraldStackProps extends StackProps {
@@ -54,6 +57,7 @@ export class HeraldStack extends Stack {
       ...(config.firstPushAttemptMaxRoutes !== undefined ? { firstPushAttemptMaxRoutes: config.firstPushAttemptMaxRoutes } : {}),
       ...(config.logLevel !== undefined ? { logLevel: config.logLevel } : {}),
       ...(config.tracing !== undefined ? { tracing: config.tracing } : {}),
+      ...(config.tableCapacity !== undefined ? { tableCapacity: config.tableCapacity } : {}),
       push: {
         ...(config.pushFreshnessMinutes !== undefined ? { freshnessWindow: Duration.minutes(config.pushFreshnessMinutes) } : {}),
         ...(config.jwksUrl !== undefined ? { auth: { jwksUrl: config.jwksUrl } } : {}),

@@ -1,5 +1,5 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -17,6 +17,7 @@ import { Monitoring } from './parts/Monitoring.ts';
 import { PushGateway, type ConnectionAuthProps } from './parts/PushGateway.ts';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { deadLetterQueue, QueueWithDeadLetters } from './parts/QueueWithDeadLetters.ts';
+import { autoScaleTable, indexCapacity, tableBilling, validateTableCapacity, type TableCapacityProps } from './parts/TableCapacity.ts';
 
 /** Levels of every function's log lines (Powertools'). */
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
@@ -98,6 +99,13 @@ export interface NotificationServiceProps {
    * @default true
    */
   readonly tracing?: boolean;
+  /**
+   * How DynamoDB bills every table's reads and writes: on demand, or provisioned capacity with auto
+   * scaling (cheaper per unit for steady traffic, throttled when traffic outruns scaling; see
+   * {@link TableCapacityProps}).
+   * @default { mode: 'on-demand' }
+   */
+  readonly tableCapacity?: TableCapacityProps;
 }
 
 const ACCEPT_TIMEOUT = Duration.seconds(60);
@@ -147,11 +155,12 @@ export class NotificationService extends Construct {
     const validated = validateProps(props, catalog);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    const capacity = validateTableCapacity(props.tableCapacity);
 
     this.table = new Table(this, 'Notifications', {
       partitionKey: { name: 'pk', type: AttributeType.STRING },
       sortKey: { name: 'sk', type: AttributeType.STRING },
-      billingMode: BillingMode.PAY_PER_REQUEST,
+      ...tableBilling(capacity),
       encryption: TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: 'expires_at',
@@ -163,6 +172,7 @@ export class NotificationService extends Construct {
     // projection would rewrite them on every attempt).
     this.table.addGlobalSecondaryIndex({
       indexName: DUE_INDEX,
+      ...indexCapacity(capacity),
       partitionKey: { name: 'due_shard', type: AttributeType.NUMBER },
       sortKey: { name: 'due_at', type: AttributeType.NUMBER },
       projectionType: ProjectionType.INCLUDE,
@@ -171,6 +181,7 @@ export class NotificationService extends Construct {
     // Sparse: dead-lettered routes carry dl_day, so operators list them by day.
     this.table.addGlobalSecondaryIndex({
       indexName: DEAD_LETTERS_INDEX,
+      ...indexCapacity(capacity),
       partitionKey: { name: 'dl_day', type: AttributeType.STRING },
       sortKey: { name: 'dead_lettered_at', type: AttributeType.NUMBER },
       projectionType: ProjectionType.ALL,
@@ -179,10 +190,12 @@ export class NotificationService extends Construct {
     // routes. No sort key: one on due_at would rewrite the index at every reschedule.
     this.table.addGlobalSecondaryIndex({
       indexName: OPEN_BY_USER_INDEX,
+      ...indexCapacity(capacity),
       partitionKey: { name: 'open_user', type: AttributeType.STRING },
       projectionType: ProjectionType.INCLUDE,
       nonKeyAttributes: [...ROUTE_INDEX_ATTRIBUTES],
     });
+    autoScaleTable(this.table, [DUE_INDEX, DEAD_LETTERS_INDEX, OPEN_BY_USER_INDEX], capacity);
 
     const intake = new QueueWithDeadLetters(this, 'Intake', {
       visibilityTimeout: Duration.seconds(ACCEPT_TIMEOUT.toSeconds() * VISIBILITY_FACTOR),
@@ -244,6 +257,7 @@ export class NotificationService extends Construct {
       ...(props.push?.auth ? { auth: props.push.auth } : {}),
       ...(props.push?.stageName ? { stageName: props.push.stageName } : {}),
       notificationsTable: this.table,
+      capacity,
       removalPolicy,
       logRetention,
       tracing,
@@ -389,6 +403,7 @@ export class NotificationService extends Construct {
         Authorizer: this.push.authorizerFunction,
         Connection: this.push.connectionFunction,
       },
+      tables: { Notifications: this.table, Connections: this.push.connectionsTable, Streams: this.push.streamsTable },
       ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
     });
 

@@ -31,4 +31,8 @@ export const LOCALSTACK_SUPPORT: Readonly<Record<string, { plan: LocalStackPlan;
   'AWS::ApiGatewayV2::Integration': { plan: 'base', confirmed: true },
   'AWS::ApiGatewayV2::Authorizer': { plan: 'base', confirmed: true },
   'AWS::ApiGatewayV2::Stage': { plan: 'base', confirmed: true },
+  // Only with tableCapacity mode "provisioned" (docs.localstack.cloud/api-coverage/v1/services/application-autoscaling:
+  // "available starting with the Base plan").
+  'AWS::ApplicationAutoScaling::ScalableTarget': { plan: 'base', confirmed: true },
+  'AWS::ApplicationAutoScaling::ScalingPolicy': { plan: 'base', confirmed: true },
 };

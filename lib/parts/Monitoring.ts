@@ -11,6 +11,7 @@ import {
   type IMetric,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Operation, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -22,6 +23,8 @@ export interface MonitoringProps {
   /** Every dead-letter queue: any message in one is an alarm. */
   readonly deadLetterQueues: Record<string, IQueue>;
   readonly functions: Record<string, IFunction>;
+  /** Tables whose throttled requests alarm when they last (by name). @default none */
+  readonly tables?: Record<string, ITable>;
   /** Where alarms notify. @default alarms without actions */
   readonly alarmTopic?: ITopic;
   /** Oldest intake or route message older than this alarms. @default 5 minutes */
@@ -31,6 +34,9 @@ export interface MonitoringProps {
   /** CloudWatch namespace of Herald's EMF metrics. @default 'Herald' */
   readonly namespace?: string;
 }
+
+/** Every operation Herald sends to its tables. */
+const THROTTLE_OPERATIONS = [Operation.PUT_ITEM, Operation.UPDATE_ITEM, Operation.DELETE_ITEM, Operation.BATCH_WRITE_ITEM, Operation.GET_ITEM, Operation.BATCH_GET_ITEM, Operation.QUERY];
 
 /** Alarms on what needs an operator (docs/operations.md says what to do) and one dashboard of the flow. */
 export class Monitoring extends Construct {
@@ -42,12 +48,12 @@ export class Monitoring extends Construct {
     const namespace = props.namespace ?? 'Herald';
     const herald = (metricName: string) =>
       new Metric({ namespace, metricName, dimensionsMap: { service: 'herald' }, statistic: 'Sum', period: Duration.minutes(5) });
-    const alarm = (name: string, metric: IMetric, threshold: number, description: string) => {
+    const alarm = (name: string, metric: IMetric, threshold: number, description: string, evaluationPeriods = 1) => {
       const created = new Alarm(this, name, {
         alarmDescription: `${description} Runbook: docs/operations.md#${name.toLowerCase()}`,
         metric,
         threshold,
-        evaluationPeriods: 1,
+        evaluationPeriods,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       });
@@ -69,6 +75,13 @@ export class Monitoring extends Construct {
     for (const [name, fn] of Object.entries(props.functions)) {
       alarm(`${name}Errors`, fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), 0, `The ${name} function is failing.`);
       alarm(`${name}Throttles`, fn.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }), 0, `The ${name} function is throttled.`);
+    }
+    // Throttled requests are retried (they cost time, not data), and a few while provisioned capacity
+    // scales up are expected: only throttling in three 5-minute periods in a row needs an operator
+    // (a maximum too low, an index short of capacity, a hot partition).
+    for (const [name, table] of Object.entries(props.tables ?? {})) {
+      const throttled = table.metricThrottledRequestsForOperations({ operations: THROTTLE_OPERATIONS, period: Duration.minutes(5) });
+      alarm(`${name}TableThrottles`, throttled, 0, `Requests to the ${name} table have been throttled for 15 minutes.`, 3);
     }
 
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });

@@ -2,12 +2,13 @@ import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { HeraldFunction } from './HeraldFunction.ts';
+import { autoScaleTable, tableBilling, type ValidatedTableCapacity } from './TableCapacity.ts';
 
 /** How `$connect` verifies tokens: an HS256 secret in Secrets Manager (default), or a JWKS URL. */
 export interface ConnectionAuthProps {
@@ -26,6 +27,8 @@ export interface PushGatewayProps {
   /** @default 'live' */
   readonly stageName?: string;
   readonly notificationsTable: Table;
+  /** How the connections and streams tables are billed. */
+  readonly capacity: ValidatedTableCapacity;
   readonly removalPolicy: RemovalPolicy;
   readonly logRetention: RetentionDays;
   readonly environment: Record<string, string>;
@@ -50,7 +53,7 @@ export class PushGateway extends Construct {
   public constructor(scope: Construct, id: string, props: PushGatewayProps) {
     super(scope, id);
     const tableDefaults = {
-      billingMode: BillingMode.PAY_PER_REQUEST,
+      ...tableBilling(props.capacity),
       encryption: TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: 'expires_at',
@@ -66,6 +69,7 @@ export class PushGateway extends Construct {
       partitionKey: { name: 'pk', type: AttributeType.STRING },
       sortKey: { name: 'sk', type: AttributeType.STRING },
     });
+    for (const table of [this.connectionsTable, this.streamsTable]) autoScaleTable(table, [], props.capacity);
 
     const auth = props.auth ?? {};
     const authEnvironment: Record<string, string> = {

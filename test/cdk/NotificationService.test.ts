@@ -84,6 +84,47 @@ describe('NotificationService: table', () => {
       ]),
     });
   });
+
+  it('bills every table on demand by default', () => {
+    const tables = Object.values(resources).filter((r) => r.Type === 'AWS::DynamoDB::Table');
+    expect(tables).toHaveLength(3);
+    for (const table of tables) {
+      expect(table.Properties['BillingMode']).toBe('PAY_PER_REQUEST');
+      expect(table.Properties['ProvisionedThroughput']).toBeUndefined();
+    }
+    expect(Object.values(resources).some((r) => r.Type.startsWith('AWS::ApplicationAutoScaling::'))).toBe(false);
+  });
+
+  it('provisions every table and index at its minimum, auto scaled up to its maximum at the target utilisation', () => {
+    // Prepare
+    const provisioned = synth({ tableCapacity: { mode: 'provisioned', maxWriteCapacity: 400, maxReadCapacity: 200, minReadCapacity: 2, targetUtilizationPercent: 60 } });
+    const all = provisioned.template.toJSON().Resources as typeof resources;
+    const tables = Object.entries(all).filter(([, r]) => r.Type === 'AWS::DynamoDB::Table');
+    const targets = Object.values(all).filter((r) => r.Type === 'AWS::ApplicationAutoScaling::ScalableTarget');
+    // Assess: no index is left on its default capacity (an index short of writes throttles its table).
+    expect(tables).toHaveLength(3);
+    for (const [, table] of tables) {
+      expect(table.Properties['BillingMode']).toBeUndefined();
+      expect(table.Properties['ProvisionedThroughput']).toEqual({ ReadCapacityUnits: 2, WriteCapacityUnits: 5 });
+      for (const index of table.Properties['GlobalSecondaryIndexes'] ?? []) expect(index.ProvisionedThroughput).toEqual({ ReadCapacityUnits: 2, WriteCapacityUnits: 5 });
+    }
+    const scaled = targets.map((t) => `${JSON.stringify(t.Properties['ResourceId'])} ${t.Properties['ScalableDimension']} ${t.Properties['MinCapacity']}-${t.Properties['MaxCapacity']}`);
+    const notifications = provisioned.stack.getLogicalId(provisioned.stack.service.table.node.defaultChild as never);
+    for (const [id, table] of tables) {
+      const indexes = ['', ...(table.Properties['GlobalSecondaryIndexes'] ?? []).map((i: { IndexName: string }) => `/index/${i.IndexName}`)];
+      for (const index of indexes) {
+        const kind = index ? 'index' : 'table';
+        const resourceId = JSON.stringify({ 'Fn::Join': ['', ['table/', { Ref: id }, ...(index ? [index] : [])]] });
+        expect(scaled).toContain(`${resourceId} dynamodb:${kind}:ReadCapacityUnits 2-200`);
+        expect(scaled).toContain(`${resourceId} dynamodb:${kind}:WriteCapacityUnits 5-400`);
+      }
+      if (id === notifications) expect(indexes).toEqual(['', '/index/due', '/index/dead_letters', '/index/open_by_user']);
+    }
+    expect(targets).toHaveLength(2 * (3 + 3));
+    const policies = Object.values(all).filter((r) => r.Type === 'AWS::ApplicationAutoScaling::ScalingPolicy');
+    expect(policies).toHaveLength(targets.length);
+    for (const policy of policies) expect(policy.Properties['TargetTrackingScalingPolicyConfiguration']['TargetValue']).toBe(60);
+  });
 });
 
 describe('NotificationService: functions and IAM', () => {
@@ -338,8 +379,23 @@ describe('NotificationService: alarms and dashboard', () => {
       expect(alarmOn('Errors', logicalId(fn))).toHaveLength(1);
       expect(alarmOn('Throttles', logicalId(fn))).toHaveLength(1);
     }
-    expect(alarms).toHaveLength(3 + 2 + 1 + 12);
+    expect(alarms).toHaveLength(3 + 2 + 1 + 12 + 3);
     for (const alarm of alarms) expect(alarm['AlarmDescription']).toContain('docs/operations.md#');
+  });
+
+  it('alarms when requests to a table stay throttled for three 5-minute periods in a row (a few are retried and expected)', () => {
+    const tables = [service.table, service.push.connectionsTable, service.push.streamsTable];
+    const throttleAlarms = alarms.filter((a) => String(a['AlarmDescription']).includes('have been throttled'));
+    expect(throttleAlarms).toHaveLength(tables.length);
+    for (const table of tables) {
+      const [alarm] = throttleAlarms.filter((a) => JSON.stringify(a['Metrics']).includes(`"${logicalId(table)}"`));
+      expect(alarm).toMatchObject({ EvaluationPeriods: 3, Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
+      const metrics = JSON.stringify(alarm!['Metrics']);
+      for (const operation of ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'GetItem', 'BatchGetItem', 'Query']) {
+        expect(metrics).toContain(`{"Name":"Operation","Value":"${operation}"}`);
+      }
+      expect(metrics).toContain('"MetricName":"ThrottledRequests"');
+    }
   });
 
   it('notifies the alarm topic when one is given', () => {
@@ -373,6 +429,12 @@ describe('NotificationService: props validation at synth time', () => {
     [{ firstPushAttemptMaxRoutes: 2.5 }, 'firstPushAttemptMaxRoutes must be an integer from 0 to 100'],
     [{ tracing: 'false' as never }, 'tracing must be true or false'],
     [{ logLevel: 'info' as never }, 'logLevel must be one of DEBUG, INFO, WARN, ERROR'],
+    [{ tableCapacity: { mode: 'provisoned' } as never }, 'tableCapacity mode must be "on-demand" or "provisioned"'],
+    [{ tableCapacity: { mode: 'provisioned', maxWriteCapacity: 100 } as never }, 'tableCapacity maxReadCapacity must be an integer from 1 to 40000'],
+    [{ tableCapacity: { mode: 'provisioned', maxWriteCapacity: 100, maxReadCapacity: 50, maxWriteCapcity: 10 } as never }, 'tableCapacity has unknown settings: maxWriteCapcity'],
+    [{ tableCapacity: { mode: 'provisioned', maxWriteCapacity: 4, maxReadCapacity: 50 } }, 'tableCapacity minWriteCapacity must not exceed maxWriteCapacity'],
+    [{ tableCapacity: { mode: 'provisioned', maxWriteCapacity: 100, maxReadCapacity: 50, targetUtilizationPercent: 95 } }, 'tableCapacity targetUtilizationPercent must be an integer from 20 to 90'],
+    [{ tableCapacity: { mode: 'on-demand', maxWriteCapacity: 100 } as never }, 'tableCapacity mode "on-demand" takes no other settings (got maxWriteCapacity)'],
   ] as [Partial<HeraldConfigFile>, string][])('rejects %j naming the problem', (change, message) => {
     expect(() => synth(change)).toThrow(message);
   });
@@ -389,6 +451,14 @@ describe('cdk-nag AwsSolutions', () => {
   it('passes with every acknowledgement carrying a reason', () => {
     const nagApp = app();
     const nagged = new HeraldStack(nagApp, 'Herald', { config });
+    Validations.of(nagApp).addPlugins(new AwsSolutionsChecks(nagApp));
+    expect(() => nagApp.synth()).not.toThrow();
+    expect(Annotations.fromStack(nagged).findError('*', Match.anyValue())).toEqual([]);
+  });
+
+  it('passes with provisioned capacity too (its auto scaling uses the DynamoDB service-linked role)', () => {
+    const nagApp = app();
+    const nagged = new HeraldStack(nagApp, 'Herald', { config: { ...config, tableCapacity: { mode: 'provisioned', maxWriteCapacity: 100, maxReadCapacity: 50 } } });
     Validations.of(nagApp).addPlugins(new AwsSolutionsChecks(nagApp));
     expect(() => nagApp.synth()).not.toThrow();
     expect(Annotations.fromStack(nagged).findError('*', Match.anyValue())).toEqual([]);

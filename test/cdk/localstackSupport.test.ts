@@ -6,19 +6,29 @@ import { HeraldStack, type HeraldConfigFile } from '../../lib/HeraldStack.ts';
 import { LOCALSTACK_SUPPORT } from '../../lib/localstack/localstackSupport.ts';
 
 const config = JSON.parse(readFileSync('config/herald.json', 'utf8')) as HeraldConfigFile;
-const resources = Template.fromStack(new HeraldStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Herald', { config })).toJSON()
-  .Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>;
-const types = [...new Set(Object.values(resources).map((r) => r.Type))].sort();
+const synth = (of: HeraldConfigFile) =>
+  Template.fromStack(new HeraldStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Herald', { config: of })).toJSON()
+    .Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+const typesOf = (of: ReturnType<typeof synth>) => [...new Set(Object.values(of).map((r) => r.Type))].sort();
+const resources = synth(config);
+const types = typesOf(resources);
+const provisionedTypes = typesOf(synth({ ...config, tableCapacity: { mode: 'provisioned', maxWriteCapacity: 100, maxReadCapacity: 50 } }));
 
 describe('deploying the template to LocalStack (cdklocal)', () => {
-  it('uses only resource types whose LocalStack plan is documented', () => {
+  it('uses only resource types whose LocalStack plan is documented, with either table capacity mode', () => {
     expect(types.filter((t) => !(t in LOCALSTACK_SUPPORT))).toEqual([]);
+    expect(provisionedTypes.filter((t) => !(t in LOCALSTACK_SUPPORT))).toEqual([]);
   });
 
   it('needs the paid Base plan only for the WebSocket API; everything else is in the free plan', () => {
     const base = types.filter((t) => LOCALSTACK_SUPPORT[t]!.plan === 'base');
     expect(base.every((t) => t.startsWith('AWS::ApiGatewayV2::'))).toBe(true);
     expect(types.filter((t) => !t.startsWith('AWS::ApiGatewayV2::') && t !== 'AWS::CDK::Metadata').every((t) => LOCALSTACK_SUPPORT[t]!.plan === 'free')).toBe(true);
+  });
+
+  it('adds Application Auto Scaling (also in the Base plan) only with provisioned capacity', () => {
+    expect(provisionedTypes.filter((t) => !types.includes(t))).toEqual(['AWS::ApplicationAutoScaling::ScalableTarget', 'AWS::ApplicationAutoScaling::ScalingPolicy']);
+    expect(LOCALSTACK_SUPPORT['AWS::ApplicationAutoScaling::ScalableTarget']!.plan).toBe('base');
   });
 
   it('uses no property LocalStack cannot honour: no customer-managed KMS keys, no VPC config, no Lambda layers or container images', () => {

@@ -6,9 +6,15 @@ import { DeliverRoute } from '../../functions/core/deliver/DeliverRoute.ts';
 import { EmailDispatcher } from '../../functions/core/deliver/EmailDispatcher.ts';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
 import { deliveryMessageFor, systemClock } from '../../functions/core/types.ts';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { streamPk } from '../../functions/adapters/DynamoEventBuffer.ts';
 import {
+  addFault,
   addSesFault,
-  clearSesFaults,
+  clearFaults,
+  documents,
+  endpoints,
+  faults,
   fireSweeper,
   intent,
   mailbox,
@@ -21,6 +27,7 @@ import {
   uid,
   waitFor,
 } from './support.ts';
+import { closeAllClients, connectAs } from './wsClient.ts';
 
 const catalog = (JSON.parse(readFileSync('test/fixtures/herald.test.json', 'utf8')) as { catalog: Catalog }).catalog;
 const TEN_MINUTES_AGO = () => Date.now() - 10 * 60_000;
@@ -38,7 +45,9 @@ async function routeWhere(id: string, routeId: string, done: (status: string) =>
 }
 
 afterEach(async () => {
-  await clearSesFaults();
+  await clearFaults('ses');
+  await clearFaults('dynamodb');
+  await closeAllClients();
 });
 
 describe('retries and dead letters', () => {
@@ -82,6 +91,42 @@ describe('retries and dead letters', () => {
     expect(route.attempts).toBeGreaterThanOrEqual(2);
     expect(route.last_failure_classification).toBe('email_send_failed');
     expect(await mailbox(email)).toHaveLength(1);
+  });
+});
+
+describe('throttled DynamoDB writes (provisioned capacity used up)', () => {
+  it("retries a push whose event write stays throttled past the SDK's own retries: published once, one event, one frame", async () => {
+    // Prepare: the event's PutItem into this user's stream is refused with DynamoDB's throttling
+    // error four times: the SDK's three attempts in the first push attempt (in accept), then once more.
+    const user = uid('throttled');
+    const client = await connectAs(user, 'phone');
+    const fault = await addFault('dynamodb', {
+      match: `{"pk":{"S":"${streamPk(user)}"},"sk":{"S":"E#`,
+      status: 400,
+      errorType: 'ProvisionedThroughputExceededException',
+      message: 'injected: the table exceeded its provisioned throughput',
+      times: 4,
+    });
+    const sent = intent('chat.message', { user_id: user }, { text: 'throttled' });
+
+    // Act
+    await sendIntent(sent);
+
+    // Assess: a failed attempt with the throttle as its reason, then deliver published it after the backoff.
+    const id = notificationIdFor('tests', sent.idempotency_key);
+    const route = await routeWhere(id, `push:${user}`, (s) => s === 'published', 60_000);
+    expect(route).toMatchObject({ attempts: 2, stream_position: 1, last_failure_classification: 'push_buffer_write_failed' });
+    expect(route.last_failure_message).toContain('exceeded its provisioned throughput');
+    expect((await faults('dynamodb')).find((f) => f.id === fault.id)!.hits).toBe(4);
+    const { Items = [] } = await documents.send(new QueryCommand({
+      TableName: endpoints.outputs['HeraldStreamsTableName']!,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :events)',
+      ExpressionAttributeValues: { ':pk': streamPk(user), ':events': 'E#' },
+    }));
+    expect(Items.map((i) => i['notification_id'])).toEqual([id]);
+    expect(await client.waitForFrame('event')).toMatchObject({ notification_id: id, position: 1 });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(client.events()).toHaveLength(1);
   });
 });
 

@@ -103,19 +103,25 @@ export async function mailbox(to: string): Promise<CapturedEmail[]> {
   return emails.filter((e) => e.destination.to.includes(to));
 }
 
-export async function addSesFault(rule: FaultRule): Promise<FaultState> {
-  const response = await fetch(`${endpoints.admin}/faults/ses`, { method: 'POST', body: JSON.stringify(rule) });
+/** Makes the offline stack's proxy in front of an emulator fail matching requests (see FaultProxy). */
+export async function addFault(service: 'ses' | 'dynamodb', rule: FaultRule): Promise<FaultState> {
+  const response = await fetch(`${endpoints.admin}/faults/${service}`, { method: 'POST', body: JSON.stringify(rule) });
   if (response.status !== 201) throw new Error(`adding fault failed: ${response.status} ${await response.text()}`);
   return (await response.json()) as FaultState;
 }
 
-export async function sesFaults(): Promise<FaultState[]> {
-  return (await (await fetchIdempotent(`${endpoints.admin}/faults/ses`)).json()) as FaultState[];
+export async function faults(service: 'ses' | 'dynamodb'): Promise<FaultState[]> {
+  return (await (await fetchIdempotent(`${endpoints.admin}/faults/${service}`)).json()) as FaultState[];
 }
 
-export async function clearSesFaults(): Promise<void> {
-  await fetchIdempotent(`${endpoints.admin}/faults/ses`, { method: 'DELETE' });
+export const addSesFault = (rule: FaultRule) => addFault('ses', rule);
+export const sesFaults = () => faults('ses');
+
+export async function clearFaults(service: 'ses' | 'dynamodb'): Promise<void> {
+  await fetchIdempotent(`${endpoints.admin}/faults/${service}`, { method: 'DELETE' });
 }
+
+export const clearSesFaults = () => clearFaults('ses');
 
 /** Runs the sweeper now (schedules are manual in tests) and returns its result. */
 export async function fireSweeper(): Promise<{ requeued: number; deadLettered: number; skipped: number }> {
