@@ -1,5 +1,5 @@
 import { mergeLedgers, type RequestLedger } from '../functions/adapters/requestAccounting.ts';
-import { BUFFERED_EVENT_STORED_DAYS, DYNAMODB_ITEM_OVERHEAD_BYTES, LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, XRAY_SAMPLED_FRACTION } from './prices.ts';
+import { BUFFERED_EVENT_STORED_DAYS, DYNAMODB_ITEM_OVERHEAD_BYTES, LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, PROVISIONED_UTILISATION, XRAY_SAMPLED_FRACTION } from './prices.ts';
 
 /** What one function did during a measurement. */
 export interface FunctionUse {
@@ -54,6 +54,19 @@ export interface RouteCost {
   readonly units: UnitsPerRoute;
   /** Per operation (`service.Operation`): requests per route. */
   readonly requestsPerRoute: Record<string, number>;
+  readonly lines: CostLine[];
+  readonly usdPerMillion: number;
+  /** The same units with DynamoDB on provisioned capacity (absent from reports up to the tenth round, 2026-11-23-backlog-cost). */
+  readonly provisioned?: ProvisionedCapacityEstimate;
+}
+
+/**
+ * An estimate, not a measurement: the measured read and write units priced as provisioned capacity
+ * units used at an assumed average utilisation, every other charge as measured.
+ */
+export interface ProvisionedCapacityEstimate {
+  readonly utilisation: number;
+  /** Replace the on-demand 'DynamoDB writes (table + indexes)' and 'DynamoDB reads' lines. */
   readonly lines: CostLine[];
   readonly usdPerMillion: number;
 }
@@ -145,5 +158,18 @@ export function costPerRoute(run: MeasuredRun): RouteCost {
     { charge: 'CloudWatch Logs ingestion', usdPerMillion: (units.logBytes / GB) * PRICES.cloudWatchLogsIngestedGb.usd * million },
     { charge: 'X-Ray traces (default sampling)', usdPerMillion: units.tracedInvocations * XRAY_SAMPLED_FRACTION * PRICES.xrayTraceRecorded.usd * million },
   ];
-  return { units, requestsPerRoute, lines, usdPerMillion: lines.reduce((sum, l) => sum + l.usdPerMillion, 0) };
+  const usdPerMillion = lines.reduce((sum, l) => sum + l.usdPerMillion, 0);
+  return { units, requestsPerRoute, lines, usdPerMillion, provisioned: onProvisionedCapacity(units, lines, usdPerMillion) };
+}
+
+/** A capacity unit-hour serves 3,600 requests of one unit if fully used; at utilisation u, 3,600 × u. */
+function onProvisionedCapacity(units: UnitsPerRoute, onDemand: readonly CostLine[], usdPerMillion: number): ProvisionedCapacityEstimate {
+  const perUnit = (unitHour: number) => unitHour / (3600 * PROVISIONED_UTILISATION);
+  const lines: CostLine[] = [
+    { charge: 'DynamoDB writes (table + indexes), provisioned', usdPerMillion: (units.dynamodbWriteUnits + units.dynamodbIndexWriteUnits) * perUnit(PRICES.dynamodbProvisionedWriteCapacityUnitHour.usd) * 1e6 },
+    { charge: 'DynamoDB reads, provisioned', usdPerMillion: units.dynamodbReadUnits * perUnit(PRICES.dynamodbProvisionedReadCapacityUnitHour.usd) * 1e6 },
+  ];
+  const replaced = onDemand.filter((l) => l.charge === 'DynamoDB writes (table + indexes)' || l.charge === 'DynamoDB reads');
+  const total = usdPerMillion - replaced.reduce((sum, l) => sum + l.usdPerMillion, 0) + lines.reduce((sum, l) => sum + l.usdPerMillion, 0);
+  return { utilisation: PROVISIONED_UTILISATION, lines, usdPerMillion: total };
 }

@@ -23,6 +23,7 @@ export interface BenchReport {
 }
 
 const money = (usd: number) => `$${usd.toFixed(3)}`;
+const percent = (fraction: number) => `${Math.round(fraction * 100)} %`;
 const num = (n: number | undefined, digits = 2) => (n === undefined ? '–' : String(round(n, digits)));
 
 /** The report as Markdown: headline, then one table per measurement. */
@@ -43,6 +44,9 @@ export function renderMarkdown(report: BenchReport, baseline?: BenchReport): str
     lines.push('| | measured | target |', '|---|---|---|');
     lines.push(`| $ per million deliveries, every AWS charge | ${money(push1.cost.usdPerMillion)} | ≤ ${money(report.targets.singleDevicePushUsdPerMillion)} |`);
     if (push1Backlog) lines.push(`| the same with the intake loaded ahead (SendMessageBatch, full event-source batches) | ${money(push1Backlog.cost.usdPerMillion)} | |`);
+    for (const [c, how] of [[push1, 'one by one'], [push1Backlog, 'loaded ahead']] as const) {
+      if (c?.cost.provisioned) lines.push(`| ${how}, DynamoDB on provisioned capacity used ${percent(c.cost.provisioned.utilisation)} on average (estimate) | ${money(c.cost.provisioned.usdPerMillion)} | |`);
+    }
     lines.push(`| DynamoDB write requests per route | ${num(push1.cost.units.dynamodbWriteRequests)} | |`);
     lines.push(`| DynamoDB WRU per route (table + indexes) | ${num(push1.cost.units.dynamodbWriteUnits)} + ${num(push1.cost.units.dynamodbIndexWriteUnits)} | |`);
     if (at) {
@@ -76,7 +80,17 @@ export function renderMarkdown(report: BenchReport, baseline?: BenchReport): str
   for (const [i, line] of (report.cost[0]?.cost.lines ?? []).entries()) {
     lines.push(`| $/M ${line.charge} | ${report.cost.map((c) => money(c.cost.lines[i]!.usdPerMillion)).join(' | ')} |`);
   }
-  lines.push(`| **$ per million deliveries** | ${report.cost.map((c) => `**${money(c.cost.usdPerMillion)}**`).join(' | ')} |`, '');
+  lines.push(`| **$ per million deliveries** | ${report.cost.map((c) => `**${money(c.cost.usdPerMillion)}**`).join(' | ')} |`);
+  const provisioned = report.cost.find((c) => c.cost.provisioned)?.cost.provisioned;
+  if (provisioned) {
+    for (const [i, line] of provisioned.lines.entries()) {
+      lines.push(`| $/M ${line.charge} (estimate) | ${report.cost.map((c) => (c.cost.provisioned ? money(c.cost.provisioned.lines[i]!.usdPerMillion) : '–')).join(' | ')} |`);
+    }
+    lines.push(`| $ per million, DynamoDB on provisioned capacity (estimate) | ${report.cost.map((c) => (c.cost.provisioned ? money(c.cost.provisioned.usdPerMillion) : '–')).join(' | ')} |`, '');
+    lines.push(`The last three rows are an estimate, not a measurement: the same read and write units priced as provisioned capacity units (\`tableCapacity\` mode "provisioned") used ${percent(provisioned.utilisation)} of the time on average, auto scaling's default target, at unit-hour prices this machine could not confirm; every other charge as measured. Real traffic tends to average less than the target (capacity scales down slowly and keeps its minimum, paid every hour, busy or not), so the estimate is more likely low than high; traffic that outruns auto scaling is throttled and retried.`, '');
+  } else {
+    lines.push('');
+  }
   lines.push('Not per delivery, so not above: WebSocket connection minutes ($0.25 per million minutes per connected device), the event sources\' idle long polls, the sweeper\'s minute-by-minute index queries, CloudWatch custom metrics and alarms (monthly), storage of notifications and routes (kept for the retention period).', '');
 
   lines.push('### Requests per route by operation', '');

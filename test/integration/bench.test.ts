@@ -208,6 +208,9 @@ describe('npm run bench -- --quick (smoke test: numbers are produced, not judged
       positive(c.cost.usdPerMillion);
       positive(c.cost.units.awsRequests);
       positive(c.cost.units.dynamodbWriteUnits);
+      // The provisioned-capacity estimate reprices DynamoDB only, which is cheaper per unit there.
+      expect(c.cost.provisioned!.usdPerMillion).toBeLessThan(c.cost.usdPerMillion);
+      positive(c.cost.provisioned!.usdPerMillion);
     }
     expect(report.cost[1]!.cost.units.apiGatewayMessages).toBe(3);
     expect(report.cost[2]!.cost.units.sesEmails).toBe(1);
@@ -229,6 +232,8 @@ describe('npm run bench -- --quick (smoke test: numbers are produced, not judged
     positive(report.replay.medianMs);
     expect(report.bundles.length).toBe(6);
     for (const b of report.bundles) positive(b.medianColdInitMs);
-    expect(readFileSync(join(out, 'smoke.md'), 'utf8')).toContain('$ per million deliveries');
+    const markdown = readFileSync(join(out, 'smoke.md'), 'utf8');
+    expect(markdown).toContain('$ per million deliveries');
+    expect(markdown).toContain('| $ per million, DynamoDB on provisioned capacity (estimate) |');
   }, 300_000);
 });

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { renderMarkdown, type BenchReport } from '../../bench/report.ts';
 
 // The committed full run: what a full `npm run bench` writes (the quick run has no 50/s latency).
-const full = JSON.parse(readFileSync('bench/results/2026-11-23-backlog-cost.json', 'utf8')) as BenchReport;
-const before = JSON.parse(readFileSync('bench/results/2026-11-23-route-with-notification.json', 'utf8')) as BenchReport;
+const full = JSON.parse(readFileSync('bench/results/2026-11-23-provisioned-estimate.json', 'utf8')) as BenchReport;
+const before = JSON.parse(readFileSync('bench/results/2026-11-23-backlog-cost.json', 'utf8')) as BenchReport;
 // A run from before latency was measured with request accounting off.
 const oneStack = JSON.parse(readFileSync('bench/results/2026-11-22-emulator-jvm.json', 'utf8')) as BenchReport;
 // A run from before the bench had a warm-up.
@@ -42,6 +42,19 @@ describe('the Markdown report of a full run', () => {
     expect(push1Backlog.cost.requestsPerRoute['sqs.SendMessageBatch']).toBe(0.1);
     expect(push1Backlog.cost.units.lambdaInvocations).toBe(0.1);
     expect(markdown).toContain(`| routes measured (offered intents/s) | 200 (50/s) | 200 (50/s) | 200 (50/s) | 200 (backlog) |`);
+  });
+
+  it('estimates single-device push with DynamoDB on provisioned capacity, labelled as an estimate, and older reports without it', () => {
+    for (const [c, how] of [[push1, 'one by one'], [push1Backlog, 'loaded ahead']] as const) {
+      expect(headline).toContain(`| ${how}, DynamoDB on provisioned capacity used 70 % on average (estimate) | $${c.cost.provisioned!.usdPerMillion.toFixed(3)} | |`);
+      // Only DynamoDB's read and write charges change.
+      const dynamodb = c.cost.lines.filter((l) => l.charge === 'DynamoDB writes (table + indexes)' || l.charge === 'DynamoDB reads').reduce((sum, l) => sum + l.usdPerMillion, 0);
+      const provisioned = c.cost.provisioned!.lines.reduce((sum, l) => sum + l.usdPerMillion, 0);
+      expect(c.cost.provisioned!.usdPerMillion).toBeCloseTo(c.cost.usdPerMillion - dynamodb + provisioned, 9);
+    }
+    expect(markdown).toContain('| $ per million, DynamoDB on provisioned capacity (estimate) |');
+    expect(markdown).toContain('The last three rows are an estimate, not a measurement');
+    expect(renderMarkdown(before)).not.toContain('provisioned capacity');
   });
 
   it('lists every charge that makes up the $ per million, for each case', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OperationCount, RequestLedger } from '../../functions/adapters/requestAccounting.ts';
 import { costPerRoute } from '../../bench/costModel.ts';
-import { BUFFERED_EVENT_STORED_DAYS, DYNAMODB_ITEM_OVERHEAD_BYTES, LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, XRAY_SAMPLED_FRACTION } from '../../bench/prices.ts';
+import { BUFFERED_EVENT_STORED_DAYS, DYNAMODB_ITEM_OVERHEAD_BYTES, LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, PROVISIONED_UTILISATION, XRAY_SAMPLED_FRACTION } from '../../bench/prices.ts';
 
 function count(fields: Partial<OperationCount>): OperationCount {
   return { requests: 0, failed: 0, readUnits: 0, writeUnits: 0, indexWriteUnits: 0, estimatedWriteUnits: 0, billedUnits: 0, payloadBytes: 0, emptyReceives: 0, ...fields };
@@ -64,6 +64,27 @@ describe('costPerRoute', () => {
     const storage = cost.lines.find((l) => l.charge.startsWith('DynamoDB storage (buffered events'))!;
     expect(storage.usdPerMillion).toBeCloseTo(((300 + DYNAMODB_ITEM_OVERHEAD_BYTES) / 1e9) * PRICES.dynamodbStorageGbMonth.usd * (BUFFERED_EVENT_STORED_DAYS / 30.4) * 1e6, 9);
     expect(cost.usdPerMillion).toBeCloseTo(cost.lines.reduce((s, l) => s + l.usdPerMillion, 0), 9);
+  });
+
+  it('estimates the same units on provisioned capacity: read and write units at unit-hour prices over the assumed utilisation, the rest unchanged', () => {
+    // Prepare
+    const line = (charge: string) => cost.lines.find((l) => l.charge === charge)!.usdPerMillion;
+    const estimate = cost.provisioned!;
+    // A capacity unit fully used for an hour serves 3,600 units; at 70 % utilisation, 2,520.
+    const perWriteUnit = PRICES.dynamodbProvisionedWriteCapacityUnitHour.usd / (3600 * PROVISIONED_UTILISATION);
+    const perReadUnit = PRICES.dynamodbProvisionedReadCapacityUnitHour.usd / (3600 * PROVISIONED_UTILISATION);
+
+    // Assess
+    expect(estimate.utilisation).toBe(0.7);
+    expect(estimate.lines).toEqual([
+      { charge: 'DynamoDB writes (table + indexes), provisioned', usdPerMillion: expect.closeTo(8.5 * perWriteUnit * 1e6, 9) },
+      { charge: 'DynamoDB reads, provisioned', usdPerMillion: expect.closeTo(0.5 * perReadUnit * 1e6, 9) },
+    ]);
+    const others = cost.usdPerMillion - line('DynamoDB writes (table + indexes)') - line('DynamoDB reads');
+    expect(estimate.usdPerMillion).toBeCloseTo(others + 8.5 * perWriteUnit * 1e6 + 0.5 * perReadUnit * 1e6, 9);
+    // At these (unconfirmed) prices a provisioned write unit used 70 % of the time costs about 41 % of an on-demand one.
+    expect(perWriteUnit / PRICES.dynamodbWriteRequestUnit.usd).toBeCloseTo(0.413, 3);
+    expect(estimate.usdPerMillion).toBeLessThan(cost.usdPerMillion);
   });
 
   it('refuses a run that delivered nothing', () => {
