@@ -145,10 +145,12 @@ export function costPerRoute(run: MeasuredRun): RouteCost {
   };
   const million = 1e6;
   const GB = 1024 ** 3;
+  const dynamodbWrites = (units.dynamodbWriteUnits + units.dynamodbIndexWriteUnits) * PRICES.dynamodbWriteRequestUnit.usd * million;
+  const dynamodbReads = units.dynamodbReadUnits * PRICES.dynamodbReadRequestUnit.usd * million;
   const lines: CostLine[] = [
-    { charge: 'DynamoDB writes (table + indexes)', usdPerMillion: (units.dynamodbWriteUnits + units.dynamodbIndexWriteUnits) * PRICES.dynamodbWriteRequestUnit.usd * million },
+    { charge: 'DynamoDB writes (table + indexes)', usdPerMillion: dynamodbWrites },
     { charge: `DynamoDB storage (buffered events, ${BUFFERED_EVENT_STORED_DAYS} days, estimated)`, usdPerMillion: (units.storedEventBytes / 1e9) * PRICES.dynamodbStorageGbMonth.usd * (BUFFERED_EVENT_STORED_DAYS / 30.4) * million },
-    { charge: 'DynamoDB reads', usdPerMillion: units.dynamodbReadUnits * PRICES.dynamodbReadRequestUnit.usd * million },
+    { charge: 'DynamoDB reads', usdPerMillion: dynamodbReads },
     { charge: 'SQS requests', usdPerMillion: units.sqsRequestUnits * PRICES.sqsRequest.usd * million },
     { charge: 'API Gateway WebSocket messages', usdPerMillion: units.apiGatewayMessages * PRICES.apiGatewayWebSocketMessage.usd * million },
     { charge: 'Data transfer out (WebSocket frames)', usdPerMillion: (units.apiGatewayBytes / GB) * PRICES.dataTransferOutGb.usd * million },
@@ -159,17 +161,18 @@ export function costPerRoute(run: MeasuredRun): RouteCost {
     { charge: 'X-Ray traces (default sampling)', usdPerMillion: units.tracedInvocations * XRAY_SAMPLED_FRACTION * PRICES.xrayTraceRecorded.usd * million },
   ];
   const usdPerMillion = lines.reduce((sum, l) => sum + l.usdPerMillion, 0);
-  return { units, requestsPerRoute, lines, usdPerMillion, provisioned: onProvisionedCapacity(units, lines, usdPerMillion) };
+  return { units, requestsPerRoute, lines, usdPerMillion, provisioned: onProvisionedCapacity(units, usdPerMillion - dynamodbWrites - dynamodbReads) };
 }
 
-/** A capacity unit-hour serves 3,600 requests of one unit if fully used; at utilisation u, 3,600 × u. */
-function onProvisionedCapacity(units: UnitsPerRoute, onDemand: readonly CostLine[], usdPerMillion: number): ProvisionedCapacityEstimate {
+/**
+ * `otherUsdPerMillion`: every charge but DynamoDB's reads and writes. A capacity unit-hour serves
+ * 3,600 units of work if fully used; at utilisation u, 3,600 × u.
+ */
+function onProvisionedCapacity(units: UnitsPerRoute, otherUsdPerMillion: number): ProvisionedCapacityEstimate {
   const perUnit = (unitHour: number) => unitHour / (3600 * PROVISIONED_UTILISATION);
   const lines: CostLine[] = [
     { charge: 'DynamoDB writes (table + indexes), provisioned', usdPerMillion: (units.dynamodbWriteUnits + units.dynamodbIndexWriteUnits) * perUnit(PRICES.dynamodbProvisionedWriteCapacityUnitHour.usd) * 1e6 },
     { charge: 'DynamoDB reads, provisioned', usdPerMillion: units.dynamodbReadUnits * perUnit(PRICES.dynamodbProvisionedReadCapacityUnitHour.usd) * 1e6 },
   ];
-  const replaced = onDemand.filter((l) => l.charge === 'DynamoDB writes (table + indexes)' || l.charge === 'DynamoDB reads');
-  const total = usdPerMillion - replaced.reduce((sum, l) => sum + l.usdPerMillion, 0) + lines.reduce((sum, l) => sum + l.usdPerMillion, 0);
-  return { utilisation: PROVISIONED_UTILISATION, lines, usdPerMillion: total };
+  return { utilisation: PROVISIONED_UTILISATION, lines, usdPerMillion: otherUsdPerMillion + lines.reduce((sum, l) => sum + l.usdPerMillion, 0) };
 }

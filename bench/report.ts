@@ -87,7 +87,7 @@ export function renderMarkdown(report: BenchReport, baseline?: BenchReport): str
       lines.push(`| $/M ${line.charge} (estimate) | ${report.cost.map((c) => (c.cost.provisioned ? money(c.cost.provisioned.lines[i]!.usdPerMillion) : '–')).join(' | ')} |`);
     }
     lines.push(`| $ per million, DynamoDB on provisioned capacity (estimate) | ${report.cost.map((c) => (c.cost.provisioned ? money(c.cost.provisioned.usdPerMillion) : '–')).join(' | ')} |`, '');
-    lines.push(`The last three rows are an estimate, not a measurement: the same read and write units priced as provisioned capacity units (\`tableCapacity\` mode "provisioned") used ${percent(provisioned.utilisation)} of the time on average, auto scaling's default target, at unit-hour prices this machine could not confirm; every other charge as measured. Real traffic tends to average less than the target (capacity scales down slowly and keeps its minimum, paid every hour, busy or not), so the estimate is more likely low than high; traffic that outruns auto scaling is throttled and retried.`, '');
+    lines.push(`The rows marked (estimate) are not a measurement: the same read and write units priced as provisioned capacity units (\`tableCapacity\` mode "provisioned") used ${percent(provisioned.utilisation)} of the time on average, auto scaling's default target, at unit-hour prices this machine could not confirm; every other charge as measured. Real traffic tends to average less than the target (capacity scales down slowly and keeps its minimum, paid every hour, busy or not), so the estimate is more likely low than high; traffic that outruns auto scaling is throttled and retried.`, '');
   } else {
     lines.push('');
   }

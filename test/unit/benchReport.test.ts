@@ -53,7 +53,7 @@ describe('the Markdown report of a full run', () => {
       expect(c.cost.provisioned!.usdPerMillion).toBeCloseTo(c.cost.usdPerMillion - dynamodb + provisioned, 9);
     }
     expect(markdown).toContain('| $ per million, DynamoDB on provisioned capacity (estimate) |');
-    expect(markdown).toContain('The last three rows are an estimate, not a measurement');
+    expect(markdown).toContain('The rows marked (estimate) are not a measurement');
     expect(renderMarkdown(before)).not.toContain('provisioned capacity');
   });
 
