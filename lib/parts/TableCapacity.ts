@@ -82,16 +82,14 @@ export function validateTableCapacity(capacity: TableCapacityProps | undefined):
   return validated;
 }
 
-/** The billing part of a table's props. */
-export function tableBilling(capacity: ValidatedTableCapacity) {
-  return capacity.mode === 'on-demand'
-    ? { billingMode: BillingMode.PAY_PER_REQUEST }
-    : { billingMode: BillingMode.PROVISIONED, readCapacity: capacity.minReadCapacity, writeCapacity: capacity.minWriteCapacity };
-}
-
-/** The capacity part of a global secondary index's props. */
+/** The capacity part of a global secondary index's props: its minimum, where auto scaling starts. */
 export function indexCapacity(capacity: ValidatedTableCapacity) {
   return capacity.mode === 'on-demand' ? {} : { readCapacity: capacity.minReadCapacity, writeCapacity: capacity.minWriteCapacity };
+}
+
+/** The billing part of a table's props: the mode, and a provisioned table starts at its minimum like its indexes. */
+export function tableBilling(capacity: ValidatedTableCapacity) {
+  return { billingMode: capacity.mode === 'on-demand' ? BillingMode.PAY_PER_REQUEST : BillingMode.PROVISIONED, ...indexCapacity(capacity) };
 }
 
 /**

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { jwtVerify } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
-import { addSesFault, approximateDepth, clearSesFaults, intent, outputs, sendIntent, sqs, store, uid, waitFor } from './support.ts';
+import { addFault, approximateDepth, clearFaults, intent, outputs, sendIntent, sqs, store, uid, waitFor } from './support.ts';
 import { tokenSecret } from './wsClient.ts';
 
 /** Runs the real `herald` command (bin/herald-cli.mjs) against the test stack. */
@@ -22,7 +22,7 @@ const json = async (...args: string[]) => {
 };
 
 afterEach(async () => {
-  await clearSesFaults();
+  await clearFaults('ses');
 });
 
 describe('herald CLI', () => {
@@ -88,7 +88,7 @@ describe('herald CLI', () => {
 
   it('lists dead-lettered routes by type and channel and redrives one with an explicit attempts policy', async () => {
     const email = `${uid('dl')}@example.com`;
-    await addSesFault({ match: email, status: 400, errorType: 'MessageRejected' });
+    await addFault('ses', { match: email, status: 400, errorType: 'MessageRejected' });
     const sent = intent('once', { user_id: uid('dl'), email }, { n: 1 });
     await sendIntent(sent);
     const id = notificationIdFor('tests', sent.idempotency_key);
@@ -100,7 +100,7 @@ describe('herald CLI', () => {
     expect(((await json('dead-letters', '--channel', 'push')) as { route_id: string }[]).some((r) => r.route_id === routeId)).toBe(false);
 
     expect((await herald('dead-letters', 'redrive', id, routeId)).code).toBe(2);
-    await clearSesFaults();
+    await clearFaults('ses');
     await json('dead-letters', 'redrive', id, routeId, '--extra-attempts', '1');
     const route = await waitFor('redriven route published', async () => {
       const r = await store.getRoute(id, routeId);

@@ -8,10 +8,13 @@ import { buildRoutes } from '../../functions/core/accept/AcceptIntent.ts';
 import { contentHashOf, notificationIdFor } from '../../functions/core/route/identifiers.ts';
 import type { NotificationRecord } from '../../functions/core/types.ts';
 import {
+  addFault,
   approximateDepth,
+  clearFaults,
   documents,
   endpoints,
   events,
+  faults,
   functionLogLines,
   intent,
   outputs,
@@ -48,7 +51,7 @@ async function intentForDeletedUser(prefix: string) {
 
 afterEach(async () => {
   await closeAllClients();
-  await fetch(`${endpoints.admin}/faults/dynamodb`, { method: 'DELETE' });
+  await clearFaults('dynamodb');
 });
 
 async function putLifecycle(detail: Record<string, unknown> | string): Promise<void> {
@@ -265,7 +268,7 @@ describe('bad events and failures', () => {
   it('retries a failing handler, then sends the event to the rule\'s DLQ', async () => {
     // Prepare: every DynamoDB request about this user fails (500), so the handler throws.
     const user = uid('fails');
-    await fetch(`${endpoints.admin}/faults/dynamodb`, { method: 'POST', body: JSON.stringify({ match: user, status: 500, errorType: 'InternalServerError' }) });
+    const fault = await addFault('dynamodb', { match: user, status: 500, errorType: 'InternalServerError' });
 
     // Act
     await putLifecycle({ event_type: 'user.blocked', user_id: user, occurred_at_ms: Date.now() });
@@ -277,8 +280,7 @@ describe('bad events and failures', () => {
     }, 60_000);
     expect(JSON.parse(received.Body!)).toMatchObject({ 'detail-type': 'herald.lifecycle', detail: { user_id: user } });
     expect(received.MessageAttributes?.['ERROR_MESSAGE']?.StringValue).toBeTruthy();
-    const [fault] = (await (await fetch(`${endpoints.admin}/faults/dynamodb`)).json()) as { hits: number }[];
     // 1 try + 4 retries (the rule's retry policy), each with the SDK's own 3 attempts.
-    expect(fault!.hits).toBeGreaterThanOrEqual(5);
+    expect((await faults('dynamodb')).find((f) => f.id === fault.id)!.hits).toBeGreaterThanOrEqual(5);
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
-import { addSesFault, clearSesFaults, intent, mailbox, sendIntent, store, uid, waitFor } from './support.ts';
+import { addFault, clearFaults, intent, mailbox, sendIntent, store, uid, waitFor } from './support.ts';
 
 /** JSON lines the functions wrote (the offline stack captures their stdout), parsed. */
 function functionLog(): Record<string, any>[] {
@@ -19,7 +19,7 @@ function functionLog(): Record<string, any>[] {
 
 describe('structured logs and metrics of the real handlers', () => {
   afterEach(async () => {
-    await clearSesFaults();
+    await clearFaults('ses');
   });
 
   it('tells each invocation on one summary line, keeps a line with every correlation field for failed attempts, and emits EMF with low-cardinality dimensions', async () => {
@@ -29,7 +29,7 @@ describe('structured logs and metrics of the real handlers', () => {
     const sent = { ...intent('welcome', { user_id: user, email }, { name: 'Obs' }), request_id: uid('req'), trace_id: uid('trace') };
     const id = notificationIdFor('tests', sent.idempotency_key);
     const flakyEmail = `${uid('obs-flaky')}@example.com`;
-    await addSesFault({ match: flakyEmail, status: 400, errorType: 'SendingPausedException', message: 'sending paused', times: 1 });
+    await addFault('ses', { match: flakyEmail, status: 400, errorType: 'SendingPausedException', message: 'sending paused', times: 1 });
     const flaky = { ...intent('flaky', { user_id: uid('obs'), email: flakyEmail }, { n: 1 }), request_id: uid('req'), trace_id: uid('trace') };
     const flakyId = notificationIdFor('tests', flaky.idempotency_key);
 

@@ -6,11 +6,9 @@ import { DeliverRoute } from '../../functions/core/deliver/DeliverRoute.ts';
 import { EmailDispatcher } from '../../functions/core/deliver/EmailDispatcher.ts';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
 import { deliveryMessageFor, systemClock } from '../../functions/core/types.ts';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { streamPk } from '../../functions/adapters/DynamoEventBuffer.ts';
+import { DynamoEventBuffer, streamPk } from '../../functions/adapters/DynamoEventBuffer.ts';
 import {
   addFault,
-  addSesFault,
   clearFaults,
   documents,
   endpoints,
@@ -18,11 +16,11 @@ import {
   fireSweeper,
   intent,
   mailbox,
+  outputs,
   seedNotification,
   sendDeliveryMessage,
   sendIntent,
   ses,
-  sesFaults,
   store,
   uid,
   waitFor,
@@ -54,7 +52,7 @@ describe('retries and dead letters', () => {
   it('retries a failing SES send with growing backoff, then dead-letters the route with its classification', async () => {
     // Prepare: SES refuses every send to this recipient (400, which the SDK itself does not retry).
     const email = `${uid('down')}@example.com`;
-    const fault = await addSesFault({ match: email, status: 400, errorType: 'SendingPausedException', message: 'sending paused' });
+    const fault = await addFault('ses', { match: email, status: 400, errorType: 'SendingPausedException', message: 'sending paused' });
     const sent = intent('flaky', { user_id: uid('user'), email }, { n: 1 });
 
     // Act
@@ -65,7 +63,7 @@ describe('retries and dead letters', () => {
     const route = await routeWhere(id, `email:${sent.audience.user_id}`, (s) => s === 'dead_letter', 60_000);
     expect(route).toMatchObject({ attempts: 4, max_attempts: 4, last_failure_classification: 'email_send_failed' });
     expect(route.last_failure_message).toContain('SendingPausedException');
-    const [state] = (await sesFaults()).filter((f) => f.id === fault.id);
+    const [state] = (await faults('ses')).filter((f) => f.id === fault.id);
     expect(state!.hits).toBe(4);
     const gaps = state!.hitAt.slice(1).map((t, i) => t - state!.hitAt[i]!);
     // Each wait is at least the schedule's lower bound (1 s, 2 s, 4 s − 20 % jitter). SQS visibility
@@ -80,7 +78,7 @@ describe('retries and dead letters', () => {
 
   it('recovers when SES comes back before the attempts run out: published, one email', async () => {
     const email = `${uid('blip')}@example.com`;
-    await addSesFault({ match: email, status: 500, errorType: 'InternalFailure', times: 2 });
+    await addFault('ses', { match: email, status: 500, errorType: 'InternalFailure', times: 2 });
     const sent = intent('flaky', { user_id: uid('user'), email }, { n: 2 });
 
     await sendIntent(sent);
@@ -118,12 +116,8 @@ describe('throttled DynamoDB writes (provisioned capacity used up)', () => {
     expect(route).toMatchObject({ attempts: 2, stream_position: 1, last_failure_classification: 'push_buffer_write_failed' });
     expect(route.last_failure_message).toContain('exceeded its provisioned throughput');
     expect((await faults('dynamodb')).find((f) => f.id === fault.id)!.hits).toBe(4);
-    const { Items = [] } = await documents.send(new QueryCommand({
-      TableName: endpoints.outputs['HeraldStreamsTableName']!,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :events)',
-      ExpressionAttributeValues: { ':pk': streamPk(user), ':events': 'E#' },
-    }));
-    expect(Items.map((i) => i['notification_id'])).toEqual([id]);
+    const buffer = new DynamoEventBuffer(documents, { streamsTable: endpoints.outputs['HeraldStreamsTableName']!, notificationsTable: outputs.tableName });
+    expect((await buffer.readAfter(user, 0, 10, Date.now())).map((e) => e.notification_id)).toEqual([id]);
     expect(await client.waitForFrame('event')).toMatchObject({ notification_id: id, position: 1 });
     await new Promise((r) => setTimeout(r, 500));
     expect(client.events()).toHaveLength(1);

@@ -114,14 +114,9 @@ export async function faults(service: 'ses' | 'dynamodb'): Promise<FaultState[]>
   return (await (await fetchIdempotent(`${endpoints.admin}/faults/${service}`)).json()) as FaultState[];
 }
 
-export const addSesFault = (rule: FaultRule) => addFault('ses', rule);
-export const sesFaults = () => faults('ses');
-
 export async function clearFaults(service: 'ses' | 'dynamodb'): Promise<void> {
   await fetchIdempotent(`${endpoints.admin}/faults/${service}`, { method: 'DELETE' });
 }
-
-export const clearSesFaults = () => clearFaults('ses');
 
 /** Runs the sweeper now (schedules are manual in tests) and returns its result. */
 export async function fireSweeper(): Promise<{ requeued: number; deadLettered: number; skipped: number }> {
