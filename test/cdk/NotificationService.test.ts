@@ -448,19 +448,20 @@ describe('NotificationService: props validation at synth time', () => {
 });
 
 describe('cdk-nag AwsSolutions', () => {
-  it('passes with every acknowledgement carrying a reason', () => {
+  /** What cdk-nag reports as errors on the stack synthesized from `of` (acknowledged findings are not errors). */
+  function nagErrors(of: HeraldConfigFile) {
     const nagApp = app();
-    const nagged = new HeraldStack(nagApp, 'Herald', { config });
+    const nagged = new HeraldStack(nagApp, 'Herald', { config: of });
     Validations.of(nagApp).addPlugins(new AwsSolutionsChecks(nagApp));
     expect(() => nagApp.synth()).not.toThrow();
-    expect(Annotations.fromStack(nagged).findError('*', Match.anyValue())).toEqual([]);
+    return Annotations.fromStack(nagged).findError('*', Match.anyValue());
+  }
+
+  it('passes with every acknowledgement carrying a reason', () => {
+    expect(nagErrors(config)).toEqual([]);
   });
 
   it('passes with provisioned capacity too (its auto scaling uses the DynamoDB service-linked role)', () => {
-    const nagApp = app();
-    const nagged = new HeraldStack(nagApp, 'Herald', { config: { ...config, tableCapacity: { mode: 'provisioned', maxWriteCapacity: 100, maxReadCapacity: 50 } } });
-    Validations.of(nagApp).addPlugins(new AwsSolutionsChecks(nagApp));
-    expect(() => nagApp.synth()).not.toThrow();
-    expect(Annotations.fromStack(nagged).findError('*', Match.anyValue())).toEqual([]);
+    expect(nagErrors({ ...config, tableCapacity: { mode: 'provisioned', maxWriteCapacity: 100, maxReadCapacity: 50 } })).toEqual([]);
   });
 });

@@ -4,13 +4,11 @@ import { HeraldClient } from '../../client/HeraldClient.ts';
 import type { HeraldEvent } from '../../client/types.ts';
 import { ApiGatewayConnectionSender } from '../../functions/adapters/ApiGatewayConnectionSender.ts';
 import { DynamoConnectionRegistry } from '../../functions/adapters/DynamoConnectionRegistry.ts';
-import { DynamoEventBuffer } from '../../functions/adapters/DynamoEventBuffer.ts';
 import { SessionInvalidator } from '../../functions/core/push/SessionInvalidator.ts';
-import { documents, endpoints, intent, outputs, sendIntent, sqs, uid, waitFor } from './support.ts';
+import { documents, endpoints, eventBuffer, intent, outputs, sendIntent, sqs, uid, waitFor } from './support.ts';
 import { tokenFor } from './wsClient.ts';
 
 const registry = new DynamoConnectionRegistry(documents, endpoints.outputs['HeraldConnectionsTableName']!);
-const buffer = new DynamoEventBuffer(documents, { streamsTable: endpoints.outputs['HeraldStreamsTableName']!, notificationsTable: outputs.tableName });
 const clients: HeraldClient[] = [];
 
 function sdkClient(userId: string, sid = 'phone') {
@@ -72,7 +70,7 @@ describe('client SDK against the offline stack', () => {
       }
     })();
     await publishing;
-    await waitFor('all 500 events stored', async () => (await buffer.getHead(user))?.position === 500, 150_000, 250);
+    await waitFor('all 500 events stored', async () => (await eventBuffer.getHead(user))?.position === 500, 150_000, 250);
     await new Promise((r) => setTimeout(r, 1_000));
     stop = true;
     await dropper;
@@ -100,7 +98,7 @@ describe('client SDK against the offline stack', () => {
     await sendIntent(intent('chat.message', { user_id: user }, { n: 'before' }));
     await waitFor('first event', async () => received.length === 1);
 
-    await buffer.purge(user);
+    await eventBuffer.purge(user);
     await sendIntent(intent('chat.message', { user_id: user }, { n: 'after-1' }));
     await waitFor('resync', async () => resyncs.length === 1);
     await sendIntent(intent('chat.message', { user_id: user }, { n: 'after-2' }));

@@ -13,7 +13,7 @@ import { PushDispatcher } from '../../functions/core/push/PushDispatcher.ts';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
 import type { ChannelDispatcher } from '../../functions/core/ports.ts';
 import { systemClock } from '../../functions/core/types.ts';
-import { documents, endpoints, functionLogLines, intent, mailbox, outputs, rejections, sendIntent, sqs, store, uid, waitFor } from './support.ts';
+import { documents, endpoints, eventBuffer, functionLogLines, intent, mailbox, outputs, rejections, sendIntent, sqs, store, uid, waitFor } from './support.ts';
 import { closeAllClients, connectAs } from './wsClient.ts';
 
 const catalog = (JSON.parse(readFileSync('test/fixtures/herald.test.json', 'utf8')) as { catalog: Catalog }).catalog;
@@ -218,8 +218,7 @@ describe('first push attempt in accept, run here against the real tables, queue 
       return r?.status === 'published' ? r : undefined;
     }, 30_000);
     expect(route).toMatchObject({ attempts: 2, stream_position: 1 });
-    const buffer = new DynamoEventBuffer(documents, { streamsTable, notificationsTable: outputs.tableName });
-    expect((await buffer.getHead(user))?.position).toBe(1);
+    expect((await eventBuffer.getHead(user))?.position).toBe(1);
     const events = await waitFor('the re-sent frame', async () => {
       const frames = client.events();
       return frames.length === 2 ? frames : undefined;

@@ -2,7 +2,6 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DynamoConnectionRegistry } from '../../functions/adapters/DynamoConnectionRegistry.ts';
-import { DynamoEventBuffer } from '../../functions/adapters/DynamoEventBuffer.ts';
 import { DynamoUserStates } from '../../functions/adapters/DynamoUserStates.ts';
 import { buildRoutes } from '../../functions/core/accept/AcceptIntent.ts';
 import { contentHashOf, notificationIdFor } from '../../functions/core/route/identifiers.ts';
@@ -13,6 +12,7 @@ import {
   clearFaults,
   documents,
   endpoints,
+  eventBuffer,
   events,
   faults,
   functionLogLines,
@@ -30,7 +30,6 @@ import { closeAllClients, connectAs } from './wsClient.ts';
 
 const lifecycleDlqUrl = endpoints.outputs['HeraldLifecycleDeadLetterQueueUrl']!;
 const registry = new DynamoConnectionRegistry(documents, endpoints.outputs['HeraldConnectionsTableName']!);
-const buffer = new DynamoEventBuffer(documents, { streamsTable: endpoints.outputs['HeraldStreamsTableName']!, notificationsTable: outputs.tableName });
 const connect = connectAs;
 
 /** A deleted user, an intent for them, and its notification record as an acceptance a minute ago began it. */
@@ -94,7 +93,7 @@ describe('user.deleted', () => {
       expect(await store.getRoute(id, route.route_id)).toMatchObject({ status: 'cancelled', cancel_reason: 'user.deleted' });
     }
     expect(await registry.listForUser(user)).toHaveLength(0);
-    expect(await buffer.getHead(user)).toBeUndefined();
+    expect(await eventBuffer.getHead(user)).toBeUndefined();
     expect(await store.listOpenRoutesOfUser(user, 10)).toEqual({ routes: [] });
 
     const again = await connect(user, 'phone');
@@ -204,7 +203,7 @@ describe('user.blocked', () => {
     await phone.waitFor('closed', () => phone.closed);
     expect(phone.frames.at(-1)).toMatchObject({ type: 'session_invalidated', reason: 'user.blocked' });
     expect(await store.getRoute(id, routes[0]!.route_id)).toMatchObject({ status: 'cancelled', cancel_reason: 'user.blocked' });
-    expect((await buffer.getHead(user))?.position).toBe(1);
+    expect((await eventBuffer.getHead(user))?.position).toBe(1);
   });
 });
 

@@ -3,16 +3,15 @@ import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiGatewayConnectionSender } from '../../functions/adapters/ApiGatewayConnectionSender.ts';
 import { DynamoConnectionRegistry } from '../../functions/adapters/DynamoConnectionRegistry.ts';
-import { DynamoEventBuffer, eventItem, eventSk, HEAD_SK, streamPk } from '../../functions/adapters/DynamoEventBuffer.ts';
+import { eventItem, eventSk, HEAD_SK, streamPk } from '../../functions/adapters/DynamoEventBuffer.ts';
 import { encodeCursor } from '../../functions/core/push/cursorCodec.ts';
 import { SessionInvalidator } from '../../functions/core/push/SessionInvalidator.ts';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
-import { appendRouteEvent, documents, endpoints, intent, leasedPushRoute, outputs, sendIntent, store, uid, waitFor } from './support.ts';
+import { appendRouteEvent, documents, endpoints, eventBuffer, intent, leasedPushRoute, outputs, sendIntent, store, uid, waitFor } from './support.ts';
 import { closeAllClients, connectAs, RawClient, tokenFor, tokenSecret } from './wsClient.ts';
 
 const streamsTable = endpoints.outputs['HeraldStreamsTableName']!;
 const connectionsTable = endpoints.outputs['HeraldConnectionsTableName']!;
-const buffer = new DynamoEventBuffer(documents, { streamsTable, notificationsTable: outputs.tableName });
 const registry = new DynamoConnectionRegistry(documents, connectionsTable);
 const connect = connectAs;
 
@@ -35,9 +34,9 @@ async function publish(userId: string, payload: Record<string, unknown>, options
 }
 
 async function publishMany(userId: string, count: number): Promise<void> {
-  const before = (await buffer.getHead(userId))?.position ?? 0;
+  const before = (await eventBuffer.getHead(userId))?.position ?? 0;
   await Promise.all(Array.from({ length: count }, (_, i) => sendIntent(intent('chat.message', { user_id: userId }, { n: i }))));
-  await waitFor(`${count} events in ${userId}'s stream`, async () => ((await buffer.getHead(userId))?.position ?? 0) >= before + count, 60_000, 200);
+  await waitFor(`${count} events in ${userId}'s stream`, async () => ((await eventBuffer.getHead(userId))?.position ?? 0) >= before + count, 60_000, 200);
 }
 
 describe('live push', () => {
@@ -128,7 +127,7 @@ describe('resume', () => {
     client.send({ action: 'resume', cursor: '' });
     const done = await client.waitForFrame('replay_complete');
     expect(client.events()).toHaveLength(0);
-    const head = await buffer.getHead(user);
+    const head = await eventBuffer.getHead(user);
     expect(done['cursor']).toBe(encodeCursor(head!));
   });
 
@@ -136,7 +135,7 @@ describe('resume', () => {
     // Prepare: a stored event that no live client was sent.
     const user = uid('lagging');
     await publish(user, { n: 1 });
-    const stored = await appendRouteEvent(buffer, await leasedPushRoute(user), user);
+    const stored = await appendRouteEvent(eventBuffer, await leasedPushRoute(user), user);
     expect(stored.position).toBe(2);
     const client = await connect(user, 'phone');
 
@@ -286,13 +285,13 @@ describe('gapless positions', () => {
 
     await Promise.all(Array.from({ length: 200 }, (_, i) => sendIntent(intent('chat.message', { user_id: user }, { n: i }))));
 
-    await waitFor('200 events stored', async () => (await buffer.getHead(user))?.position === 200, 120_000, 250);
-    const events = await buffer.readAfter(user, 0, 1000, Date.now());
+    await waitFor('200 events stored', async () => (await eventBuffer.getHead(user))?.position === 200, 120_000, 250);
+    const events = await eventBuffer.readAfter(user, 0, 1000, Date.now());
     expect(events.map((e) => e.position)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
     expect(new Set(events.map((e) => e.event_id)).size).toBe(200);
     expect(new Set(events.map((e) => JSON.stringify(e.payload))).size).toBe(200);
     await new Promise((r) => setTimeout(r, 1000));
-    expect((await buffer.getHead(user))?.position).toBe(200);
+    expect((await eventBuffer.getHead(user))?.position).toBe(200);
   });
 });
 

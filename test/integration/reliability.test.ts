@@ -6,17 +6,15 @@ import { DeliverRoute } from '../../functions/core/deliver/DeliverRoute.ts';
 import { EmailDispatcher } from '../../functions/core/deliver/EmailDispatcher.ts';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
 import { deliveryMessageFor, systemClock } from '../../functions/core/types.ts';
-import { DynamoEventBuffer, streamPk } from '../../functions/adapters/DynamoEventBuffer.ts';
+import { streamPk } from '../../functions/adapters/DynamoEventBuffer.ts';
 import {
   addFault,
   clearFaults,
-  documents,
-  endpoints,
+  eventBuffer,
   faults,
   fireSweeper,
   intent,
   mailbox,
-  outputs,
   seedNotification,
   sendDeliveryMessage,
   sendIntent,
@@ -116,8 +114,7 @@ describe('throttled DynamoDB writes (provisioned capacity used up)', () => {
     expect(route).toMatchObject({ attempts: 2, stream_position: 1, last_failure_classification: 'push_buffer_write_failed' });
     expect(route.last_failure_message).toContain('exceeded its provisioned throughput');
     expect((await faults('dynamodb')).find((f) => f.id === fault.id)!.hits).toBe(4);
-    const buffer = new DynamoEventBuffer(documents, { streamsTable: endpoints.outputs['HeraldStreamsTableName']!, notificationsTable: outputs.tableName });
-    expect((await buffer.readAfter(user, 0, 10, Date.now())).map((e) => e.notification_id)).toEqual([id]);
+    expect((await eventBuffer.readAfter(user, 0, 10, Date.now())).map((e) => e.notification_id)).toEqual([id]);
     expect(await client.waitForFrame('event')).toMatchObject({ notification_id: id, position: 1 });
     await new Promise((r) => setTimeout(r, 500));
     expect(client.events()).toHaveLength(1);

@@ -6,6 +6,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
+import { DynamoEventBuffer } from '../../functions/adapters/DynamoEventBuffer.ts';
 import { DynamoNotificationStore } from '../../functions/adapters/DynamoNotificationStore.ts';
 import { DynamoRejectionStore } from '../../functions/adapters/DynamoRejectionStore.ts';
 import { routeKey } from '../../functions/adapters/dynamoKeys.ts';
@@ -31,11 +32,14 @@ export const outputs = {
   routeDlqUrl: endpoints.outputs['HeraldRouteDeadLetterQueueUrl']!,
   busName: endpoints.outputs['HeraldEventBusName']!,
   tableName: endpoints.outputs['HeraldTableName']!,
+  streamsTableName: endpoints.outputs['HeraldStreamsTableName']!,
 };
 
 const retentionMs = 30 * 86_400_000;
 export const store = new DynamoNotificationStore(documents, { tableName: outputs.tableName, retentionMs });
 export const rejections = new DynamoRejectionStore(documents, { tableName: outputs.tableName, retentionMs });
+/** The push event buffer as the handlers configure it (one per test file: its appends keep recent heads). */
+export const eventBuffer = new DynamoEventBuffer(documents, { streamsTable: outputs.streamsTableName, notificationsTable: outputs.tableName });
 
 /** A value unique to one test, so assertions on shared emulators never see another test's data. */
 /**
