@@ -1,8 +1,7 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
-import { approximateDepth, documents, events, intent, mailbox, outputs, rejections, sendIntent, store, uid, waitFor } from './support.ts';
+import { approximateDepth, events, intent, mailbox, notificationItems, outputs, rejections, sendIntent, store, uid, waitFor } from './support.ts';
 
 describe('accept → deliver (email)', () => {
   it('delivers an intent as one email rendered from the catalog template and marks the route published', async () => {
@@ -107,9 +106,6 @@ describe('bad input', () => {
 });
 
 describe('where accept stores a notification with one route', () => {
-  const itemsOf = async (id: string) =>
-    (await documents.send(new QueryCommand({ TableName: outputs.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `N#${id}` }, ConsistentRead: true }))).Items ?? [];
-
   it('stores a small one in one item with its route, and completes its acceptance with the delivery', async () => {
     // Prepare
     const email = `${uid('small')}@example.com`;
@@ -122,7 +118,7 @@ describe('where accept stores a notification with one route', () => {
     // Assess
     await waitFor('route published', async () => (await store.getRoute(id, `email:${sent.audience.user_id}`))?.status === 'published');
     await waitFor('acceptance completed', async () => (await store.getNotification(id))?.state === 'accepted');
-    expect((await itemsOf(id)).map((item) => item['sk'])).toEqual(['META']);
+    expect((await notificationItems(id)).map((item) => item['sk'])).toEqual(['META']);
     expect(await store.listRoutes(id)).toEqual([expect.objectContaining({ stored_with_notification: true, attempts: 1 })]);
     expect(await mailbox(email)).toHaveLength(1);
   });
@@ -139,7 +135,7 @@ describe('where accept stores a notification with one route', () => {
     // Assess
     await waitFor('route published', async () => (await store.getRoute(id, `email:${sent.audience.user_id}`))?.status === 'published');
     await waitFor('acceptance completed', async () => (await store.getNotification(id))?.state === 'accepted');
-    expect((await itemsOf(id)).map((item) => item['sk'])).toEqual(['META', `R#email:${sent.audience.user_id}`]);
+    expect((await notificationItems(id)).map((item) => item['sk'])).toEqual(['META', `R#email:${sent.audience.user_id}`]);
     expect((await store.listRoutes(id))[0]).not.toHaveProperty('stored_with_notification');
     expect(await mailbox(email)).toHaveLength(1);
   });

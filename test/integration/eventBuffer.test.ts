@@ -5,11 +5,11 @@ import { DELETION_MARGIN_MS, EVENT_KEEP_AFTER_FRESHNESS_MS, NEW_EPOCH_SKIP } fro
 import { routeKey } from '../../functions/adapters/dynamoKeys.ts';
 import { DispatchError } from '../../functions/core/errors.ts';
 import type { StreamEvent } from '../../functions/core/push/pushTypes.ts';
-import { appendRouteEvent, documents, endpoints, leasedPushRoute, outputs, store, uid, type LeasedPushRoute } from './support.ts';
+import { appendRouteEvent, documents, leasedPushRoute, outputs, store, uid, type LeasedPushRoute } from './support.ts';
 
 // The event buffer's append against DynamoDB Local: conditional writes only, so every race and
 // every crash point between them is checked here on the real emulator.
-const streamsTable = endpoints.outputs['HeraldStreamsTableName']!;
+const streamsTable = outputs.streamsTableName;
 const newBuffer = () => new DynamoEventBuffer(documents, { streamsTable, notificationsTable: outputs.tableName });
 const buffer = newBuffer();
 

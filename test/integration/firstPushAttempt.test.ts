@@ -17,7 +17,7 @@ import { documents, endpoints, eventBuffer, functionLogLines, intent, mailbox, o
 import { closeAllClients, connectAs } from './wsClient.ts';
 
 const catalog = (JSON.parse(readFileSync('test/fixtures/herald.test.json', 'utf8')) as { catalog: Catalog }).catalog;
-const streamsTable = endpoints.outputs['HeraldStreamsTableName']!;
+const streamsTable = outputs.streamsTableName;
 const connectionsTable = endpoints.outputs['HeraldConnectionsTableName']!;
 
 afterEach(async () => {

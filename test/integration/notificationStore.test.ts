@@ -1,9 +1,8 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { buildRoutes } from '../../functions/core/accept/AcceptIntent.ts';
 import { contentHashOf, notificationIdFor } from '../../functions/core/route/identifiers.ts';
 import type { NotificationRecord, RouteRecord } from '../../functions/core/types.ts';
-import { documents, outputs, store, uid } from './support.ts';
+import { notificationItems, store, uid } from './support.ts';
 
 const DAY = 86_400_000;
 
@@ -31,9 +30,6 @@ async function notificationWithItsOnlyRoute(options: { at?: number; routeCount?:
   return { id, user, record, route, begin: () => store.beginAcceptance(record, 'acceptance-1', at + 60_000, route) };
 }
 
-const itemsOf = async (id: string) =>
-  (await documents.send(new QueryCommand({ TableName: outputs.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `N#${id}` }, ConsistentRead: true }))).Items ?? [];
-
 describe("a notification's only route, stored in the notification's item", () => {
   it('is created by the one write that creates the notification, and read back as a notification and a route apart', async () => {
     // Prepare
@@ -43,7 +39,7 @@ describe("a notification's only route, stored in the notification's item", () =>
     expect(await begin()).toEqual({ kind: 'created' });
 
     // Assess: one item; each reader sees only its own attributes.
-    expect(await itemsOf(id)).toHaveLength(1);
+    expect(await notificationItems(id)).toHaveLength(1);
     expect(await store.getNotification(id)).toEqual(record);
     const stored = await store.getRoute(id, route.route_id);
     expect(stored).toMatchObject({ ...route, stored_with_notification: true });
@@ -88,7 +84,7 @@ describe("a notification's only route, stored in the notification's item", () =>
     // Assess: the route is leased where it is; a route id the notification does not have is no route.
     expect(leased).toMatchObject({ leased: true, route: { route_id: route.route_id, attempts: 1, lease_token: 'worker-1', stored_with_notification: true } });
     expect(missing).toEqual({ leased: false });
-    expect(await itemsOf(id)).toHaveLength(1);
+    expect(await notificationItems(id)).toHaveLength(1);
   });
 
   it("completes the acceptance with the route's terminal outcome, not with a failed attempt", async () => {
@@ -108,10 +104,10 @@ describe("a notification's only route, stored in the notification's item", () =>
     expect(await store.completeRoute(second.route, 'worker-2', { status: 'published' }, now + 5)).toBe(true);
     expect(await store.getNotification(id)).toMatchObject({ state: 'accepted' });
     expect(await store.getRoute(id, route.route_id)).toMatchObject({ status: 'published', attempts: 2, published_at: now + 5 });
-    expect((await itemsOf(id))[0]).toMatchObject({ accepted_complete_at: now + 5 });
+    expect((await notificationItems(id))[0]).toMatchObject({ accepted_complete_at: now + 5 });
     // …and an acceptance still holding its lease completes it as well, without error.
     expect(await store.completeAcceptance(id, 'acceptance-1', now + 10)).toBe(true);
-    expect((await itemsOf(id))[0]).toMatchObject({ state: 'accepted' });
+    expect((await notificationItems(id))[0]).toMatchObject({ state: 'accepted' });
   });
 
   it('is cancelled where it is stored when its user is deleted', async () => {
@@ -138,6 +134,6 @@ describe("a notification's only route, stored in the notification's item", () =>
   it('is refused for a notification with more than one route', async () => {
     const { begin, id } = await notificationWithItsOnlyRoute({ routeCount: 2 });
     await expect(begin()).rejects.toThrow(/cannot be stored with notification/);
-    expect(await itemsOf(id)).toHaveLength(0);
+    expect(await notificationItems(id)).toHaveLength(0);
   });
 });

@@ -10,7 +10,7 @@ import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
 import { appendRouteEvent, documents, endpoints, eventBuffer, intent, leasedPushRoute, outputs, sendIntent, store, uid, waitFor } from './support.ts';
 import { closeAllClients, connectAs, RawClient, tokenFor, tokenSecret } from './wsClient.ts';
 
-const streamsTable = endpoints.outputs['HeraldStreamsTableName']!;
+const streamsTable = outputs.streamsTableName;
 const connectionsTable = endpoints.outputs['HeraldConnectionsTableName']!;
 const registry = new DynamoConnectionRegistry(documents, connectionsTable);
 const connect = connectAs;

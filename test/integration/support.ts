@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -9,7 +9,7 @@ import { inject } from 'vitest';
 import { DynamoEventBuffer } from '../../functions/adapters/DynamoEventBuffer.ts';
 import { DynamoNotificationStore } from '../../functions/adapters/DynamoNotificationStore.ts';
 import { DynamoRejectionStore } from '../../functions/adapters/DynamoRejectionStore.ts';
-import { routeKey } from '../../functions/adapters/dynamoKeys.ts';
+import { notificationKey, routeKey } from '../../functions/adapters/dynamoKeys.ts';
 import type { EventBuffer } from '../../functions/core/push/pushPorts.ts';
 import { deliveryMessageFor, type RouteAddress, type RouteRecord } from '../../functions/core/types.ts';
 import type { StreamEvent } from '../../functions/core/push/pushTypes.ts';
@@ -41,7 +41,17 @@ export const rejections = new DynamoRejectionStore(documents, { tableName: outpu
 /** The push event buffer as the handlers configure it (one per test file: its appends keep recent heads). */
 export const eventBuffer = new DynamoEventBuffer(documents, { streamsTable: outputs.streamsTableName, notificationsTable: outputs.tableName });
 
-/** A value unique to one test, so assertions on shared emulators never see another test's data. */
+/** Every stored item of a notification (its own and its routes'), raw, as the table holds them. */
+export async function notificationItems(notificationId: string): Promise<Record<string, unknown>[]> {
+  const { Items } = await documents.send(new QueryCommand({
+    TableName: outputs.tableName,
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': notificationKey(notificationId).pk },
+    ConsistentRead: true,
+  }));
+  return Items ?? [];
+}
+
 /**
  * The lines of the functions' log (the offline stack captures their stdout) that mention `marker`,
  * parsed; `_function` is the function that wrote the line (on AWS: its log group).
@@ -53,6 +63,7 @@ export function functionLogLines(marker: string): Record<string, unknown>[] {
     .map((line) => ({ ...(JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>), _function: /^\[([^\]]+)\]/.exec(line)?.[1] }));
 }
 
+/** A value unique to one test, so assertions on shared emulators never see another test's data. */
 export const uid = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
 
 export async function sendIntent(intent: unknown): Promise<string> {
