@@ -71,6 +71,7 @@ export interface ProvisionedCapacityEstimate {
   readonly usdPerMillion: number;
 }
 
+const MILLION = 1e6;
 const DYNAMODB_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
 
 /**
@@ -143,25 +144,29 @@ export function costPerRoute(run: MeasuredRun): RouteCost {
     // the event as stored, near enough (the item adds keys and a TTL).
     storedEventBytes: apiPosts > 0 ? apiBytes / apiPosts + DYNAMODB_ITEM_OVERHEAD_BYTES : 0,
   };
-  const million = 1e6;
   const GB = 1024 ** 3;
-  const dynamodbWrites = (units.dynamodbWriteUnits + units.dynamodbIndexWriteUnits) * PRICES.dynamodbWriteRequestUnit.usd * million;
-  const dynamodbReads = units.dynamodbReadUnits * PRICES.dynamodbReadRequestUnit.usd * million;
+  const dynamodbWrites = tableAndIndexWriteUnits(units) * PRICES.dynamodbWriteRequestUnit.usd * MILLION;
+  const dynamodbReads = units.dynamodbReadUnits * PRICES.dynamodbReadRequestUnit.usd * MILLION;
   const lines: CostLine[] = [
     { charge: 'DynamoDB writes (table + indexes)', usdPerMillion: dynamodbWrites },
-    { charge: `DynamoDB storage (buffered events, ${BUFFERED_EVENT_STORED_DAYS} days, estimated)`, usdPerMillion: (units.storedEventBytes / 1e9) * PRICES.dynamodbStorageGbMonth.usd * (BUFFERED_EVENT_STORED_DAYS / 30.4) * million },
+    { charge: `DynamoDB storage (buffered events, ${BUFFERED_EVENT_STORED_DAYS} days, estimated)`, usdPerMillion: (units.storedEventBytes / 1e9) * PRICES.dynamodbStorageGbMonth.usd * (BUFFERED_EVENT_STORED_DAYS / 30.4) * MILLION },
     { charge: 'DynamoDB reads', usdPerMillion: dynamodbReads },
-    { charge: 'SQS requests', usdPerMillion: units.sqsRequestUnits * PRICES.sqsRequest.usd * million },
-    { charge: 'API Gateway WebSocket messages', usdPerMillion: units.apiGatewayMessages * PRICES.apiGatewayWebSocketMessage.usd * million },
-    { charge: 'Data transfer out (WebSocket frames)', usdPerMillion: (units.apiGatewayBytes / GB) * PRICES.dataTransferOutGb.usd * million },
-    { charge: 'SES emails', usdPerMillion: units.sesEmails * PRICES.sesEmail.usd * million },
-    { charge: 'Lambda requests', usdPerMillion: units.lambdaInvocations * PRICES.lambdaRequest.usd * million },
-    { charge: 'Lambda duration (arm64)', usdPerMillion: units.lambdaGbSeconds * PRICES.lambdaArmGbSecond.usd * million },
-    { charge: 'CloudWatch Logs ingestion', usdPerMillion: (units.logBytes / GB) * PRICES.cloudWatchLogsIngestedGb.usd * million },
-    { charge: 'X-Ray traces (default sampling)', usdPerMillion: units.tracedInvocations * XRAY_SAMPLED_FRACTION * PRICES.xrayTraceRecorded.usd * million },
+    { charge: 'SQS requests', usdPerMillion: units.sqsRequestUnits * PRICES.sqsRequest.usd * MILLION },
+    { charge: 'API Gateway WebSocket messages', usdPerMillion: units.apiGatewayMessages * PRICES.apiGatewayWebSocketMessage.usd * MILLION },
+    { charge: 'Data transfer out (WebSocket frames)', usdPerMillion: (units.apiGatewayBytes / GB) * PRICES.dataTransferOutGb.usd * MILLION },
+    { charge: 'SES emails', usdPerMillion: units.sesEmails * PRICES.sesEmail.usd * MILLION },
+    { charge: 'Lambda requests', usdPerMillion: units.lambdaInvocations * PRICES.lambdaRequest.usd * MILLION },
+    { charge: 'Lambda duration (arm64)', usdPerMillion: units.lambdaGbSeconds * PRICES.lambdaArmGbSecond.usd * MILLION },
+    { charge: 'CloudWatch Logs ingestion', usdPerMillion: (units.logBytes / GB) * PRICES.cloudWatchLogsIngestedGb.usd * MILLION },
+    { charge: 'X-Ray traces (default sampling)', usdPerMillion: units.tracedInvocations * XRAY_SAMPLED_FRACTION * PRICES.xrayTraceRecorded.usd * MILLION },
   ];
   const usdPerMillion = lines.reduce((sum, l) => sum + l.usdPerMillion, 0);
   return { units, requestsPerRoute, lines, usdPerMillion, provisioned: onProvisionedCapacity(units, usdPerMillion - dynamodbWrites - dynamodbReads) };
+}
+
+/** Write units per route, the table's and its indexes': both are billed (and provisioned) alike. */
+function tableAndIndexWriteUnits(units: UnitsPerRoute): number {
+  return units.dynamodbWriteUnits + units.dynamodbIndexWriteUnits;
 }
 
 /**
@@ -171,8 +176,8 @@ export function costPerRoute(run: MeasuredRun): RouteCost {
 function onProvisionedCapacity(units: UnitsPerRoute, otherUsdPerMillion: number): ProvisionedCapacityEstimate {
   const perUnit = (unitHour: number) => unitHour / (3600 * PROVISIONED_UTILISATION);
   const lines: CostLine[] = [
-    { charge: 'DynamoDB writes (table + indexes), provisioned', usdPerMillion: (units.dynamodbWriteUnits + units.dynamodbIndexWriteUnits) * perUnit(PRICES.dynamodbProvisionedWriteCapacityUnitHour.usd) * 1e6 },
-    { charge: 'DynamoDB reads, provisioned', usdPerMillion: units.dynamodbReadUnits * perUnit(PRICES.dynamodbProvisionedReadCapacityUnitHour.usd) * 1e6 },
+    { charge: 'DynamoDB writes (table + indexes), provisioned', usdPerMillion: tableAndIndexWriteUnits(units) * perUnit(PRICES.dynamodbProvisionedWriteCapacityUnitHour.usd) * MILLION },
+    { charge: 'DynamoDB reads, provisioned', usdPerMillion: units.dynamodbReadUnits * perUnit(PRICES.dynamodbProvisionedReadCapacityUnitHour.usd) * MILLION },
   ];
   return { utilisation: PROVISIONED_UTILISATION, lines, usdPerMillion: otherUsdPerMillion + lines.reduce((sum, l) => sum + l.usdPerMillion, 0) };
 }
