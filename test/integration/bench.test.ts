@@ -1,10 +1,10 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { DynamoNotificationStore } from '../../functions/adapters/DynamoNotificationStore.ts';
 import { mergeLedgers, type RequestLedger } from '../../functions/adapters/requestAccounting.ts';
 import { buildRoutes } from '../../functions/core/accept/AcceptIntent.ts';
@@ -197,6 +197,7 @@ function tableLogicalIds(template: StackTemplate): Map<string, string> {
 describe('npm run bench -- --quick (smoke test: numbers are produced, not judged)', () => {
   it('writes a JSON and a Markdown report with every measurement filled in', () => {
     const out = mkdtempSync(join(tmpdir(), 'herald-bench-'));
+    onTestFinished(() => rmSync(out, { recursive: true, force: true }));
     // Reuses the assembly the block above synthesized.
     const result = spawnSync('node_modules/.bin/tsx', ['bench/run.ts', '--quick', '--no-synth', '--out', out, '--name', 'smoke'], { encoding: 'utf8', timeout: 280_000 });
     expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);

@@ -1,8 +1,10 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { jwtVerify } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
 import { addFault, approximateDepth, clearFaults, intent, outputs, sendIntent, sqs, store, uid, waitFor } from './support.ts';
 import { tokenSecret } from './wsClient.ts';
@@ -21,9 +23,13 @@ const json = async (...args: string[]) => {
   return JSON.parse(result.stdout) as any;
 };
 
+// Intent files the tests hand to `herald send --file`; removed afterwards so runs leave nothing behind.
+const intentFiles = mkdtempSync(join(tmpdir(), 'herald-cli-test-'));
+
 afterEach(async () => {
   await clearFaults('ses');
 });
+afterAll(() => rmSync(intentFiles, { recursive: true, force: true }));
 
 describe('herald CLI', () => {
   it.each(['send', 'status', 'rejections', 'dead-letters', 'redrive-queue', 'token', 'tail'])('%s --help shows examples and exits 0', async (command) => {
@@ -40,7 +46,7 @@ describe('herald CLI', () => {
 
   it('sends an intent file, then shows the notification and its routes', async () => {
     const email = `${uid('cli')}@example.com`;
-    const file = `.local/${uid('intent')}.json`;
+    const file = join(intentFiles, `${uid('intent')}.json`);
     const sent = intent('welcome', { user_id: uid('cli'), email }, { name: 'Cli' });
     writeFileSync(file, JSON.stringify(sent));
 
@@ -66,7 +72,7 @@ describe('herald CLI', () => {
     const sent = await json('send', '--type', 'ping', '--user', user, '--payload', '{"hello":"cli"}');
     await waitFor('push published', async () => (await store.getRoute(sent.notification_id, `push:${user}`))?.status === 'published' || undefined);
 
-    const bad = `.local/${uid('bad')}.json`;
+    const bad = join(intentFiles, `${uid('bad')}.json`);
     writeFileSync(bad, JSON.stringify({ notification_type: 'ping', producer: 'cli' }));
     const refused = await herald('send', '--file', bad);
     expect(refused.code).toBe(4);
