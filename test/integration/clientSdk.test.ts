@@ -3,12 +3,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HeraldClient } from '../../client/HeraldClient.ts';
 import type { HeraldEvent } from '../../client/types.ts';
 import { ApiGatewayConnectionSender } from '../../functions/adapters/ApiGatewayConnectionSender.ts';
-import { DynamoConnectionRegistry } from '../../functions/adapters/DynamoConnectionRegistry.ts';
 import { SessionInvalidator } from '../../functions/core/push/SessionInvalidator.ts';
-import { documents, endpoints, eventBuffer, intent, outputs, sendIntent, sqs, uid, waitFor } from './support.ts';
+import { connectionRegistry, endpoints, eventBuffer, intent, outputs, sendIntent, sqs, uid, waitFor } from './support.ts';
 import { tokenFor } from './wsClient.ts';
 
-const registry = new DynamoConnectionRegistry(documents, endpoints.outputs['HeraldConnectionsTableName']!);
 const clients: HeraldClient[] = [];
 
 function sdkClient(userId: string, sid = 'phone') {
@@ -62,7 +60,7 @@ describe('client SDK against the offline stack', () => {
       const deadline = Date.now() + 150_000;
       while (!stop && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 150 + Math.random() * 350));
-        for (const connection of await registry.listForUser(user)) {
+        for (const connection of await connectionRegistry.listForUser(user)) {
           const how = drops % 2 === 0 ? 'drop' : 'vanish';
           const response = await fetch(`${endpoints.admin}/gateway/connections/${encodeURIComponent(connection.connection_id)}/${how}`, { method: 'POST' });
           if (response.ok) drops += 1;
@@ -117,13 +115,13 @@ describe('client SDK against the offline stack', () => {
     client.connect();
     await waitFor('open', async () => client.state === 'open');
 
-    await new SessionInvalidator({ registry, sender: new ApiGatewayConnectionSender(endpoints.websocketCallback, { region: endpoints.region, credentials: endpoints.credentials }) })
+    await new SessionInvalidator({ registry: connectionRegistry, sender: new ApiGatewayConnectionSender(endpoints.websocketCallback, { region: endpoints.region, credentials: endpoints.credentials }) })
       .invalidate(user, { reason: 'session.revoked' });
 
     await waitFor('invalidated', async () => invalidated.length === 1);
     await new Promise((r) => setTimeout(r, 1_500));
     expect(client.state).toBe('closed');
     expect(tokens()).toBe(1);
-    expect(await registry.listForUser(user)).toHaveLength(0);
+    expect(await connectionRegistry.listForUser(user)).toHaveLength(0);
   });
 });

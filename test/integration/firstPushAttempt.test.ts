@@ -18,7 +18,7 @@ import { closeAllClients, connectAs } from './wsClient.ts';
 
 const catalog = (JSON.parse(readFileSync('test/fixtures/herald.test.json', 'utf8')) as { catalog: Catalog }).catalog;
 const streamsTable = outputs.streamsTableName;
-const connectionsTable = endpoints.outputs['HeraldConnectionsTableName']!;
+const connectionsTable = outputs.connectionsTableName;
 
 afterEach(async () => {
   await closeAllClients();

@@ -1,7 +1,6 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DynamoConnectionRegistry } from '../../functions/adapters/DynamoConnectionRegistry.ts';
 import { DynamoUserStates } from '../../functions/adapters/DynamoUserStates.ts';
 import { buildRoutes } from '../../functions/core/accept/AcceptIntent.ts';
 import { contentHashOf, notificationIdFor } from '../../functions/core/route/identifiers.ts';
@@ -10,6 +9,7 @@ import {
   addFault,
   approximateDepth,
   clearFaults,
+  connectionRegistry,
   documents,
   endpoints,
   eventBuffer,
@@ -29,7 +29,6 @@ import {
 import { closeAllClients, connectAs } from './wsClient.ts';
 
 const lifecycleDlqUrl = endpoints.outputs['HeraldLifecycleDeadLetterQueueUrl']!;
-const registry = new DynamoConnectionRegistry(documents, endpoints.outputs['HeraldConnectionsTableName']!);
 const connect = connectAs;
 
 /** A deleted user, an intent for them, and its notification record as an acceptance a minute ago began it. */
@@ -92,7 +91,7 @@ describe('user.deleted', () => {
     for (const route of routes) {
       expect(await store.getRoute(id, route.route_id)).toMatchObject({ status: 'cancelled', cancel_reason: 'user.deleted' });
     }
-    expect(await registry.listForUser(user)).toHaveLength(0);
+    expect(await connectionRegistry.listForUser(user)).toHaveLength(0);
     expect(await eventBuffer.getHead(user)).toBeUndefined();
     expect(await store.listOpenRoutesOfUser(user, 10)).toEqual({ routes: [] });
 

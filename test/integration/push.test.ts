@@ -2,17 +2,15 @@ import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiGatewayConnectionSender } from '../../functions/adapters/ApiGatewayConnectionSender.ts';
-import { DynamoConnectionRegistry } from '../../functions/adapters/DynamoConnectionRegistry.ts';
 import { eventItem, eventSk, HEAD_SK, streamPk } from '../../functions/adapters/DynamoEventBuffer.ts';
 import { encodeCursor } from '../../functions/core/push/cursorCodec.ts';
 import { SessionInvalidator } from '../../functions/core/push/SessionInvalidator.ts';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
-import { appendRouteEvent, documents, endpoints, eventBuffer, intent, leasedPushRoute, outputs, sendIntent, store, uid, waitFor } from './support.ts';
+import { appendRouteEvent, connectionRegistry, documents, endpoints, eventBuffer, intent, leasedPushRoute, outputs, sendIntent, store, uid, waitFor } from './support.ts';
 import { closeAllClients, connectAs, RawClient, tokenFor, tokenSecret } from './wsClient.ts';
 
 const streamsTable = outputs.streamsTableName;
-const connectionsTable = endpoints.outputs['HeraldConnectionsTableName']!;
-const registry = new DynamoConnectionRegistry(documents, connectionsTable);
+const connectionsTable = outputs.connectionsTableName;
 const connect = connectAs;
 
 afterEach(async () => {
@@ -225,30 +223,30 @@ describe('connection registry', () => {
   it('registers on connect and removes on disconnect', async () => {
     const user = uid('reg');
     const client = await connect(user, 'phone');
-    expect((await registry.listForUser(user)).map((c) => c.device_session_id)).toEqual(['phone']);
+    expect((await connectionRegistry.listForUser(user)).map((c) => c.device_session_id)).toEqual(['phone']);
     await client.close();
-    await waitFor('registry entry removed', async () => (await registry.listForUser(user)).length === 0);
+    await waitFor('registry entry removed', async () => (await connectionRegistry.listForUser(user)).length === 0);
   });
 
   it('keeps a just-registered connection whose first post gets 410 (not open yet), and the client still gets the event on resume', async () => {
     const user = uid('early');
     const now = Date.now();
-    await registry.register({ user_id: user, connection_id: 'not-open-yet', device_session_id: 'phone', connected_at: now });
+    await connectionRegistry.register({ user_id: user, connection_id: 'not-open-yet', device_session_id: 'phone', connected_at: now });
 
     const { route } = await publish(user, { text: 'while connecting' });
 
     expect(route.status).toBe('published');
-    expect((await registry.listForUser(user)).map((c) => c.connection_id)).toEqual(['not-open-yet']);
-    await registry.remove(user, 'not-open-yet');
+    expect((await connectionRegistry.listForUser(user)).map((c) => c.connection_id)).toEqual(['not-open-yet']);
+    await connectionRegistry.remove(user, 'not-open-yet');
   });
 
   it('removes a connection that vanished without $disconnect when its first post gets 410; the route still publishes', async () => {
     const user = uid('ghost');
     await connect(user, 'phone');
-    const [connection] = await registry.listForUser(user);
+    const [connection] = await connectionRegistry.listForUser(user);
     const vanished = await fetch(`${endpoints.admin}/gateway/connections/${encodeURIComponent(connection!.connection_id)}/vanish`, { method: 'POST' });
     expect(vanished.status).toBe(200);
-    expect(await registry.listForUser(user)).toHaveLength(1);
+    expect(await connectionRegistry.listForUser(user)).toHaveLength(1);
     // A 410 within 10 s of $connect means "not open yet", not gone: wait past that grace.
     await new Promise((r) => setTimeout(r, 10_500));
 
@@ -256,7 +254,7 @@ describe('connection registry', () => {
 
     expect(route.status).toBe('published');
     expect(route.attempts).toBe(1);
-    expect(await registry.listForUser(user)).toHaveLength(0);
+    expect(await connectionRegistry.listForUser(user)).toHaveLength(0);
     const gone = await fetch(`${endpoints.websocketCallback}/@connections/${encodeURIComponent(connection!.connection_id)}`, { method: 'POST', body: '{}' });
     expect(gone.status).toBe(410);
   });
@@ -271,7 +269,7 @@ describe('connection registry', () => {
   it('answers 413 to a post larger than 128 KiB through the management API', async () => {
     const user = uid('post');
     await connect(user, 'phone');
-    const [connection] = await registry.listForUser(user);
+    const [connection] = await connectionRegistry.listForUser(user);
     const tooBig = await fetch(`${endpoints.websocketCallback}/@connections/${encodeURIComponent(connection!.connection_id)}`, { method: 'POST', body: 'x'.repeat(129 * 1024) });
     expect(tooBig.status).toBe(413);
     const info = await fetch(`${endpoints.websocketCallback}/@connections/${encodeURIComponent(connection!.connection_id)}`);
@@ -299,7 +297,7 @@ describe('session invalidation', () => {
   it('sends session_invalidated and then closes exactly the targeted sockets', async () => {
     const [alice, bob] = [uid('inv-a'), uid('inv-b')];
     const [phone, laptop, other] = await Promise.all([connect(alice, 'phone'), connect(alice, 'laptop'), connect(bob, 'phone')]);
-    const invalidator = new SessionInvalidator({ registry, sender: new ApiGatewayConnectionSender(endpoints.websocketCallback, { region: endpoints.region, credentials: endpoints.credentials }) });
+    const invalidator = new SessionInvalidator({ registry: connectionRegistry, sender: new ApiGatewayConnectionSender(endpoints.websocketCallback, { region: endpoints.region, credentials: endpoints.credentials }) });
 
     expect(await invalidator.invalidate(alice, { deviceSessionId: 'phone', reason: 'session.revoked' })).toBe(1);
 
@@ -313,7 +311,7 @@ describe('session invalidation', () => {
     await laptop.waitFor('laptop closed', () => laptop.closed);
     expect(laptop.frames.at(-1)).toMatchObject({ type: 'session_invalidated', reason: 'user.blocked' });
     expect(other.closed).toBeUndefined();
-    expect(await registry.listForUser(alice)).toHaveLength(0);
-    expect(await registry.listForUser(bob)).toHaveLength(1);
+    expect(await connectionRegistry.listForUser(alice)).toHaveLength(0);
+    expect(await connectionRegistry.listForUser(bob)).toHaveLength(1);
   });
 });

@@ -6,6 +6,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
+import { DynamoConnectionRegistry } from '../../functions/adapters/DynamoConnectionRegistry.ts';
 import { DynamoEventBuffer } from '../../functions/adapters/DynamoEventBuffer.ts';
 import { DynamoNotificationStore } from '../../functions/adapters/DynamoNotificationStore.ts';
 import { DynamoRejectionStore } from '../../functions/adapters/DynamoRejectionStore.ts';
@@ -33,6 +34,7 @@ export const outputs = {
   busName: endpoints.outputs['HeraldEventBusName']!,
   tableName: endpoints.outputs['HeraldTableName']!,
   streamsTableName: endpoints.outputs['HeraldStreamsTableName']!,
+  connectionsTableName: endpoints.outputs['HeraldConnectionsTableName']!,
 };
 
 const retentionMs = 30 * 86_400_000;
@@ -40,6 +42,7 @@ export const store = new DynamoNotificationStore(documents, { tableName: outputs
 export const rejections = new DynamoRejectionStore(documents, { tableName: outputs.tableName, retentionMs });
 /** The push event buffer as the handlers configure it (one per test file: its appends keep recent heads). */
 export const eventBuffer = new DynamoEventBuffer(documents, { streamsTable: outputs.streamsTableName, notificationsTable: outputs.tableName });
+export const connectionRegistry = new DynamoConnectionRegistry(documents, outputs.connectionsTableName);
 
 /** Every stored item of a notification (its own and its routes'), raw, as the table holds them. */
 export async function notificationItems(notificationId: string): Promise<Record<string, unknown>[]> {
