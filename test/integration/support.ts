@@ -121,18 +121,21 @@ export async function mailbox(to: string): Promise<CapturedEmail[]> {
   return emails.filter((e) => e.destination.to.includes(to));
 }
 
+/** The emulators the offline stack puts a fault proxy in front of (admin `/faults/<service>`). */
+type FaultedService = 'ses' | 'dynamodb';
+
 /** Makes the offline stack's proxy in front of an emulator fail matching requests (see FaultProxy). */
-export async function addFault(service: 'ses' | 'dynamodb', rule: FaultRule): Promise<FaultState> {
+export async function addFault(service: FaultedService, rule: FaultRule): Promise<FaultState> {
   const response = await fetch(`${endpoints.admin}/faults/${service}`, { method: 'POST', body: JSON.stringify(rule) });
   if (response.status !== 201) throw new Error(`adding fault failed: ${response.status} ${await response.text()}`);
   return (await response.json()) as FaultState;
 }
 
-export async function faults(service: 'ses' | 'dynamodb'): Promise<FaultState[]> {
+export async function faults(service: FaultedService): Promise<FaultState[]> {
   return (await (await fetchIdempotent(`${endpoints.admin}/faults/${service}`)).json()) as FaultState[];
 }
 
-export async function clearFaults(service: 'ses' | 'dynamodb'): Promise<void> {
+export async function clearFaults(service: FaultedService): Promise<void> {
   await fetchIdempotent(`${endpoints.admin}/faults/${service}`, { method: 'DELETE' });
 }
 
