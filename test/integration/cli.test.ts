@@ -67,6 +67,20 @@ describe('herald CLI', () => {
     expect(table.stdout).toContain('published');
   });
 
+  it("`npm run send -- <file>` runs herald send --file (the README's first step)", async () => {
+    const file = join(intentFiles, `${uid('intent')}.json`);
+    const sent = intent('ping', { user_id: uid('cli') }, { via: 'npm run send' });
+    writeFileSync(file, JSON.stringify(sent));
+
+    const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) => {
+      execFile('npm', ['run', '--silent', 'send', '--', file, '--endpoints', '.local/test-endpoints.json', '--json'], { timeout: 60_000 }, (error, stdout, stderr) =>
+        error ? reject(new Error(`npm run send failed: ${stderr}`)) : resolve({ stdout }),
+      );
+    });
+
+    expect(JSON.parse(stdout).notification_id).toBe(notificationIdFor('tests', sent.idempotency_key));
+  });
+
   it('sends from flags and refuses a malformed intent before sending it (exit 4)', async () => {
     const user = uid('flags');
     const sent = await json('send', '--type', 'ping', '--user', user, '--payload', '{"hello":"cli"}');
