@@ -9,14 +9,19 @@ import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
 import { addFault, approximateDepth, clearFaults, intent, outputs, sendIntent, sqs, store, uid, waitFor } from './support.ts';
 import { tokenSecret } from './wsClient.ts';
 
-/** Runs the real `herald` command (bin/herald-cli.mjs) against the test stack. */
-function herald(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs a command to its end: its exit code and what it printed. */
+function run(file: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/herald-cli.mjs', ...args, '--endpoints', '.local/test-endpoints.json'], { timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(file, args, { timeout: 60_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
 }
+
+const TEST_STACK = ['--endpoints', '.local/test-endpoints.json'];
+
+/** Runs the real `herald` command (bin/herald-cli.mjs) against the test stack. */
+const herald = (...args: string[]) => run(process.execPath, ['bin/herald-cli.mjs', ...args, ...TEST_STACK]);
 const json = async (...args: string[]) => {
   const result = await herald(...args, '--json');
   expect(result.code, result.stderr).toBe(0);
@@ -72,13 +77,10 @@ describe('herald CLI', () => {
     const sent = intent('ping', { user_id: uid('cli') }, { via: 'npm run send' });
     writeFileSync(file, JSON.stringify(sent));
 
-    const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) => {
-      execFile('npm', ['run', '--silent', 'send', '--', file, '--endpoints', '.local/test-endpoints.json', '--json'], { timeout: 60_000 }, (error, stdout, stderr) =>
-        error ? reject(new Error(`npm run send failed: ${stderr}`)) : resolve({ stdout }),
-      );
-    });
+    const result = await run('npm', ['run', '--silent', 'send', '--', file, ...TEST_STACK, '--json']);
 
-    expect(JSON.parse(stdout).notification_id).toBe(notificationIdFor('tests', sent.idempotency_key));
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).notification_id).toBe(notificationIdFor('tests', sent.idempotency_key));
   });
 
   it('sends from flags and refuses a malformed intent before sending it (exit 4)', async () => {
