@@ -2,9 +2,7 @@ import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HeraldClient } from '../../client/HeraldClient.ts';
 import type { HeraldEvent } from '../../client/types.ts';
-import { ApiGatewayConnectionSender } from '../../functions/adapters/ApiGatewayConnectionSender.ts';
-import { SessionInvalidator } from '../../functions/core/push/SessionInvalidator.ts';
-import { connectionRegistry, endpoints, eventBuffer, intent, outputs, sendIntent, sqs, uid, waitFor } from './support.ts';
+import { connectionRegistry, endpoints, eventBuffer, intent, outputs, sendIntent, sessionInvalidator, sqs, uid, waitFor } from './support.ts';
 import { tokenFor } from './wsClient.ts';
 
 const clients: HeraldClient[] = [];
@@ -115,8 +113,7 @@ describe('client SDK against the offline stack', () => {
     client.connect();
     await waitFor('open', async () => client.state === 'open');
 
-    await new SessionInvalidator({ registry: connectionRegistry, sender: new ApiGatewayConnectionSender(endpoints.websocketCallback, { region: endpoints.region, credentials: endpoints.credentials }) })
-      .invalidate(user, { reason: 'session.revoked' });
+    await sessionInvalidator.invalidate(user, { reason: 'session.revoked' });
 
     await waitFor('invalidated', async () => invalidated.length === 1);
     await new Promise((r) => setTimeout(r, 1_500));

@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiGatewayConnectionSender } from '../../functions/adapters/ApiGatewayConnectionSender.ts';
-import { DynamoConnectionRegistry } from '../../functions/adapters/DynamoConnectionRegistry.ts';
 import { DynamoEventBuffer } from '../../functions/adapters/DynamoEventBuffer.ts';
 import { DynamoUserStates } from '../../functions/adapters/DynamoUserStates.ts';
 import { SqsRouteQueue } from '../../functions/adapters/SqsRouteQueue.ts';
@@ -13,12 +11,11 @@ import { PushDispatcher } from '../../functions/core/push/PushDispatcher.ts';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
 import type { ChannelDispatcher } from '../../functions/core/ports.ts';
 import { systemClock } from '../../functions/core/types.ts';
-import { documents, endpoints, eventBuffer, functionLogLines, intent, mailbox, outputs, rejections, sendIntent, sqs, store, uid, waitFor } from './support.ts';
+import { connectionRegistry, connectionSender, documents, eventBuffer, functionLogLines, intent, mailbox, outputs, rejections, sendIntent, sqs, store, uid, waitFor } from './support.ts';
 import { closeAllClients, connectAs } from './wsClient.ts';
 
 const catalog = (JSON.parse(readFileSync('test/fixtures/herald.test.json', 'utf8')) as { catalog: Catalog }).catalog;
 const streamsTable = outputs.streamsTableName;
-const connectionsTable = outputs.connectionsTableName;
 
 afterEach(async () => {
   await closeAllClients();
@@ -84,14 +81,13 @@ describe('first push attempt in accept (the deployed handlers)', () => {
 });
 
 describe('first push attempt in accept, run here against the real tables, queue and deliver function: stream positions and failures', () => {
-  const sender = new ApiGatewayConnectionSender(endpoints.websocketCallback, { region: endpoints.region, credentials: endpoints.credentials });
   const buffer = new DynamoEventBuffer(documents, { streamsTable, notificationsTable: outputs.tableName });
   const push = new PushDispatcher(
     { freshnessMs: 86_400_000 },
     {
       buffer,
-      registry: new DynamoConnectionRegistry(documents, connectionsTable),
-      sender,
+      registry: connectionRegistry,
+      sender: connectionSender,
       clock: systemClock,
     },
   );

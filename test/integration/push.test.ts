@@ -1,12 +1,10 @@
 import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ApiGatewayConnectionSender } from '../../functions/adapters/ApiGatewayConnectionSender.ts';
 import { eventItem, eventSk, HEAD_SK, streamPk } from '../../functions/adapters/DynamoEventBuffer.ts';
 import { encodeCursor } from '../../functions/core/push/cursorCodec.ts';
-import { SessionInvalidator } from '../../functions/core/push/SessionInvalidator.ts';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
-import { appendRouteEvent, connectionRegistry, documents, endpoints, eventBuffer, intent, leasedPushRoute, outputs, sendIntent, store, uid, waitFor } from './support.ts';
+import { appendRouteEvent, connectionRegistry, documents, endpoints, eventBuffer, intent, leasedPushRoute, outputs, sendIntent, sessionInvalidator, store, uid, waitFor } from './support.ts';
 import { closeAllClients, connectAs, RawClient, tokenFor, tokenSecret } from './wsClient.ts';
 
 const streamsTable = outputs.streamsTableName;
@@ -297,9 +295,8 @@ describe('session invalidation', () => {
   it('sends session_invalidated and then closes exactly the targeted sockets', async () => {
     const [alice, bob] = [uid('inv-a'), uid('inv-b')];
     const [phone, laptop, other] = await Promise.all([connect(alice, 'phone'), connect(alice, 'laptop'), connect(bob, 'phone')]);
-    const invalidator = new SessionInvalidator({ registry: connectionRegistry, sender: new ApiGatewayConnectionSender(endpoints.websocketCallback, { region: endpoints.region, credentials: endpoints.credentials }) });
 
-    expect(await invalidator.invalidate(alice, { deviceSessionId: 'phone', reason: 'session.revoked' })).toBe(1);
+    expect(await sessionInvalidator.invalidate(alice, { deviceSessionId: 'phone', reason: 'session.revoked' })).toBe(1);
 
     await phone.waitFor('phone closed', () => phone.closed);
     expect(phone.frames.at(-1)).toEqual({ type: 'session_invalidated', reason: 'session.revoked', device_session_id: 'phone' });
@@ -307,7 +304,7 @@ describe('session invalidation', () => {
     expect(laptop.closed).toBeUndefined();
     expect(other.closed).toBeUndefined();
 
-    expect(await invalidator.invalidate(alice, { reason: 'user.blocked' })).toBe(1);
+    expect(await sessionInvalidator.invalidate(alice, { reason: 'user.blocked' })).toBe(1);
     await laptop.waitFor('laptop closed', () => laptop.closed);
     expect(laptop.frames.at(-1)).toMatchObject({ type: 'session_invalidated', reason: 'user.blocked' });
     expect(other.closed).toBeUndefined();

@@ -6,12 +6,14 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
+import { ApiGatewayConnectionSender } from '../../functions/adapters/ApiGatewayConnectionSender.ts';
 import { DynamoConnectionRegistry } from '../../functions/adapters/DynamoConnectionRegistry.ts';
 import { DynamoEventBuffer } from '../../functions/adapters/DynamoEventBuffer.ts';
 import { DynamoNotificationStore } from '../../functions/adapters/DynamoNotificationStore.ts';
 import { DynamoRejectionStore } from '../../functions/adapters/DynamoRejectionStore.ts';
 import { notificationKey, routeKey } from '../../functions/adapters/dynamoKeys.ts';
 import type { EventBuffer } from '../../functions/core/push/pushPorts.ts';
+import { SessionInvalidator } from '../../functions/core/push/SessionInvalidator.ts';
 import { deliveryMessageFor, type RouteAddress, type RouteRecord } from '../../functions/core/types.ts';
 import type { StreamEvent } from '../../functions/core/push/pushTypes.ts';
 import type { FaultRule, FaultState } from '../../local/emulators/FaultProxy.ts';
@@ -43,6 +45,9 @@ export const rejections = new DynamoRejectionStore(documents, { tableName: outpu
 /** The push event buffer as the handlers configure it (one per test file: its appends keep recent heads). */
 export const eventBuffer = new DynamoEventBuffer(documents, { streamsTable: outputs.streamsTableName, notificationsTable: outputs.tableName });
 export const connectionRegistry = new DynamoConnectionRegistry(documents, outputs.connectionsTableName);
+/** The `@connections` management API of the test stack's WebSocket gateway. */
+export const connectionSender = new ApiGatewayConnectionSender(endpoints.websocketCallback, { region: endpoints.region, credentials: endpoints.credentials });
+export const sessionInvalidator = new SessionInvalidator({ registry: connectionRegistry, sender: connectionSender });
 
 /** Every stored item of a notification (its own and its routes'), raw, as the table holds them. */
 export async function notificationItems(notificationId: string): Promise<Record<string, unknown>[]> {
