@@ -91,6 +91,9 @@ describe('user.deleted', () => {
     for (const route of routes) {
       expect(await store.getRoute(id, route.route_id)).toMatchObject({ status: 'cancelled', cancel_reason: 'user.deleted' });
     }
+    // The handler ends the sessions (close, then unregister) before it purges the stream: the sockets
+    // closing does not mean it has finished, its last step does.
+    await waitFor('the stream purged', async () => (await eventBuffer.getHead(user)) === undefined);
     expect(await connectionRegistry.listForUser(user)).toHaveLength(0);
     expect(await eventBuffer.getHead(user)).toBeUndefined();
     expect(await store.listOpenRoutesOfUser(user, 10)).toEqual({ routes: [] });
@@ -218,6 +221,8 @@ describe('session.revoked', () => {
     expect(phone.frames.at(-1)).toMatchObject({ type: 'session_invalidated', reason: 'session.revoked', device_session_id: 'phone' });
     await new Promise((r) => setTimeout(r, 300));
     expect(laptop.closed).toBeUndefined();
+    // session.revoked cancels routes after it ends the sessions: wait for that last step.
+    await waitFor('the phone route cancelled', async () => (await store.getRoute(id, `push:${user}:phone`))?.status === 'cancelled');
     const statuses = Object.fromEntries(await Promise.all(routes.map(async (r) => [r.route_id, (await store.getRoute(id, r.route_id))?.status])));
     expect(statuses).toEqual({ [`push:${user}:phone`]: 'cancelled', [`push:${user}:laptop`]: 'pending' });
   });
