@@ -9,12 +9,13 @@ import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
 import { addFault, approximateDepth, clearFaults, intent, outputs, sendIntent, sqs, store, uid, waitFor } from './support.ts';
 import { tokenSecret } from './wsClient.ts';
 
-/** Runs a command to its end: its exit code and what it printed. */
-function run(file: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs a command to its end: its exit code and what it printed (also handed to `onStdout` as it comes). */
+function run(file: string, args: string[], onStdout?: (chunk: string) => void): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(file, args, { timeout: 60_000 }, (error, stdout, stderr) => {
+    const child = execFile(file, args, { timeout: 60_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
+    if (onStdout) child.stdout!.on('data', (chunk: Buffer | string) => onStdout(chunk.toString()));
   });
 }
 
@@ -146,8 +147,12 @@ describe('herald CLI', () => {
     const { payload } = await jwtVerify(minted.token, new TextEncoder().encode(tokenSecret));
     expect(payload).toMatchObject({ sub: user, sid: 'cli' });
 
-    const tailing = herald('tail', user, '--count', '1', '--timeout', '30', '--json');
-    await new Promise((r) => setTimeout(r, 2_500));
+    let printed = '';
+    const tailing = run(process.execPath, ['bin/herald-cli.mjs', 'tail', user, '--count', '1', '--timeout', '30', '--json', ...TEST_STACK], (chunk) => {
+      printed += chunk;
+    });
+    // With no cursor the tail starts live: send only once it is on the stream.
+    await waitFor('the tail to print replay_complete', async () => printed.includes('"replay_complete"'));
     await sendIntent(intent('ping', { user_id: user }, { via: 'tail' }));
     const result = await tailing;
     expect(result.code).toBe(0);

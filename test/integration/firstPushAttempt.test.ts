@@ -189,7 +189,7 @@ describe('first push attempt in accept, run here against the real tables, queue 
     };
     const sent = intent('chat.message', { user_id: user }, { text: 'once' });
     const id = notificationIdFor('tests', sent.idempotency_key);
-    await expect(acceptWith(crashing, { acceptanceMs: 300, attemptMs: 1_500 }).handle(message(sent))).rejects.toThrow('execution environment died');
+    await expect(acceptWith(crashing, { acceptanceMs: 300, attemptMs: 3_000 }).handle(message(sent))).rejects.toThrow('execution environment died');
     expect(await store.getNotification(id)).toMatchObject({ state: 'accepting' });
     const crashed = await store.getRoute(id, `push:${user}`);
     expect(crashed).toMatchObject({ status: 'pending', attempts: 1, stream_position: 1 });
@@ -205,7 +205,8 @@ describe('first push attempt in accept, run here against the real tables, queue 
     // sweeper and a user deletion see it again) and enqueues it; deliver waits out the crashed
     // lease, re-sends the same event (same position) and publishes on attempt 2.
     expect(resumed).toMatchObject({ kind: 'accepted', resumed: true, attemptedHere: 0 });
-    // (The crashed lease has about a second left, so deliver cannot have published it yet.)
+    // (The crashed lease runs 3 s from the crash, about half a second ago here: deliver cannot have
+    // published it yet, even on a slow box.)
     const watched = await store.getRoute(id, `push:${user}`);
     expect(watched).toMatchObject({ status: 'pending', due_at: expect.toSatisfy((at: number) => at > crashed!.updated_at) });
     expect((await store.listOpenRoutesOfUser(user, 10)).routes).toEqual([expect.objectContaining({ notification_id: id })]);
