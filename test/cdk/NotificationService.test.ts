@@ -380,7 +380,20 @@ describe('NotificationService: alarms and dashboard', () => {
       expect(alarmOn('Throttles', logicalId(fn))).toHaveLength(1);
     }
     expect(alarms).toHaveLength(3 + 2 + 1 + 12 + 3);
-    for (const alarm of alarms) expect(alarm['AlarmDescription']).toContain('docs/operations.md#');
+  });
+
+  it('links every alarm to a section of the runbook that exists', () => {
+    const runbook = readFileSync('docs/operations.md', 'utf8');
+    // What a link can land on: GitHub's heading slugs and explicit ids.
+    const slug = (heading: string) => heading.toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-');
+    const anchors = new Set([
+      ...[...runbook.matchAll(/^#+ (.+)$/gm)].map((m) => slug(m[1]!)),
+      ...[...runbook.matchAll(/<a id="([^"]+)"><\/a>/g)].map((m) => m[1]!),
+    ]);
+    const missing = alarms
+      .map((alarm) => /Runbook: docs\/operations\.md#(\S+)$/.exec(String(alarm['AlarmDescription']))?.[1] ?? `(no runbook link: ${alarm['AlarmDescription']})`)
+      .filter((anchor) => !anchors.has(anchor));
+    expect(missing).toEqual([]);
   });
 
   it('alarms when requests to a table stay throttled for three 5-minute periods in a row (a few are retried and expected)', () => {
