@@ -2,7 +2,7 @@ import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { Topic } from 'aws-cdk-lib/aws-sns';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { HeraldStack, type HeraldConfigFile } from '../../lib/HeraldStack.ts';
 import { NotificationService } from '../../lib/NotificationService.ts';
@@ -428,6 +428,27 @@ describe('NotificationService: alarms and dashboard', () => {
       expect(body).toContain(metric);
     }
     for (const title of ['1. Intake', '2. Routes', '3. Push', 'Dead-letter queues']) expect(body).toContain(title);
+  });
+
+  // Every count the functions emit: countMetric('<name>', …) in functions/.
+  const emitted = new Set(
+    readdirSync('functions', { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.ts'))
+      .flatMap((file) => [...readFileSync(`functions/${file}`, 'utf8').matchAll(/countMetric\('(\w+)'/g)].map((m) => m[1]!)),
+  );
+
+  it('graphs and alarms only on Herald metrics the functions emit (a misspelt name would stay empty)', () => {
+    expect(emitted.size).toBeGreaterThan(20);
+    const [dashboard] = Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Dashboard');
+    const graphed = [...JSON.stringify(dashboard!.Properties['DashboardBody']).matchAll(/\\"Herald\\",\\"(\w+)\\"/g)].map((m) => m[1]!);
+    const alarmed = alarms.filter((a) => a['Namespace'] === 'Herald').map((a) => String(a['MetricName']));
+    expect(graphed.length).toBeGreaterThanOrEqual(11);
+    expect([...graphed, ...alarmed].filter((name) => !emitted.has(name))).toEqual([]);
+  });
+
+  it('names every metric the functions emit in the runbook', () => {
+    const runbook = readFileSync('docs/operations.md', 'utf8');
+    expect([...emitted].filter((name) => !new RegExp(`\\b${name}\\b`).test(runbook))).toEqual([]);
   });
 });
 
