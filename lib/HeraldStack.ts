@@ -28,6 +28,55 @@ export interface HeraldConfigFile {
   readonly tableCapacity?: TableCapacityProps;
 }
 
+// Every key of the file, so that a misspelt one ("trace", "maxAttempt") fails the synth instead of
+// being ignored; typed so that a key added to the interface must be added here too.
+const CONFIG_KEYS: Record<keyof HeraldConfigFile, true> = {
+  emailFrom: true,
+  catalog: true,
+  retry: true,
+  maxPayloadBytes: true,
+  retentionDays: true,
+  sweepIntervalMinutes: true,
+  pushFreshnessMinutes: true,
+  firstPushAttemptMaxRoutes: true,
+  jwksUrl: true,
+  removalPolicy: true,
+  logLevel: true,
+  tracing: true,
+  tableCapacity: true,
+};
+const RETRY_KEYS: Record<keyof NonNullable<HeraldConfigFile['retry']>, true> = { minBackoffSeconds: true, maxBackoffSeconds: true, jitter: true, maxAttempts: true };
+
+/** Checks what the construct cannot see in a JSON file: unknown keys, types, and a removal policy that is neither value (ranges are the construct's). */
+export function checkConfigFile(config: HeraldConfigFile): void {
+  const fail = (message: string): never => {
+    throw new Error(`Herald config: ${message}`);
+  };
+  const unknown = (value: object, known: object) => Object.keys(value).filter((key) => !Object.hasOwn(known, key));
+  const extra = unknown(config, CONFIG_KEYS);
+  if (extra.length > 0) fail(`unknown keys ${extra.join(', ')} (known: ${Object.keys(CONFIG_KEYS).join(', ')})`);
+  const retry: Record<string, unknown> = config.retry ?? {};
+  if (typeof retry !== 'object' || retry === null || Array.isArray(retry)) return fail('retry must be an object');
+  const extraRetry = unknown(retry, RETRY_KEYS);
+  if (extraRetry.length > 0) fail(`retry has unknown keys ${extraRetry.join(', ')} (known: ${Object.keys(RETRY_KEYS).join(', ')})`);
+  // A quoted number ("60") would otherwise reach Duration's arithmetic as a string.
+  const numeric: [string, unknown][] = [
+    ...(['maxPayloadBytes', 'retentionDays', 'sweepIntervalMinutes', 'pushFreshnessMinutes', 'firstPushAttemptMaxRoutes'] as const).map((key): [string, unknown] => [key, config[key]]),
+    ...Object.entries(retry).map(([key, value]): [string, unknown] => [`retry.${key}`, value]),
+  ];
+  for (const [key, value] of numeric) {
+    if (value !== undefined && typeof value !== 'number') fail(`${key} must be a number (got ${JSON.stringify(value)})`);
+  }
+  // Whole days and minutes: CDK's own message for 0 or 0.5 would not name the key.
+  for (const key of ['retentionDays', 'sweepIntervalMinutes'] as const) {
+    const value = config[key];
+    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) fail(`${key} must be a whole number, at least 1 (got ${value})`);
+  }
+  if (config.removalPolicy !== undefined && config.removalPolicy !== 'retain' && config.removalPolicy !== 'destroy') {
+    fail('removalPolicy must be "retain" or "destroy"');
+  }
+}
+
 export interface HeraldStackProps extends StackProps {
   readonly config: HeraldConfigFile;
 }
@@ -39,6 +88,7 @@ export class HeraldStack extends Stack {
   public constructor(scope: Construct, id: string, props: HeraldStackProps) {
     super(scope, id, props);
     const { config } = props;
+    checkConfigFile(config);
     const seconds = (value: number | undefined) => (value === undefined ? undefined : Duration.seconds(value));
     const minBackoff = seconds(config.retry?.minBackoffSeconds);
     const maxBackoff = seconds(config.retry?.maxBackoffSeconds);

@@ -469,6 +469,14 @@ describe('NotificationService: props validation at synth time', () => {
     [{ tableCapacity: { mode: 'provisioned', maxWriteCapacity: 4, maxReadCapacity: 50 } }, 'tableCapacity minWriteCapacity must not exceed maxWriteCapacity'],
     [{ tableCapacity: { mode: 'provisioned', maxWriteCapacity: 100, maxReadCapacity: 50, targetUtilizationPercent: 95 } }, 'tableCapacity targetUtilizationPercent must be an integer from 20 to 90'],
     [{ tableCapacity: { mode: 'on-demand', maxWriteCapacity: 100 } as never }, 'tableCapacity mode "on-demand" takes no other settings (got maxWriteCapacity)'],
+    [{ trace: false } as never, 'Herald config: unknown keys trace (known: emailFrom, catalog, retry,'],
+    [{ retry: { maxAttempt: 3 } } as never, 'Herald config: retry has unknown keys maxAttempt (known: minBackoffSeconds, maxBackoffSeconds, jitter, maxAttempts)'],
+    [{ removalPolicy: 'delete' } as never, 'Herald config: removalPolicy must be "retain" or "destroy"'],
+    [{ retry: 'fast' } as never, 'Herald config: retry must be an object'],
+    [{ sweepIntervalMinutes: 0.5 }, 'Herald config: sweepIntervalMinutes must be a whole number, at least 1 (got 0.5)'],
+    [{ pushFreshnessMinutes: '60' } as never, 'Herald config: pushFreshnessMinutes must be a number (got "60")'],
+    [{ retry: { maxBackoffSeconds: '900' } } as never, 'Herald config: retry.maxBackoffSeconds must be a number (got "900")'],
+    [{ catalog: { alert: { channels: ['push'], maxAttempt: 3 } } } as never, 'catalog entry "alert": unknown keys maxAttempt'],
   ] as [Partial<HeraldConfigFile>, string][])('rejects %j naming the problem', (change, message) => {
     expect(() => synth(change)).toThrow(message);
   });

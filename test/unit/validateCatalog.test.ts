@@ -24,6 +24,8 @@ describe('validateCatalog', () => {
     [{ a: { channels: ['push'], email } }, 'catalog entry "a": has an email template but no email channel'],
     [{ a: { channels: ['push'], maxAttempts: 0 } }, 'catalog entry "a": maxAttempts must be an integer from 1 to 50'],
     [{ ok: { channels: ['push'] }, b: { channels: ['push'], maxAttempts: 51 } }, 'catalog entry "b"'],
+    [{ a: { channels: ['push'], maxAttempt: 3 } }, 'catalog entry "a": unknown keys maxAttempt (an entry has channels, email, maxAttempts)'],
+    [{ a: { channels: ['email'], email: { ...email, htm: '<p>' } } }, 'catalog entry "a": email has unknown keys htm (a template has subject, text, html)'],
   ])('rejects %j: %s', (catalog, message) => {
     expect(() => validateCatalog(catalog)).toThrow(ConfigurationError);
     expect(() => validateCatalog(catalog)).toThrow(message);

@@ -6,6 +6,10 @@ import type { Catalog } from './catalogTypes.ts';
 const TYPE_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
 /** SQS redrive needs maxReceiveCount above every route's attempts; 1,000 is SQS's ceiling. */
 export const MAX_ATTEMPTS_CEILING = 50;
+// A misspelt key ("maxAttempt", "htm") would otherwise be ignored without a word.
+const ENTRY_KEYS = ['channels', 'email', 'maxAttempts'];
+const TEMPLATE_KEYS = ['subject', 'text', 'html'];
+const unknownKeys = (value: object, known: readonly string[]) => Object.keys(value).filter((key) => !known.includes(key));
 
 /**
  * Checks a catalog and throws a {@link ConfigurationError} naming the first bad entry.
@@ -24,6 +28,8 @@ export function validateCatalog(catalog: unknown): Catalog {
     }
     if (typeof raw !== 'object' || raw === null) throw new ConfigurationError(`${where}: must be an object`);
     const entry = raw as Record<string, unknown>;
+    const extra = unknownKeys(entry, ENTRY_KEYS);
+    if (extra.length > 0) throw new ConfigurationError(`${where}: unknown keys ${extra.join(', ')} (an entry has ${ENTRY_KEYS.join(', ')})`);
     const channels = entry['channels'];
     if (!Array.isArray(channels) || channels.length === 0) {
       throw new ConfigurationError(`${where}: channels must be a non-empty array of ${CHANNELS.join(' | ')}`);
@@ -40,6 +46,10 @@ export function validateCatalog(catalog: unknown): Catalog {
         throw new ConfigurationError(`${where}: the email channel needs an email template { subject, text, html? }`);
       }
       const template = email as Record<string, unknown>;
+      const extraFields = unknownKeys(template, TEMPLATE_KEYS);
+      if (extraFields.length > 0) {
+        throw new ConfigurationError(`${where}: email has unknown keys ${extraFields.join(', ')} (a template has ${TEMPLATE_KEYS.join(', ')})`);
+      }
       for (const field of ['subject', 'text'] as const) {
         if (typeof template[field] !== 'string' || (template[field] as string).trim() === '') {
           throw new ConfigurationError(`${where}: email.${field} must be a non-empty string`);
