@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { Catalog } from '../functions/core/catalog/catalogTypes.ts';
 import { NotificationService, type LogLevel } from './NotificationService.ts';
@@ -18,6 +19,16 @@ export interface HeraldConfigFile {
   readonly firstPushAttemptMaxRoutes?: number;
   /** Verify connection tokens with this JWKS instead of the generated HS256 secret. */
   readonly jwksUrl?: string;
+  /** With jwksUrl: the `iss` connection tokens must carry. Default not checked. */
+  readonly jwtIssuer?: string;
+  /** With jwksUrl: the `aud` connection tokens must carry (an IdP's keys sign tokens for its other applications too). Default not checked. */
+  readonly jwtAudience?: string;
+  /** SNS topic (ARN) every alarm notifies. Default: alarms without actions. */
+  readonly alarmTopicArn?: string;
+  /** Cap on concurrent deliver invocations (SQS event source maximum concurrency, 2–1000). Default no cap. */
+  readonly deliverMaxConcurrency?: number;
+  /** How long a `user.deleted` is remembered, refusing new intents for the user. Default 30. */
+  readonly deletedUserRetentionDays?: number;
   /** "destroy" for throw-away dev stacks; default "retain". */
   readonly removalPolicy?: 'retain' | 'destroy';
   /** Level of every function's log lines (see NotificationServiceProps.logLevel). */
@@ -40,6 +51,11 @@ const CONFIG_KEYS: Record<keyof HeraldConfigFile, true> = {
   pushFreshnessMinutes: true,
   firstPushAttemptMaxRoutes: true,
   jwksUrl: true,
+  jwtIssuer: true,
+  jwtAudience: true,
+  alarmTopicArn: true,
+  deliverMaxConcurrency: true,
+  deletedUserRetentionDays: true,
   removalPolicy: true,
   logLevel: true,
   tracing: true,
@@ -61,19 +77,30 @@ export function checkConfigFile(config: HeraldConfigFile): void {
   if (extraRetry.length > 0) fail(`retry has unknown keys ${extraRetry.join(', ')} (known: ${Object.keys(RETRY_KEYS).join(', ')})`);
   // A quoted number ("60") would otherwise reach Duration's arithmetic as a string.
   const numeric: [string, unknown][] = [
-    ...(['maxPayloadBytes', 'retentionDays', 'sweepIntervalMinutes', 'pushFreshnessMinutes', 'firstPushAttemptMaxRoutes'] as const).map((key): [string, unknown] => [key, config[key]]),
+    ...(['maxPayloadBytes', 'retentionDays', 'sweepIntervalMinutes', 'pushFreshnessMinutes', 'firstPushAttemptMaxRoutes', 'deliverMaxConcurrency', 'deletedUserRetentionDays'] as const).map(
+      (key): [string, unknown] => [key, config[key]],
+    ),
     ...Object.entries(retry).map(([key, value]): [string, unknown] => [`retry.${key}`, value]),
   ];
   for (const [key, value] of numeric) {
     if (value !== undefined && typeof value !== 'number') fail(`${key} must be a number (got ${JSON.stringify(value)})`);
   }
   // Whole days and minutes: CDK's own message for 0 or 0.5 would not name the key.
-  for (const key of ['retentionDays', 'sweepIntervalMinutes'] as const) {
+  for (const key of ['retentionDays', 'sweepIntervalMinutes', 'deletedUserRetentionDays'] as const) {
     const value = config[key];
     if (value !== undefined && !(Number.isInteger(value) && value >= 1)) fail(`${key} must be a whole number, at least 1 (got ${value})`);
   }
   if (config.removalPolicy !== undefined && config.removalPolicy !== 'retain' && config.removalPolicy !== 'destroy') {
     fail('removalPolicy must be "retain" or "destroy"');
+  }
+  for (const key of ['jwtIssuer', 'jwtAudience'] as const) {
+    if (config[key] === undefined) continue;
+    if (typeof config[key] !== 'string' || config[key] === '') fail(`${key} must be a non-empty string`);
+    // Herald's own HS256 key signs only the tokens you mint with it; an IdP's keys sign for every application it serves.
+    if (config.jwksUrl === undefined) fail(`${key} applies to tokens verified with jwksUrl; set jwksUrl too, or leave it out`);
+  }
+  if (config.alarmTopicArn !== undefined && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/.test(String(config.alarmTopicArn))) {
+    fail(`alarmTopicArn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), got ${JSON.stringify(config.alarmTopicArn)}`);
   }
 }
 
@@ -108,9 +135,20 @@ export class HeraldStack extends Stack {
       ...(config.logLevel !== undefined ? { logLevel: config.logLevel } : {}),
       ...(config.tracing !== undefined ? { tracing: config.tracing } : {}),
       ...(config.tableCapacity !== undefined ? { tableCapacity: config.tableCapacity } : {}),
+      ...(config.deliverMaxConcurrency !== undefined ? { deliverMaxConcurrency: config.deliverMaxConcurrency } : {}),
+      ...(config.deletedUserRetentionDays !== undefined ? { deletedUserRetention: Duration.days(config.deletedUserRetentionDays) } : {}),
+      ...(config.alarmTopicArn !== undefined ? { alarmTopic: Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn) } : {}),
       push: {
         ...(config.pushFreshnessMinutes !== undefined ? { freshnessWindow: Duration.minutes(config.pushFreshnessMinutes) } : {}),
-        ...(config.jwksUrl !== undefined ? { auth: { jwksUrl: config.jwksUrl } } : {}),
+        ...(config.jwksUrl !== undefined
+          ? {
+              auth: {
+                jwksUrl: config.jwksUrl,
+                ...(config.jwtIssuer !== undefined ? { issuer: config.jwtIssuer } : {}),
+                ...(config.jwtAudience !== undefined ? { audience: config.jwtAudience } : {}),
+              },
+            }
+          : {}),
       },
       removalPolicy: config.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
     });

@@ -469,5 +469,10 @@ function validateProps(props: NotificationServiceProps, catalog: Catalog): Valid
   if (!Number.isInteger(firstPushAttemptMaxRoutes) || firstPushAttemptMaxRoutes < 0 || firstPushAttemptMaxRoutes > 100) {
     throw new Error('NotificationService: firstPushAttemptMaxRoutes must be an integer from 0 to 100');
   }
+  const maxConcurrency = props.deliverMaxConcurrency;
+  if (maxConcurrency !== undefined && (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000)) {
+    // The SQS event source's own limits (Lambda's ScalingConfig.MaximumConcurrency).
+    throw new Error('NotificationService: deliverMaxConcurrency must be an integer from 2 to 1000');
+  }
   return { emailFrom, maxPayloadBytes, dueShards, retentionDays, sweepGraceMs, maxAttempts, freshnessSeconds, firstPushAttemptMaxRoutes };
 }

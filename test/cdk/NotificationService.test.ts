@@ -64,6 +64,15 @@ describe('NotificationService: queues', () => {
       });
     }
   });
+
+  it('caps concurrent deliver invocations only when deliverMaxConcurrency is set', () => {
+    const deliverMapping = (of: ReturnType<typeof synth>) =>
+      Object.values(of.template.toJSON().Resources as Record<string, any>).find(
+        (r) => r.Type === 'AWS::Lambda::EventSourceMapping' && r.Properties.FunctionName.Ref === of.stack.getLogicalId(of.stack.service.deliverFunction.node.defaultChild as never),
+      ).Properties;
+    expect(deliverMapping({ stack, template }).ScalingConfig).toBeUndefined();
+    expect(deliverMapping(synth({ deliverMaxConcurrency: 20 })).ScalingConfig).toEqual({ MaximumConcurrency: 20 });
+  });
 });
 
 describe('NotificationService: table', () => {
@@ -299,6 +308,13 @@ describe('NotificationService: WebSocket push', () => {
     expect(resources[logicalId(service.deliverFunction)]!.Properties['Environment']['Variables']['FRESHNESS_SECONDS']).toBe('86400');
   });
 
+  it('takes the JWKS URL, issuer and audience from the config file', () => {
+    const { stack: configured, template: synthesized } = synth({ jwksUrl: 'https://id.example.com/.well-known/jwks.json', jwtIssuer: 'https://id.example.com/', jwtAudience: 'herald' });
+    const env = synthesized.toJSON().Resources[configured.getLogicalId(configured.service.push.authorizerFunction.node.defaultChild as never)].Properties.Environment.Variables;
+    expect(env).toMatchObject({ JWKS_URL: 'https://id.example.com/.well-known/jwks.json', JWT_ISSUER: 'https://id.example.com/', JWT_AUDIENCE: 'herald' });
+    expect(env.JWT_SECRET_ARN).toBeUndefined();
+  });
+
   it('verifies tokens with a JWKS URL instead of a secret when configured', () => {
     const stack = new Stack(app(), 'J');
     const jwks = new NotificationService(stack, 'H', { catalog: { p: { channels: ['push'] } }, push: { auth: { jwksUrl: 'https://id.example.com/.well-known/jwks.json', issuer: 'https://id.example.com' } } });
@@ -344,6 +360,9 @@ describe('NotificationService: lifecycle events', () => {
       GlobalSecondaryIndexes: Match.arrayWith([Match.objectLike({ IndexName: 'open_by_user', KeySchema: [{ AttributeName: 'open_user', KeyType: 'HASH' }] })]),
     });
     expect(resources[logicalId(service.lifecycleFunction)]!.Properties['Environment']['Variables']['DELETED_USER_RETENTION_DAYS']).toBe('30');
+    const { stack: configured, template: synthesized } = synth({ deletedUserRetentionDays: 7 });
+    const lifecycleId = configured.getLogicalId(configured.service.lifecycleFunction.node.defaultChild as never);
+    expect(synthesized.toJSON().Resources[lifecycleId].Properties.Environment.Variables.DELETED_USER_RETENTION_DAYS).toBe('7');
     expect(resources[logicalId(service.lifecycleFunction)]!.Properties['Timeout']).toBe(300);
   });
 });
@@ -421,6 +440,13 @@ describe('NotificationService: alarms and dashboard', () => {
     expect(alarms.every((a) => a['AlarmActions'] === undefined)).toBe(true);
   });
 
+  it('notifies the topic named by alarmTopicArn in the config file', () => {
+    const arn = 'arn:aws:sns:us-east-1:123456789012:ops-alerts';
+    const withTopic = Object.values(synth({ alarmTopicArn: arn }).template.toJSON().Resources as Record<string, any>).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
+    expect(withTopic).toHaveLength(alarms.length);
+    for (const alarm of withTopic) expect(alarm.Properties.AlarmActions).toEqual([arn]);
+  });
+
   it('draws the flow from intake to delivery on one dashboard', () => {
     const [dashboard] = Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Dashboard');
     const body = JSON.stringify(dashboard!.Properties['DashboardBody']);
@@ -477,6 +503,10 @@ describe('NotificationService: props validation at synth time', () => {
     [{ pushFreshnessMinutes: '60' } as never, 'Herald config: pushFreshnessMinutes must be a number (got "60")'],
     [{ retry: { maxBackoffSeconds: '900' } } as never, 'Herald config: retry.maxBackoffSeconds must be a number (got "900")'],
     [{ catalog: { alert: { channels: ['push'], maxAttempt: 3 } } } as never, 'catalog entry "alert": unknown keys maxAttempt'],
+    [{ jwtAudience: 'herald' }, 'Herald config: jwtAudience applies to tokens verified with jwksUrl'],
+    [{ alarmTopicArn: 'ops-alerts' }, 'Herald config: alarmTopicArn must be an SNS topic ARN'],
+    [{ deletedUserRetentionDays: 0 }, 'Herald config: deletedUserRetentionDays must be a whole number, at least 1 (got 0)'],
+    [{ deliverMaxConcurrency: 1 }, 'NotificationService: deliverMaxConcurrency must be an integer from 2 to 1000'],
   ] as [Partial<HeraldConfigFile>, string][])('rejects %j naming the problem', (change, message) => {
     expect(() => synth(change)).toThrow(message);
   });

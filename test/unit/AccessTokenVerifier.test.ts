@@ -1,5 +1,7 @@
-import { SignJWT } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessTokenVerifier, InvalidTokenError, mintAccessToken } from '../../functions/core/auth/AccessTokenVerifier.ts';
 
 const secret = 's'.repeat(48);
@@ -32,5 +34,47 @@ describe('AccessTokenVerifier', () => {
 
   it('refuses a short HMAC secret at construction', () => {
     expect(() => new AccessTokenVerifier({ kind: 'hmac', secret: 'short' })).toThrow('at least 32 characters');
+  });
+});
+
+describe('AccessTokenVerifier with a JWKS (an identity provider\'s keys)', () => {
+  const issuer = 'https://id.example.com/';
+  let url: string;
+  let close: () => void;
+  let idpKey: CryptoKey;
+  let otherKey: CryptoKey;
+  let publicJwk: string;
+
+  beforeAll(async () => {
+    const idp = await generateKeyPair('ES256');
+    idpKey = idp.privateKey;
+    otherKey = (await generateKeyPair('ES256')).privateKey;
+    publicJwk = JSON.stringify(await exportJWK(idp.publicKey));
+    const jwks = JSON.stringify({ keys: [{ ...JSON.parse(publicJwk), kid: 'idp-1', alg: 'ES256', use: 'sig' }] });
+    // A real HTTP server on a free port: the verifier fetches the key set as it would from the IdP.
+    const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(jwks));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
+    close = () => server.close();
+  });
+  afterAll(() => close());
+
+  const signed = (claims: Record<string, unknown>, key: CryptoKey = idpKey, kid = 'idp-1') =>
+    new SignJWT({ sid: 'phone', ...claims }).setProtectedHeader({ alg: 'ES256', kid }).setSubject('u-7').setExpirationTime('10m').sign(key);
+  const verifier = () => new AccessTokenVerifier({ kind: 'jwks', url }, { issuer, audience: 'herald' });
+
+  it('accepts a token the IdP signed for Herald', async () => {
+    expect(await verifier().verify(await signed({ iss: issuer, aud: 'herald' }))).toEqual({ userId: 'u-7', deviceSessionId: 'phone' });
+  });
+
+  it.each([
+    ['for another application (audience)', () => signed({ iss: issuer, aud: 'billing' }), 'token rejected: ERR_JWT_CLAIM_VALIDATION_FAILED'],
+    ['without an audience', () => signed({ iss: issuer }), 'token rejected: ERR_JWT_CLAIM_VALIDATION_FAILED'],
+    ['from another issuer', () => signed({ iss: 'https://evil.example.com/', aud: 'herald' }), 'token rejected: ERR_JWT_CLAIM_VALIDATION_FAILED'],
+    ['signed by a key the IdP does not publish', () => signed({ iss: issuer, aud: 'herald' }, otherKey), 'token rejected: ERR_JWS_SIGNATURE_VERIFICATION_FAILED'],
+    ['naming a key id the IdP does not publish', () => signed({ iss: issuer, aud: 'herald' }, idpKey, 'idp-2'), 'token rejected: ERR_JWKS_NO_MATCHING_KEY'],
+    ['HS256, signed with the IdP\'s public key as a secret (algorithm confusion)', () => sign({ sub: 'u-7', sid: 'phone', exp: inOneHour(), iss: issuer, aud: 'herald' }, publicJwk), 'token rejected: ERR_JOSE_ALG_NOT_ALLOWED'],
+  ])('rejects a token %s', async (_name, token, message) => {
+    await expect(verifier().verify(await token())).rejects.toThrow(message);
   });
 });
