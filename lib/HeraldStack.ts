@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { Catalog } from '../functions/core/catalog/catalogTypes.ts';
@@ -29,6 +30,8 @@ export interface HeraldConfigFile {
   readonly deliverMaxConcurrency?: number;
   /** How long a `user.deleted` is remembered, refusing new intents for the user. Default 30. */
   readonly deletedUserRetentionDays?: number;
+  /** Days every function's log group keeps its lines: one of CloudWatch Logs' values (1, 3, 5, 7, 14, 30, 60, 90, …, 3653; 9999 never expires). Default 30. */
+  readonly logRetentionDays?: number;
   /** "destroy" for throw-away dev stacks; default "retain". */
   readonly removalPolicy?: 'retain' | 'destroy';
   /** Level of every function's log lines (see NotificationServiceProps.logLevel). */
@@ -41,7 +44,7 @@ export interface HeraldConfigFile {
 
 // Every key of the file, so that a misspelt one ("trace", "maxAttempt") fails the synth instead of
 // being ignored; typed so that a key added to the interface must be added here too.
-const CONFIG_KEYS: Record<keyof HeraldConfigFile, true> = {
+export const CONFIG_KEYS: Readonly<Record<keyof HeraldConfigFile, true>> = {
   emailFrom: true,
   catalog: true,
   retry: true,
@@ -56,6 +59,7 @@ const CONFIG_KEYS: Record<keyof HeraldConfigFile, true> = {
   alarmTopicArn: true,
   deliverMaxConcurrency: true,
   deletedUserRetentionDays: true,
+  logRetentionDays: true,
   removalPolicy: true,
   logLevel: true,
   tracing: true,
@@ -77,7 +81,7 @@ export function checkConfigFile(config: HeraldConfigFile): void {
   if (extraRetry.length > 0) fail(`retry has unknown keys ${extraRetry.join(', ')} (known: ${Object.keys(RETRY_KEYS).join(', ')})`);
   // A quoted number ("60") would otherwise reach Duration's arithmetic as a string.
   const numeric: [string, unknown][] = [
-    ...(['maxPayloadBytes', 'retentionDays', 'sweepIntervalMinutes', 'pushFreshnessMinutes', 'firstPushAttemptMaxRoutes', 'deliverMaxConcurrency', 'deletedUserRetentionDays'] as const).map(
+    ...(['maxPayloadBytes', 'retentionDays', 'sweepIntervalMinutes', 'pushFreshnessMinutes', 'firstPushAttemptMaxRoutes', 'deliverMaxConcurrency', 'deletedUserRetentionDays', 'logRetentionDays'] as const).map(
       (key): [string, unknown] => [key, config[key]],
     ),
     ...Object.entries(retry).map(([key, value]): [string, unknown] => [`retry.${key}`, value]),
@@ -98,6 +102,11 @@ export function checkConfigFile(config: HeraldConfigFile): void {
     if (typeof config[key] !== 'string' || config[key] === '') fail(`${key} must be a non-empty string`);
     // Herald's own HS256 key signs only the tokens you mint with it; an IdP's keys sign for every application it serves.
     if (config.jwksUrl === undefined) fail(`${key} applies to tokens verified with jwksUrl; set jwksUrl too, or leave it out`);
+  }
+  // CloudWatch Logs takes only these (9999: never expire); CDK only warns about any other number, and the deploy fails.
+  const retentions = Object.values(RetentionDays).filter((days): days is number => typeof days === 'number');
+  if (config.logRetentionDays !== undefined && !retentions.includes(config.logRetentionDays)) {
+    fail(`logRetentionDays must be one of ${retentions.join(', ')} (got ${config.logRetentionDays})`);
   }
   if (config.alarmTopicArn !== undefined && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/.test(String(config.alarmTopicArn))) {
     fail(`alarmTopicArn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), got ${JSON.stringify(config.alarmTopicArn)}`);
@@ -137,6 +146,7 @@ export class HeraldStack extends Stack {
       ...(config.tableCapacity !== undefined ? { tableCapacity: config.tableCapacity } : {}),
       ...(config.deliverMaxConcurrency !== undefined ? { deliverMaxConcurrency: config.deliverMaxConcurrency } : {}),
       ...(config.deletedUserRetentionDays !== undefined ? { deletedUserRetention: Duration.days(config.deletedUserRetentionDays) } : {}),
+      ...(config.logRetentionDays !== undefined ? { logRetention: config.logRetentionDays as RetentionDays } : {}),
       ...(config.alarmTopicArn !== undefined ? { alarmTopic: Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn) } : {}),
       push: {
         ...(config.pushFreshnessMinutes !== undefined ? { freshnessWindow: Duration.minutes(config.pushFreshnessMinutes) } : {}),

@@ -4,7 +4,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { HeraldStack, type HeraldConfigFile } from '../../lib/HeraldStack.ts';
+import { CONFIG_KEYS, HeraldStack, type HeraldConfigFile } from '../../lib/HeraldStack.ts';
 import { NotificationService } from '../../lib/NotificationService.ts';
 
 const config = JSON.parse(readFileSync('config/herald.json', 'utf8')) as HeraldConfigFile;
@@ -215,6 +215,14 @@ describe('NotificationService: functions and IAM', () => {
     // The handlers then skip loading the X-Ray SDK (functions/handlers/shared/observability.ts).
     expect(functions(untraced).every((f) => f.Properties['Environment'].Variables.POWERTOOLS_TRACE_ENABLED === 'false')).toBe(true);
     expect(xrayActions(untraced)).toEqual([]);
+  });
+
+  it('keeps every function\'s log lines 30 days, or logRetentionDays from the config', () => {
+    const retentions = (of: typeof resources) => Object.values(of).filter((r) => r.Type === 'AWS::Logs::LogGroup').map((r) => r.Properties?.['RetentionInDays']);
+    const functionCount = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties['Environment']?.Variables?.POWERTOOLS_SERVICE_NAME).length;
+    expect(retentions(resources)).toEqual(Array(functionCount).fill(30));
+    expect(retentions(synth({ logRetentionDays: 7 }).template.toJSON().Resources as typeof resources)).toEqual(Array(functionCount).fill(7));
+    expect(retentions(synth({ logRetentionDays: 9999 }).template.toJSON().Resources as typeof resources)).toEqual(Array(functionCount).fill(undefined));
   });
 
   it('lets accept and sweeper send to the route queue but not deliver', () => {
@@ -507,8 +515,14 @@ describe('NotificationService: props validation at synth time', () => {
     [{ alarmTopicArn: 'ops-alerts' }, 'Herald config: alarmTopicArn must be an SNS topic ARN'],
     [{ deletedUserRetentionDays: 0 }, 'Herald config: deletedUserRetentionDays must be a whole number, at least 1 (got 0)'],
     [{ deliverMaxConcurrency: 1 }, 'NotificationService: deliverMaxConcurrency must be an integer from 2 to 1000'],
+    [{ logRetentionDays: 10 }, 'Herald config: logRetentionDays must be one of 1, 3, 5, 7, 14, 30, 60, 90,'],
   ] as [Partial<HeraldConfigFile>, string][])('rejects %j naming the problem', (change, message) => {
     expect(() => synth(change)).toThrow(message);
+  });
+
+  it('has every key of the config file in README\'s table', () => {
+    const rows = [...readFileSync('README.md', 'utf8').matchAll(/^\| `(\w+)`(?:, `(\w+)`)? \|/gm)].flatMap((m) => [m[1], m[2]]);
+    expect(Object.keys(CONFIG_KEYS).filter((key) => !rows.includes(key))).toEqual([]);
   });
 
   it('rejects a sweep grace shorter than the deliver timeout', () => {
