@@ -2,7 +2,8 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { HeraldStack, type HeraldConfigFile } from '../lib/HeraldStack.ts';
+import type { HeraldConfigFile } from '../lib/HeraldConfigFile.ts';
+import { HeraldStack } from '../lib/HeraldStack.ts';
 
 /** The Herald CDK app: `cdk synth -c config=<file>` (default config/herald.json). */
 const app = new App();

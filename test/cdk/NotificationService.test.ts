@@ -4,7 +4,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_KEYS, HeraldStack, type HeraldConfigFile } from '../../lib/HeraldStack.ts';
+import { CONFIG_KEYS, type HeraldConfigFile } from '../../lib/HeraldConfigFile.ts';
+import { HeraldStack } from '../../lib/HeraldStack.ts';
 import { NotificationService } from '../../lib/NotificationService.ts';
 
 const config = JSON.parse(readFileSync('config/herald.json', 'utf8')) as HeraldConfigFile;

@@ -2,7 +2,8 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { HeraldStack, type HeraldConfigFile } from '../../lib/HeraldStack.ts';
+import type { HeraldConfigFile } from '../../lib/HeraldConfigFile.ts';
+import { HeraldStack } from '../../lib/HeraldStack.ts';
 import { LOCALSTACK_SUPPORT } from '../../lib/localstack/localstackSupport.ts';
 
 const config = JSON.parse(readFileSync('config/herald.json', 'utf8')) as HeraldConfigFile;
