@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_PORTS, OfflineStack } from './OfflineStack.ts';
-import { synthesize } from './synth.ts';
+import { SynthError, synthesize } from './synth.ts';
 import { mintAccessToken } from '../functions/core/auth/AccessTokenVerifier.ts';
 
 const USAGE = `Usage: npm start -- [options]
@@ -33,7 +33,15 @@ if (values.help) {
 const assemblyDir = 'cdk.out.local';
 if (!values['no-synth']) {
   console.log(`herald: synthesizing ${values.config} …`);
-  synthesize({ configPath: values.config, outdir: assemblyDir, quiet: true });
+  try {
+    synthesize({ configPath: values.config, outdir: assemblyDir, quiet: true });
+  } catch (error) {
+    if (!(error instanceof SynthError)) throw error;
+    mkdirSync('.local', { recursive: true });
+    writeFileSync('.local/synth-error.log', error.output);
+    console.error(`herald: cannot synthesize ${values.config}:\n  ${error.message.replaceAll('\n', '\n  ')}\n(everything cdk synth printed: .local/synth-error.log)`);
+    process.exit(1);
+  }
 }
 const config = JSON.parse(readFileSync(values.config, 'utf8')) as { catalog: Record<string, { channels: string[] }> };
 const pushType = Object.entries(config.catalog).find(([, entry]) => entry.channels.includes('push') && !entry.channels.includes('email'))?.[0];

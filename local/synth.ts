@@ -4,6 +4,17 @@ import { fileURLToPath } from 'node:url';
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
 
+/** `cdk synth` failed. The message is the app's own error line (a config mistake names its key); `output` is everything it printed. */
+export class SynthError extends Error {
+  public constructor(
+    message: string,
+    public readonly output: string,
+  ) {
+    super(message);
+    this.name = 'SynthError';
+  }
+}
+
 /** Runs `cdk synth` for the given config into `outdir` (the pinned CDK CLI from node_modules). */
 export function synthesize(options: { configPath: string; outdir: string; quiet?: boolean }): void {
   const cdk = `${projectRoot}node_modules/.bin/cdk`;
@@ -15,6 +26,9 @@ export function synthesize(options: { configPath: string; outdir: string; quiet?
     encoding: 'utf8',
   });
   if (result.status !== 0) {
-    throw new Error(`cdk synth failed (exit ${result.status}):\n${result.stdout ?? ''}${result.stderr ?? ''}`);
+    const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
+    // The thrown error's own line, without the source excerpt and stack frames around it.
+    const errors = output.split('\n').filter((line) => /^\w*Error: /.test(line)).map((line) => line.replace(/^Error: /, ''));
+    throw new SynthError(errors.length > 0 ? errors.join('\n') : `cdk synth failed (exit ${result.status})\n${output}`, output);
   }
 }
