@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseOptionsOrExit } from '../local/parseOptions.ts';
 import { BenchStack } from './benchStack.ts';
 import { renderMarkdown, type BenchReport } from './report.ts';
 import { medianItem } from './stats.ts';
@@ -21,16 +21,20 @@ Options:
   --no-synth         reuse the cdk.out.bench assembly of an earlier run
   -h, --help         this text`;
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    out: { type: 'string', default: 'bench/results' },
-    name: { type: 'string' },
-    baseline: { type: 'string' },
-    'no-synth': { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
+const { values } = parseOptionsOrExit(
+  {
+    options: {
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string', default: 'bench/results' },
+      name: { type: 'string' },
+      baseline: { type: 'string' },
+      'no-synth': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
   },
-});
+  USAGE,
+  'bench',
+);
 if (values.help) {
   console.log(USAGE);
   process.exit(0);

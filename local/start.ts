@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { DEFAULT_PORTS, OfflineStack } from './OfflineStack.ts';
+import { parseOptionsOrExit } from './parseOptions.ts';
 import { SynthError, synthesize } from './synth.ts';
 import { mintAccessToken } from '../functions/core/auth/AccessTokenVerifier.ts';
 
@@ -16,15 +16,19 @@ Options:
   --endpoints <file>  where to write the endpoints document (default .local/endpoints.json)
   -h, --help          this text`;
 
-const { values } = parseArgs({
-  options: {
-    config: { type: 'string', default: 'config/herald.json' },
-    'no-synth': { type: 'boolean', default: false },
-    logs: { type: 'string', default: 'console' },
-    endpoints: { type: 'string', default: '.local/endpoints.json' },
-    help: { type: 'boolean', short: 'h', default: false },
+const { values } = parseOptionsOrExit(
+  {
+    options: {
+      config: { type: 'string', default: 'config/herald.json' },
+      'no-synth': { type: 'boolean', default: false },
+      logs: { type: 'string', default: 'console' },
+      endpoints: { type: 'string', default: '.local/endpoints.json' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
   },
-});
+  USAGE,
+  'herald',
+);
 if (values.help) {
   console.log(USAGE);
   process.exit(0);
