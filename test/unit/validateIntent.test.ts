@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Catalog } from '../../functions/core/catalog/catalogTypes.ts';
 import { validateIntent } from '../../functions/core/intent/validateIntent.ts';
+import { REJECTION_REASONS } from '../../functions/core/types.ts';
 
 const catalog: Catalog = {
   welcome: { channels: ['email', 'push'], email: { subject: 'Hi {{name}}', text: 'Hello {{name}}', html: '<b>{{name}}</b>' } },
@@ -68,5 +70,12 @@ describe('validateIntent', () => {
   it('rejects a body larger than SQS allows before parsing it', () => {
     const result = validateIntent(`"${'x'.repeat(300 * 1024)}"`, catalog, limits);
     expect(result).toMatchObject({ ok: false, reason: 'intent_too_large' });
+  });
+});
+
+describe('the intent contract (docs/intent-contract.md)', () => {
+  it('has a row in its rejections table for every reason an intent can be rejected with', () => {
+    const rows = [...readFileSync('docs/intent-contract.md', 'utf8').matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]);
+    expect(REJECTION_REASONS.filter((reason) => !rows.includes(reason))).toEqual([]);
   });
 });
