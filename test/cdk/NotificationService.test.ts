@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CONFIG_KEYS, type HeraldConfigFile } from '../../lib/HeraldConfigFile.ts';
 import { HeraldStack } from '../../lib/HeraldStack.ts';
 import { NotificationService } from '../../lib/NotificationService.ts';
+import { FAILURE_CLASSIFICATIONS } from '../../functions/core/types.ts';
 
 const config = JSON.parse(readFileSync('config/herald.json', 'utf8')) as HeraldConfigFile;
 // Assertions are about the template; skip esbuild bundling to keep these tests fast.
@@ -479,6 +480,11 @@ describe('NotificationService: alarms and dashboard', () => {
     const alarmed = alarms.filter((a) => a['Namespace'] === 'Herald').map((a) => String(a['MetricName']));
     expect(graphed.length).toBeGreaterThanOrEqual(11);
     expect([...graphed, ...alarmed].filter((name) => !emitted.has(name))).toEqual([]);
+  });
+
+  it('explains every failure classification a route can carry in the runbook', () => {
+    const rows = [...readFileSync('docs/operations.md', 'utf8').matchAll(/^\| `(\w+)` \| (?:yes|no) \|/gm)].map((m) => m[1]);
+    expect(FAILURE_CLASSIFICATIONS.filter((classification) => !rows.includes(classification))).toEqual([]);
   });
 
   it('names every metric the functions emit in the runbook', () => {
