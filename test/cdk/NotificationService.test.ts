@@ -20,7 +20,9 @@ function synth(change: Partial<HeraldConfigFile> = {}) {
 
 const { stack, template } = synth();
 const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
-const logicalId = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
+const logicalId = (construct: { node: { defaultChild?: unknown } }, of: Stack = stack) => of.getLogicalId(construct.node.defaultChild as never);
+/** Herald's own functions (not CDK's helper functions) in a template's resources. */
+const heraldFunctions = (of: typeof resources) => Object.values(of).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties['Environment']?.Variables?.POWERTOOLS_SERVICE_NAME);
 const service = stack.service;
 
 function policyStatements(fn: { role?: { node: { defaultChild?: unknown } } }, of = { stack, resources }): any[] {
@@ -70,7 +72,7 @@ describe('NotificationService: queues', () => {
   it('caps concurrent deliver invocations only when deliverMaxConcurrency is set', () => {
     const deliverMapping = (of: ReturnType<typeof synth>) =>
       Object.values(of.template.toJSON().Resources as Record<string, any>).find(
-        (r) => r.Type === 'AWS::Lambda::EventSourceMapping' && r.Properties.FunctionName.Ref === of.stack.getLogicalId(of.stack.service.deliverFunction.node.defaultChild as never),
+        (r) => r.Type === 'AWS::Lambda::EventSourceMapping' && r.Properties.FunctionName.Ref === logicalId(of.stack.service.deliverFunction, of.stack),
       ).Properties;
     expect(deliverMapping({ stack, template }).ScalingConfig).toBeUndefined();
     expect(deliverMapping(synth({ deliverMaxConcurrency: 20 })).ScalingConfig).toEqual({ MaximumConcurrency: 20 });
@@ -120,7 +122,7 @@ describe('NotificationService: table', () => {
       for (const index of table.Properties['GlobalSecondaryIndexes'] ?? []) expect(index.ProvisionedThroughput).toEqual({ ReadCapacityUnits: 2, WriteCapacityUnits: 5 });
     }
     const scaled = targets.map((t) => `${JSON.stringify(t.Properties['ResourceId'])} ${t.Properties['ScalableDimension']} ${t.Properties['MinCapacity']}-${t.Properties['MaxCapacity']}`);
-    const notifications = provisioned.stack.getLogicalId(provisioned.stack.service.table.node.defaultChild as never);
+    const notifications = logicalId(provisioned.stack.service.table, provisioned.stack);
     for (const [id, table] of tables) {
       const indexes = ['', ...(table.Properties['GlobalSecondaryIndexes'] ?? []).map((i: { IndexName: string }) => `/index/${i.IndexName}`)];
       for (const index of indexes) {
@@ -179,7 +181,7 @@ describe('NotificationService: functions and IAM', () => {
 
     const off = synth({ firstPushAttemptMaxRoutes: 0 });
     const offResources = off.template.toJSON().Resources as typeof resources;
-    const offEnv = offResources[off.stack.getLogicalId(off.stack.service.acceptFunction.node.defaultChild as never)]!.Properties['Environment']['Variables'];
+    const offEnv = offResources[logicalId(off.stack.service.acceptFunction, off.stack)]!.Properties['Environment']['Variables'];
     expect(offEnv['FIRST_PUSH_ATTEMPT_MAX_ROUTES']).toBe('0');
     expect(offEnv['STREAMS_TABLE']).toBeUndefined();
     const offStatements = policyStatements(off.stack.service.acceptFunction, { stack: off.stack, resources: offResources });
@@ -187,41 +189,39 @@ describe('NotificationService: functions and IAM', () => {
     // DeleteItem on the notifications table only: the connections table grant is gone.
     const offDeletes = offStatements.filter((st) => [st.Action].flat().includes('dynamodb:DeleteItem'));
     expect(offDeletes).toHaveLength(1);
-    expect(JSON.stringify(offDeletes[0].Resource)).toContain(off.stack.getLogicalId(off.stack.service.table.node.defaultChild as never));
-    expect(JSON.stringify(offStatements)).not.toContain(off.stack.getLogicalId(off.stack.service.push.connectionsTable.node.defaultChild as never));
+    expect(JSON.stringify(offDeletes[0].Resource)).toContain(logicalId(off.stack.service.table, off.stack));
+    expect(JSON.stringify(offStatements)).not.toContain(logicalId(off.stack.service.push.connectionsTable, off.stack));
   });
 
   it('logs at the configured level on every function, and leaves the level to Powertools (INFO) by default', () => {
-    const functions = (of: typeof resources) => Object.values(of).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties['Environment']?.Variables?.POWERTOOLS_SERVICE_NAME);
-    expect(functions(resources).length).toBeGreaterThanOrEqual(6);
-    expect(functions(resources).every((f) => f.Properties['Environment'].Variables.POWERTOOLS_LOG_LEVEL === undefined)).toBe(true);
+    expect(heraldFunctions(resources).length).toBeGreaterThanOrEqual(6);
+    expect(heraldFunctions(resources).every((f) => f.Properties['Environment'].Variables.POWERTOOLS_LOG_LEVEL === undefined)).toBe(true);
     const debug = synth({ logLevel: 'DEBUG' }).template.toJSON().Resources as typeof resources;
-    expect(functions(debug).length).toBe(functions(resources).length);
-    expect(functions(debug).every((f) => f.Properties['Environment'].Variables.POWERTOOLS_LOG_LEVEL === 'DEBUG')).toBe(true);
+    expect(heraldFunctions(debug).length).toBe(heraldFunctions(resources).length);
+    expect(heraldFunctions(debug).every((f) => f.Properties['Environment'].Variables.POWERTOOLS_LOG_LEVEL === 'DEBUG')).toBe(true);
   });
 
   it('traces every function with X-Ray by default; tracing: false turns it off, with the SDK and its permissions', () => {
-    const functions = (of: typeof resources) => Object.values(of).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties['Environment']?.Variables?.POWERTOOLS_SERVICE_NAME);
     const xrayActions = (of: typeof resources) =>
       Object.values(of)
         .filter((r) => r.Type === 'AWS::IAM::Policy')
         .flatMap((r) => (r.Properties['PolicyDocument'].Statement as { Action: string | string[] }[]).flatMap((st) => [st.Action].flat()))
         .filter((a) => a.startsWith('xray:'));
-    expect(functions(resources).every((f) => f.Properties['TracingConfig']?.Mode === 'Active')).toBe(true);
-    expect(functions(resources).every((f) => f.Properties['Environment'].Variables.POWERTOOLS_TRACE_ENABLED === undefined)).toBe(true);
+    expect(heraldFunctions(resources).every((f) => f.Properties['TracingConfig']?.Mode === 'Active')).toBe(true);
+    expect(heraldFunctions(resources).every((f) => f.Properties['Environment'].Variables.POWERTOOLS_TRACE_ENABLED === undefined)).toBe(true);
     expect(xrayActions(resources)).toContain('xray:PutTraceSegments');
 
     const untraced = synth({ tracing: false }).template.toJSON().Resources as typeof resources;
-    expect(functions(untraced).length).toBe(functions(resources).length);
-    expect(functions(untraced).every((f) => f.Properties['TracingConfig'] === undefined)).toBe(true);
+    expect(heraldFunctions(untraced).length).toBe(heraldFunctions(resources).length);
+    expect(heraldFunctions(untraced).every((f) => f.Properties['TracingConfig'] === undefined)).toBe(true);
     // The handlers then skip loading the X-Ray SDK (functions/handlers/shared/observability.ts).
-    expect(functions(untraced).every((f) => f.Properties['Environment'].Variables.POWERTOOLS_TRACE_ENABLED === 'false')).toBe(true);
+    expect(heraldFunctions(untraced).every((f) => f.Properties['Environment'].Variables.POWERTOOLS_TRACE_ENABLED === 'false')).toBe(true);
     expect(xrayActions(untraced)).toEqual([]);
   });
 
   it('keeps every function\'s log lines 30 days, or logRetentionDays from the config', () => {
     const retentions = (of: typeof resources) => Object.values(of).filter((r) => r.Type === 'AWS::Logs::LogGroup').map((r) => r.Properties?.['RetentionInDays']);
-    const functionCount = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties['Environment']?.Variables?.POWERTOOLS_SERVICE_NAME).length;
+    const functionCount = heraldFunctions(resources).length;
     expect(retentions(resources)).toEqual(Array(functionCount).fill(30));
     expect(retentions(synth({ logRetentionDays: 7 }).template.toJSON().Resources as typeof resources)).toEqual(Array(functionCount).fill(7));
     expect(retentions(synth({ logRetentionDays: 9999 }).template.toJSON().Resources as typeof resources)).toEqual(Array(functionCount).fill(undefined));
@@ -320,7 +320,7 @@ describe('NotificationService: WebSocket push', () => {
 
   it('takes the JWKS URL, issuer and audience from the config file', () => {
     const { stack: configured, template: synthesized } = synth({ jwksUrl: 'https://id.example.com/.well-known/jwks.json', jwtIssuer: 'https://id.example.com/', jwtAudience: 'herald' });
-    const env = synthesized.toJSON().Resources[configured.getLogicalId(configured.service.push.authorizerFunction.node.defaultChild as never)].Properties.Environment.Variables;
+    const env = synthesized.toJSON().Resources[logicalId(configured.service.push.authorizerFunction, configured)].Properties.Environment.Variables;
     expect(env).toMatchObject({ JWKS_URL: 'https://id.example.com/.well-known/jwks.json', JWT_ISSUER: 'https://id.example.com/', JWT_AUDIENCE: 'herald' });
     expect(env.JWT_SECRET_ARN).toBeUndefined();
   });
@@ -328,7 +328,7 @@ describe('NotificationService: WebSocket push', () => {
   it('verifies tokens with a JWKS URL instead of a secret when configured', () => {
     const stack = new Stack(app(), 'J');
     const jwks = new NotificationService(stack, 'H', { catalog: { p: { channels: ['push'] } }, push: { auth: { jwksUrl: 'https://id.example.com/.well-known/jwks.json', issuer: 'https://id.example.com' } } });
-    const env = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(jwks.push.authorizerFunction.node.defaultChild as never)].Properties.Environment.Variables;
+    const env = Template.fromStack(stack).toJSON().Resources[logicalId(jwks.push.authorizerFunction, stack)].Properties.Environment.Variables;
     expect(env).toMatchObject({ JWKS_URL: 'https://id.example.com/.well-known/jwks.json', JWT_ISSUER: 'https://id.example.com' });
     expect(env.JWT_SECRET_ARN).toBeUndefined();
     expect(jwks.push.tokenSecret).toBeUndefined();
@@ -371,13 +371,14 @@ describe('NotificationService: lifecycle events', () => {
     });
     expect(resources[logicalId(service.lifecycleFunction)]!.Properties['Environment']['Variables']['DELETED_USER_RETENTION_DAYS']).toBe('30');
     const { stack: configured, template: synthesized } = synth({ deletedUserRetentionDays: 7 });
-    const lifecycleId = configured.getLogicalId(configured.service.lifecycleFunction.node.defaultChild as never);
+    const lifecycleId = logicalId(configured.service.lifecycleFunction, configured);
     expect(synthesized.toJSON().Resources[lifecycleId].Properties.Environment.Variables.DELETED_USER_RETENTION_DAYS).toBe('7');
     expect(resources[logicalId(service.lifecycleFunction)]!.Properties['Timeout']).toBe(300);
   });
 });
 
 describe('NotificationService: alarms and dashboard', () => {
+  const runbook = readFileSync('docs/operations.md', 'utf8');
   const alarms = Object.values(resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').map((r) => r.Properties);
   const alarmOn = (metricName: string, queueOrFunctionId?: string) =>
     alarms.filter((a) => a['MetricName'] === metricName && (queueOrFunctionId === undefined || JSON.stringify(a['Dimensions']).includes(queueOrFunctionId)));
@@ -412,7 +413,6 @@ describe('NotificationService: alarms and dashboard', () => {
   });
 
   it('links every alarm to a section of the runbook that exists', () => {
-    const runbook = readFileSync('docs/operations.md', 'utf8');
     // What a link can land on: GitHub's heading slugs and explicit ids.
     const slug = (heading: string) => heading.toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-');
     const anchors = new Set([
@@ -446,7 +446,7 @@ describe('NotificationService: alarms and dashboard', () => {
     new NotificationService(stack, 'H', { catalog: { p: { channels: ['push'] } }, alarmTopic: topic });
     const withTopic = Object.values(Template.fromStack(stack).toJSON().Resources as Record<string, any>).filter((r) => r.Type === 'AWS::CloudWatch::Alarm');
     expect(withTopic.length).toBeGreaterThan(0);
-    for (const alarm of withTopic) expect(JSON.stringify(alarm.Properties.AlarmActions)).toContain(stack.getLogicalId(topic.node.defaultChild as never));
+    for (const alarm of withTopic) expect(JSON.stringify(alarm.Properties.AlarmActions)).toContain(logicalId(topic, stack));
     expect(alarms.every((a) => a['AlarmActions'] === undefined)).toBe(true);
   });
 
@@ -483,12 +483,11 @@ describe('NotificationService: alarms and dashboard', () => {
   });
 
   it('explains every failure classification a route can carry in the runbook', () => {
-    const rows = [...readFileSync('docs/operations.md', 'utf8').matchAll(/^\| `(\w+)` \| (?:yes|no) \|/gm)].map((m) => m[1]);
+    const rows = [...runbook.matchAll(/^\| `(\w+)` \| (?:yes|no) \|/gm)].map((m) => m[1]);
     expect(FAILURE_CLASSIFICATIONS.filter((classification) => !rows.includes(classification))).toEqual([]);
   });
 
   it('names every metric the functions emit in the runbook', () => {
-    const runbook = readFileSync('docs/operations.md', 'utf8');
     expect([...emitted].filter((name) => !new RegExp(`\\b${name}\\b`).test(runbook))).toEqual([]);
   });
 });
