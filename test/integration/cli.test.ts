@@ -1,5 +1,4 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,22 +6,14 @@ import { jwtVerify } from 'jose';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
 import { addFault, approximateDepth, clearFaults, intent, outputs, sendIntent, sqs, store, uid, waitFor } from './support.ts';
+import { runCommand } from '../runCommand.ts';
 import { tokenSecret } from './wsClient.ts';
 
-/** Runs a command to its end: its exit code and what it printed (also handed to `onStdout` as it comes). */
-function run(file: string, args: string[], onStdout?: (chunk: string) => void): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(file, args, { timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-    if (onStdout) child.stdout!.on('data', (chunk: Buffer | string) => onStdout(chunk.toString()));
-  });
-}
-
 const TEST_STACK = ['--endpoints', '.local/test-endpoints.json'];
+const heraldArgs = (args: string[]) => ['bin/herald-cli.mjs', ...args, ...TEST_STACK];
 
 /** Runs the real `herald` command (bin/herald-cli.mjs) against the test stack. */
-const herald = (...args: string[]) => run(process.execPath, ['bin/herald-cli.mjs', ...args, ...TEST_STACK]);
+const herald = (...args: string[]) => runCommand(process.execPath, heraldArgs(args));
 const json = async (...args: string[]) => {
   const result = await herald(...args, '--json');
   expect(result.code, result.stderr).toBe(0);
@@ -78,7 +69,7 @@ describe('herald CLI', () => {
     const sent = intent('ping', { user_id: uid('cli') }, { via: 'npm run send' });
     writeFileSync(file, JSON.stringify(sent));
 
-    const result = await run('npm', ['run', '--silent', 'send', '--', file, ...TEST_STACK, '--json']);
+    const result = await runCommand('npm', ['run', '--silent', 'send', '--', file, ...TEST_STACK, '--json']);
 
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout).notification_id).toBe(notificationIdFor('tests', sent.idempotency_key));
@@ -148,7 +139,7 @@ describe('herald CLI', () => {
     expect(payload).toMatchObject({ sub: user, sid: 'cli' });
 
     let printed = '';
-    const tailing = run(process.execPath, ['bin/herald-cli.mjs', 'tail', user, '--count', '1', '--timeout', '30', '--json', ...TEST_STACK], (chunk) => {
+    const tailing = runCommand(process.execPath, heraldArgs(['tail', user, '--count', '1', '--timeout', '30', '--json']), (chunk) => {
       printed += chunk;
     });
     // With no cursor the tail starts live: send only once it is on the stream.

@@ -1,14 +1,8 @@
-import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { runCommand } from '../runCommand.ts';
 
 /** Runs a repository script as `npm start` / `npm run bench` do (tsx), to its end. */
-function runScript(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', script, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const runScript = (script: string, args: string[]) => runCommand(process.execPath, ['--import', 'tsx', script, ...args]);
 
 describe('a mistyped option of npm start / npm run bench', () => {
   it.each([
