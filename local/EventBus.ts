@@ -27,21 +27,29 @@ export type LocalTarget =
 /**
  * The EventBridge `PutEvents` API for the offline stack: matches each entry against the rules of
  * its bus and delivers to SQS and Lambda targets (Lambda asynchronously, with the rule's retry
- * policy, then its dead-letter queue), as EventBridge does.
+ * policy, then its dead-letter queue), as EventBridge does. An entry for a bus that does not exist
+ * fails as it does on AWS; an event that matches no rule is accepted and dropped, as on AWS, but
+ * offline it is logged — it is almost always a wrong bus name or detail-type.
  */
 export class EventBus {
   private server?: Server;
   private readonly pending = new Set<Promise<void>>();
   public readonly delivered: { rule: string; target: string; eventId: string }[] = [];
 
+  private readonly busNames: ReadonlySet<string>;
+
   public constructor(
+    /** The template's buses; `default` always exists, as in every AWS account. */
+    busNames: Iterable<string>,
     private readonly rules: readonly LocalRule[],
     private readonly sqs: SQSClient,
     private readonly log: (line: string) => void,
     private readonly retryDelayMs = 200,
     /** Other AWS JSON 1.1 APIs served on the same endpoint, by X-Amz-Target prefix (e.g. secretsmanager). */
     private readonly otherApis: Record<string, (operation: string, body: Record<string, unknown>) => Promise<unknown>> = {},
-  ) {}
+  ) {
+    this.busNames = new Set(['default', ...busNames]);
+  }
 
   public async listen(port: number): Promise<string> {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -69,6 +77,11 @@ export class EventBus {
         results.push({ ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' });
         continue;
       }
+      const bus = busNameOf(entry.EventBusName);
+      if (!this.busNames.has(bus)) {
+        results.push({ ErrorCode: 'ResourceNotFoundException', ErrorMessage: `Event bus ${bus} does not exist.` });
+        continue;
+      }
       const event = {
         version: '0',
         id: randomUUID(),
@@ -80,9 +93,12 @@ export class EventBus {
         resources: entry.Resources ?? [],
         detail,
       };
-      const bus = busNameOf(entry.EventBusName);
-      for (const rule of this.rules.filter((r) => r.busName === bus && matchesPattern(r.pattern, event))) {
+      const matched = this.rules.filter((r) => r.busName === bus && matchesPattern(r.pattern, event));
+      for (const rule of matched) {
         for (const target of rule.targets) this.track(this.deliver(rule, target, event));
+      }
+      if (matched.length === 0) {
+        this.log(`[event bus] event ${event.id} on bus ${bus} (detail-type ${entry.DetailType}) matched no rule and was dropped, as EventBridge does`);
       }
       results.push({ EventId: event.id });
     }

@@ -203,7 +203,7 @@ export class OfflineStack {
         ...(this.options.requestAccounting ? { HERALD_REQUEST_ACCOUNTING: '1' } : {}),
       };
       this.createFunctions(functionEnvironment);
-      this.bus = new EventBus(this.rulesOnBuses(), this.sqs, this.log, 200, { secretsmanager: (op, body) => this.secretsApi(op, body) });
+      this.bus = new EventBus(this.buses.values(), this.rulesOnBuses(), this.sqs, this.log, 200, { secretsmanager: (op, body) => this.secretsApi(op, body) });
       await this.bus.listen(ports.events);
       this.gateway = this.createGateway();
       if (this.gateway) await this.gateway.listen(ports.gateway);

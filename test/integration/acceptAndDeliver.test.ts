@@ -1,7 +1,7 @@
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { describe, expect, it } from 'vitest';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
-import { approximateDepth, events, intent, mailbox, notificationItems, outputs, rejections, sendIntent, store, uid, waitFor } from './support.ts';
+import { approximateDepth, events, intent, mailbox, notificationItems, offlineStackLog, outputs, rejections, sendIntent, store, uid, waitFor } from './support.ts';
 
 describe('accept → deliver (email)', () => {
   it('delivers an intent as one email rendered from the catalog template and marks the route published', async () => {
@@ -39,6 +39,24 @@ describe('accept → deliver (email)', () => {
     expect(put.FailedEntryCount).toBe(0);
     const emails = await waitFor('the bus-sent email', async () => ((await mailbox(email)).length > 0 ? mailbox(email) : undefined));
     expect(emails.map((e) => e.subject)).toEqual(['Receipt B-2']);
+  });
+
+  it('fails an intent put on a bus that does not exist, and logs one put on the default bus, where no rule takes it', async () => {
+    const sent = intent('receipt', { user_id: uid('user'), email: `${uid('lost')}@example.com` }, { order: { id: 'L-1', total: '1' } });
+    const entry = { Source: 'shop', DetailType: 'herald.intent', Detail: JSON.stringify(sent) };
+
+    const misnamed = await events.send(new PutEventsCommand({ Entries: [{ ...entry, EventBusName: `${outputs.busName}-typo` }] }));
+    const onDefault = await events.send(new PutEventsCommand({ Entries: [entry] }));
+
+    expect(misnamed.FailedEntryCount).toBe(1);
+    expect(misnamed.Entries).toEqual([
+      { ErrorCode: 'ResourceNotFoundException', ErrorMessage: `Event bus ${outputs.busName}-typo does not exist.` },
+    ]);
+    expect(onDefault.FailedEntryCount).toBe(0);
+    const eventId = onDefault.Entries![0]!.EventId!;
+    await waitFor('the unmatched event in the offline stack log', async () =>
+      offlineStackLog().includes(`event ${eventId} on bus default (detail-type herald.intent) matched no rule`),
+    );
   });
 
   it('treats a re-sent identical intent as the same notification: one notification, one email', async () => {

@@ -60,12 +60,15 @@ export async function notificationItems(notificationId: string): Promise<Record<
   return Items ?? [];
 }
 
+/** Everything the offline stack and its functions have logged so far in this test run. */
+export const offlineStackLog = (): string => readFileSync(inject('functionLog'), 'utf8');
+
 /**
  * The lines of the functions' log (the offline stack captures their stdout) that mention `marker`,
  * parsed; `_function` is the function that wrote the line (on AWS: its log group).
  */
 export function functionLogLines(marker: string): Record<string, unknown>[] {
-  return readFileSync(inject('functionLog'), 'utf8')
+  return offlineStackLog()
     .split('\n')
     .filter((line) => line.includes(marker))
     .map((line) => ({ ...(JSON.parse(line.slice(line.indexOf('{'))) as Record<string, unknown>), _function: /^\[([^\]]+)\]/.exec(line)?.[1] }));
