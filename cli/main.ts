@@ -8,6 +8,7 @@ import { notificationIdFor } from '../functions/core/route/identifiers.ts';
 import { SqsRouteQueue } from '../functions/adapters/SqsRouteQueue.ts';
 import { deliveryMessageFor } from '../functions/core/types.ts';
 import { resolveTarget, type HeraldTarget } from './HeraldTarget.ts';
+import { dayOption, integerOption, type Values } from './options.ts';
 import { CliError, EXIT, iso, printTable } from './output.ts';
 
 const COMMON = `
@@ -47,7 +48,9 @@ Options: --file <intent.json> | --type <t> --user <id> [--email <e>] [--session 
   rejections: `herald rejections — list rejected intents (newest first)
 
   herald rejections
-  herald rejections --day 2026-11-21 --limit 20 --json${COMMON}`,
+  herald rejections --day 2026-11-21 --limit 20 --json
+
+Options: --day <YYYY-MM-DD, UTC> (default today)  --limit <1–1000> (default 50)${COMMON}`,
   'dead-letters': `herald dead-letters — list dead-lettered routes, or redrive one
 
   herald dead-letters
@@ -55,7 +58,8 @@ Options: --file <intent.json> | --type <t> --user <id> [--email <e>] [--session 
   herald dead-letters redrive <notification_id> <route_id> --extra-attempts 3
   herald dead-letters redrive <notification_id> <route_id> --reset-attempts
 
-Redrive needs an explicit attempts policy: --reset-attempts (a fresh budget) or --extra-attempts N.${COMMON}`,
+Options: --day <YYYY-MM-DD, UTC> (default today)  --limit <1–1000> (default 100)  --type <t>  --channel <push|email>
+Redrive needs an explicit attempts policy: --reset-attempts (a fresh budget) or --extra-attempts N (1–50).${COMMON}`,
   'redrive-queue': `herald redrive-queue — move a dead-letter queue's messages back to their source
 
   herald redrive-queue intake
@@ -68,15 +72,16 @@ Uses SQS StartMessageMoveTask; where the endpoint lacks it (the offline stack), 
   herald token --user u-42 --session phone --ttl 3600 --json
   herald token --stack Herald --secret "$(aws secretsmanager get-secret-value …)" --user u-42 --session phone
 
+Options: --ttl <seconds, 1–604800> (default 3600)
 Against a deployed stack it refuses unless --secret is given explicitly.${COMMON}`,
   tail: `herald tail — connect as a user (dev token) and print every frame
 
   herald tail u-42
   herald tail u-42 --session laptop --cursor <cursor>
-  herald tail u-42 --count 5 --timeout 30    (exit after 5 events or 30 s)${COMMON}`,
-};
+  herald tail u-42 --count 5 --timeout 30    (exit after 5 events or 30 s)
 
-type Values = Record<string, string | boolean | undefined>;
+Options: --count <events, 1–1000000> (default: until Ctrl-C)  --timeout <seconds, 0–86400> (0 = none)${COMMON}`,
+};
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -139,7 +144,7 @@ type Emit = (value: unknown, table: () => void) => void;
 async function send(target: HeraldTarget, values: Values, emit: Emit): Promise<number> {
   let body: string;
   if (typeof values['file'] === 'string') {
-    body = readFileSync(values['file'], 'utf8');
+    body = readIntentFile(values['file']);
   } else {
     if (typeof values['type'] !== 'string' || typeof values['user'] !== 'string') throw new CliError('send needs --file, or --type and --user', EXIT.usage);
     let payload: unknown = {};
@@ -164,6 +169,15 @@ async function send(target: HeraldTarget, values: Values, emit: Emit): Promise<n
   return EXIT.ok;
 }
 
+function readIntentFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CliError(`cannot read --file ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (error as Error).message}`, EXIT.invalidInput);
+  }
+}
+
 async function status(target: HeraldTarget, values: Values, positionals: string[], emit: Emit): Promise<number> {
   const id = positionals[0] ?? (typeof values['producer'] === 'string' && typeof values['key'] === 'string' ? notificationIdFor(values['producer'], values['key']) : undefined);
   if (!id) throw new CliError('status needs <notification_id>, or --producer and --key', EXIT.usage);
@@ -186,9 +200,8 @@ async function status(target: HeraldTarget, values: Values, positionals: string[
 }
 
 async function rejections(target: HeraldTarget, values: Values, emit: Emit): Promise<number> {
-  const day = typeof values['day'] === 'string' ? Date.parse(`${values['day']}T00:00:00Z`) : Date.now();
-  if (Number.isNaN(day)) throw new CliError('--day must be YYYY-MM-DD', EXIT.usage);
-  const list = await target.rejections.listDay(day, Number(values['limit'] ?? 50));
+  const day = Date.parse(`${dayOption(values)}T00:00:00Z`);
+  const list = await target.rejections.listDay(day, integerOption(values, 'limit', { min: 1, max: 1000 }, 50));
   emit(list, () => printTable(list.map((r) => ({ at: iso(r.rejected_at), reason: r.reason, producer: r.producer, key: r.idempotency_key, message: r.message })), ['at', 'reason', 'producer', 'key', 'message']));
   return EXIT.ok;
 }
@@ -198,9 +211,8 @@ async function deadLetters(target: HeraldTarget, values: Values, positionals: st
     const [, notificationId, routeId] = positionals;
     if (!notificationId || !routeId) throw new CliError('dead-letters redrive needs <notification_id> <route_id>', EXIT.usage);
     const reset = values['reset-attempts'] === true;
-    const extra = values['extra-attempts'] === undefined ? undefined : Number(values['extra-attempts']);
+    const extra = values['extra-attempts'] === undefined ? undefined : integerOption(values, 'extra-attempts', { min: 1, max: 50 }, 0);
     if (reset === (extra !== undefined)) throw new CliError('say how many attempts: --reset-attempts or --extra-attempts N', EXIT.usage);
-    if (extra !== undefined && (!Number.isInteger(extra) || extra < 1 || extra > 50)) throw new CliError('--extra-attempts must be 1..50', EXIT.usage);
     const route = await target.store.getRoute(notificationId, routeId);
     if (!route) throw new CliError(`route ${routeId} of ${notificationId} not found`, EXIT.notFound);
     if (route.status !== 'dead_letter') throw new CliError(`route ${routeId} is ${route.status}, not dead_letter`, EXIT.failure);
@@ -211,8 +223,7 @@ async function deadLetters(target: HeraldTarget, values: Values, positionals: st
     emit({ redriven: { notification_id: notificationId, route_id: routeId } }, () => console.log(`redriven ${routeId}; follow it with herald status ${notificationId}`));
     return EXIT.ok;
   }
-  const day = typeof values['day'] === 'string' ? values['day'] : new Date().toISOString().slice(0, 10);
-  let routes = await target.store.listDeadLetters(day, Number(values['limit'] ?? 100));
+  let routes = await target.store.listDeadLetters(dayOption(values), integerOption(values, 'limit', { min: 1, max: 1000 }, 100));
   if (typeof values['channel'] === 'string') routes = routes.filter((r) => r.channel === values['channel']);
   if (typeof values['type'] === 'string') {
     const types = new Map<string, string | undefined>();
@@ -262,7 +273,7 @@ async function mint(target: HeraldTarget, values: Values, user: string, session:
       EXIT.usage,
     );
   }
-  return mintAccessToken(secret, { userId: user, deviceSessionId: session, ttlSeconds: Number(values['ttl'] ?? 3600) });
+  return mintAccessToken(secret, { userId: user, deviceSessionId: session, ttlSeconds: integerOption(values, 'ttl', { min: 1, max: 7 * 86_400 }, 3600) });
 }
 
 async function token(target: HeraldTarget, values: Values, emit: Emit): Promise<number> {
@@ -277,8 +288,8 @@ async function tail(target: HeraldTarget, values: Values, positionals: string[],
   if (!user) throw new CliError('tail needs <user_id>', EXIT.usage);
   if (!target.websocketUrl) throw new CliError('the stack has no WebSocket URL output', EXIT.unavailable);
   const minted = await mint(target, values, user, typeof values['session'] === 'string' ? values['session'] : 'cli-tail');
-  const wanted = values['count'] === undefined ? Infinity : Number(values['count']);
-  const timeoutMs = Number(values['timeout'] ?? 0) * 1000;
+  const wanted = integerOption(values, 'count', { min: 1, max: 1_000_000 }, Infinity);
+  const timeoutMs = integerOption(values, 'timeout', { min: 0, max: 86_400 }, 0) * 1000;
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(`${target.websocketUrl}?token=${encodeURIComponent(minted)}`);
     let events = 0;

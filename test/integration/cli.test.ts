@@ -41,6 +41,22 @@ describe('herald CLI', () => {
     expect((await herald('status', '--nope')).code).toBe(2);
   });
 
+  it('refuses a malformed number, day or file with a message naming the option', async () => {
+    const cases = await Promise.all([
+      herald('rejections', '--limit', 'x'),
+      herald('dead-letters', '--day', '2026-02-30'),
+      herald('tail', 'u-1', '--count', '0'),
+      herald('send', '--file', join(intentFiles, 'no-such-intent.json')),
+    ]);
+
+    expect(cases.map((c) => [c.code, c.stderr.trim()])).toEqual([
+      [2, 'herald: --limit must be a whole number from 1 to 1000, not "x"'],
+      [2, 'herald: --day must be a calendar day as YYYY-MM-DD (UTC), not "2026-02-30"'],
+      [2, 'herald: --count must be a whole number from 1 to 1000000, not "0"'],
+      [4, `herald: cannot read --file ${join(intentFiles, 'no-such-intent.json')}: no such file`],
+    ]);
+  });
+
   it('sends an intent file, then shows the notification and its routes', async () => {
     const email = `${uid('cli')}@example.com`;
     const file = join(intentFiles, `${uid('intent')}.json`);
