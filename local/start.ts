@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { DEFAULT_PORTS, OfflineStack } from './OfflineStack.ts';
+import { DEFAULT_PORTS, OfflineStack, type OfflinePorts } from './OfflineStack.ts';
+import { portsInUse } from './portsInUse.ts';
 import { parseOptionsOrExit } from './parseOptions.ts';
 import { SynthError, synthesize } from './synth.ts';
 import { mintAccessToken } from '../functions/core/auth/AccessTokenVerifier.ts';
@@ -34,6 +35,33 @@ if (values.help) {
   process.exit(0);
 }
 
+// Ports first: a taken one is found in a moment, not after a synth and three emulators.
+const portEnv = (name: keyof OfflinePorts) => `HERALD_PORT_${name.toUpperCase()}`;
+const ports: { -readonly [K in keyof OfflinePorts]: number } = { ...DEFAULT_PORTS };
+for (const name of Object.keys(ports) as (keyof OfflinePorts)[]) {
+  const raw = process.env[portEnv(name)];
+  if (raw === undefined) continue;
+  ports[name] = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!(ports[name] >= 1 && ports[name] <= 65_535)) {
+    console.error(`herald: ${portEnv(name)} must be a port number (1–65535), not "${raw}"`);
+    process.exit(2);
+  }
+}
+const taken = await portsInUse(ports);
+if (taken.length > 0) {
+  console.error(
+    [
+      'herald: cannot start: these ports are already in use:',
+      ...taken.map((name) => `  ${String(ports[name]).padEnd(5)}  ${name.padEnd(13)}  ${portEnv(name)}`),
+      taken.length === Object.keys(ports).length
+        ? 'Another `npm start` is probably running: stop it (Ctrl-C in its terminal), or give this one other ports.'
+        : 'Something else listens there (LocalStack, for one, uses 4566): stop it, or give Herald other ports,',
+      `e.g. ${portEnv(taken[0]!)}=${ports[taken[0]!] + 100} npm start (docs/local-stack.md lists the variables).`,
+    ].join('\n'),
+  );
+  process.exit(1);
+}
+
 const assemblyDir = 'cdk.out.local';
 if (!values['no-synth']) {
   console.log(`herald: synthesizing ${values.config} …`);
@@ -49,12 +77,11 @@ if (!values['no-synth']) {
 }
 const config = JSON.parse(readFileSync(values.config, 'utf8')) as { catalog: Record<string, { channels: string[] }> };
 const pushType = Object.entries(config.catalog).find(([, entry]) => entry.channels.includes('push') && !entry.channels.includes('email'))?.[0];
-const port = (name: keyof typeof DEFAULT_PORTS) => Number(process.env[`HERALD_PORT_${name.toUpperCase()}`] ?? DEFAULT_PORTS[name]);
 const stack = new OfflineStack({
   assemblyDir,
   logs: values.logs,
   ...(pushType ? { demo: { notificationType: pushType } } : {}),
-  ports: { dynamodb: port('dynamodb'), dynamodbProxy: port('dynamodbProxy'), sqs: port('sqs'), ses: port('ses'), sesEmulator: port('sesEmulator'), events: port('events'), admin: port('admin'), gateway: port('gateway'), demo: port('demo') },
+  ports,
 });
 const endpoints = await stack.start();
 mkdirSync('.local', { recursive: true });

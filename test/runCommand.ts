@@ -6,10 +6,17 @@ export interface CommandResult {
   readonly stderr: string;
 }
 
-/** Runs a command to its end: its exit code and what it printed (also handed to `onStdout` as it comes). */
-export function runCommand(file: string, args: string[], onStdout?: (chunk: string) => void): Promise<CommandResult> {
+export interface RunOptions {
+  /** Handed what the command prints to stdout as it comes. */
+  readonly onStdout?: (chunk: string) => void;
+  /** Added to this process's environment. */
+  readonly env?: Record<string, string>;
+}
+
+/** Runs a command to its end: its exit code and what it printed. */
+export function runCommand(file: string, args: string[], { onStdout, env }: RunOptions = {}): Promise<CommandResult> {
   return new Promise((resolve) => {
-    const child = execFile(file, args, { timeout: 60_000 }, (error, stdout, stderr) => {
+    const child = execFile(file, args, { timeout: 60_000, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
     if (onStdout) child.stdout!.on('data', (chunk: Buffer | string) => onStdout(chunk.toString()));

@@ -155,8 +155,10 @@ describe('herald CLI', () => {
     expect(payload).toMatchObject({ sub: user, sid: 'cli' });
 
     let printed = '';
-    const tailing = runCommand(process.execPath, heraldArgs(['tail', user, '--count', '1', '--timeout', '30', '--json']), (chunk) => {
-      printed += chunk;
+    const tailing = runCommand(process.execPath, heraldArgs(['tail', user, '--count', '1', '--timeout', '30', '--json']), {
+      onStdout: (chunk) => {
+        printed += chunk;
+      },
     });
     // With no cursor the tail starts live: send only once it is on the stream.
     await waitFor('the tail to print replay_complete', async () => printed.includes('"replay_complete"'));

@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { runCommand } from '../runCommand.ts';
 
@@ -16,5 +17,30 @@ describe('a mistyped option of npm start / npm run bench', () => {
     expect(result.stderr).toContain(usage);
     expect(result.stderr).not.toMatch(/^\s+at /m);
     expect(result.stdout).toBe('');
+  });
+});
+
+describe('npm start with a port already taken', () => {
+  it('names the port, what it is for and the variable that moves it, and exits 1 before synthesizing', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as AddressInfo;
+    try {
+      const result = await runCommand(process.execPath, ['--import', 'tsx', 'local/start.ts'], { env: { HERALD_PORT_SQS: String(port) } });
+
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('herald: cannot start: these ports are already in use:');
+      expect(result.stderr).toMatch(new RegExp(`^  ${port}\\s+sqs\\s+HERALD_PORT_SQS$`, 'm'));
+      expect(result.stdout).not.toContain('synthesizing');
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('refuses a port variable that is not a port number (exit 2)', async () => {
+    const result = await runCommand(process.execPath, ['--import', 'tsx', 'local/start.ts'], { env: { HERALD_PORT_GATEWAY: '45x' } });
+
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe('herald: HERALD_PORT_GATEWAY must be a port number (1–65535), not "45x"');
   });
 });
