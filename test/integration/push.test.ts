@@ -1,4 +1,5 @@
 import { DeleteCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventItem, eventSk, HEAD_SK, streamPk } from '../../functions/adapters/DynamoEventBuffer.ts';
@@ -6,6 +7,7 @@ import { encodeCursor } from '../../functions/core/push/cursorCodec.ts';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
 import { appendRouteEvent, connectionRegistry, documents, endpoints, eventBuffer, intent, leasedPushRoute, outputs, sendIntent, sessionInvalidator, store, uid, waitFor } from './support.ts';
 import { closeAllClients, connectAs, RawClient, tokenFor, tokenSecret } from './wsClient.ts';
+import { connectionTokenIssuer } from '../../examples/issueConnectionToken.ts';
 
 const streamsTable = outputs.streamsTableName;
 const connectionsTable = outputs.connectionsTableName;
@@ -214,6 +216,28 @@ describe('authorizer', () => {
     await expect(RawClient.connect(await token())).rejects.toMatchObject({ status });
     const after = (await documents.send(new QueryCommand({ TableName: connectionsTable, KeyConditionExpression: 'user_id = :u', ExpressionAttributeValues: { ':u': 'mallory' } }))).Items ?? [];
     expect(after).toHaveLength(before.length);
+  });
+});
+
+describe('a backend issuing tokens as examples/issueConnectionToken.ts does', () => {
+  it('reads the key from the TokenSecretArn secret, and its token connects the user to their own events', async () => {
+    const secrets = new SecretsManagerClient({ region: endpoints.region, credentials: endpoints.credentials, endpoint: endpoints.events });
+    const issue = connectionTokenIssuer(endpoints.outputs['HeraldTokenSecretArn']!, secrets);
+    const user = uid('issued');
+
+    const client = await RawClient.connect(await issue(user, 'laptop'));
+    try {
+      client.send({ action: 'resume', cursor: '' });
+      await client.waitFor('replay_complete', () => client.frames.find((f) => f.type === 'replay_complete'));
+      await publish(user, { via: 'issued token' });
+
+      const [event] = await client.waitFor('the event', () => client.events().length > 0 && client.events());
+      expect(event).toMatchObject({ payload: { via: 'issued token' } });
+    } finally {
+      await client.close();
+    }
+    const expired = await issue(user, 'laptop', -60);
+    await expect(RawClient.connect(expired)).rejects.toMatchObject({ status: 401 });
   });
 });
 
