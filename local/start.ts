@@ -114,5 +114,5 @@ const shutdown = async (signal: string) => {
   console.log('herald: stopped');
   process.exit(0);
 };
-process.on('SIGINT', () => void shutdown('SIGINT'));
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
+// SIGHUP: the terminal was closed. Without a handler Node dies at once and stops nothing.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(signal));
