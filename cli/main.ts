@@ -39,7 +39,8 @@ Run \`herald <command> --help\` for examples.${COMMON}`,
   herald send --type welcome --user u-42 --email ada@example.com --payload '{"name":"Ada"}' --key signup-42
 
 Options: --file <intent.json> | --type <t> --user <id> [--email <e>] [--session <sid>] [--payload <json>]
-         [--producer <p> (default cli)] [--key <idempotency key> (default random)]${COMMON}`,
+         [--producer <p> (default cli)] [--key <idempotency key> (default random)]
+The same producer and key again is the same notification: nothing new is sent (the output notes it).${COMMON}`,
   status: `herald status — show a notification and its routes
 
   herald status n_58e0c1f2…
@@ -163,9 +164,19 @@ async function send(target: HeraldTarget, values: Values, emit: Emit): Promise<n
   }
   const checked = validateIntentSchema(body);
   if (!checked.ok) throw new CliError(`intent is invalid (${checked.reason}): ${checked.message}`, EXIT.invalidInput);
+  const notificationId = notificationIdFor(checked.intent.producer, checked.intent.idempotency_key);
+  // Re-sending a file is the commonest way to "send again" and sends nothing new: say so.
+  const alreadyExists = (await target.store.getNotification(notificationId)) !== undefined;
   const sent = await target.sqs.send(new SendMessageCommand({ QueueUrl: target.outputs['HeraldIntakeQueueUrl']!, MessageBody: body }));
-  const result = { message_id: sent.MessageId, notification_id: notificationIdFor(checked.intent.producer, checked.intent.idempotency_key) };
-  emit(result, () => console.log(`sent message ${result.message_id}\nnotification ${result.notification_id} (herald status ${result.notification_id})`));
+  const result = { message_id: sent.MessageId, notification_id: notificationId, already_exists: alreadyExists };
+  emit(result, () => {
+    console.log(`sent message ${result.message_id}\nnotification ${result.notification_id} (herald status ${result.notification_id})`);
+    if (alreadyExists) {
+      console.log(
+        `note: producer "${checked.intent.producer}" already used idempotency_key "${checked.intent.idempotency_key}": the same content is a duplicate (nothing is sent again), different content is rejected as idempotency_conflict. Use a new key to send again.`,
+      );
+    }
+  });
   return EXIT.ok;
 }
 

@@ -80,6 +80,21 @@ describe('herald CLI', () => {
     expect(table.stdout).toContain('published');
   });
 
+  it('says when the intent file was sent before: same key, so nothing new is sent', async () => {
+    const file = join(intentFiles, `${uid('intent')}.json`);
+    writeFileSync(file, JSON.stringify(intent('ping', { user_id: uid('again') }, { n: 1 })));
+
+    const first = await json('send', '--file', file);
+    await waitFor('the notification accepted', async () => (await store.getNotification(first.notification_id)) !== undefined);
+    const again = await herald('send', '--file', file);
+
+    expect(first.already_exists).toBe(false);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`notification ${first.notification_id}`);
+    expect(again.stdout).toContain('note: producer "tests" already used idempotency_key');
+    expect(again.stdout).toContain('Use a new key to send again.');
+  });
+
   it("`npm run send -- <file>` runs herald send --file (the README's first step)", async () => {
     const file = join(intentFiles, `${uid('intent')}.json`);
     const sent = intent('ping', { user_id: uid('cli') }, { via: 'npm run send' });
