@@ -31,3 +31,12 @@ describe('cdk synth of a config file with a mistake', () => {
     expect(failure.output).toContain('HeraldConfigFile.ts');
   });
 });
+
+describe('cdk.json', () => {
+  it('sets every feature flag the pinned aws-cdk-lib recommends, so a new one is decided before it changes a template', () => {
+    const recommended = JSON.parse(readFileSync('node_modules/aws-cdk-lib/recommended-feature-flags.json', 'utf8')) as Record<string, unknown>;
+    const { context } = JSON.parse(readFileSync('cdk.json', 'utf8')) as { context: Record<string, unknown> };
+
+    expect(Object.keys(recommended).filter((flag) => !(flag in context))).toEqual([]);
+  });
+});
