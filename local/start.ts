@@ -83,7 +83,16 @@ const stack = new OfflineStack({
   ...(pushType ? { demo: { notificationType: pushType } } : {}),
   ports,
 });
-const endpoints = await stack.start();
+let endpoints: Awaited<ReturnType<OfflineStack['start']>>;
+try {
+  endpoints = await stack.start();
+} catch (error) {
+  // The stack has stopped what it started; say what failed in one line, keep the trace apart.
+  mkdirSync('.local', { recursive: true });
+  writeFileSync('.local/start-error.log', `${(error as Error).stack ?? String(error)}\n`);
+  console.error(`herald: cannot start the offline stack: ${(error as Error).message}\n(the whole error: .local/start-error.log)`);
+  process.exit(1);
+}
 mkdirSync('.local', { recursive: true });
 writeFileSync(values.endpoints, `${JSON.stringify(endpoints, null, 2)}\n`);
 const tokenSecret = Object.entries(endpoints.secrets).find(([id]) => id.includes('TokenSecret'))?.[1];

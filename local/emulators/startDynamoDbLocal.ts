@@ -35,6 +35,11 @@ function bundledDistribution(): string {
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
 const JAVA_LAUNCHER = SETPRIV ? [SETPRIV, '--pdeathsig', 'SIGTERM', 'java'] : ['java'];
 
+/** The emulator's process ended (or never started) before it answered. */
+export class EmulatorExitedError extends Error {
+  public override readonly name = 'EmulatorExitedError';
+}
+
 /** Starts Amazon DynamoDB Local (bundled jar, Java 17+) in memory, telemetry off, and waits until it answers. */
 export async function startDynamoDbLocal(port: number): Promise<RunningEmulator> {
   const distribution = bundledDistribution();
@@ -60,9 +65,11 @@ export async function startDynamoDbLocal(port: number): Promise<RunningEmulator>
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
+  const noJava = 'DynamoDB Local runs on Java 17+, and there is no `java` on PATH: install a JDK or JRE 17+ (e.g. apt install openjdk-17-jre-headless)';
   const exited = new Promise<never>((_, reject) => {
-    child.once('error', (error) => reject(new Error(`DynamoDB Local exited: java could not be started (${error.message}). Is Java 17+ installed and on PATH?`)));
-    child.once('exit', (code) => reject(new Error(`DynamoDB Local exited (code ${code}) before it was ready. Is Java 17+ installed? ${stderr}`)));
+    child.once('error', (error) => reject(new EmulatorExitedError((error as NodeJS.ErrnoException).code === 'ENOENT' ? noJava : `java could not be started (${error.message})`)));
+    // 127: setpriv could not find java.
+    child.once('exit', (code) => reject(new EmulatorExitedError(code === 127 ? noJava : `DynamoDB Local exited (code ${code}) before it was ready. Is Java 17+ installed? ${stderr.trim()}`)));
   });
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
@@ -72,7 +79,7 @@ export async function startDynamoDbLocal(port: number): Promise<RunningEmulator>
       await Promise.race([client.send(new ListTablesCommand({})), exited]);
       break;
     } catch (error) {
-      if (Date.now() > deadline || (error as Error).message.startsWith('DynamoDB Local exited')) {
+      if (Date.now() > deadline || error instanceof EmulatorExitedError) {
         child.kill('SIGKILL');
         throw error;
       }
