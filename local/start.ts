@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { DEFAULT_PORTS, OfflineStack, type OfflinePorts } from './OfflineStack.ts';
+import { DEFAULT_PORTS, OfflineStack, type OfflineEndpoints, type OfflinePorts } from './OfflineStack.ts';
 import { portsInUse } from './portsInUse.ts';
 import { parseOptionsOrExit } from './parseOptions.ts';
 import { SynthError, synthesize } from './synth.ts';
@@ -83,7 +83,7 @@ const stack = new OfflineStack({
   ...(pushType ? { demo: { notificationType: pushType } } : {}),
   ports,
 });
-let endpoints: Awaited<ReturnType<OfflineStack['start']>>;
+let endpoints: OfflineEndpoints;
 try {
   endpoints = await stack.start();
 } catch (error) {
