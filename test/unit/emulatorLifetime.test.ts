@@ -3,15 +3,16 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { freePort } from '../../local/freePort.ts';
 import { portsInUse } from '../../local/portsInUse.ts';
+import { runCommand } from '../runCommand.ts';
 
 /**
- * A Node process that starts DynamoDB Local on `port`, says "ready" and waits to be killed — or
- * prints why it could not start and exits 3.
+ * Node arguments for a process that starts DynamoDB Local on `port`, says "ready" and waits to be
+ * killed — or prints why it could not start and exits 3.
  */
-function processHoldingDynamoDbLocal(port: number, env: NodeJS.ProcessEnv = process.env) {
+function startingDynamoDbLocal(port: number): string[] {
   const script = `import { startDynamoDbLocal } from './local/emulators/startDynamoDbLocal.ts';
 try {
   await startDynamoDbLocal(${port});
@@ -21,44 +22,33 @@ try {
 }
 console.log('ready');
 setInterval(() => {}, 60_000);`;
-  return spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], { stdio: ['ignore', 'pipe', 'inherit'], env });
-}
-
-async function until(probe: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
-    if (await probe()) return true;
-  }
-  return probe();
+  return ['--import', 'tsx', '--input-type=module', '--eval', script];
 }
 
 describe('DynamoDB Local started by the offline stack', () => {
   it('says Java is missing, in one line, when there is no java on PATH', async () => {
     const emptyPath = mkdtempSync(join(tmpdir(), 'herald-no-java-'));
-    const starter = processHoldingDynamoDbLocal(await freePort(), { ...process.env, PATH: emptyPath });
-    let printed = '';
-    starter.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
-
-    const [code] = (await once(starter, 'exit')) as [number];
+    const result = await runCommand(process.execPath, startingDynamoDbLocal(await freePort()), { env: { PATH: emptyPath } });
     rmSync(emptyPath, { recursive: true });
 
-    expect(code).toBe(3);
-    expect(printed.trim()).toBe('DynamoDB Local runs on Java 17+, and there is no `java` on PATH: install a JDK or JRE 17+ (e.g. apt install openjdk-17-jre-headless)');
+    expect(result.code).toBe(3);
+    expect(result.stdout.trim()).toBe('DynamoDB Local runs on Java 17+, and there is no `java` on PATH: install a JDK or JRE 17+ (e.g. apt install openjdk-17-jre-headless)');
   }, 60_000);
 
   it.skipIf(!existsSync('/usr/bin/setpriv') && !existsSync('/bin/setpriv'))(
     'stops when the Node process that started it is killed (-9), freeing its port',
     async () => {
       const port = await freePort();
-      const holder = processHoldingDynamoDbLocal(port);
+      const holder = spawn(process.execPath, startingDynamoDbLocal(port), { stdio: ['ignore', 'pipe', 'inherit'] });
       let printed = '';
       holder.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
-      expect(await until(async () => printed.includes('ready'), 60_000)).toBe(true);
+      await vi.waitFor(() => expect(printed).toContain('ready'), { timeout: 60_000, interval: 200 });
       expect(await portsInUse({ dynamodb: port })).toEqual(['dynamodb']);
 
       holder.kill('SIGKILL');
       await once(holder, 'exit');
 
-      expect(await until(async () => (await portsInUse({ dynamodb: port })).length === 0, 15_000)).toBe(true);
+      await vi.waitFor(async () => expect(await portsInUse({ dynamodb: port })).toEqual([]), { timeout: 15_000, interval: 200 });
     },
     90_000,
   );

@@ -1,9 +1,9 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { runCommand } from '../runCommand.ts';
+import { runCommand, type RunOptions } from '../runCommand.ts';
 
 /** Runs a repository script as `npm start` / `npm run bench` do (tsx), to its end. */
-const runScript = (script: string, args: string[]) => runCommand(process.execPath, ['--import', 'tsx', script, ...args]);
+const runScript = (script: string, args: string[], options?: RunOptions) => runCommand(process.execPath, ['--import', 'tsx', script, ...args], options);
 
 describe('a mistyped option of npm start / npm run bench', () => {
   it.each([
@@ -26,7 +26,7 @@ describe('npm start with a port already taken', () => {
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
     const { port } = holder.address() as AddressInfo;
     try {
-      const result = await runCommand(process.execPath, ['--import', 'tsx', 'local/start.ts'], { env: { HERALD_PORT_SQS: String(port) } });
+      const result = await runScript('local/start.ts', [], { env: { HERALD_PORT_SQS: String(port) } });
 
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('herald: cannot start: these ports are already in use:');
@@ -38,7 +38,7 @@ describe('npm start with a port already taken', () => {
   });
 
   it('refuses a port variable that is not a port number (exit 2)', async () => {
-    const result = await runCommand(process.execPath, ['--import', 'tsx', 'local/start.ts'], { env: { HERALD_PORT_GATEWAY: '45x' } });
+    const result = await runScript('local/start.ts', [], { env: { HERALD_PORT_GATEWAY: '45x' } });
 
     expect(result.code).toBe(2);
     expect(result.stderr.trim()).toBe('herald: HERALD_PORT_GATEWAY must be a port number (1–65535), not "45x"');
