@@ -1,8 +1,11 @@
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HeraldClient } from '../../client/HeraldClient.ts';
 import type { HeraldEvent } from '../../client/types.ts';
 import { connectionRegistry, endpoints, eventBuffer, intent, outputs, sendIntent, sessionInvalidator, sqs, uid, waitFor } from './support.ts';
+import { runCommand } from '../runCommand.ts';
 import { tokenFor } from './wsClient.ts';
 
 const clients: HeraldClient[] = [];
@@ -120,5 +123,46 @@ describe('client SDK against the offline stack', () => {
     expect(client.state).toBe('closed');
     expect(tokens()).toBe(1);
     expect(await connectionRegistry.listForUser(user)).toHaveLength(0);
+  });
+
+  it('connects through the `ws` package where the platform has no WebSocket (Node 20)', async () => {
+    // The built package, in a Node process without the global WebSocket (as on Node 20), prints
+    // what it sees as one JSON line each; after the first event it closes, and the process then
+    // ends by itself only if close() left no socket or timer behind.
+    const user = uid('node20');
+    const program = `
+      const { HeraldClient } = await import(process.env.CLIENT_MODULE);
+      const print = (line) => console.log(JSON.stringify(line));
+      print({ globalWebSocket: typeof globalThis.WebSocket });
+      const client = new HeraldClient({ url: process.env.HERALD_URL, token: process.env.HERALD_TOKEN });
+      client.on('state', (state) => print({ state }));
+      client.on('error', (error) => print({ error: error.message }));
+      const timeout = setTimeout(() => { print({ timeout: true }); client.close(); }, 20_000);
+      client.on('event', (event) => { print({ event }); clearTimeout(timeout); client.close(); });
+      client.connect();`;
+    let opened: () => void = () => {};
+    const open = new Promise<void>((resolveOpen) => (opened = resolveOpen));
+    const running = runCommand(process.execPath, ['--no-experimental-websocket', '--input-type=module', '--eval', program], {
+      env: {
+        CLIENT_MODULE: pathToFileURL(resolve('dist/client/index.js')).href,
+        HERALD_URL: endpoints.websocket,
+        HERALD_TOKEN: await tokenFor(user, 'old-node'),
+      },
+      onStdout: (chunk) => {
+        if (chunk.includes('"state":"open"')) opened();
+      },
+    });
+    await Promise.race([open, running.then(({ stdout, stderr }) => { throw new Error(`exited before open: ${stdout}${stderr}`); })]);
+
+    await sendIntent(intent('chat.message', { user_id: user }, { n: 'via ws' }));
+    const result = await running;
+
+    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(result.code, result.stderr).toBe(0);
+    expect(lines[0]).toEqual({ globalWebSocket: 'undefined' });
+    expect(lines.filter((line) => 'error' in line || 'timeout' in line)).toEqual([]);
+    const events = lines.flatMap((line) => ('event' in line ? [line['event'] as HeraldEvent] : []));
+    expect(events.map((e) => [e.position, e.payload])).toEqual([[1, { n: 'via ws' }]]);
+    expect(lines.map((line) => line['state']).filter(Boolean)).toEqual(['connecting', 'open', 'closed']);
   });
 });
