@@ -15,7 +15,7 @@ import {
 } from './types.ts';
 
 export interface HeraldClientOptions {
-  /** The WebSocket URL without the token, e.g. `wss://abc.execute-api.eu-west-1.amazonaws.com/live`. */
+  /** The WebSocket URL, e.g. `wss://abc.execute-api.eu-west-1.amazonaws.com/live`; the client adds `token` to its query. */
   readonly url: string;
   /** The connection token, or a function called before every (re)connect (tokens expire). */
   readonly token: string | (() => string | Promise<string>);
@@ -82,7 +82,7 @@ export class HeraldClient {
   private gapRetryTimer?: unknown;
 
   public constructor(private readonly options: HeraldClientOptions) {
-    if (!/^wss?:\/\//.test(options.url)) throw new Error('HeraldClient: url must start with ws:// or wss://');
+    if (!isWebSocketUrl(options.url)) throw new Error(`HeraldClient: url must be a ws:// or wss:// URL, got ${JSON.stringify(options.url)}`);
     this.store = options.cursorStore ?? memoryCursorStore();
     this.policy = { ...DEFAULT_RECONNECT, ...options.reconnect };
     this.timers = options.timers ?? systemTimers;
@@ -141,7 +141,7 @@ export class HeraldClient {
       }
       const token = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
       if (this.stopped) return;
-      socket = (this.options.socketFactory ?? (await defaultSocketFactory()))(`${this.options.url}?token=${encodeURIComponent(token)}`);
+      socket = (this.options.socketFactory ?? (await defaultSocketFactory()))(withToken(this.options.url, token));
     } catch (error) {
       this.emit('error', error instanceof Error ? error : new Error(String(error)));
       this.scheduleReconnect();
@@ -272,6 +272,23 @@ export class HeraldClient {
 function markOf(frame: Record<string, unknown>): StreamMark {
   const stream = typeof frame['stream'] === 'string' && frame['stream'] !== '' ? { stream: frame['stream'] } : {};
   return { cursor: String(frame['cursor']), position: Number(frame['position'] ?? 0), ...stream };
+}
+
+// Not URL.canParse: browsers before 2023 lack it.
+function isWebSocketUrl(text: string): boolean {
+  try {
+    const { protocol } = new URL(text);
+    return protocol === 'ws:' || protocol === 'wss:';
+  } catch {
+    return false;
+  }
+}
+
+/** The URL with `token` set in its query, keeping any other parameters it has. */
+function withToken(url: string, token: string): string {
+  const withQuery = new URL(url);
+  withQuery.searchParams.set('token', token);
+  return withQuery.href;
 }
 
 /** The platform WebSocket where there is one, else the `ws` package (older Node). */

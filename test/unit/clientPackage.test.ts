@@ -16,7 +16,7 @@ describe('the herald/client entry point (dist/client)', () => {
     const sdk = (await import('../../dist/client/index.js' as string)) as Record<string, unknown>;
     expect(typeof sdk['HeraldClient']).toBe('function');
     expect(typeof sdk['storageCursorStore']).toBe('function');
-    expect(() => new (sdk['HeraldClient'] as new (o: unknown) => unknown)({ url: 'http://nope', token: 't' })).toThrow('url must start with ws:// or wss://');
+    expect(() => new (sdk['HeraldClient'] as new (o: unknown) => unknown)({ url: 'http://nope', token: 't' })).toThrow('url must be a ws:// or wss:// URL, got "http://nope"');
   });
 
   it('ships declarations that reference .js siblings only', () => {

@@ -197,6 +197,17 @@ describe('HeraldClient', () => {
     expect(env.last().actions()).toEqual([{ action: 'resume', cursor: 'c43' }]);
   });
 
+  it('adds the token to a URL that already has a query, replacing a token in it', async () => {
+    const env = setup({ url: 'wss://push.example.com/live?tenant=a%20b&token=old' });
+    env.client.connect();
+    await flush();
+    expect(env.last().url).toBe('wss://push.example.com/live?tenant=a+b&token=token-1');
+  });
+
+  it.each(['http://herald.test/live', 'ws://', 'wss://exa mple.com/live', '/live'])('refuses %j as its URL', (url) => {
+    expect(() => setup({ url })).toThrow(`HeraldClient: url must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
+  });
+
   it('reconnects with capped exponential backoff and resets it after a healthy connection', async () => {
     const env = setup();
     env.client.connect();
