@@ -57,8 +57,9 @@ export class EventSequencer {
   /**
    * The server's view after a resume (`replay_complete`): sets the baseline if the client had none
    * (a fresh client starts at the head), then delivers what it can. Returns true if a gap remains.
+   * `beforeDelivery` runs once the baseline is set, before any held event is delivered.
    */
-  public replayComplete(mark: StreamMark): boolean {
+  public replayComplete(mark: StreamMark, beforeDelivery?: () => void): boolean {
     if (this.mark === undefined || (this.mark.stream === undefined && mark.stream)) {
       this.mark = this.mark === undefined ? mark : { ...this.mark, stream: mark.stream };
       this.advanced(mark);
@@ -66,6 +67,7 @@ export class EventSequencer {
         if (position <= mark.position) this.held.delete(position);
       }
     }
+    beforeDelivery?.();
     this.drain();
     return this.hasGap;
   }
@@ -75,6 +77,12 @@ export class EventSequencer {
     this.held.clear();
     this.mark = mark;
     this.advanced(mark);
+  }
+
+  /** The server refused the mark (`malformed_cursor`): start over without a baseline, as a fresh client. */
+  public forget(): void {
+    this.held.clear();
+    this.mark = undefined;
   }
 
   private drain(): void {

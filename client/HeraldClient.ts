@@ -36,7 +36,7 @@ export interface HeraldClientOptions {
 export interface HeraldClientEvents {
   /** Every event exactly once, in position order. */
   event: HeraldEvent;
-  /** History for the stored cursor is gone: reload your state, then events continue. */
+  /** History for the stored cursor is gone (or the server cannot read it): reload your state, then events continue. */
   resync: ResyncInfo;
   /** The session was revoked; the client stops and will not reconnect. */
   session_invalidated: { readonly reason: string };
@@ -76,10 +76,15 @@ export class HeraldClient {
   private reconnectNow = false;
   private stopped = false;
   private resumeInFlight = false;
+  /** Resumes in a row that the server failed to answer; sets the backoff before asking again. */
+  private resumeFailures = 0;
+  /** Why the server refused the stored cursor: told as `resync` once a fresh baseline arrives. */
+  private refusedCursor?: string;
   private pingTimer?: unknown;
   private rolloverTimer?: unknown;
   private reconnectTimer?: unknown;
   private gapRetryTimer?: unknown;
+  private resumeRetryTimer?: unknown;
 
   public constructor(private readonly options: HeraldClientOptions) {
     if (!isWebSocketUrl(options.url)) throw new Error(`HeraldClient: url must be a ws:// or wss:// URL, got ${JSON.stringify(options.url)}`);
@@ -184,15 +189,18 @@ export class HeraldClient {
         if (sequencer.accept(frame['events'] as HeraldEvent[])) this.resume();
         return;
       case 'replay_complete': {
-        this.resumeInFlight = false;
-        this.attempt = 0;
+        this.resumeAnswered();
+        const refused = this.refusedCursor;
+        this.refusedCursor = undefined;
+        // After a refused cursor the app hears `resync` at the new baseline, before the events after it.
+        const gap = sequencer.replayComplete(markOf(frame), refused === undefined ? undefined : () => this.emit('resync', { reason: refused, mark: sequencer.current! }));
         // A gap that a full replay did not fill: look again shortly rather than in a tight loop.
-        if (sequencer.replayComplete(markOf(frame))) this.gapRetryTimer = this.timers.setTimeout(() => this.resume(), GAP_RETRY_MS);
+        if (gap) this.gapRetryTimer = this.timers.setTimeout(() => this.resume(), GAP_RETRY_MS);
         return;
       }
       case 'cursor_stale': {
-        this.resumeInFlight = false;
-        this.attempt = 0;
+        this.resumeAnswered();
+        this.refusedCursor = undefined;
         const mark = markOf(frame);
         sequencer.reset(mark);
         this.emit('resync', { reason: String(frame['reason'] ?? 'history is gone'), mark });
@@ -202,23 +210,56 @@ export class HeraldClient {
         this.emit('session_invalidated', { reason: String(frame['reason'] ?? '') });
         this.close();
         return;
-      case 'error':
-        this.resumeInFlight = false;
-        this.emit('error', new HeraldServerError(String(frame['code']), String(frame['message'])));
+      case 'error': {
+        const code = String(frame['code']);
+        const message = String(frame['message']);
+        this.emit('error', new HeraldServerError(code, message));
+        if (code === 'malformed_cursor') {
+          // A cursor this server cannot read (corrupted storage, another Herald's format): start
+          // again from the head, like a fresh client, and tell the app its state may be behind.
+          this.refusedCursor = `the server refused the stored cursor: ${message}`;
+          sequencer.forget();
+          this.resumeInFlight = false;
+          this.resume();
+        } else if (code === 'internal_error') this.retryResume();
+        else this.resumeInFlight = false;
         return;
+      }
       case 'pong':
         return;
       default:
-        // API Gateway's own messages ({"message":"Internal server error"}) have no type.
+        // API Gateway's own messages have no type: {"message":"Internal server error",…} is the
+        // answer when a route's function failed, which, during a resume, means it may never come.
         this.emit('error', new HeraldServerError('gateway', String(frame['message'] ?? 'unexpected frame')));
+        this.retryResume();
     }
   }
 
   /** Asks for everything after the last delivered position (once at a time per connection). */
   private resume(): void {
-    if (this.resumeInFlight || this.socket?.readyState !== OPEN) return;
+    if (this.resumeInFlight || this.resumeRetryTimer !== undefined || this.socket?.readyState !== OPEN) return;
     this.resumeInFlight = true;
     this.socket.send(JSON.stringify({ action: 'resume', cursor: this.sequencer?.current?.cursor ?? '' }));
+  }
+
+  private resumeAnswered(): void {
+    this.resumeInFlight = false;
+    this.attempt = 0;
+    this.resumeFailures = 0;
+    // A retry scheduled on an error that was not this resume's (e.g. a failed ping) is not needed.
+    this.timers.clearTimeout(this.resumeRetryTimer);
+    this.resumeRetryTimer = undefined;
+  }
+
+  /** A resume the server failed to answer: ask again on this connection, after backoff. */
+  private retryResume(): void {
+    if (!this.resumeInFlight) return;
+    this.resumeInFlight = false;
+    const delay = reconnectDelay(this.resumeFailures++, this.policy, this.options.random);
+    this.resumeRetryTimer = this.timers.setTimeout(() => {
+      this.resumeRetryTimer = undefined;
+      this.resume();
+    }, delay);
   }
 
   private schedulePing(): void {
@@ -248,8 +289,10 @@ export class HeraldClient {
     this.timers.clearTimeout(this.pingTimer);
     this.timers.clearTimeout(this.rolloverTimer);
     this.timers.clearTimeout(this.gapRetryTimer);
+    this.timers.clearTimeout(this.resumeRetryTimer);
     this.pingTimer = undefined;
     this.rolloverTimer = undefined;
+    this.resumeRetryTimer = undefined;
   }
 
   private setState(state: ConnectionState): void {

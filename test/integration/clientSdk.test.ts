@@ -3,16 +3,18 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HeraldClient } from '../../client/HeraldClient.ts';
+import { memoryCursorStore } from '../../client/cursorStores.ts';
 import type { HeraldEvent } from '../../client/types.ts';
-import { connectionRegistry, endpoints, eventBuffer, intent, outputs, sendIntent, sessionInvalidator, sqs, uid, waitFor } from './support.ts';
+import { addFault, clearFaults, connectionRegistry, endpoints, eventBuffer, intent, outputs, sendIntent, sessionInvalidator, sqs, uid, waitFor } from './support.ts';
 import { runCommand } from '../runCommand.ts';
 import { tokenFor } from './wsClient.ts';
 
 const clients: HeraldClient[] = [];
 
-function sdkClient(userId: string, sid = 'phone') {
+function sdkClient(userId: string, sid = 'phone', options: Partial<ConstructorParameters<typeof HeraldClient>[0]> = {}) {
   let tokens = 0;
   const client = new HeraldClient({
+    ...options,
     url: endpoints.websocket,
     token: () => {
       tokens += 1;
@@ -28,7 +30,7 @@ function sdkClient(userId: string, sid = 'phone') {
   const errors: string[] = [];
   client.on('error', (e) => errors.push(`${e.name}: ${e.message}`));
   (client as unknown as { errors: string[] }).errors = errors;
-  return { client, received, states, tokens: () => tokens };
+  return { client, received, states, errors, tokens: () => tokens };
 }
 
 afterEach(() => {
@@ -51,7 +53,8 @@ describe('client SDK against the offline stack', () => {
     const user = uid('sdk');
     const { client, received, states } = sdkClient(user);
     client.connect();
-    await waitFor('SDK open', async () => client.state === 'open');
+    // A fresh client starts at the head its first resume reads: publish once it has one.
+    await waitFor('SDK open with a baseline', async () => client.state === 'open' && client.mark !== undefined);
 
     // Act: publish 500 events while a dropper closes (or silently kills) the socket now and then.
     const publishing = publishBatch(user, 0, 500);
@@ -93,7 +96,7 @@ describe('client SDK against the offline stack', () => {
     const resyncs: unknown[] = [];
     client.on('resync', (r) => resyncs.push(r));
     client.connect();
-    await waitFor('open', async () => client.state === 'open');
+    await waitFor('open with a baseline', async () => client.state === 'open' && client.mark !== undefined);
     await sendIntent(intent('chat.message', { user_id: user }, { n: 'before' }));
     await waitFor('first event', async () => received.length === 1);
 
@@ -106,6 +109,56 @@ describe('client SDK against the offline stack', () => {
 
     expect(resyncs).toHaveLength(1);
     expect(received.map((e) => (e.payload as { n: string }).n)).toEqual(['before', 'after-2']);
+  });
+
+  it('asks again for a resume whose function failed, on the same connection, and then receives what it missed', async () => {
+    const user = uid('resume-fails');
+    const first = sdkClient(user);
+    first.client.connect();
+    // A fresh client starts at the head its first resume reads: send once it has one.
+    await waitFor('a baseline', async () => first.client.mark !== undefined);
+    await sendIntent(intent('chat.message', { user_id: user }, { n: 1 }));
+    await waitFor('event 1', async () => first.received.length === 1);
+    const mark = first.client.mark!;
+    first.client.close();
+    await sendIntent(intent('chat.message', { user_id: user }, { n: 2 }));
+    await waitFor('event 2 stored', async () => (await eventBuffer.getHead(user))?.position === 2);
+
+    // The resume function's reads of this user's stream fail (past the SDK's own retries).
+    await addFault('dynamodb', { match: `S#${user}`, status: 500, errorType: 'InternalServerError' });
+    try {
+      const second = sdkClient(user, 'phone', { cursorStore: memoryCursorStore(mark) });
+      second.client.connect();
+      await waitFor('the gateway to report the failed resume', async () => second.errors.some((e) => e.includes('Internal server error')), 20_000);
+      await clearFaults('dynamodb');
+      await sendIntent(intent('chat.message', { user_id: user }, { n: 3 }));
+
+      await waitFor('events 2 and 3', async () => second.received.length >= 2, 20_000);
+      expect(second.received.map((e) => [e.position, (e.payload as { n: number }).n])).toEqual([
+        [2, 2],
+        [3, 3],
+      ]);
+      expect(second.states).toEqual(['connecting', 'open']);
+    } finally {
+      await clearFaults('dynamodb');
+    }
+  });
+
+  it('starts from the head with resync when the server refuses the stored cursor, and delivers what follows', async () => {
+    const user = uid('refused-cursor');
+    const { client, received, errors } = sdkClient(user, 'phone', { cursorStore: memoryCursorStore({ cursor: 'garbled', position: 900 }) });
+    const resyncs: { reason: string }[] = [];
+    client.on('resync', (r) => resyncs.push(r));
+    client.connect();
+    await waitFor('resync', async () => resyncs.length === 1);
+    await sendIntent(intent('chat.message', { user_id: user }, { n: 'after' }));
+
+    await waitFor('the event', async () => received.length === 1);
+    expect(received[0]).toMatchObject({ position: 1, payload: { n: 'after' } });
+    expect(resyncs[0]!.reason).toMatch(/^the server refused the stored cursor: /);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^HeraldServerError: /);
+    expect(client.mark?.position).toBe(1);
   });
 
   it('stops for good on session invalidation: no reconnect', async () => {
@@ -136,6 +189,8 @@ describe('client SDK against the offline stack', () => {
       print({ globalWebSocket: typeof globalThis.WebSocket });
       const client = new HeraldClient({ url: process.env.HERALD_URL, token: process.env.HERALD_TOKEN });
       client.on('state', (state) => print({ state }));
+      // A fresh client starts at the head its first resume reads: say when it has one.
+      const baseline = setInterval(() => client.mark && (clearInterval(baseline), print({ baseline: client.mark.position })), 10);
       client.on('error', (error) => print({ error: error.message }));
       const timeout = setTimeout(() => { print({ timeout: true }); client.close(); }, 20_000);
       client.on('event', (event) => { print({ event }); clearTimeout(timeout); client.close(); });
@@ -149,7 +204,7 @@ describe('client SDK against the offline stack', () => {
         HERALD_TOKEN: await tokenFor(user, 'old-node'),
       },
       onStdout: (chunk) => {
-        if (chunk.includes('"state":"open"')) opened();
+        if (chunk.includes('"baseline"')) opened();
       },
     });
     await Promise.race([open, running.then(({ stdout, stderr }) => { throw new Error(`exited before open: ${stdout}${stderr}`); })]);
@@ -160,6 +215,7 @@ describe('client SDK against the offline stack', () => {
     const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(result.code, result.stderr).toBe(0);
     expect(lines[0]).toEqual({ globalWebSocket: 'undefined' });
+    expect(lines).toContainEqual({ baseline: 0 });
     expect(lines.filter((line) => 'error' in line || 'timeout' in line)).toEqual([]);
     const events = lines.flatMap((line) => ('event' in line ? [line['event'] as HeraldEvent] : []));
     expect(events.map((e) => [e.position, e.payload])).toEqual([[1, { n: 'via ws' }]]);

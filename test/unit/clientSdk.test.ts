@@ -317,6 +317,79 @@ describe('HeraldClient', () => {
     expect(env.client.state).toBe('open');
   });
 
+  it.each([
+    ['API Gateway (the route function failed)', { message: 'Internal server error', connectionId: 'x', requestId: 'y' }, 'gateway'],
+    ['Herald (internal_error)', { type: 'error', code: 'internal_error', message: 'try again' }, 'internal_error'],
+  ])('asks again, after backoff on the same connection, when %s answers a resume with a failure', async (_who, failure, code) => {
+    const env = setup({ cursorStore: memoryCursorStore({ cursor: 'c5', position: 5 }) });
+    const errors: Error[] = [];
+    env.client.on('error', (e) => errors.push(e));
+    env.client.connect();
+    await flush();
+    const socket = env.last();
+    socket.serverOpen();
+    socket.serverFrame(failure);
+    expect(errors).toMatchObject([{ name: 'HeraldServerError', code }]);
+    // A live event ahead of the gap is held, and does not bypass the backoff.
+    socket.serverFrame({ type: 'event', ...ev(7) });
+    await env.timers.advance(499);
+    expect(socket.actions()).toEqual([{ action: 'resume', cursor: 'c5' }]);
+    await env.timers.advance(1);
+    expect(socket.actions()).toEqual([{ action: 'resume', cursor: 'c5' }, { action: 'resume', cursor: 'c5' }]);
+    socket.serverFrame(failure);
+    await env.timers.advance(999);
+    expect(socket.actions()).toHaveLength(2);
+    await env.timers.advance(1);
+    expect(socket.actions()).toHaveLength(3);
+    socket.serverFrame({ type: 'events', events: [ev(6), ev(7)] });
+    socket.serverFrame({ type: 'replay_complete', cursor: 'c7', position: 7 });
+    expect(env.received.map((e) => e.position)).toEqual([6, 7]);
+    expect(env.sockets).toHaveLength(1);
+    expect(env.client.state).toBe('open');
+    // An answered resume starts the backoff over.
+    socket.serverFrame({ type: 'event', ...ev(9) });
+    socket.serverFrame(failure);
+    await env.timers.advance(500);
+    expect(socket.actions().at(-1)).toEqual({ action: 'resume', cursor: 'c7' });
+    expect(socket.actions()).toHaveLength(5);
+    socket.serverFrame(failure);
+    env.client.close();
+    expect(env.timers.pending.size).toBe(0);
+  });
+
+  it('does not resume again on a gateway message that came while no resume was waiting', async () => {
+    const env = setup();
+    env.client.on('error', () => undefined);
+    await connected(env, 3);
+    env.last().serverFrame({ message: 'Internal server error', connectionId: 'x', requestId: 'y' });
+    await env.timers.advance(60_000);
+    expect(env.last().actions()).toEqual([{ action: 'resume', cursor: '' }]);
+  });
+
+  it('starts from the head and fires resync when the server refuses the stored cursor', async () => {
+    const store = memoryCursorStore({ cursor: 'garbled', position: 900 });
+    const env = setup({ cursorStore: store });
+    const resyncs: unknown[] = [];
+    const errors: Error[] = [];
+    env.client.on('resync', (r) => resyncs.push({ ...r, delivered: env.received.length }));
+    env.client.on('error', (e) => errors.push(e));
+    env.client.connect();
+    await flush();
+    const socket = env.last();
+    socket.serverOpen();
+    socket.serverFrame({ type: 'error', code: 'malformed_cursor', message: 'cursor is not base64url' });
+    expect(errors).toMatchObject([{ code: 'malformed_cursor' }]);
+    expect(socket.actions()).toEqual([{ action: 'resume', cursor: 'garbled' }, { action: 'resume', cursor: '' }]);
+    // Below the refused mark's position: delivered, not dropped as a duplicate of it.
+    socket.serverFrame({ type: 'event', ...ev(3) });
+    socket.serverFrame({ type: 'replay_complete', cursor: 'c2', position: 2 });
+    expect(resyncs).toEqual([{ reason: 'the server refused the stored cursor: cursor is not base64url', mark: { cursor: 'c2', position: 2 }, delivered: 0 }]);
+    expect(env.received.map((e) => e.position)).toEqual([3]);
+    expect(await store.load()).toEqual({ cursor: 'c3', position: 3 });
+    socket.serverFrame({ type: 'replay_complete', cursor: 'c3', position: 3 });
+    expect(resyncs).toHaveLength(1);
+  });
+
   it('persists the mark in a Storage', () => {
     const data = new Map<string, string>();
     const storage = { getItem: (k: string) => data.get(k) ?? null, setItem: (k: string, v: string) => void data.set(k, v), removeItem: (k: string) => void data.delete(k) };
