@@ -19,7 +19,7 @@ export interface HeraldClientOptions {
   readonly url: string;
   /** The connection token, or a function called before every (re)connect (tokens expire). */
   readonly token: string | (() => string | Promise<string>);
-  /** Where the last delivered position is kept. @default in memory */
+  /** Where the last delivered position is kept; a store that fails is reported, never fatal. @default in memory */
   readonly cursorStore?: CursorStore;
   /** @default 500 ms doubling to 30 s, ±20 % */
   readonly reconnect?: Partial<ReconnectPolicy>;
@@ -78,8 +78,8 @@ export class HeraldClient {
   private resumeInFlight = false;
   /** Resumes in a row that the server failed to answer; sets the backoff before asking again. */
   private resumeFailures = 0;
-  /** Why the server refused the stored cursor: told as `resync` once a fresh baseline arrives. */
-  private refusedCursor?: string;
+  /** Why the client lost its mark (refused or unreadable cursor): told as `resync` at the next baseline. */
+  private lostMark?: string;
   private pingTimer?: unknown;
   private rolloverTimer?: unknown;
   private reconnectTimer?: unknown;
@@ -137,10 +137,10 @@ export class HeraldClient {
     let socket: SocketLike;
     try {
       if (this.sequencer === undefined) {
-        const initial = await this.store.load();
+        const initial = await this.loadMark();
         this.sequencer = new EventSequencer(
           (event) => this.emit('event', event),
-          (mark) => void this.store.save(mark),
+          (mark) => this.saveMark(mark),
           initial,
         );
       }
@@ -190,17 +190,18 @@ export class HeraldClient {
         return;
       case 'replay_complete': {
         this.resumeAnswered();
-        const refused = this.refusedCursor;
-        this.refusedCursor = undefined;
-        // After a refused cursor the app hears `resync` at the new baseline, before the events after it.
-        const gap = sequencer.replayComplete(markOf(frame), refused === undefined ? undefined : () => this.emit('resync', { reason: refused, mark: sequencer.current! }));
+        const lost = this.lostMark;
+        this.lostMark = undefined;
+        // After a lost mark the app hears `resync` at the new baseline, before the events after it.
+        const gap = sequencer.replayComplete(markOf(frame), lost === undefined ? undefined : () => this.emit('resync', { reason: lost, mark: sequencer.current! }));
         // A gap that a full replay did not fill: look again shortly rather than in a tight loop.
+        this.timers.clearTimeout(this.gapRetryTimer);
         if (gap) this.gapRetryTimer = this.timers.setTimeout(() => this.resume(), GAP_RETRY_MS);
         return;
       }
       case 'cursor_stale': {
         this.resumeAnswered();
-        this.refusedCursor = undefined;
+        this.lostMark = undefined;
         const mark = markOf(frame);
         sequencer.reset(mark);
         this.emit('resync', { reason: String(frame['reason'] ?? 'history is gone'), mark });
@@ -217,7 +218,7 @@ export class HeraldClient {
         if (code === 'malformed_cursor') {
           // A cursor this server cannot read (corrupted storage, another Herald's format): start
           // again from the head, like a fresh client, and tell the app its state may be behind.
-          this.refusedCursor = `the server refused the stored cursor: ${message}`;
+          this.lostMark = `the server refused the stored cursor: ${message}`;
           sequencer.forget();
           this.resumeInFlight = false;
           this.resume();
@@ -232,6 +233,27 @@ export class HeraldClient {
         // answer when a route's function failed, which, during a resume, means it may never come.
         this.emit('error', new HeraldServerError('gateway', String(frame['message'] ?? 'unexpected frame')));
         this.retryResume();
+    }
+  }
+
+  /** The stored mark. A store that cannot be read must not keep the client offline: start from the head. */
+  private async loadMark(): Promise<StreamMark | undefined> {
+    try {
+      return await this.store.load();
+    } catch (error) {
+      this.emit('error', new Error(`HeraldClient: could not load the stored cursor: ${messageOf(error)}`, { cause: error }));
+      this.lostMark = `could not load the stored cursor: ${messageOf(error)}`;
+      return undefined;
+    }
+  }
+
+  /** Delivery goes on when the store fails (storage full, private mode); the app hears of it. */
+  private saveMark(mark: StreamMark): void {
+    const failed = (error: unknown) => this.emit('error', new Error(`HeraldClient: could not save the cursor: ${messageOf(error)}`, { cause: error }));
+    try {
+      Promise.resolve(this.store.save(mark)).catch(failed);
+    } catch (error) {
+      failed(error);
     }
   }
 
@@ -315,6 +337,10 @@ export class HeraldClient {
 function markOf(frame: Record<string, unknown>): StreamMark {
   const stream = typeof frame['stream'] === 'string' && frame['stream'] !== '' ? { stream: frame['stream'] } : {};
   return { cursor: String(frame['cursor']), position: Number(frame['position'] ?? 0), ...stream };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 // Not URL.canParse: browsers before 2023 lack it.

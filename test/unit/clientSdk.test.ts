@@ -296,6 +296,20 @@ describe('HeraldClient', () => {
     expect(env.timers.pending.size).toBe(0);
   });
 
+  it('keeps one gap retry at a time, so close() leaves none behind', async () => {
+    const env = setup();
+    await connected(env, 0);
+    const socket = env.last();
+    socket.serverFrame({ type: 'event', ...ev(3) });
+    socket.serverFrame({ type: 'events', events: [ev(1)] });
+    socket.serverFrame({ type: 'replay_complete', cursor: 'c1', position: 1 });
+    socket.serverFrame({ type: 'event', ...ev(4) });
+    socket.serverFrame({ type: 'replay_complete', cursor: 'c1', position: 1 });
+    expect(socket.actions()).toEqual([{ action: 'resume', cursor: '' }, { action: 'resume', cursor: 'c0' }, { action: 'resume', cursor: 'c1' }]);
+    env.client.close();
+    expect(env.timers.pending.size).toBe(0);
+  });
+
   it('closes cleanly and idempotently, leaving no timers', async () => {
     const env = setup();
     await connected(env);
@@ -388,6 +402,39 @@ describe('HeraldClient', () => {
     expect(await store.load()).toEqual({ cursor: 'c3', position: 3 });
     socket.serverFrame({ type: 'replay_complete', cursor: 'c3', position: 3 });
     expect(resyncs).toHaveLength(1);
+  });
+
+  it.each([
+    ['throws', () => { throw new Error('quota exceeded'); }],
+    ['rejects', () => Promise.reject(new Error('quota exceeded'))],
+  ])('keeps delivering when the cursor store %s on save, and reports it', async (_how, save) => {
+    const env = setup({ cursorStore: { load: () => undefined, save, clear: () => undefined } });
+    const errors: Error[] = [];
+    env.client.on('error', (e) => errors.push(e));
+    await connected(env, 0);
+    env.last().serverFrame({ type: 'event', ...ev(1) });
+    env.last().serverFrame({ type: 'events', events: [ev(2), ev(3)] });
+    await flush();
+    expect(env.received.map((e) => e.position)).toEqual([1, 2, 3]);
+    expect(env.client.mark).toEqual({ cursor: 'c3', position: 3 });
+    expect(errors.map((e) => e.message)).toEqual(Array(4).fill('HeraldClient: could not save the cursor: quota exceeded'));
+  });
+
+  it('connects from the head and fires resync when the cursor store cannot load', async () => {
+    const env = setup({ cursorStore: { load: () => Promise.reject(new Error('storage blocked')), save: () => undefined, clear: () => undefined } });
+    const errors: Error[] = [];
+    const resyncs: unknown[] = [];
+    env.client.on('error', (e) => errors.push(e));
+    env.client.on('resync', (r) => resyncs.push(r));
+    env.client.connect();
+    await flush();
+    env.last().serverOpen();
+    expect(env.last().actions()).toEqual([{ action: 'resume', cursor: '' }]);
+    env.last().serverFrame({ type: 'replay_complete', cursor: 'c4', position: 4 });
+    env.last().serverFrame({ type: 'event', ...ev(5) });
+    expect(errors.map((e) => e.message)).toEqual(['HeraldClient: could not load the stored cursor: storage blocked']);
+    expect(resyncs).toEqual([{ reason: 'could not load the stored cursor: storage blocked', mark: { cursor: 'c4', position: 4 } }]);
+    expect(env.received.map((e) => e.position)).toEqual([5]);
   });
 
   it('persists the mark in a Storage', () => {
