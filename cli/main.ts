@@ -38,14 +38,22 @@ Run \`herald <command> --help\` for examples.${COMMON}`,
   herald send --type friend.request --user u-42 --payload '{"from":"grace"}'
   herald send --type welcome --user u-42 --email ada@example.com --payload '{"name":"Ada"}' --key signup-42
 
+  herald send --file examples/welcome.json --wait         (wait for Herald to accept or reject it)
+
 Options: --file <intent.json> | --type <t> --user <id> [--email <e>] [--session <sid>] [--payload <json>]
          [--producer <p> (default cli)] [--key <idempotency key> (default random)]
+         [--wait [--timeout <1–900 s> (default 10)]]
+Acceptance is asynchronous: without --wait, sent means queued. With --wait: exit 0 accepted, 4 rejected
+(reason and message shown), 1 no outcome in time.
 The same producer and key again is the same notification: nothing new is sent (the output notes it).${COMMON}`,
   status: `herald status — show a notification and its routes
 
   herald status n_58e0c1f2…
   herald status --producer accounts --key signup-42
-  herald status n_58e0c1f2… --json${COMMON}`,
+  herald status n_58e0c1f2… --json
+
+Exit 3 when there is no such notification; 4 when its intent was rejected (today or yesterday, UTC:
+the reason is shown).${COMMON}`,
   rejections: `herald rejections — list rejected intents (newest first)
 
   herald rejections
@@ -102,7 +110,7 @@ async function main(argv: string[]): Promise<number> {
         email: { type: 'string' }, session: { type: 'string' }, payload: { type: 'string' }, producer: { type: 'string' }, key: { type: 'string' },
         day: { type: 'string' }, limit: { type: 'string' }, channel: { type: 'string' }, 'extra-attempts': { type: 'string' },
         'reset-attempts': { type: 'boolean' }, ttl: { type: 'string' }, secret: { type: 'string' }, cursor: { type: 'string' },
-        count: { type: 'string' }, timeout: { type: 'string' },
+        count: { type: 'string' }, timeout: { type: 'string' }, wait: { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -164,20 +172,69 @@ async function send(target: HeraldTarget, values: Values, emit: Emit): Promise<n
   }
   const checked = validateIntentSchema(body);
   if (!checked.ok) throw new CliError(`intent is invalid (${checked.reason}): ${checked.message}`, EXIT.invalidInput);
+  if (values['timeout'] !== undefined && values['wait'] !== true) throw new CliError('--timeout is how long --wait waits; add --wait', EXIT.usage);
+  const waitMs = values['wait'] === true ? integerOption(values, 'timeout', { min: 1, max: 900 }, 10) * 1000 : undefined;
   const notificationId = notificationIdFor(checked.intent.producer, checked.intent.idempotency_key);
   // Re-sending a file is the commonest way to "send again" and sends nothing new: say so.
-  const alreadyExists = (await target.store.getNotification(notificationId)) !== undefined;
+  const before = await target.store.getNotification(notificationId);
+  const sentAt = Date.now();
   const sent = await target.sqs.send(new SendMessageCommand({ QueueUrl: target.outputs['HeraldIntakeQueueUrl']!, MessageBody: body }));
-  const result = { message_id: sent.MessageId, notification_id: notificationId, already_exists: alreadyExists };
-  emit(result, () => {
+  const result = { message_id: sent.MessageId, notification_id: notificationId, already_exists: before !== undefined };
+  const outcome =
+    waitMs === undefined ? undefined : await waitForOutcome(target, { messageId: sent.MessageId!, notificationId, sentAt, waitMs, acceptedBefore: before?.state === 'accepted' });
+  emit(outcome ? { ...result, outcome } : result, () => {
     console.log(`sent message ${result.message_id}\nnotification ${result.notification_id} (herald status ${result.notification_id})`);
-    if (alreadyExists) {
+    if (before) {
       console.log(
         `note: producer "${checked.intent.producer}" already used idempotency_key "${checked.intent.idempotency_key}": the same content is a duplicate (nothing is sent again), different content is rejected as idempotency_conflict. Use a new key to send again.`,
       );
     }
+    if (outcome) console.log(describeOutcome(outcome, waitMs!));
   });
-  return EXIT.ok;
+  if (outcome?.kind === 'rejected') return EXIT.invalidInput;
+  return outcome?.kind === 'no_outcome' ? EXIT.failure : EXIT.ok;
+}
+
+type SendOutcome =
+  | { readonly kind: 'accepted'; readonly routes: readonly string[] }
+  | { readonly kind: 'rejected'; readonly reason: string; readonly message: string; readonly rejected_at: number }
+  /** A resent intent whose notification was already accepted: a duplicate leaves no trace, a conflict a rejection. */
+  | { readonly kind: 'no_rejection' }
+  | { readonly kind: 'no_outcome' };
+
+/** SentTimestamp is the queue's clock, not ours: look this far either side of our send time. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+/** Acceptance is asynchronous: polls until Herald accepted the notification or recorded this message's rejection. */
+async function waitForOutcome(
+  target: HeraldTarget,
+  sending: { readonly messageId: string; readonly notificationId: string; readonly sentAt: number; readonly waitMs: number; readonly acceptedBefore: boolean },
+): Promise<SendOutcome> {
+  const deadline = Date.now() + sending.waitMs;
+  const window = { days: [sending.sentAt + CLOCK_SKEW_MS, sending.sentAt - CLOCK_SKEW_MS], sentAfter: sending.sentAt - CLOCK_SKEW_MS };
+  for (;;) {
+    if (!sending.acceptedBefore && (await target.store.getNotification(sending.notificationId))?.state === 'accepted') {
+      const routes = await target.store.listRoutes(sending.notificationId);
+      return { kind: 'accepted', routes: routes.map((r) => r.route_id) };
+    }
+    const rejection = await target.rejections.find({ source_id: sending.messageId }, window);
+    if (rejection) return { kind: 'rejected', reason: rejection.reason, message: rejection.message, rejected_at: rejection.rejected_at };
+    if (Date.now() >= deadline) return { kind: sending.acceptedBefore ? 'no_rejection' : 'no_outcome' };
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+function describeOutcome(outcome: SendOutcome, waitMs: number): string {
+  switch (outcome.kind) {
+    case 'accepted':
+      return `accepted: ${outcome.routes.length} route${outcome.routes.length === 1 ? '' : 's'} (${outcome.routes.join(', ')})`;
+    case 'rejected':
+      return `rejected (${outcome.reason}): ${outcome.message}`;
+    case 'no_rejection':
+      return `no rejection within ${waitMs / 1000} s: a duplicate of the accepted notification (a conflict would have been rejected)`;
+    case 'no_outcome':
+      return `no outcome within ${waitMs / 1000} s: not accepted or rejected yet (is the accept function running, the intake queue backed up?)`;
+  }
 }
 
 function readIntentFile(path: string): string {
@@ -193,7 +250,14 @@ async function status(target: HeraldTarget, values: Values, positionals: string[
   const id = positionals[0] ?? (typeof values['producer'] === 'string' && typeof values['key'] === 'string' ? notificationIdFor(values['producer'], values['key']) : undefined);
   if (!id) throw new CliError('status needs <notification_id>, or --producer and --key', EXIT.usage);
   const notification = await target.store.getNotification(id);
-  if (!notification) throw new CliError(`notification ${id} not found`, EXIT.notFound);
+  if (!notification) {
+    // An intent that was rejected has no notification, but its rejection names the id.
+    const now = Date.now();
+    const rejection = await target.rejections.find({ notification_id: id }, { days: [now, now - 86_400_000] });
+    if (!rejection) throw new CliError(`notification ${id} not found: not accepted (yet, if it was just sent), and no rejection of it recorded today or yesterday (UTC)`, EXIT.notFound);
+    emit({ notification_id: id, rejection }, () => console.log(`${id} was rejected at ${iso(rejection.rejected_at)} (${rejection.reason}): ${rejection.message}`));
+    return EXIT.invalidInput;
+  }
   const routes = await target.store.listRoutes(id);
   emit({ notification, routes }, () => {
     console.log(`${notification.notification_id}  ${notification.notification_type}  ${notification.state}  producer=${notification.producer} key=${notification.idempotency_key}  accepted ${iso(notification.accepted_at)}`);

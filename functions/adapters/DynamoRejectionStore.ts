@@ -1,8 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RejectionRecord, RejectionStore } from '../core/ports.ts';
-import { rejectionPk, rejectionSk } from './dynamoKeys.ts';
+import { rejectionPk, rejectionSk, rejectionSkFrom } from './dynamoKeys.ts';
 import { fromItem } from './DynamoNotificationStore.ts';
+
+/** Which rejection to look for: the one of an intake message, or one of a notification id. */
+export type RejectionMatch = { readonly source_id: string } | { readonly notification_id: string };
 
 /** Rejected intents, one item per intake message, grouped by UTC day of sending. */
 export class DynamoRejectionStore implements RejectionStore {
@@ -43,5 +46,35 @@ export class DynamoRejectionStore implements RejectionStore {
       }),
     );
     return Items.map((item) => fromItem<RejectionRecord>(item));
+  }
+
+  /**
+   * The newest rejection matching `match` on the UTC days of `days` (in that order), sent at or after
+   * `sentAfter`. Filtered in DynamoDB, at most `maxPages` pages a day, so a day of many rejections
+   * costs a bounded read.
+   */
+  public async find(match: RejectionMatch, options: { readonly days: readonly number[]; readonly sentAfter?: number; readonly maxPages?: number }): Promise<RejectionRecord | undefined> {
+    const [name, value] = Object.entries(match)[0]!;
+    const from = options.sentAfter === undefined ? {} : { ':from': rejectionSkFrom(options.sentAfter) };
+    for (const pk of new Set(options.days.map(rejectionPk))) {
+      let startKey: Record<string, unknown> | undefined;
+      for (let page = 0; page < (options.maxPages ?? 10); page += 1) {
+        const { Items = [], LastEvaluatedKey } = await this.client.send(
+          new QueryCommand({
+            TableName: this.options.tableName,
+            KeyConditionExpression: options.sentAfter === undefined ? 'pk = :pk' : 'pk = :pk AND sk >= :from',
+            FilterExpression: '#match = :value',
+            ExpressionAttributeNames: { '#match': name },
+            ExpressionAttributeValues: { ':pk': pk, ':value': value, ...from },
+            ScanIndexForward: false,
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        );
+        if (Items[0]) return fromItem<RejectionRecord>(Items[0]);
+        if (!LastEvaluatedKey) break;
+        startKey = LastEvaluatedKey;
+      }
+    }
+    return undefined;
   }
 }

@@ -28,7 +28,9 @@ export const userStateKey = (userId: string) => ({ pk: `U#${userId}`, sk: 'LIFEC
 
 /** Rejections are grouped by UTC day so "recent rejections" is one or two queries. */
 export const rejectionPk = (at: number) => `REJ#${new Date(at).toISOString().slice(0, 10)}`;
-export const rejectionSk = (sentAt: number, sourceId: string) => `${String(sentAt).padStart(15, '0')}#${sourceId}`;
+export const rejectionSk = (sentAt: number, sourceId: string) => `${rejectionSkFrom(sentAt)}#${sourceId}`;
+/** The lowest sort key of rejections sent at or after `sentAt`. */
+export const rejectionSkFrom = (sentAt: number) => String(sentAt).padStart(15, '0');
 
 /** Attributes that are storage bookkeeping, not part of the domain record. */
 export const STORAGE_ATTRIBUTES = ['pk', 'sk', 'expires_at', 'accept_lease_token', 'accept_lease_expires_at'] as const;

@@ -92,6 +92,7 @@ export interface RejectionRecord {
   readonly producer?: string;
   readonly idempotency_key?: string;
   readonly notification_type?: string;
+  /** The notification id the intent's producer and key name (it has no notification unless the key was used before). */
   readonly notification_id?: string;
   /** The raw body, truncated. */
   readonly raw_body: string;

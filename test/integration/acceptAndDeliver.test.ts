@@ -117,6 +117,8 @@ describe('bad input', () => {
     );
     expect(rejection.reason).toBe(reason);
     expect(rejection.message.length).toBeGreaterThan(10);
+    // Named by the id its producer and key would have had, so `herald status <id>` finds it.
+    expect(rejection.notification_id).toBe(reason === 'malformed_json' ? undefined : notificationIdFor(rejection.producer!, rejection.idempotency_key!));
     expect(rejection.raw_body.length).toBeLessThanOrEqual(2048);
     await waitFor('intake drained', async () => (await approximateDepth(outputs.intakeQueueUrl)) === 0);
     expect(await approximateDepth(outputs.intakeDlqUrl)).toBe(0);

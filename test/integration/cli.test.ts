@@ -47,6 +47,8 @@ describe('herald CLI', () => {
       herald('dead-letters', '--day', '2026-02-30'),
       herald('tail', 'u-1', '--count', '0'),
       herald('send', '--file', join(intentFiles, 'no-such-intent.json')),
+      herald('send', '--type', 'ping', '--user', 'u-1', '--wait', '--timeout', '0'),
+      herald('send', '--type', 'ping', '--user', 'u-1', '--timeout', '5'),
     ]);
 
     expect(cases.map((c) => [c.code, c.stderr.trim()])).toEqual([
@@ -54,6 +56,8 @@ describe('herald CLI', () => {
       [2, 'herald: --day must be a calendar day as YYYY-MM-DD (UTC), not "2026-02-30"'],
       [2, 'herald: --count must be a whole number from 1 to 1000000, not "0"'],
       [4, `herald: cannot read --file ${join(intentFiles, 'no-such-intent.json')}: no such file`],
+      [2, 'herald: --timeout must be a whole number from 1 to 900, not "0"'],
+      [2, 'herald: --timeout is how long --wait waits; add --wait'],
     ]);
   });
 
@@ -118,10 +122,44 @@ describe('herald CLI', () => {
     expect(refused.stderr).toContain('missing required field "idempotency_key"');
   });
 
+  it('waits with --wait for Herald to accept (exit 0) or reject (exit 4, with the reason) what it sent', async () => {
+    const user = uid('wait');
+    const key = uid('wait-key');
+    const accepted = await herald('send', '--type', 'ping', '--user', user, '--key', key, '--payload', '{"n":1}', '--wait', '--json');
+    expect(accepted.code, accepted.stderr).toBe(0);
+    expect(JSON.parse(accepted.stdout).outcome).toEqual({ kind: 'accepted', routes: [`push:${user}`] });
+
+    // The same key again: a duplicate leaves no trace, so --wait can only say no rejection came.
+    const duplicate = await herald('send', '--type', 'ping', '--user', user, '--key', key, '--payload', '{"n":1}', '--wait', '--timeout', '2');
+    expect(duplicate.code, duplicate.stderr).toBe(0);
+    expect(duplicate.stdout).toContain('no rejection within 2 s: a duplicate of the accepted notification');
+    const conflict = await herald('send', '--type', 'ping', '--user', user, '--key', key, '--payload', '{"n":2}', '--wait');
+    expect(conflict.code).toBe(4);
+    expect(conflict.stdout).toContain('rejected (idempotency_conflict): idempotency_key');
+
+    const unknown = await herald('send', '--type', 'no.such.type', '--user', user, '--wait');
+    expect(unknown.code).toBe(4);
+    expect(unknown.stdout).toContain('rejected (unknown_notification_type): notification_type "no.such.type" is not in the catalog');
+  });
+
+  it('shows why a notification does not exist when its intent was rejected (exit 4)', async () => {
+    const key = uid('rejected-key');
+    await sendIntent(JSON.stringify(intent('no.such.type', { user_id: uid('u') }, {}, { idempotency_key: key })));
+    const id = notificationIdFor('tests', key);
+    const status = await waitFor('the rejection', async () => {
+      const result = await herald('status', id);
+      return result.code === 4 ? result : undefined;
+    });
+    expect(status.stdout.trim()).toMatch(new RegExp(`^${id} was rejected at \\S+ \\(unknown_notification_type\\): notification_type "no.such.type" is not in the catalog$`));
+    const asJson = await herald('status', id, '--json');
+    expect(asJson.code).toBe(4);
+    expect(JSON.parse(asJson.stdout)).toMatchObject({ notification_id: id, rejection: { reason: 'unknown_notification_type', idempotency_key: key } });
+  });
+
   it('answers an unknown notification with exit 3', async () => {
     const result = await herald('status', 'n_00000000000000000000000000000000');
     expect(result.code).toBe(3);
-    expect(result.stderr).toContain('not found');
+    expect(result.stderr).toContain('notification n_00000000000000000000000000000000 not found: not accepted (yet, if it was just sent), and no rejection of it recorded');
   });
 
   it('lists recent rejections with their reasons', async () => {

@@ -155,7 +155,7 @@ export class AcceptIntent {
           producer: intent.producer,
           idempotency_key: intent.idempotency_key,
           notification_type: intent.notification_type,
-        }, notificationId);
+        });
       }
       if (existing.state === 'accepted') return { kind: 'duplicate', notificationId };
       // A previous acceptance stopped halfway: take over once its lease has expired.
@@ -278,8 +278,11 @@ export class AcceptIntent {
     };
   }
 
-  private async reject(message: IntakeMessage, invalid: InvalidIntent, notificationId?: string): Promise<AcceptResult> {
+  private async reject(message: IntakeMessage, invalid: InvalidIntent): Promise<AcceptResult> {
     const raw = truncateUtf8(message.body, REJECTION_RAW_BODY_BYTES);
+    // The id the intent names, so `herald status <id>` can find why there is no such notification.
+    const notificationId =
+      invalid.producer !== undefined && invalid.idempotency_key !== undefined ? notificationIdFor(invalid.producer, invalid.idempotency_key) : undefined;
     await this.deps.rejections.record({
       source_id: message.id,
       source_sent_at: message.sentAt,
