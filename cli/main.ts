@@ -8,6 +8,7 @@ import { notificationIdFor } from '../functions/core/route/identifiers.ts';
 import { SqsRouteQueue } from '../functions/adapters/SqsRouteQueue.ts';
 import { deliveryMessageFor } from '../functions/core/types.ts';
 import { resolveTarget, type HeraldTarget } from './HeraldTarget.ts';
+import { eventsIn, frameLines } from './frameLines.ts';
 import { dayOption, integerOption, type Values } from './options.ts';
 import { CliError, EXIT, iso, printTable } from './output.ts';
 
@@ -376,11 +377,10 @@ async function tail(target: HeraldTarget, values: Values, positionals: string[],
       socket.send(JSON.stringify({ action: 'resume', cursor: typeof values['cursor'] === 'string' ? values['cursor'] : '' }));
     });
     socket.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as { type: string; events?: unknown[]; position?: number; kind?: string; payload?: unknown };
-      if (json) console.log(JSON.stringify(frame));
-      else if (frame.type === 'event') console.log(`#${frame.position} ${frame.kind} ${JSON.stringify(frame.payload)}`);
-      else console.log(`[${frame.type}] ${JSON.stringify({ ...frame, type: undefined })}`);
-      events += frame.type === 'event' ? 1 : frame.type === 'events' ? (frame.events?.length ?? 0) : 0;
+      const text = data.toString();
+      if (json) console.log(text);
+      else for (const line of frameLines(text)) console.log(line);
+      events += eventsIn(text);
       if (events >= wanted) socket.close();
     });
     socket.on('close', () => {

@@ -221,5 +221,12 @@ describe('herald CLI', () => {
     const frames = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; payload?: unknown });
     expect(frames[0]).toMatchObject({ type: 'replay_complete' });
     expect(frames.find((f) => f.type === 'event')).toMatchObject({ payload: { via: 'tail' } });
+
+    // From the first tail's starting cursor, for people: the missed event replayed, one line.
+    const start = (frames[0] as unknown as { cursor: string }).cursor;
+    const replay = await herald('tail', user, '--cursor', start, '--count', '1', '--timeout', '30');
+    expect(replay.code, replay.stderr).toBe(0);
+    expect(replay.stdout.trim().split('\n')[0]).toBe('#1 ping {"via":"tail"}  (replayed)');
+    expect(replay.stdout).not.toContain('[events]');
   });
 });
