@@ -87,10 +87,12 @@ Against a deployed stack it refuses unless --secret is given explicitly.${COMMON
   tail: `herald tail — connect as a user (dev token) and print every frame
 
   herald tail u-42
-  herald tail u-42 --session laptop --cursor <cursor>
+  herald tail u-42 --session laptop --cursor <cursor>   (replay what came after <cursor> first)
   herald tail u-42 --count 5 --timeout 30    (exit after 5 events or 30 s)
 
-Options: --count <events, 1–1000000> (default: until Ctrl-C)  --timeout <seconds, 0–86400> (0 = none)${COMMON}`,
+Options: --count <events, 1–1000000> (default: until Ctrl-C)  --timeout <seconds, 0–86400> (0 = none)
+For people: one line per event (#position kind payload; replayed ones marked), other frames by type.
+With --json: every frame exactly as received, one per line.${COMMON}`,
 };
 
 async function main(argv: string[]): Promise<number> {
