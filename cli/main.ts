@@ -8,7 +8,7 @@ import { notificationIdFor } from '../functions/core/route/identifiers.ts';
 import { SqsRouteQueue } from '../functions/adapters/SqsRouteQueue.ts';
 import { deliveryMessageFor } from '../functions/core/types.ts';
 import { resolveTarget, type HeraldTarget } from './HeraldTarget.ts';
-import { eventsIn, frameLines } from './frameLines.ts';
+import { showFrame } from './showFrame.ts';
 import { dayOption, integerOption, type Values } from './options.ts';
 import { CliError, EXIT, iso, printTable } from './output.ts';
 
@@ -369,7 +369,9 @@ async function tail(target: HeraldTarget, values: Values, positionals: string[],
   const wanted = integerOption(values, 'count', { min: 1, max: 1_000_000 }, Infinity);
   const timeoutMs = integerOption(values, 'timeout', { min: 0, max: 86_400 }, 0) * 1000;
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(`${target.websocketUrl}?token=${encodeURIComponent(minted)}`);
+    const url = new URL(target.websocketUrl!);
+    url.searchParams.set('token', minted);
+    const socket = new WebSocket(url);
     let events = 0;
     const timer = timeoutMs > 0 ? setTimeout(() => socket.close(), timeoutMs) : undefined;
     socket.on('unexpected-response', (_req, res) => reject(new CliError(`connection refused: HTTP ${res.statusCode}`, EXIT.failure)));
@@ -380,9 +382,9 @@ async function tail(target: HeraldTarget, values: Values, positionals: string[],
     });
     socket.on('message', (data) => {
       const text = data.toString();
-      if (json) console.log(text);
-      else for (const line of frameLines(text)) console.log(line);
-      events += eventsIn(text);
+      const shown = showFrame(text);
+      for (const line of json ? [text] : shown.lines) console.log(line);
+      events += shown.events;
       if (events >= wanted) socket.close();
     });
     socket.on('close', () => {

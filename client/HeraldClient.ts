@@ -148,7 +148,7 @@ export class HeraldClient {
       if (this.stopped) return;
       socket = (this.options.socketFactory ?? (await defaultSocketFactory()))(withToken(this.options.url, token));
     } catch (error) {
-      this.emit('error', error instanceof Error ? error : new Error(String(error)));
+      this.emit('error', asError(error));
       this.scheduleReconnect();
       return;
     }
@@ -328,7 +328,7 @@ export class HeraldClient {
       try {
         (listener as Listener<HeraldClientEvents[K]>)(value);
       } catch (error) {
-        if (type !== 'error') this.emit('error', error instanceof Error ? error : new Error(String(error)));
+        if (type !== 'error') this.emit('error', asError(error));
       }
     }
   }
@@ -339,8 +339,13 @@ function markOf(frame: Record<string, unknown>): StreamMark {
   return { cursor: String(frame['cursor']), position: Number(frame['position'] ?? 0), ...stream };
 }
 
+/** What was thrown, as an Error: listeners and stores may throw anything. */
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
 function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return asError(error).message;
 }
 
 // Not URL.canParse: browsers before 2023 lack it.
