@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HeraldClient } from '../../client/HeraldClient.ts';
 import { memoryCursorStore } from '../../client/cursorStores.ts';
-import type { HeraldEvent } from '../../client/types.ts';
+import type { HeraldEvent, SocketLike } from '../../client/types.ts';
 import { addFault, clearFaults, connectionRegistry, endpoints, eventBuffer, intent, outputs, sendIntent, sessionInvalidator, sqs, uid, waitFor } from './support.ts';
 import { runCommand } from '../runCommand.ts';
 import { tokenFor } from './wsClient.ts';
@@ -88,6 +88,41 @@ describe('client SDK against the offline stack', () => {
     expect(received.map((e) => e.position)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
     expect(new Set(received.map((e) => e.event_id)).size).toBe(500);
     expect(new Set(received.map((e) => (e.payload as { n: number }).n)).size).toBe(500);
+  });
+
+  it('replays the rest on the next connection when the socket drops mid-replay: each event once, in order', async () => {
+    // Prepare: a device that was offline for 300 events. Its stored mark is the head before them.
+    const user = uid('mid-replay');
+    const store = memoryCursorStore();
+    const before = sdkClient(user, 'phone', { cursorStore: store });
+    before.client.connect();
+    await waitFor('a baseline stored', async () => (await store.load()) !== undefined);
+    before.client.close();
+    await publishBatch(user, 0, 300);
+    await waitFor('all 300 events stored', async () => (await eventBuffer.getHead(user))?.position === 300, 120_000, 250);
+
+    // Act: the first connection passes on its first replay frame, then the network drops it.
+    const framesSeen: string[] = [];
+    let receivedAtDrop = -1;
+    const { client, received, states } = sdkClient(user, 'phone', {
+      cursorStore: store,
+      socketFactory: (url) => {
+        const socket = new WebSocket(url) as unknown as SocketLike;
+        if (framesSeen.length > 0) return socket;
+        return droppedAfterFirstReplayFrame(socket, (data) => framesSeen.push(data), () => (receivedAtDrop = received.length));
+      },
+    });
+    client.connect();
+
+    // Assess
+    await waitFor('the app to receive 300 events', async () => received.length >= 300, 60_000, 200);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(JSON.parse(framesSeen[0]!).type).toBe('events');
+    expect(receivedAtDrop).toBeGreaterThan(0);
+    expect(receivedAtDrop).toBeLessThan(300);
+    expect(states).toContain('reconnecting');
+    expect(received.map((e) => e.position)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    expect(new Set(received.map((e) => e.event_id)).size).toBe(300);
   });
 
   it('fires resync once when the server-side stream is reset, then keeps delivering', async () => {
@@ -222,3 +257,36 @@ describe('client SDK against the offline stack', () => {
     expect(lines.map((line) => line['state']).filter(Boolean)).toEqual(['connecting', 'open', 'closed']);
   });
 });
+
+/**
+ * A real socket that hands the client its frames up to and including the first replay frame
+ * (`events`), then closes as a dropped network would: later frames never reach the client.
+ */
+function droppedAfterFirstReplayFrame(socket: SocketLike, seen: (data: string) => void, dropped: () => void): SocketLike {
+  let cut = false;
+  const wrapper: SocketLike = {
+    get readyState() {
+      return socket.readyState;
+    },
+    onopen: null,
+    onmessage: null,
+    onclose: null,
+    onerror: null,
+    send: (data) => socket.send(data),
+    close: (code, reason) => socket.close(code, reason),
+  };
+  socket.onopen = (event) => wrapper.onopen?.(event);
+  socket.onerror = (event) => wrapper.onerror?.(event);
+  socket.onclose = (event) => wrapper.onclose?.(event);
+  socket.onmessage = (message) => {
+    if (cut) return;
+    const data = String(message.data);
+    wrapper.onmessage?.(message);
+    if (JSON.parse(data).type !== 'events') return;
+    seen(data);
+    cut = true;
+    dropped();
+    socket.close();
+  };
+  return wrapper;
+}
