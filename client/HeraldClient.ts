@@ -241,8 +241,9 @@ export class HeraldClient {
     try {
       return await this.store.load();
     } catch (error) {
-      this.emit('error', new Error(`HeraldClient: could not load the stored cursor: ${messageOf(error)}`, { cause: error }));
-      this.lostMark = `could not load the stored cursor: ${messageOf(error)}`;
+      const reason = `could not load the stored cursor: ${messageOf(error)}`;
+      this.emit('error', new Error(`HeraldClient: ${reason}`, { cause: error }));
+      this.lostMark = reason;
       return undefined;
     }
   }
