@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, paginateQuery, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ConnectionRegistry } from '../core/push/pushPorts.ts';
 import type { ConnectionRecord } from '../core/push/pushTypes.ts';
 
@@ -44,23 +44,17 @@ export class DynamoConnectionRegistry implements ConnectionRegistry {
   public async listForUser(userId: string): Promise<ConnectionRecord[]> {
     const connections: ConnectionRecord[] = [];
     const nowSeconds = Date.now() / 1000;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'user_id = :user',
-          ExpressionAttributeValues: { ':user': userId },
-          ExclusiveStartKey: startKey,
-        }),
-      );
+    const pages = paginateQuery(
+      { client: this.client },
+      { TableName: this.tableName, KeyConditionExpression: 'user_id = :user', ExpressionAttributeValues: { ':user': userId } },
+    );
+    for await (const page of pages) {
       for (const item of page.Items ?? []) {
         if ((item['expires_at'] as number) <= nowSeconds) continue;
         const { expires_at: _ttl, ...connection } = item;
         connections.push(connection as ConnectionRecord);
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    }
     return connections;
   }
 }

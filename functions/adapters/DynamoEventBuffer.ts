@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, paginateQuery, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { DYNAMODB_BATCH_WRITE_SIZE } from '../core/constants.ts';
@@ -240,6 +240,7 @@ export class DynamoEventBuffer implements EventBuffer {
 
   public async readAfter(userId: string, after: number, limit: number, now: number): Promise<StreamEvent[]> {
     const events: StreamEvent[] = [];
+    // Paged by hand, not with paginateQuery: each page asks only for what is still missing.
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await this.client.send(
@@ -264,25 +265,16 @@ export class DynamoEventBuffer implements EventBuffer {
     const table = this.options.streamsTable;
     await this.client.send(new DeleteCommand({ TableName: table, Key: { pk: streamPk(userId), sk: HEAD_SK } }));
     let deleted = 1;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': streamPk(userId) },
-          ProjectionExpression: 'pk, sk',
-          Limit: 500,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      const keys = page.Items ?? [];
+    const pages = paginateQuery(
+      { client: this.client, pageSize: 500 },
+      { TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': streamPk(userId) }, ProjectionExpression: 'pk, sk' },
+    );
+    for await (const { Items: keys = [] } of pages) {
       for (const group of chunk(keys, DYNAMODB_BATCH_WRITE_SIZE)) {
         await batchWriteAll(this.client, table, group.map((Key) => ({ DeleteRequest: { Key } })));
       }
       deleted += keys.length;
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    }
     return deleted;
   }
 

@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
+  paginateQuery,
   PutCommand,
   QueryCommand,
   UpdateCommand,
@@ -487,21 +488,19 @@ export class DynamoNotificationStore implements NotificationStore {
 
   /** The notification's routes: its item (when the only route is stored there) and the routes' own items. */
   private async *queryRoutes(notificationId: string, projection?: string): AsyncGenerator<RouteRecord> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.options.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': notificationKey(notificationId).pk },
-          ...(projection ? { ProjectionExpression: projection, ExpressionAttributeNames: { '#status': 'status' } } : {}),
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
+    const pages = paginateQuery(
+      { client: this.client },
+      {
+        TableName: this.options.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': notificationKey(notificationId).pk },
+        ...(projection ? { ProjectionExpression: projection, ExpressionAttributeNames: { '#status': 'status' } } : {}),
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) {
       for (const item of page.Items ?? []) if (item['route_id'] !== undefined) yield routeFromItem(item);
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    }
   }
 
   private async conditional(command: UpdateCommand | PutCommand | DeleteCommand): Promise<boolean> {

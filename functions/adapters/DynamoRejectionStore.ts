@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { paginateQuery, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RejectionRecord, RejectionStore } from '../core/ports.ts';
 import { rejectionPk, rejectionSk, rejectionSkFrom } from './dynamoKeys.ts';
 import { fromItem } from './DynamoNotificationStore.ts';
@@ -57,22 +57,22 @@ export class DynamoRejectionStore implements RejectionStore {
     const [name, value] = Object.entries(match)[0]!;
     const from = options.sentAfter === undefined ? {} : { ':from': rejectionSkFrom(options.sentAfter) };
     for (const pk of new Set(options.days.map(rejectionPk))) {
-      let startKey: Record<string, unknown> | undefined;
-      for (let page = 0; page < (options.maxPages ?? 10); page += 1) {
-        const { Items = [], LastEvaluatedKey } = await this.client.send(
-          new QueryCommand({
-            TableName: this.options.tableName,
-            KeyConditionExpression: options.sentAfter === undefined ? 'pk = :pk' : 'pk = :pk AND sk >= :from',
-            FilterExpression: '#match = :value',
-            ExpressionAttributeNames: { '#match': name },
-            ExpressionAttributeValues: { ':pk': pk, ':value': value, ...from },
-            ScanIndexForward: false,
-            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-          }),
-        );
+      const pages = paginateQuery(
+        { client: this.client },
+        {
+          TableName: this.options.tableName,
+          KeyConditionExpression: options.sentAfter === undefined ? 'pk = :pk' : 'pk = :pk AND sk >= :from',
+          FilterExpression: '#match = :value',
+          ExpressionAttributeNames: { '#match': name },
+          ExpressionAttributeValues: { ':pk': pk, ':value': value, ...from },
+          ScanIndexForward: false,
+        },
+      );
+      let pagesRead = 0;
+      for await (const { Items = [] } of pages) {
         if (Items[0]) return fromItem<RejectionRecord>(Items[0]);
-        if (!LastEvaluatedKey) break;
-        startKey = LastEvaluatedKey;
+        pagesRead += 1;
+        if (pagesRead >= (options.maxPages ?? 10)) break;
       }
     }
     return undefined;

@@ -1,7 +1,10 @@
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoEventBuffer, eventSk, HEAD_SK, streamPk } from '../../functions/adapters/DynamoEventBuffer.ts';
 import { DELETION_MARGIN_MS, EVENT_KEEP_AFTER_FRESHNESS_MS, NEW_EPOCH_SKIP } from '../../functions/core/push/streamHead.ts';
+import { batchWriteAll } from '../../functions/adapters/batchWriteAll.ts';
+import { chunk } from '../../functions/adapters/chunk.ts';
+import { DYNAMODB_BATCH_WRITE_SIZE } from '../../functions/core/constants.ts';
 import { routeKey } from '../../functions/adapters/dynamoKeys.ts';
 import { DispatchError } from '../../functions/core/errors.ts';
 import type { StreamEvent } from '../../functions/core/push/pushTypes.ts';
@@ -338,5 +341,24 @@ describe('appending to a stream with conditional writes', () => {
       expect(stored[0]!.epoch).not.toBe('quietrace001');
       expect(stored.map((e) => e.position).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => 3 + NEW_EPOCH_SKIP + 1 + i));
     });
+  });
+});
+
+describe("purging a user's stream (a deleted user)", () => {
+  it('deletes every event across query pages of 500 keys, and the head, and counts them', async () => {
+    const user = uid('purged');
+    const events = 1_201;
+    const now = Date.now();
+    await documents.send(new PutCommand({ TableName: streamsTable, Item: { pk: streamPk(user), sk: HEAD_SK, epoch: 'purgeall0001', position: 0, created_at: now } }));
+    const items = Array.from({ length: events }, (_, i) => ({
+      pk: streamPk(user), sk: eventSk(i + 1), user_id: user, epoch: 'purgeall0001', position: i + 1, event_id: `seeded-${i + 1}`, notification_id: 'n',
+      kind: 'chat.message', payload: {}, published_at: now, expires_at_ms: now + 86_400_000, expires_at: Math.ceil(now / 1000) + 86_400,
+    }));
+    for (const group of chunk(items, DYNAMODB_BATCH_WRITE_SIZE)) await batchWriteAll(documents, streamsTable, group.map((Item) => ({ PutRequest: { Item } })));
+
+    expect(await buffer.purge(user)).toBe(events + 1);
+
+    const left = await documents.send(new QueryCommand({ TableName: streamsTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': streamPk(user) }, ConsistentRead: true }));
+    expect(left.Items).toEqual([]);
   });
 });
