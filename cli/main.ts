@@ -154,6 +154,9 @@ async function main(argv: string[]): Promise<number> {
 type Emit = (value: unknown, table: () => void) => void;
 
 async function send(target: HeraldTarget, values: Values, emit: Emit): Promise<number> {
+  // A usage mistake is reported as one, whatever the intent holds.
+  if (values['timeout'] !== undefined && values['wait'] !== true) throw new CliError('--timeout is how long --wait waits; add --wait', EXIT.usage);
+  const waitMs = values['wait'] === true ? integerOption(values, 'timeout', { min: 1, max: 900 }, 10) * 1000 : undefined;
   let body: string;
   if (typeof values['file'] === 'string') {
     body = readIntentFile(values['file']);
@@ -175,8 +178,6 @@ async function send(target: HeraldTarget, values: Values, emit: Emit): Promise<n
   }
   const checked = validateIntentSchema(body);
   if (!checked.ok) throw new CliError(`intent is invalid (${checked.reason}): ${checked.message}`, EXIT.invalidInput);
-  if (values['timeout'] !== undefined && values['wait'] !== true) throw new CliError('--timeout is how long --wait waits; add --wait', EXIT.usage);
-  const waitMs = values['wait'] === true ? integerOption(values, 'timeout', { min: 1, max: 900 }, 10) * 1000 : undefined;
   const notificationId = notificationIdFor(checked.intent.producer, checked.intent.idempotency_key);
   // Re-sending a file is the commonest way to "send again" and sends nothing new: say so.
   const before = await target.store.getNotification(notificationId);

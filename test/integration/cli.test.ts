@@ -49,6 +49,7 @@ describe('herald CLI', () => {
       herald('send', '--file', join(intentFiles, 'no-such-intent.json')),
       herald('send', '--type', 'ping', '--user', 'u-1', '--wait', '--timeout', '0'),
       herald('send', '--type', 'ping', '--user', 'u-1', '--timeout', '5'),
+      herald('send', '--file', join(intentFiles, 'no-such-intent.json'), '--timeout', '5'),
     ]);
 
     expect(cases.map((c) => [c.code, c.stderr.trim()])).toEqual([
@@ -57,6 +58,7 @@ describe('herald CLI', () => {
       [2, 'herald: --count must be a whole number from 1 to 1000000, not "0"'],
       [4, `herald: cannot read --file ${join(intentFiles, 'no-such-intent.json')}: no such file`],
       [2, 'herald: --timeout must be a whole number from 1 to 900, not "0"'],
+      [2, 'herald: --timeout is how long --wait waits; add --wait'],
       [2, 'herald: --timeout is how long --wait waits; add --wait'],
     ]);
   });
