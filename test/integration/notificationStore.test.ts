@@ -1,8 +1,10 @@
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import { notificationKey } from '../../functions/adapters/dynamoKeys.ts';
 import { buildRoutes } from '../../functions/core/accept/AcceptIntent.ts';
 import { contentHashOf, notificationIdFor } from '../../functions/core/route/identifiers.ts';
 import type { NotificationRecord, RouteRecord } from '../../functions/core/types.ts';
-import { notificationItems, store, uid } from './support.ts';
+import { documents, notificationItems, outputs, store, uid } from './support.ts';
 
 const DAY = 86_400_000;
 
@@ -135,5 +137,28 @@ describe("a notification's only route, stored in the notification's item", () =>
     const { begin, id } = await notificationWithItsOnlyRoute({ routeCount: 2 });
     await expect(begin()).rejects.toThrow(/cannot be stored with notification/);
     expect(await notificationItems(id)).toHaveLength(0);
+  });
+});
+
+describe('the routes of a notification larger than one 1 MB query page', () => {
+  it('are all listed, with their states, from every page', async () => {
+    const id = notificationIdFor('tests', uid('wide'));
+    const recipients = Array.from({ length: 2_500 }, (_, i) => ({ user_id: `wide-${i}`, email: `wide-${i}@example.com` }));
+    const routes = buildRoutes(id, recipients, ['email', 'push'], 3, Date.now(), 8);
+    await store.putRoutes(routes);
+
+    // The premise: DynamoDB needs more than one page for them.
+    const firstPage = await documents.send(new QueryCommand({
+      TableName: outputs.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': notificationKey(id).pk },
+    }));
+    expect(firstPage.LastEvaluatedKey).toBeDefined();
+    expect(firstPage.Items!.length).toBeLessThan(routes.length);
+
+    const listed = await store.listRoutes(id);
+    expect(listed).toHaveLength(5_000);
+    expect(new Set(listed.map((route) => route.route_id))).toEqual(new Set(routes.map((route) => route.route_id)));
+    const states = await store.listRouteStates(id);
+    expect(states.size).toBe(5_000);
+    expect([...states.values()].every((state) => state.status === 'pending')).toBe(true);
   });
 });
