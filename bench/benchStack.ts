@@ -8,7 +8,7 @@ import { chunk } from '../functions/adapters/chunk.ts';
 import { mapWithConcurrency } from '../functions/adapters/mapWithConcurrency.ts';
 import { SQS_BATCH_SIZE } from '../functions/core/constants.ts';
 import { mintAccessToken } from '../functions/core/auth/AccessTokenVerifier.ts';
-import { OfflineStack, type OfflineEndpoints } from '../local/OfflineStack.ts';
+import { OfflineStack, withPush, type OfflineEndpoints, type PushEndpoints } from '../local/OfflineStack.ts';
 import { synthesize } from '../local/synth.ts';
 import type { MeasuredRun } from './costModel.ts';
 import { freePort } from '../local/freePort.ts';
@@ -35,7 +35,7 @@ export class BenchStack {
 
   private constructor(
     public readonly stack: OfflineStack,
-    public readonly endpoints: OfflineEndpoints,
+    public readonly endpoints: PushEndpoints,
   ) {
     const config = { region: endpoints.region, credentials: endpoints.credentials };
     this.documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...config, endpoint: endpoints.dynamodb }), { marshallOptions: { removeUndefinedValues: true } });
@@ -68,7 +68,7 @@ export class BenchStack {
         if (bench && line.includes('"published":[')) bench.published += publishedOnSummaryLine(line);
       },
     });
-    const endpoints = await stack.start();
+    const endpoints = withPush(await stack.start());
     bench = new BenchStack(stack, endpoints);
     return bench;
   }

@@ -56,7 +56,7 @@ export async function resolveTarget(options: { endpoints?: string; stack?: strin
     sqs: new SQSClient({ ...config, endpoint: endpoints.sqs }),
     store: new DynamoNotificationStore(documents, { tableName, retentionMs: RETENTION_MS }),
     rejections: new DynamoRejectionStore(documents, { tableName, retentionMs: RETENTION_MS }),
-    websocketUrl: endpoints.websocket,
+    ...(endpoints.websocket ? { websocketUrl: endpoints.websocket } : {}),
     ...(tokenSecret ? { localTokenSecret: tokenSecret } : {}),
   };
 }

@@ -355,8 +355,11 @@ async function mint(target: HeraldTarget, values: Values, user: string, session:
   return mintAccessToken(secret, { userId: user, deviceSessionId: session, ttlSeconds: integerOption(values, 'ttl', { min: 1, max: 7 * 86_400 }, 3600) });
 }
 
+const NO_PUSH = 'this stack has no WebSocket URL output: it is email-only ("push": false), or not a Herald stack';
+
 async function token(target: HeraldTarget, values: Values, emit: Emit): Promise<number> {
   if (typeof values['user'] !== 'string' || typeof values['session'] !== 'string') throw new CliError('token needs --user and --session', EXIT.usage);
+  if (!target.websocketUrl) throw new CliError(NO_PUSH, EXIT.unavailable);
   const minted = await mint(target, values, values['user'], values['session']);
   emit({ token: minted, user_id: values['user'], device_session_id: values['session'] }, () => console.log(minted));
   return EXIT.ok;
@@ -365,7 +368,7 @@ async function token(target: HeraldTarget, values: Values, emit: Emit): Promise<
 async function tail(target: HeraldTarget, values: Values, positionals: string[], json: boolean): Promise<number> {
   const user = positionals[0];
   if (!user) throw new CliError('tail needs <user_id>', EXIT.usage);
-  if (!target.websocketUrl) throw new CliError('the stack has no WebSocket URL output', EXIT.unavailable);
+  if (!target.websocketUrl) throw new CliError(NO_PUSH, EXIT.unavailable);
   const minted = await mint(target, values, user, typeof values['session'] === 'string' ? values['session'] : 'cli-tail');
   const wanted = integerOption(values, 'count', { min: 1, max: 1_000_000 }, Infinity);
   const timeoutMs = integerOption(values, 'timeout', { min: 0, max: 86_400 }, 0) * 1000;

@@ -11,6 +11,8 @@ export interface HeraldConfigFile {
   readonly maxPayloadBytes?: number;
   readonly retentionDays?: number;
   readonly sweepIntervalMinutes?: number;
+  /** false: email only, no WebSocket API (see NotificationServiceProps.push). Default true. */
+  readonly push?: boolean;
   /** How long push events stay replayable. Default 1440 (24 h). */
   readonly pushFreshnessMinutes?: number;
   /** Intents with at most this many push routes get their first push attempt in accept. Default 10; 0 = never. */
@@ -48,6 +50,7 @@ export const CONFIG_KEYS: Readonly<Record<keyof HeraldConfigFile, true>> = {
   maxPayloadBytes: true,
   retentionDays: true,
   sweepIntervalMinutes: true,
+  push: true,
   pushFreshnessMinutes: true,
   firstPushAttemptMaxRoutes: true,
   jwksUrl: true,
@@ -94,6 +97,11 @@ export function checkConfigFile(config: HeraldConfigFile): void {
   for (const key of ['retentionDays', 'sweepIntervalMinutes', 'deletedUserRetentionDays'] as const) {
     const value = config[key];
     if (value !== undefined && !(Number.isInteger(value) && value >= 1)) fail(`${key} must be a whole number, at least 1 (got ${value})`);
+  }
+  if (config.push !== undefined && typeof config.push !== 'boolean') fail(`push must be true or false (got ${JSON.stringify(config.push)})`);
+  if (config.push === false) {
+    const pushOnly = (['pushFreshnessMinutes', 'firstPushAttemptMaxRoutes', 'jwksUrl', 'jwtIssuer', 'jwtAudience'] as const).filter((key) => config[key] !== undefined);
+    if (pushOnly.length > 0) fail(`${pushOnly.join(', ')} configure push, which "push": false turns off; leave them out`);
   }
   if (config.removalPolicy !== undefined && config.removalPolicy !== 'retain' && config.removalPolicy !== 'destroy') {
     fail('removalPolicy must be "retain" or "destroy"');

@@ -40,7 +40,7 @@ export class HeraldStack extends Stack {
       ...(config.deletedUserRetentionDays !== undefined ? { deletedUserRetention: Duration.days(config.deletedUserRetentionDays) } : {}),
       ...(config.logRetentionDays !== undefined ? { logRetention: config.logRetentionDays as RetentionDays } : {}),
       ...(config.alarmTopicArn !== undefined ? { alarmTopic: Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn) } : {}),
-      push: {
+      push: config.push === false ? false : {
         ...(config.pushFreshnessMinutes !== undefined ? { freshnessWindow: Duration.minutes(config.pushFreshnessMinutes) } : {}),
         ...(config.jwksUrl !== undefined
           ? {

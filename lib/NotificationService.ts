@@ -76,8 +76,12 @@ export interface NotificationServiceProps {
   readonly deliverMaxConcurrency?: number;
   /** How long a `user.deleted` is remembered; new intents for the user are refused meanwhile. @default Duration.days(30) */
   readonly deletedUserRetention?: Duration;
-  /** WebSocket push settings. @default tokens signed with a generated HS256 secret, 24 h freshness window */
-  readonly push?: PushProps;
+  /**
+   * WebSocket push settings, or `false` for an email-only service: no WebSocket API, authorizer,
+   * connection function, connections or streams table (a catalog type on the push channel then
+   * fails the synth). @default push on: tokens signed with a generated HS256 secret, 24 h freshness window
+   */
+  readonly push?: PushProps | false;
   /** Alarms notify this topic. @default alarms without actions */
   readonly alarmTopic?: ITopic;
   /** @default RemovalPolicy.RETAIN */
@@ -137,7 +141,8 @@ export class NotificationService extends Construct {
   public readonly acceptFunction: HeraldFunction;
   public readonly deliverFunction: HeraldFunction;
   public readonly sweeperFunction: HeraldFunction;
-  public readonly push: PushGateway;
+  /** The WebSocket side; undefined when the service is email-only (`push: false`). */
+  public readonly push: PushGateway | undefined;
   public readonly lifecycleFunction: HeraldFunction;
   public readonly lifecycleDeadLetterQueue: Queue;
   public readonly monitoring: Monitoring;
@@ -253,9 +258,10 @@ export class NotificationService extends Construct {
       define: { 'process.env.HERALD_CATALOG': JSON.stringify(JSON.stringify(catalog)) },
     };
 
-    this.push = new PushGateway(this, 'Push', {
-      ...(props.push?.auth ? { auth: props.push.auth } : {}),
-      ...(props.push?.stageName ? { stageName: props.push.stageName } : {}),
+    const pushProps = props.push === false ? undefined : (props.push ?? {});
+    this.push = pushProps === undefined ? undefined : new PushGateway(this, 'Push', {
+      ...(pushProps.auth ? { auth: pushProps.auth } : {}),
+      ...(pushProps.stageName ? { stageName: pushProps.stageName } : {}),
       notificationsTable: this.table,
       capacity,
       removalPolicy,
@@ -263,6 +269,7 @@ export class NotificationService extends Construct {
       tracing,
       environment: { TABLE_NAME: this.table.tableName, ...powertoolsEnvironment },
     });
+    const pushEnvironment = this.push?.pushEnvironment() ?? {};
 
     this.acceptFunction = new HeraldFunction(this, 'Accept', {
       ...functionDefaults,
@@ -280,7 +287,7 @@ export class NotificationService extends Construct {
               // A first push attempt's lease outlives accept's timeout, like deliver's.
               LEASE_MS: String(ACCEPT_TIMEOUT.toMilliseconds() * 2),
               FRESHNESS_SECONDS: String(validated.freshnessSeconds),
-              ...this.push.pushEnvironment(),
+              ...pushEnvironment,
             }
           : {}),
       },
@@ -291,7 +298,7 @@ export class NotificationService extends Construct {
     // DeleteItem: an intent whose recipients are all deleted has its notification taken back.
     this.table.grant(this.acceptFunction, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem');
     this.routeQueue.grantSendMessages(this.acceptFunction);
-    if (validated.firstPushAttemptMaxRoutes > 0) this.push.grantPublish(this.acceptFunction);
+    if (validated.firstPushAttemptMaxRoutes > 0) this.push?.grantPublish(this.acceptFunction);
 
     this.deliverFunction = new HeraldFunction(this, 'Deliver', {
       ...functionDefaults,
@@ -304,7 +311,7 @@ export class NotificationService extends Construct {
         LEASE_MS: String(DELIVER_TIMEOUT.toMilliseconds() * 2),
         EMAIL_FROM: validated.emailFrom,
         FRESHNESS_SECONDS: String(validated.freshnessSeconds),
-        ...this.push.pushEnvironment(),
+        ...pushEnvironment,
       },
     });
     this.deliverFunction.addEventSource(
@@ -315,7 +322,7 @@ export class NotificationService extends Construct {
       }),
     );
     this.table.grant(this.deliverFunction, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
-    this.push.grantPublish(this.deliverFunction);
+    this.push?.grantPublish(this.deliverFunction);
     if (validated.emailFrom !== '') {
       const domain = validated.emailFrom.split('@')[1]!;
       this.deliverFunction.addToRolePolicy(
@@ -354,12 +361,12 @@ export class NotificationService extends Construct {
       memorySize: 512,
       environment: {
         ...common,
-        ...this.push.pushEnvironment(),
+        ...pushEnvironment,
         DELETED_USER_RETENTION_DAYS: String((props.deletedUserRetention ?? Duration.days(30)).toDays()),
       },
     });
     this.table.grant(this.lifecycleFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query');
-    this.push.grantPurge(this.lifecycleFunction);
+    this.push?.grantPurge(this.lifecycleFunction);
     new Rule(this, 'LifecycleEvents', {
       eventBus: this.bus,
       description: 'User lifecycle and session events (user.deleted, user.blocked, session.revoked) to the lifecycle function',
@@ -373,7 +380,8 @@ export class NotificationService extends Construct {
       ],
     });
 
-    const functions = [this.acceptFunction, this.lifecycleFunction, this.deliverFunction, this.sweeperFunction, this.push.authorizerFunction, this.push.connectionFunction];
+    const pushFunctions = this.push ? [this.push.authorizerFunction, this.push.connectionFunction] : [];
+    const functions = [this.acceptFunction, this.lifecycleFunction, this.deliverFunction, this.sweeperFunction, ...pushFunctions];
     for (const fn of functions) {
       Validations.of(fn).acknowledge({
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
@@ -400,10 +408,10 @@ export class NotificationService extends Construct {
         Deliver: this.deliverFunction,
         Sweeper: this.sweeperFunction,
         Lifecycle: this.lifecycleFunction,
-        Authorizer: this.push.authorizerFunction,
-        Connection: this.push.connectionFunction,
+        ...(this.push ? { Authorizer: this.push.authorizerFunction, Connection: this.push.connectionFunction } : {}),
       },
-      tables: { Notifications: this.table, Connections: this.push.connectionsTable, Streams: this.push.streamsTable },
+      tables: { Notifications: this.table, ...(this.push ? { Connections: this.push.connectionsTable, Streams: this.push.streamsTable } : {}) },
+      push: this.push !== undefined,
       ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
     });
 
@@ -415,10 +423,12 @@ export class NotificationService extends Construct {
     output('EventBusName', this.bus.eventBusName, 'Put intents here with detail-type "herald.intent"');
     output('TableName', this.table.tableName, 'Notifications, routes and rejections');
     output('LifecycleDeadLetterQueueUrl', this.lifecycleDeadLetterQueue.queueUrl, 'Lifecycle events whose handling failed after every retry');
-    output('WebSocketUrl', this.push.url, 'Clients connect here with ?token=<JWT>');
-    output('ConnectionsTableName', this.push.connectionsTable.tableName, 'Live WebSocket connections by user');
-    output('StreamsTableName', this.push.streamsTable.tableName, 'Per-user event buffer');
-    if (this.push.tokenSecret) output('TokenSecretArn', this.push.tokenSecret.secretArn, 'HS256 key for connection tokens');
+    if (this.push) {
+      output('WebSocketUrl', this.push.url, 'Clients connect here with ?token=<JWT>');
+      output('ConnectionsTableName', this.push.connectionsTable.tableName, 'Live WebSocket connections by user');
+      output('StreamsTableName', this.push.streamsTable.tableName, 'Per-user event buffer');
+      if (this.push.tokenSecret) output('TokenSecretArn', this.push.tokenSecret.secretArn, 'HS256 key for connection tokens');
+    }
   }
 }
 
@@ -456,7 +466,12 @@ function validateProps(props: NotificationServiceProps, catalog: Catalog): Valid
   }
   const maxAttempts = Math.max(props.retry?.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts, ...Object.values(catalog).map((e) => e.maxAttempts ?? 0));
   if (maxAttempts > MAX_ATTEMPTS_CEILING) throw new Error(`NotificationService: retry.maxAttempts must be at most ${MAX_ATTEMPTS_CEILING}`);
-  const freshnessSeconds = (props.push?.freshnessWindow ?? Duration.hours(24)).toSeconds();
+  if (props.push === false) {
+    const pushing = Object.entries(catalog).filter(([, entry]) => entry.channels.includes('push')).map(([type]) => `"${type}"`);
+    if (pushing.length > 0) throw new Error(`NotificationService: push is off (push: false), but catalog types ${pushing.join(', ')} use the push channel`);
+  }
+  const pushSettings = props.push === false ? undefined : props.push;
+  const freshnessSeconds = (pushSettings?.freshnessWindow ?? Duration.hours(24)).toSeconds();
   if (freshnessSeconds < 60 || freshnessSeconds > 14 * 86_400) {
     throw new Error('NotificationService: push.freshnessWindow must be from 1 minute to 14 days');
   }
@@ -465,10 +480,11 @@ function validateProps(props: NotificationServiceProps, catalog: Catalog): Valid
   if (props.logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(props.logLevel)) {
     throw new Error(`NotificationService: logLevel must be one of ${LOG_LEVELS.join(', ')}`);
   }
-  const firstPushAttemptMaxRoutes = props.firstPushAttemptMaxRoutes ?? 10;
+  const firstPushAttemptMaxRoutes = props.firstPushAttemptMaxRoutes ?? (props.push === false ? 0 : 10);
   if (!Number.isInteger(firstPushAttemptMaxRoutes) || firstPushAttemptMaxRoutes < 0 || firstPushAttemptMaxRoutes > 100) {
     throw new Error('NotificationService: firstPushAttemptMaxRoutes must be an integer from 0 to 100');
   }
+  if (props.push === false && firstPushAttemptMaxRoutes > 0) throw new Error('NotificationService: firstPushAttemptMaxRoutes needs push; with push: false leave it out');
   const maxConcurrency = props.deliverMaxConcurrency;
   if (maxConcurrency !== undefined && (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000)) {
     // The SQS event source's own limits (Lambda's ScalingConfig.MaximumConcurrency).

@@ -92,10 +92,10 @@ export interface OfflineEndpoints {
   readonly sesMailbox: string;
   readonly events: string;
   readonly admin: string;
-  /** Where clients connect (append `?token=<JWT>`). */
-  readonly websocket: string;
-  /** The @connections management API base URL (what `WEBSOCKET_CALLBACK_URL` points to). */
-  readonly websocketCallback: string;
+  /** Where clients connect (append `?token=<JWT>`); absent when the stack has no push (`push: false`). */
+  readonly websocket?: string;
+  /** The @connections management API base URL (what `WEBSOCKET_CALLBACK_URL` points to); absent without push. */
+  readonly websocketCallback?: string;
   /** The demo page, when enabled. */
   readonly demo?: string;
   /** Secret values by logical id (local only: the generated token-signing key among them). */
@@ -103,6 +103,17 @@ export interface OfflineEndpoints {
   /** Stack outputs, resolved to local values (IntakeQueueUrl, TableName, …), keyed without the construct prefix. */
   readonly outputs: Record<string, string>;
   readonly functions: Record<string, string>;
+}
+
+/** The endpoints of a stack with push (the WebSocket gateway). */
+export type PushEndpoints = OfflineEndpoints & Required<Pick<OfflineEndpoints, 'websocket' | 'websocketCallback'>>;
+
+/** The endpoints, for a caller that needs the WebSocket gateway: fails if the stack was synthesized without push. */
+export function withPush(endpoints: OfflineEndpoints): PushEndpoints {
+  if (endpoints.websocket === undefined || endpoints.websocketCallback === undefined) {
+    throw new Error('this offline stack has no WebSocket gateway: its configuration turns push off ("push": false)');
+  }
+  return endpoints as PushEndpoints;
 }
 
 interface CreatedQueue {
@@ -238,8 +249,9 @@ export class OfflineStack {
         sesMailbox: ses.endpoint,
         events: eventsEndpoint,
         admin: `http://127.0.0.1:${ports.admin}`,
-        websocket,
-        websocketCallback: this.localUrl(`https://${LOCAL_API_ID}.execute-api.${LOCAL_REGION}.amazonaws.com/${this.stageName()}`),
+        ...(this.gateway
+          ? { websocket, websocketCallback: this.localUrl(`https://${LOCAL_API_ID}.execute-api.${LOCAL_REGION}.amazonaws.com/${this.stageName()}`) }
+          : {}),
         secrets: Object.fromEntries([...this.secrets].map(([id, s]) => [id, s.value])),
         outputs,
         functions: Object.fromEntries([...this.functions.keys()].map((id) => [id, id])),

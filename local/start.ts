@@ -105,9 +105,9 @@ herald: offline stack running
   SES                 ${endpoints.ses}    mailbox and web view: ${endpoints.sesMailbox}
   EventBridge         ${endpoints.events}
   admin               ${endpoints.admin}
-  WebSocket           ${endpoints.websocket}?token=<JWT>
-  demo page           ${endpoints.demo ?? 'n/a (the catalog has no push-only type)'}
-  demo token (u-42)   ${demoToken ?? 'n/a (tokens are verified with a JWKS)'}
+  WebSocket           ${endpoints.websocket ? `${endpoints.websocket}?token=<JWT>` : 'none: push is off ("push": false)'}
+  demo page           ${endpoints.demo ?? (endpoints.websocket ? 'n/a (the catalog has no push-only type)' : 'n/a (no push)')}
+  demo token (u-42)   ${demoToken ?? (endpoints.websocket ? 'n/a (tokens are verified with a JWKS)' : 'n/a (no push)')}
   intake queue        ${endpoints.outputs['HeraldIntakeQueueUrl']}
   event bus           ${endpoints.outputs['HeraldEventBusName']}
   table               ${endpoints.outputs['HeraldTableName']}

@@ -21,7 +21,8 @@ const deliverRoute = routeAttempts({
   leaseMs: numberEnv('LEASE_MS', 60_000),
   dispatchers: {
     email: new EmailDispatcher(config.catalog, new SesEmailSender(traced(sesClient()), { from: requireEnv('EMAIL_FROM') })),
-    push: pushDispatcherFromEnv(config.tableName),
+    // An email-only service (no STREAMS_TABLE) has no push channel; its catalog names none.
+    ...(process.env['STREAMS_TABLE'] ? { push: pushDispatcherFromEnv(config.tableName) } : {}),
   },
 });
 const processor = new BatchProcessor(EventType.SQS);

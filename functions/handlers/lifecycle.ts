@@ -24,11 +24,18 @@ const applyLifecycleEvent = new ApplyLifecycleEvent(
   {
     users: new DynamoUserStates(traced(documentClient()), tableName),
     routes: new DynamoNotificationStore(traced(documentClient()), { tableName, retentionMs: numberEnv('RETENTION_DAYS', 30) * 86_400_000 }),
-    buffer: new DynamoEventBuffer(traced(documentClient()), { streamsTable: requireEnv('STREAMS_TABLE'), notificationsTable: tableName }),
-    sessions: new SessionInvalidator({
-      registry: new DynamoConnectionRegistry(traced(documentClient()), requireEnv('CONNECTIONS_TABLE')),
-      sender: new ApiGatewayConnectionSender(requireEnv('WEBSOCKET_CALLBACK_URL')),
-    }),
+    // An email-only service (no STREAMS_TABLE) has no streams to purge or sessions to end.
+    ...(process.env['STREAMS_TABLE']
+      ? {
+          push: {
+            buffer: new DynamoEventBuffer(traced(documentClient()), { streamsTable: requireEnv('STREAMS_TABLE'), notificationsTable: tableName }),
+            sessions: new SessionInvalidator({
+              registry: new DynamoConnectionRegistry(traced(documentClient()), requireEnv('CONNECTIONS_TABLE')),
+              sender: new ApiGatewayConnectionSender(requireEnv('WEBSOCKET_CALLBACK_URL')),
+            }),
+          },
+        }
+      : {}),
     clock: systemClock,
   },
 );

@@ -25,6 +25,8 @@ export interface MonitoringProps {
   readonly functions: Record<string, IFunction>;
   /** Tables whose throttled requests alarm when they last (by name). @default none */
   readonly tables?: Record<string, ITable>;
+  /** Whether the service pushes (a dashboard row for push). @default true */
+  readonly push?: boolean;
   /** Where alarms notify. @default alarms without actions */
   readonly alarmTopic?: ITopic;
   /** Oldest intake or route message older than this alarms. @default 5 minutes */
@@ -92,10 +94,12 @@ export class Monitoring extends Construct {
         height: 2,
       }),
     );
+    const push = props.push ?? true;
+    const width = push ? 8 : 12;
     this.dashboard.addWidgets(
-      new GraphWidget({ title: '1. Intake', left: [herald('IntentsAccepted'), herald('IntentsDuplicate'), herald('IntentsRejectedTotal')], width: 8 }),
-      new GraphWidget({ title: '2. Routes', left: [herald('RoutesCreated'), herald('RoutePublishedTotal'), herald('RouteRetriesTotal'), herald('RouteDeadLettersTotal')], width: 8 }),
-      new GraphWidget({ title: '3. Push', left: [herald('PushEventsSent'), herald('GoneConnections'), herald('ReplayedEvents'), herald('StaleCursors')], width: 8 }),
+      new GraphWidget({ title: '1. Intake', left: [herald('IntentsAccepted'), herald('IntentsDuplicate'), herald('IntentsRejectedTotal')], width }),
+      new GraphWidget({ title: '2. Routes', left: [herald('RoutesCreated'), herald('RoutePublishedTotal'), herald('RouteRetriesTotal'), herald('RouteDeadLettersTotal')], width }),
+      ...(push ? [new GraphWidget({ title: '3. Push', left: [herald('PushEventsSent'), herald('GoneConnections'), herald('ReplayedEvents'), herald('StaleCursors')], width })] : []),
     );
     this.dashboard.addWidgets(
       new GraphWidget({

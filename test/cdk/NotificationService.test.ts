@@ -10,6 +10,7 @@ import { NotificationService } from '../../lib/NotificationService.ts';
 import { FAILURE_CLASSIFICATIONS } from '../../functions/core/types.ts';
 
 const config = JSON.parse(readFileSync('config/herald.json', 'utf8')) as HeraldConfigFile;
+const emailOnlyConfig = JSON.parse(readFileSync('config/herald.email-only.json', 'utf8')) as HeraldConfigFile;
 // Assertions are about the template; skip esbuild bundling to keep these tests fast.
 const app = () => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
 
@@ -161,7 +162,7 @@ describe('NotificationService: functions and IAM', () => {
     expect(actions(statements).filter((a) => a.startsWith('dynamodb:')).sort()).toEqual([...expected].sort());
     const dynamo = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('dynamodb:')));
     expect(JSON.stringify(dynamo[0].Resource)).toContain(tableId);
-    const ownTables = [tableId, logicalId(service.push.streamsTable), logicalId(service.push.connectionsTable)];
+    const ownTables = [tableId, logicalId(service.push!.streamsTable), logicalId(service.push!.connectionsTable)];
     for (const statement of dynamo) expect(ownTables.some((t) => JSON.stringify(statement.Resource).includes(t))).toBe(true);
     expect(actions(statements).some((a) => a.endsWith(':*'))).toBe(false);
   });
@@ -190,7 +191,7 @@ describe('NotificationService: functions and IAM', () => {
     const offDeletes = offStatements.filter((st) => [st.Action].flat().includes('dynamodb:DeleteItem'));
     expect(offDeletes).toHaveLength(1);
     expect(JSON.stringify(offDeletes[0].Resource)).toContain(logicalId(off.stack.service.table, off.stack));
-    expect(JSON.stringify(offStatements)).not.toContain(logicalId(off.stack.service.push.connectionsTable, off.stack));
+    expect(JSON.stringify(offStatements)).not.toContain(logicalId(off.stack.service.push!.connectionsTable, off.stack));
   });
 
   it('logs at the configured level on every function, and leaves the level to Powertools (INFO) by default', () => {
@@ -267,7 +268,7 @@ describe('NotificationService: event bus and schedule', () => {
 });
 
 describe('NotificationService: WebSocket push', () => {
-  const apiId = logicalId(service.push.api);
+  const apiId = logicalId(service.push!.api);
   const routeKeys = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route').map((r) => r.Properties['RouteKey']);
 
   it('routes $connect, $disconnect, $default, resume and ping, selecting on the body\'s action', () => {
@@ -282,7 +283,7 @@ describe('NotificationService: WebSocket push', () => {
       IdentitySource: ['route.request.querystring.token'],
     });
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$connect', AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: authorizerId } });
-    expect(JSON.stringify(resources[authorizerId]!.Properties['AuthorizerUri'])).toContain(logicalId(service.push.authorizerFunction));
+    expect(JSON.stringify(resources[authorizerId]!.Properties['AuthorizerUri'])).toContain(logicalId(service.push!.authorizerFunction));
   });
 
   it('deploys an auto-deployed stage', () => {
@@ -290,10 +291,10 @@ describe('NotificationService: WebSocket push', () => {
   });
 
   it('expires connections and buffered events by TTL', () => {
-    for (const table of [service.push.connectionsTable, service.push.streamsTable]) {
+    for (const table of [service.push!.connectionsTable, service.push!.streamsTable]) {
       expect(resources[logicalId(table)]!.Properties['TimeToLiveSpecification']).toEqual({ AttributeName: 'expires_at', Enabled: true });
     }
-    expect(resources[logicalId(service.push.connectionsTable)]!.Properties['KeySchema']).toEqual([
+    expect(resources[logicalId(service.push!.connectionsTable)]!.Properties['KeySchema']).toEqual([
       { AttributeName: 'user_id', KeyType: 'HASH' },
       { AttributeName: 'connection_id', KeyType: 'RANGE' },
     ]);
@@ -301,26 +302,26 @@ describe('NotificationService: WebSocket push', () => {
 
   it('scopes execute-api:ManageConnections to this API\'s stage, for the functions that post to connections only', () => {
     const manage = (fn: typeof service.deliverFunction) => policyStatements(fn).filter((s) => [s.Action].flat().includes('execute-api:ManageConnections'));
-    for (const fn of [service.deliverFunction, service.acceptFunction, service.push.connectionFunction]) {
+    for (const fn of [service.deliverFunction, service.acceptFunction, service.push!.connectionFunction]) {
       const [statement] = manage(fn);
       const resource = JSON.stringify(statement.Resource);
       expect(resource).toContain(apiId);
       expect(resource).toContain('/live/*/@connections/*');
     }
     expect(manage(service.sweeperFunction)).toHaveLength(0);
-    expect(manage(service.push.authorizerFunction)).toHaveLength(0);
+    expect(manage(service.push!.authorizerFunction)).toHaveLength(0);
   });
 
   it('lets only the authorizer read the token secret and passes the freshness window to the deliverer', () => {
     const reads = (fn: typeof service.deliverFunction) => policyStatements(fn).some((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
-    expect(reads(service.push.authorizerFunction)).toBe(true);
-    expect([service.acceptFunction, service.deliverFunction, service.sweeperFunction, service.push.connectionFunction].some(reads)).toBe(false);
+    expect(reads(service.push!.authorizerFunction)).toBe(true);
+    expect([service.acceptFunction, service.deliverFunction, service.sweeperFunction, service.push!.connectionFunction].some(reads)).toBe(false);
     expect(resources[logicalId(service.deliverFunction)]!.Properties['Environment']['Variables']['FRESHNESS_SECONDS']).toBe('86400');
   });
 
   it('takes the JWKS URL, issuer and audience from the config file', () => {
     const { stack: configured, template: synthesized } = synth({ jwksUrl: 'https://id.example.com/.well-known/jwks.json', jwtIssuer: 'https://id.example.com/', jwtAudience: 'herald' });
-    const env = synthesized.toJSON().Resources[logicalId(configured.service.push.authorizerFunction, configured)].Properties.Environment.Variables;
+    const env = synthesized.toJSON().Resources[logicalId(configured.service.push!.authorizerFunction, configured)].Properties.Environment.Variables;
     expect(env).toMatchObject({ JWKS_URL: 'https://id.example.com/.well-known/jwks.json', JWT_ISSUER: 'https://id.example.com/', JWT_AUDIENCE: 'herald' });
     expect(env.JWT_SECRET_ARN).toBeUndefined();
   });
@@ -328,10 +329,10 @@ describe('NotificationService: WebSocket push', () => {
   it('verifies tokens with a JWKS URL instead of a secret when configured', () => {
     const stack = new Stack(app(), 'J');
     const jwks = new NotificationService(stack, 'H', { catalog: { p: { channels: ['push'] } }, push: { auth: { jwksUrl: 'https://id.example.com/.well-known/jwks.json', issuer: 'https://id.example.com' } } });
-    const env = Template.fromStack(stack).toJSON().Resources[logicalId(jwks.push.authorizerFunction, stack)].Properties.Environment.Variables;
+    const env = Template.fromStack(stack).toJSON().Resources[logicalId(jwks.push!.authorizerFunction, stack)].Properties.Environment.Variables;
     expect(env).toMatchObject({ JWKS_URL: 'https://id.example.com/.well-known/jwks.json', JWT_ISSUER: 'https://id.example.com' });
     expect(env.JWT_SECRET_ARN).toBeUndefined();
-    expect(jwks.push.tokenSecret).toBeUndefined();
+    expect(jwks.push!.tokenSecret).toBeUndefined();
   });
 });
 
@@ -404,7 +405,7 @@ describe('NotificationService: alarms and dashboard', () => {
   });
 
   it('alarms on errors and throttles of every function', () => {
-    const functions = [service.acceptFunction, service.deliverFunction, service.sweeperFunction, service.lifecycleFunction, service.push.authorizerFunction, service.push.connectionFunction];
+    const functions = [service.acceptFunction, service.deliverFunction, service.sweeperFunction, service.lifecycleFunction, service.push!.authorizerFunction, service.push!.connectionFunction];
     for (const fn of functions) {
       expect(alarmOn('Errors', logicalId(fn))).toHaveLength(1);
       expect(alarmOn('Throttles', logicalId(fn))).toHaveLength(1);
@@ -426,7 +427,7 @@ describe('NotificationService: alarms and dashboard', () => {
   });
 
   it('alarms when requests to a table stay throttled for three 5-minute periods in a row (a few are retried and expected)', () => {
-    const tables = [service.table, service.push.connectionsTable, service.push.streamsTable];
+    const tables = [service.table, service.push!.connectionsTable, service.push!.streamsTable];
     const throttleAlarms = alarms.filter((a) => String(a['AlarmDescription']).includes('have been throttled'));
     expect(throttleAlarms).toHaveLength(tables.length);
     for (const table of tables) {
@@ -522,6 +523,9 @@ describe('NotificationService: props validation at synth time', () => {
     [{ deletedUserRetentionDays: 0 }, 'Herald config: deletedUserRetentionDays must be a whole number, at least 1 (got 0)'],
     [{ deliverMaxConcurrency: 1 }, 'NotificationService: deliverMaxConcurrency must be an integer from 2 to 1000'],
     [{ logRetentionDays: 10 }, 'Herald config: logRetentionDays must be one of 1, 3, 5, 7, 14, 30, 60, 90,'],
+    [{ push: 'false' } as never, 'Herald config: push must be true or false (got "false")'],
+    [{ push: false }, 'NotificationService: push is off (push: false), but catalog types "welcome", "friend.request" use the push channel'],
+    [{ ...emailOnlyConfig, pushFreshnessMinutes: 60, jwksUrl: 'https://idp.example.com/jwks' }, 'Herald config: pushFreshnessMinutes, jwksUrl configure push, which "push": false turns off; leave them out'],
   ] as [Partial<HeraldConfigFile>, string][])('rejects %j naming the problem', (change, message) => {
     expect(() => synth(change)).toThrow(message);
   });
@@ -553,7 +557,51 @@ describe('cdk-nag AwsSolutions', () => {
     expect(nagErrors(config)).toEqual([]);
   });
 
+  it('passes email-only (push: false)', () => {
+    expect(nagErrors(emailOnlyConfig)).toEqual([]);
+  });
+
   it('passes with provisioned capacity too (its auto scaling uses the DynamoDB service-linked role)', () => {
     expect(nagErrors({ ...config, tableCapacity: { mode: 'provisioned', maxWriteCapacity: 100, maxReadCapacity: 50 } })).toEqual([]);
+  });
+});
+
+describe('NotificationService: email only (push: false, config/herald.email-only.json)', () => {
+  const emailOnly = new HeraldStack(app(), 'Herald', { config: emailOnlyConfig });
+  const json = Template.fromStack(emailOnly).toJSON() as { Resources: typeof resources; Outputs: Record<string, unknown> };
+  const types = Object.values(json.Resources).map((r) => r.Type);
+
+  it('builds no WebSocket API, authorizer, token secret, connection function, connections or streams table', () => {
+    expect(emailOnly.service.push).toBeUndefined();
+    expect(types.filter((t) => t.startsWith('AWS::ApiGatewayV2::') || t === 'AWS::SecretsManager::Secret')).toEqual([]);
+    expect(types.filter((t) => t === 'AWS::DynamoDB::Table')).toHaveLength(1);
+    expect(heraldFunctions(json.Resources)).toHaveLength(4);
+    expect(Object.keys(json.Outputs).filter((name) => /WebSocket|Connections|Streams|TokenSecret/.test(name))).toEqual([]);
+  });
+
+  it('gives no function push settings or permissions, and accept no first push attempt', () => {
+    for (const fn of heraldFunctions(json.Resources)) {
+      const variables = fn.Properties['Environment'].Variables as Record<string, unknown>;
+      expect(Object.keys(variables).filter((name) => /STREAMS_TABLE|CONNECTIONS_TABLE|WEBSOCKET_CALLBACK_URL/.test(name))).toEqual([]);
+      if ('FIRST_PUSH_ATTEMPT_MAX_ROUTES' in variables) expect(variables['FIRST_PUSH_ATTEMPT_MAX_ROUTES']).toBe('0');
+    }
+    expect(JSON.stringify(json.Resources)).not.toContain('execute-api:ManageConnections');
+  });
+
+  it('alarms on and draws only what it has: four functions, one table, no push row', () => {
+    const alarmNames = Object.values(json.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').map((r) => JSON.stringify(r.Properties['AlarmDescription'] ?? ''));
+    expect(alarmNames.some((name) => /Authorizer|Connection|Streams/.test(name))).toBe(false);
+    expect(alarmNames.filter((name) => name.includes('function is failing'))).toHaveLength(4);
+    const dashboard = Object.values(json.Resources).find((r) => r.Type === 'AWS::CloudWatch::Dashboard')!;
+    const body = JSON.stringify(dashboard.Properties['DashboardBody']);
+    expect(body).toContain('1. Intake');
+    expect(body).not.toContain('3. Push');
+  });
+
+  it('refuses a first push attempt setting, which needs push', () => {
+    const stack = new Stack(app(), 'S');
+    expect(() => new NotificationService(stack, 'H', { catalog: emailOnlyConfig.catalog, emailFrom: 'a@example.com', push: false, firstPushAttemptMaxRoutes: 5 })).toThrow(
+      'firstPushAttemptMaxRoutes needs push; with push: false leave it out',
+    );
   });
 });

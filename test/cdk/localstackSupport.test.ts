@@ -27,6 +27,13 @@ describe('deploying the template to LocalStack (cdklocal)', () => {
     expect(types.filter((t) => !t.startsWith('AWS::ApiGatewayV2::') && t !== 'AWS::CDK::Metadata').every((t) => LOCALSTACK_SUPPORT[t]!.plan === 'free')).toBe(true);
   });
 
+  it('needs only the free plan with the email-only configuration (push: false)', () => {
+    const emailOnly = JSON.parse(readFileSync('config/herald.email-only.json', 'utf8')) as HeraldConfigFile;
+    const emailOnlyTypes = typesOf(synth(emailOnly));
+    expect(emailOnlyTypes.filter((t) => !(t in LOCALSTACK_SUPPORT))).toEqual([]);
+    expect(emailOnlyTypes.filter((t) => t !== 'AWS::CDK::Metadata' && LOCALSTACK_SUPPORT[t]!.plan !== 'free')).toEqual([]);
+  });
+
   it('adds Application Auto Scaling (also in the Base plan) only with provisioned capacity', () => {
     expect(provisionedTypes.filter((t) => !types.includes(t))).toEqual(['AWS::ApplicationAutoScaling::ScalableTarget', 'AWS::ApplicationAutoScaling::ScalingPolicy']);
     expect(LOCALSTACK_SUPPORT['AWS::ApplicationAutoScaling::ScalableTarget']!.plan).toBe('base');

@@ -1,12 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
-import { OfflineStack, type OfflineEndpoints } from '../../local/OfflineStack.ts';
+import { OfflineStack, withPush, type PushEndpoints } from '../../local/OfflineStack.ts';
 import { synthesize } from '../../local/synth.ts';
 import { freePort } from '../../local/freePort.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    endpoints: OfflineEndpoints;
+    endpoints: PushEndpoints;
     functionLog: string;
   }
 }
@@ -24,7 +24,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     schedules: 'manual',
     logs: '.local/test-functions.log',
   });
-  const endpoints = await stack.start();
+  const endpoints = withPush(await stack.start());
   project.provide('endpoints', endpoints);
   // The CLI tests point the real `herald` command at this stack through an endpoints document.
   mkdirSync('.local', { recursive: true });

@@ -43,8 +43,8 @@ export class ApplyLifecycleEvent {
     private readonly deps: {
       readonly users: UserStateStore;
       readonly routes: NotificationStore;
-      readonly buffer: EventBuffer;
-      readonly sessions: SessionInvalidator;
+      /** The push side; absent in an email-only service, which has no streams or sessions to end. */
+      readonly push?: { readonly buffer: EventBuffer; readonly sessions: SessionInvalidator };
       readonly clock: Clock;
     },
   ) {}
@@ -67,16 +67,16 @@ export class ApplyLifecycleEvent {
       case 'user.deleted':
         await users.markDeleted(event.user_id, event.occurred_at_ms, now + this.config.deletedUserRetentionMs);
         cancelled = await this.cancelOpenRoutes(event.user_id, 'user.deleted', () => true, remainingMs);
-        connectionsClosed = await this.deps.sessions.invalidate(event.user_id, { reason: 'user.deleted' });
-        bufferItemsPurged = await this.deps.buffer.purge(event.user_id);
+        connectionsClosed = (await this.deps.push?.sessions.invalidate(event.user_id, { reason: 'user.deleted' })) ?? 0;
+        bufferItemsPurged = (await this.deps.push?.buffer.purge(event.user_id)) ?? 0;
         break;
       case 'user.blocked':
         cancelled = await this.cancelOpenRoutes(event.user_id, 'user.blocked', () => true, remainingMs);
-        connectionsClosed = await this.deps.sessions.invalidate(event.user_id, { reason: 'user.blocked' });
+        connectionsClosed = (await this.deps.push?.sessions.invalidate(event.user_id, { reason: 'user.blocked' })) ?? 0;
         break;
       case 'session.revoked': {
         const sid = event.device_session_id;
-        connectionsClosed = await this.deps.sessions.invalidate(event.user_id, { reason: 'session.revoked', ...(sid ? { deviceSessionId: sid } : {}) });
+        connectionsClosed = (await this.deps.push?.sessions.invalidate(event.user_id, { reason: 'session.revoked', ...(sid ? { deviceSessionId: sid } : {}) })) ?? 0;
         cancelled = await this.cancelOpenRoutes(
           event.user_id,
           'session.revoked',
