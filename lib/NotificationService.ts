@@ -129,6 +129,7 @@ const VISIBILITY_FACTOR = 6;
  *   catalog: {
  *     welcome: { channels: ['email'], email: { subject: 'Welcome, {{name}}', text: 'Hello {{name}}!' } },
  *   },
+ *   push: false, // email only: no WebSocket API, authorizer, connections or streams table
  * });
  */
 export class NotificationService extends Construct {
