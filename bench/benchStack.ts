@@ -11,7 +11,7 @@ import { mintAccessToken } from '../functions/core/auth/AccessTokenVerifier.ts';
 import { OfflineStack, withPush, type OfflineEndpoints, type PushEndpoints } from '../local/OfflineStack.ts';
 import { synthesize } from '../local/synth.ts';
 import type { MeasuredRun } from './costModel.ts';
-import { freePort } from '../local/freePort.ts';
+import { freeOfflinePorts } from '../local/freePort.ts';
 
 export const BENCH_CONFIG = 'bench/herald.bench.json';
 export const PUSH_TYPE = 'bench.push';
@@ -49,8 +49,7 @@ export class BenchStack {
   public static async start(options: { synth?: boolean; logFile?: string; requestAccounting?: boolean } = {}): Promise<BenchStack> {
     const assemblyDir = 'cdk.out.bench';
     if (options.synth ?? true) synthesize({ configPath: BENCH_CONFIG, outdir: assemblyDir, quiet: true });
-    const names = ['dynamodb', 'dynamodbProxy', 'sqs', 'ses', 'sesEmulator', 'events', 'admin', 'gateway', 'demo'] as const;
-    const ports = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await freePort()] as const)));
+    const ports = await freeOfflinePorts();
     // One run's function log (a full run writes ≈ 12 MB; the offline stack appends).
     if (options.logFile !== undefined) {
       mkdirSync(dirname(options.logFile), { recursive: true });

@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { DEFAULT_PORTS, type OfflinePorts } from './OfflineStack.ts';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it). */
 export async function freePort(): Promise<number> {
@@ -10,4 +11,10 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** A free port for every part of an offline stack (a stack beside `npm start`, or several in one run). */
+export async function freeOfflinePorts(): Promise<OfflinePorts> {
+  const names = Object.keys(DEFAULT_PORTS) as (keyof OfflinePorts)[];
+  return Object.fromEntries(await Promise.all(names.map(async (name) => [name, await freePort()] as const))) as Record<keyof OfflinePorts, number>;
 }

@@ -10,7 +10,7 @@ import { DynamoNotificationStore } from '../../functions/adapters/DynamoNotifica
 import { DynamoRejectionStore } from '../../functions/adapters/DynamoRejectionStore.ts';
 import { DynamoUserStates } from '../../functions/adapters/DynamoUserStates.ts';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
-import { freePort } from '../../local/freePort.ts';
+import { freeOfflinePorts } from '../../local/freePort.ts';
 import { OfflineStack, type OfflineEndpoints } from '../../local/OfflineStack.ts';
 import { synthesize } from '../../local/synth.ts';
 import { runCommand } from '../runCommand.ts';
@@ -31,10 +31,9 @@ describe('an email-only Herald (push: false) on its own offline stack', () => {
 
   beforeAll(async () => {
     synthesize({ configPath: 'config/herald.email-only.json', outdir: assemblyDir, quiet: true });
-    const [dynamodb, dynamodbProxy, sqsPort, ses, sesEmulator, events, admin, gateway, demo] = await Promise.all(Array.from({ length: 9 }, freePort));
     stack = new OfflineStack({
       assemblyDir,
-      ports: { dynamodb: dynamodb!, dynamodbProxy: dynamodbProxy!, sqs: sqsPort!, ses: ses!, sesEmulator: sesEmulator!, events: events!, admin: admin!, gateway: gateway!, demo: demo! },
+      ports: await freeOfflinePorts(),
       schedules: 'manual',
       logs: '.local/email-only-functions.log',
     });

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
 import { OfflineStack, withPush, type PushEndpoints } from '../../local/OfflineStack.ts';
 import { synthesize } from '../../local/synth.ts';
-import { freePort } from '../../local/freePort.ts';
+import { freeOfflinePorts } from '../../local/freePort.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -16,10 +16,9 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const assemblyDir = 'cdk.out.test';
   synthesize({ configPath: 'test/fixtures/herald.test.json', outdir: assemblyDir, quiet: true });
-  const [dynamodb, dynamodbProxy, sqs, ses, sesEmulator, events, admin, gateway, demo] = await Promise.all(Array.from({ length: 9 }, freePort));
   const stack = new OfflineStack({
     assemblyDir,
-    ports: { dynamodb: dynamodb!, dynamodbProxy: dynamodbProxy!, sqs: sqs!, ses: ses!, sesEmulator: sesEmulator!, events: events!, admin: admin!, gateway: gateway!, demo: demo! },
+    ports: await freeOfflinePorts(),
     demo: { notificationType: 'ping' },
     schedules: 'manual',
     logs: '.local/test-functions.log',
