@@ -14,7 +14,8 @@ import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
 import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
 import { invocationSummary, logInvocationSummary } from './shared/invocationSummary.ts';
 import { countMetric, countMetricsFlush, logger, traced, traceInvocation } from './shared/observability.ts';
-import { eventBufferFromEnv, forgetPushOutcomes, pushDispatcherFromEnv, routeAttempts } from './shared/routeAttempts.ts';
+import { eventBufferFromEnv } from './shared/pushFromEnv.ts';
+import { forgetPushOutcomes, pushDispatcherFromEnv, routeAttempts } from './shared/routeAttempts.ts';
 
 const config = loadServiceConfig();
 const store = new DynamoNotificationStore(traced(documentClient()), { tableName: config.tableName, retentionMs: config.retentionMs });

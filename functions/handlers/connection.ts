@@ -5,17 +5,14 @@ import { serialiseFrame } from '../core/push/frames.ts';
 import { ConnectionGoneError } from '../core/push/pushPorts.ts';
 import { ResumeStream } from '../core/push/ResumeStream.ts';
 import { systemClock } from '../core/types.ts';
-import { ApiGatewayConnectionSender } from '../adapters/ApiGatewayConnectionSender.ts';
-import { documentClient } from '../adapters/awsClients.ts';
-import { DynamoConnectionRegistry } from '../adapters/DynamoConnectionRegistry.ts';
-import { DynamoEventBuffer } from '../adapters/DynamoEventBuffer.ts';
 import { requireEnv } from './shared/config.ts';
-import { countMetric, countMetricsFlush, logger, traced, traceInvocation } from './shared/observability.ts';
+import { countMetric, countMetricsFlush, logger, traceInvocation } from './shared/observability.ts';
+import { connectionRegistryFromEnv, connectionSenderFromEnv, eventBufferFromEnv } from './shared/pushFromEnv.ts';
 
-const registry = new DynamoConnectionRegistry(traced(documentClient()), requireEnv('CONNECTIONS_TABLE'));
-const sender = new ApiGatewayConnectionSender(requireEnv('WEBSOCKET_CALLBACK_URL'));
+const registry = connectionRegistryFromEnv();
+const sender = connectionSenderFromEnv();
 const resumeStream = new ResumeStream({
-  buffer: new DynamoEventBuffer(traced(documentClient()), { streamsTable: requireEnv('STREAMS_TABLE'), notificationsTable: requireEnv('TABLE_NAME') }),
+  buffer: eventBufferFromEnv(requireEnv('TABLE_NAME')),
   sender,
   clock: systemClock,
 });

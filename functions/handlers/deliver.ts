@@ -11,6 +11,7 @@ import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
 import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
 import { logInvocationSummary } from './shared/invocationSummary.ts';
 import { countMetric, countMetricsFlush, logger, traced, traceInvocation } from './shared/observability.ts';
+import { pushConfigured } from './shared/pushFromEnv.ts';
 import { forgetPushOutcomes, pushDispatcherFromEnv, routeAttempts } from './shared/routeAttempts.ts';
 
 const config = loadServiceConfig();
@@ -21,8 +22,8 @@ const deliverRoute = routeAttempts({
   leaseMs: numberEnv('LEASE_MS', 60_000),
   dispatchers: {
     email: new EmailDispatcher(config.catalog, new SesEmailSender(traced(sesClient()), { from: requireEnv('EMAIL_FROM') })),
-    // An email-only service (no STREAMS_TABLE) has no push channel; its catalog names none.
-    ...(process.env['STREAMS_TABLE'] ? { push: pushDispatcherFromEnv(config.tableName) } : {}),
+    // An email-only service has no push channel; its catalog names none.
+    ...(pushConfigured() ? { push: pushDispatcherFromEnv(config.tableName) } : {}),
   },
 });
 const processor = new BatchProcessor(EventType.SQS);

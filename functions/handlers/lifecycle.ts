@@ -5,14 +5,12 @@ import { ApplyLifecycleEvent, type LifecycleResult } from '../core/lifecycle/App
 import { parseLifecycleEvent } from '../core/lifecycle/parseLifecycleEvent.ts';
 import { SessionInvalidator } from '../core/push/SessionInvalidator.ts';
 import { systemClock } from '../core/types.ts';
-import { ApiGatewayConnectionSender } from '../adapters/ApiGatewayConnectionSender.ts';
 import { documentClient } from '../adapters/awsClients.ts';
-import { DynamoConnectionRegistry } from '../adapters/DynamoConnectionRegistry.ts';
-import { DynamoEventBuffer } from '../adapters/DynamoEventBuffer.ts';
 import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts';
 import { DynamoUserStates } from '../adapters/DynamoUserStates.ts';
 import { numberEnv, requireEnv } from './shared/config.ts';
 import { countMetric, countMetricsFlush, logger, traced, traceInvocation } from './shared/observability.ts';
+import { connectionRegistryFromEnv, connectionSenderFromEnv, eventBufferFromEnv, pushConfigured } from './shared/pushFromEnv.ts';
 
 const tableName = requireEnv('TABLE_NAME');
 const applyLifecycleEvent = new ApplyLifecycleEvent(
@@ -24,17 +22,9 @@ const applyLifecycleEvent = new ApplyLifecycleEvent(
   {
     users: new DynamoUserStates(traced(documentClient()), tableName),
     routes: new DynamoNotificationStore(traced(documentClient()), { tableName, retentionMs: numberEnv('RETENTION_DAYS', 30) * 86_400_000 }),
-    // An email-only service (no STREAMS_TABLE) has no streams to purge or sessions to end.
-    ...(process.env['STREAMS_TABLE']
-      ? {
-          push: {
-            buffer: new DynamoEventBuffer(traced(documentClient()), { streamsTable: requireEnv('STREAMS_TABLE'), notificationsTable: tableName }),
-            sessions: new SessionInvalidator({
-              registry: new DynamoConnectionRegistry(traced(documentClient()), requireEnv('CONNECTIONS_TABLE')),
-              sender: new ApiGatewayConnectionSender(requireEnv('WEBSOCKET_CALLBACK_URL')),
-            }),
-          },
-        }
+    // An email-only service has no streams to purge or sessions to end.
+    ...(pushConfigured()
+      ? { push: { buffer: eventBufferFromEnv(tableName), sessions: new SessionInvalidator({ registry: connectionRegistryFromEnv(), sender: connectionSenderFromEnv() }) } }
       : {}),
     clock: systemClock,
   },

@@ -67,16 +67,16 @@ export class ApplyLifecycleEvent {
       case 'user.deleted':
         await users.markDeleted(event.user_id, event.occurred_at_ms, now + this.config.deletedUserRetentionMs);
         cancelled = await this.cancelOpenRoutes(event.user_id, 'user.deleted', () => true, remainingMs);
-        connectionsClosed = (await this.deps.push?.sessions.invalidate(event.user_id, { reason: 'user.deleted' })) ?? 0;
+        connectionsClosed = await this.endSessions(event.user_id, { reason: 'user.deleted' });
         bufferItemsPurged = (await this.deps.push?.buffer.purge(event.user_id)) ?? 0;
         break;
       case 'user.blocked':
         cancelled = await this.cancelOpenRoutes(event.user_id, 'user.blocked', () => true, remainingMs);
-        connectionsClosed = (await this.deps.push?.sessions.invalidate(event.user_id, { reason: 'user.blocked' })) ?? 0;
+        connectionsClosed = await this.endSessions(event.user_id, { reason: 'user.blocked' });
         break;
       case 'session.revoked': {
         const sid = event.device_session_id;
-        connectionsClosed = (await this.deps.push?.sessions.invalidate(event.user_id, { reason: 'session.revoked', ...(sid ? { deviceSessionId: sid } : {}) })) ?? 0;
+        connectionsClosed = await this.endSessions(event.user_id, { reason: 'session.revoked', ...(sid ? { deviceSessionId: sid } : {}) });
         cancelled = await this.cancelOpenRoutes(
           event.user_id,
           'session.revoked',
@@ -89,6 +89,11 @@ export class ApplyLifecycleEvent {
     // Last, so an invocation that ran out of time is retried in full rather than skipped.
     await users.markApplied(event.user_id, key, event.occurred_at_ms);
     return { kind: 'applied', cancelled: cancelled.cancelled, cancelRequested: cancelled.requested, connectionsClosed, bufferItemsPurged };
+  }
+
+  /** Connections closed; none in an email-only service. */
+  private async endSessions(userId: string, options: Parameters<SessionInvalidator['invalidate']>[1]): Promise<number> {
+    return (await this.deps.push?.sessions.invalidate(userId, options)) ?? 0;
   }
 
   private async cancelOpenRoutes(

@@ -3,13 +3,11 @@ import { PushDispatcher, type PushReport } from '../../core/push/PushDispatcher.
 import type { NotificationStore } from '../../core/ports.ts';
 import { systemClock, type RouteRecord } from '../../core/types.ts';
 import type { RetryPolicy } from '../../core/backoff/computeBackoff.ts';
-import { ApiGatewayConnectionSender } from '../../adapters/ApiGatewayConnectionSender.ts';
-import { documentClient } from '../../adapters/awsClients.ts';
-import { DynamoConnectionRegistry } from '../../adapters/DynamoConnectionRegistry.ts';
-import { DynamoEventBuffer } from '../../adapters/DynamoEventBuffer.ts';
-import { numberEnv, requireEnv } from './config.ts';
+import type { EventBuffer } from '../../core/push/pushPorts.ts';
+import { numberEnv } from './config.ts';
 import { invocationSummary } from './invocationSummary.ts';
-import { countMetric, logger, traced } from './observability.ts';
+import { countMetric, logger } from './observability.ts';
+import { connectionRegistryFromEnv, connectionSenderFromEnv, eventBufferFromEnv } from './pushFromEnv.ts';
 import { routeLogFields } from './routeLogFields.ts';
 
 /**
@@ -29,17 +27,13 @@ export function routeAttempts(options: {
 }
 
 /** The push channel from the environment (STREAMS_TABLE, CONNECTIONS_TABLE, WEBSOCKET_CALLBACK_URL). */
-export function eventBufferFromEnv(notificationsTable: string): DynamoEventBuffer {
-  return new DynamoEventBuffer(traced(documentClient()), { streamsTable: requireEnv('STREAMS_TABLE'), notificationsTable });
-}
-
-export function pushDispatcherFromEnv(notificationsTable: string, buffer = eventBufferFromEnv(notificationsTable)): PushDispatcher {
+export function pushDispatcherFromEnv(notificationsTable: string, buffer: EventBuffer = eventBufferFromEnv(notificationsTable)): PushDispatcher {
   return new PushDispatcher(
     { freshnessMs: numberEnv('FRESHNESS_SECONDS', 86_400) * 1000 },
     {
       buffer,
-      registry: new DynamoConnectionRegistry(traced(documentClient()), requireEnv('CONNECTIONS_TABLE')),
-      sender: new ApiGatewayConnectionSender(requireEnv('WEBSOCKET_CALLBACK_URL')),
+      registry: connectionRegistryFromEnv(),
+      sender: connectionSenderFromEnv(),
       clock: systemClock,
       onReport: reportPush,
     },
