@@ -259,7 +259,7 @@ export class NotificationService extends Construct {
       define: { 'process.env.HERALD_CATALOG': JSON.stringify(JSON.stringify(catalog)) },
     };
 
-    const pushProps = props.push === false ? undefined : (props.push ?? {});
+    const pushProps = validated.push;
     this.push = pushProps === undefined ? undefined : new PushGateway(this, 'Push', {
       ...(pushProps.auth ? { auth: pushProps.auth } : {}),
       ...(pushProps.stageName ? { stageName: pushProps.stageName } : {}),
@@ -442,6 +442,8 @@ interface ValidatedProps {
   readonly maxAttempts: number;
   readonly freshnessSeconds: number;
   readonly firstPushAttemptMaxRoutes: number;
+  /** The push settings; undefined when the service is email-only (`push: false`). */
+  readonly push: PushProps | undefined;
 }
 
 /** Fails synth with a message naming the bad prop. */
@@ -467,12 +469,12 @@ function validateProps(props: NotificationServiceProps, catalog: Catalog): Valid
   }
   const maxAttempts = Math.max(props.retry?.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts, ...Object.values(catalog).map((e) => e.maxAttempts ?? 0));
   if (maxAttempts > MAX_ATTEMPTS_CEILING) throw new Error(`NotificationService: retry.maxAttempts must be at most ${MAX_ATTEMPTS_CEILING}`);
-  if (props.push === false) {
+  const push = props.push === false ? undefined : (props.push ?? {});
+  if (push === undefined) {
     const pushing = Object.entries(catalog).filter(([, entry]) => entry.channels.includes('push')).map(([type]) => `"${type}"`);
     if (pushing.length > 0) throw new Error(`NotificationService: push is off (push: false), but catalog types ${pushing.join(', ')} use the push channel`);
   }
-  const pushSettings = props.push === false ? undefined : props.push;
-  const freshnessSeconds = (pushSettings?.freshnessWindow ?? Duration.hours(24)).toSeconds();
+  const freshnessSeconds = (push?.freshnessWindow ?? Duration.hours(24)).toSeconds();
   if (freshnessSeconds < 60 || freshnessSeconds > 14 * 86_400) {
     throw new Error('NotificationService: push.freshnessWindow must be from 1 minute to 14 days');
   }
@@ -481,15 +483,15 @@ function validateProps(props: NotificationServiceProps, catalog: Catalog): Valid
   if (props.logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(props.logLevel)) {
     throw new Error(`NotificationService: logLevel must be one of ${LOG_LEVELS.join(', ')}`);
   }
-  const firstPushAttemptMaxRoutes = props.firstPushAttemptMaxRoutes ?? (props.push === false ? 0 : 10);
+  const firstPushAttemptMaxRoutes = props.firstPushAttemptMaxRoutes ?? (push === undefined ? 0 : 10);
   if (!Number.isInteger(firstPushAttemptMaxRoutes) || firstPushAttemptMaxRoutes < 0 || firstPushAttemptMaxRoutes > 100) {
     throw new Error('NotificationService: firstPushAttemptMaxRoutes must be an integer from 0 to 100');
   }
-  if (props.push === false && firstPushAttemptMaxRoutes > 0) throw new Error('NotificationService: firstPushAttemptMaxRoutes needs push; with push: false leave it out');
+  if (push === undefined && firstPushAttemptMaxRoutes > 0) throw new Error('NotificationService: firstPushAttemptMaxRoutes needs push; with push: false leave it out');
   const maxConcurrency = props.deliverMaxConcurrency;
   if (maxConcurrency !== undefined && (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000)) {
     // The SQS event source's own limits (Lambda's ScalingConfig.MaximumConcurrency).
     throw new Error('NotificationService: deliverMaxConcurrency must be an integer from 2 to 1000');
   }
-  return { emailFrom, maxPayloadBytes, dueShards, retentionDays, sweepGraceMs, maxAttempts, freshnessSeconds, firstPushAttemptMaxRoutes };
+  return { emailFrom, maxPayloadBytes, dueShards, retentionDays, sweepGraceMs, maxAttempts, freshnessSeconds, firstPushAttemptMaxRoutes, push };
 }
