@@ -1,0 +1,192 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { HeraldClient, type HeraldClientOptions } from '../../client/HeraldClient.ts';
+import type { HeraldEvent, SocketLike } from '../../client/types.ts';
+import { DynamoConnectionRegistry } from '../../functions/adapters/DynamoConnectionRegistry.ts';
+import { mintAccessToken } from '../../functions/core/auth/AccessTokenVerifier.ts';
+import { freeOfflinePorts } from '../../local/freePort.ts';
+import { OfflineStack, withPush, type PushEndpoints } from '../../local/OfflineStack.ts';
+import { intent, uid, waitFor } from './support.ts';
+
+// API Gateway ends a WebSocket connection idle for 10 minutes and every connection at 2 hours.
+// DESIGN asks the SDK to make both invisible; this runs the test configuration (synthesized by the
+// global setup) on an offline stack of its own whose gateway has the same two limits, shortened.
+// The offline gateway counts only what the client sends as activity, the stricter reading.
+const IDLE_MS = 1_500;
+const LIFETIME_MS = 5_000;
+/** Timer slack allowed when a connection's measured length is compared with a limit. */
+const SLACK_MS = 150;
+
+describe('API Gateway connection limits (idle timeout, connection lifetime) on the offline gateway', () => {
+  let stack: OfflineStack;
+  let endpoints: PushEndpoints;
+  let sqs: SQSClient;
+  let registry: DynamoConnectionRegistry;
+  let tokenSecret: string;
+  const clients: HeraldClient[] = [];
+  const sockets: WebSocket[] = [];
+
+  beforeAll(async () => {
+    stack = new OfflineStack({
+      assemblyDir: 'cdk.out.test',
+      ports: await freeOfflinePorts(),
+      schedules: 'manual',
+      logs: '.local/connection-limits-functions.log',
+      gatewayLimits: { idleTimeoutMs: IDLE_MS, maxConnectionMs: LIFETIME_MS },
+    });
+    endpoints = withPush(await stack.start());
+    const client = { region: endpoints.region, credentials: endpoints.credentials };
+    const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...client, endpoint: endpoints.dynamodb }));
+    registry = new DynamoConnectionRegistry(documents, endpoints.outputs['HeraldConnectionsTableName']!);
+    sqs = new SQSClient({ ...client, endpoint: endpoints.sqs });
+    tokenSecret = Object.entries(endpoints.secrets).find(([id]) => id.includes('TokenSecret'))![1];
+  }, 240_000);
+
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.close();
+    for (const socket of sockets.splice(0)) socket.terminate();
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  const tokenFor = (userId: string) => mintAccessToken(tokenSecret, { userId, deviceSessionId: 'phone', ttlSeconds: 600 });
+
+  /** A raw socket, open, with its close code and the milliseconds from open to close once it ends. */
+  async function rawSocket(userId: string) {
+    const socket = new WebSocket(`${endpoints.websocket}?token=${encodeURIComponent(await tokenFor(userId))}`);
+    sockets.push(socket);
+    const frames: { type: string }[] = [];
+    socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as { type: string }));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+    });
+    const openedAt = Date.now();
+    const closed = new Promise<{ code: number; afterMs: number }>((resolve) => socket.once('close', (code) => resolve({ code, afterMs: Date.now() - openedAt })));
+    return { socket, frames, closed };
+  }
+
+  /** A connected SDK client with its baseline, whose sockets are watched: how each one ended, and how long it lived. */
+  async function sdkClient(userId: string, options: Partial<HeraldClientOptions>) {
+    const connections: { code?: number; livedMs?: number }[] = [];
+    const client = new HeraldClient({
+      url: endpoints.websocket,
+      token: () => tokenFor(userId),
+      reconnect: { baseMs: 50, maxMs: 400 },
+      ...options,
+      socketFactory: (url) => {
+        const socket = new globalThis.WebSocket(url);
+        const connection: { code?: number; livedMs?: number } = {};
+        connections.push(connection);
+        let openedAt = 0;
+        socket.addEventListener('open', () => (openedAt = Date.now()));
+        socket.addEventListener('close', (event) => {
+          connection.code = event.code;
+          if (openedAt > 0) connection.livedMs = Date.now() - openedAt;
+        });
+        return socket as unknown as SocketLike;
+      },
+    });
+    clients.push(client);
+    const received: HeraldEvent[] = [];
+    client.on('event', (event) => received.push(event));
+    client.connect();
+    await waitFor('SDK open with a baseline', async () => client.state === 'open' && client.mark !== undefined);
+    return { received, connections };
+  }
+
+  /** Waits for `count` events, then checks they came once each, in position order, with nothing after. */
+  async function expectEveryEventOnceInOrder(received: HeraldEvent[], count: number): Promise<void> {
+    await waitFor(`the app to receive ${count} events`, async () => received.length >= count, 30_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(received.map((e) => e.position)).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+    expect(new Set(received.map((e) => e.event_id)).size).toBe(count);
+  }
+
+  /** Publishes `count` chat messages to the user one at a time, `everyMs` apart, pausing `pause.ms` after message `pause.after`. */
+  async function publishSlowly(userId: string, count: number, everyMs: number, pause = { after: -1, ms: 0 }): Promise<void> {
+    for (let n = 0; n < count; n += 1) {
+      const body = intent('chat.message', { user_id: userId }, { n });
+      await sqs.send(new SendMessageCommand({ QueueUrl: endpoints.outputs['HeraldIntakeQueueUrl']!, MessageBody: JSON.stringify(body) }));
+      await new Promise((r) => setTimeout(r, n === pause.after ? pause.ms : everyMs));
+    }
+  }
+
+  it('closes a connection that sends nothing for the idle timeout with 1001, and its $disconnect removes it from the registry', async () => {
+    // Prepare
+    const user = uid('idle');
+    const { closed } = await rawSocket(user);
+    await waitFor('the connection registered', async () => (await registry.listForUser(user)).length === 1);
+
+    // Act: send nothing.
+    const { code, afterMs } = await closed;
+
+    // Assess
+    expect(code).toBe(1001);
+    expect(afterMs).toBeGreaterThanOrEqual(IDLE_MS - SLACK_MS);
+    expect(afterMs).toBeLessThan(LIFETIME_MS);
+    await waitFor('the registry to forget the connection', async () => (await registry.listForUser(user)).length === 0);
+  });
+
+  it('keeps a connection that pings open past the idle timeout, and ends it at the connection lifetime with 1001', async () => {
+    // Prepare
+    const user = uid('pinging');
+    const { socket, frames, closed } = await rawSocket(user);
+
+    // Act: ping at a third of the idle timeout until the gateway ends the connection.
+    const pinger = setInterval(() => socket.readyState === WebSocket.OPEN && socket.send('{"action":"ping"}'), IDLE_MS / 3);
+    const { code, afterMs } = await closed.finally(() => clearInterval(pinger));
+
+    // Assess
+    expect(code).toBe(1001);
+    expect(afterMs).toBeGreaterThanOrEqual(LIFETIME_MS - SLACK_MS);
+    expect(frames.filter((f) => f.type === 'pong').length).toBeGreaterThanOrEqual(3);
+    await waitFor('the registry to forget the connection', async () => (await registry.listForUser(user)).length === 0);
+  });
+
+  it('SDK pinging below the idle timeout: never idled out across a quiet spell, and every event once and in order across the gateway ending each connection', async () => {
+    // Prepare
+    const user = uid('sdk-lifetime');
+    // Reconnecting takes at least 240 ms (300 ± 20 %), longer than the 200 ms between messages, so
+    // every reconnect while messages flow has one published in its gap, for the resume to fetch.
+    const { received, connections } = await sdkClient(user, { pingIntervalMs: IDLE_MS / 3, reconnect: { baseMs: 300, maxMs: 600 } });
+
+    // Act: five messages, quiet for twice the idle timeout, then 8 s of messages: the gateway ends
+    // the connection at its lifetime at least twice, while messages flow.
+    await publishSlowly(user, 45, 200, { after: 4, ms: 2 * IDLE_MS });
+
+    // Assess
+    await expectEveryEventOnceInOrder(received, 45);
+    const ended = connections.filter((c) => c.code !== undefined);
+    expect(ended.length).toBeGreaterThanOrEqual(2);
+    for (const connection of ended) {
+      expect(connection.code).toBe(1001);
+      expect(connection.livedMs).toBeGreaterThanOrEqual(LIFETIME_MS - SLACK_MS);
+    }
+  });
+
+  it('SDK rolling over before the lifetime: the gateway never has to end a connection, and every event arrives once and in order', async () => {
+    // Prepare
+    const user = uid('sdk-rollover');
+    const rolloverMs = 2_000;
+    const { received, connections } = await sdkClient(user, { pingIntervalMs: IDLE_MS / 3, maxConnectionMs: rolloverMs });
+
+    // Act: about 8 s of messages, several rollovers.
+    await publishSlowly(user, 40, 200);
+
+    // Assess
+    await expectEveryEventOnceInOrder(received, 40);
+    const ended = connections.filter((c) => c.code !== undefined);
+    expect(ended.length).toBeGreaterThanOrEqual(3);
+    for (const connection of ended) {
+      expect(connection.code).toBe(4000);
+      expect(connection.livedMs).toBeGreaterThanOrEqual(rolloverMs - SLACK_MS);
+      expect(connection.livedMs).toBeLessThan(LIFETIME_MS);
+    }
+  });
+});
