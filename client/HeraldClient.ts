@@ -17,7 +17,7 @@ import {
 export interface HeraldClientOptions {
   /** The WebSocket URL, e.g. `wss://abc.execute-api.eu-west-1.amazonaws.com/live`; the client adds `token` to its query. */
   readonly url: string;
-  /** The connection token, or a function called before every (re)connect (tokens expire). */
+  /** The connection token, or a function called before every (re)connect (tokens expire); one that fails is reported as `error` and asked again after backoff. */
   readonly token: string | (() => string | Promise<string>);
   /** Where the last delivered position is kept; a store that fails is reported, never fatal. @default in memory */
   readonly cursorStore?: CursorStore;

@@ -226,6 +226,34 @@ describe('HeraldClient', () => {
     expect(env.states).toEqual(['connecting', 'reconnecting', 'open', 'reconnecting']);
   });
 
+  it('reports a token function that fails, backs off, asks it again, and connects once it answers', async () => {
+    // Prepare: the app's token endpoint is down twice (one throw, one rejection), then answers.
+    const answers: (() => string | Promise<string>)[] = [
+      () => { throw new Error('token endpoint 503'); },
+      () => Promise.reject(new Error('token endpoint timed out')),
+      () => 'token-ok',
+    ];
+    const env = setup({ token: () => answers.shift()!() });
+    const errors: string[] = [];
+    env.client.on('error', (e) => errors.push(e.message));
+
+    // Act
+    env.client.connect();
+    await flush();
+    const firstDelay = env.timers.delays();
+    await env.timers.advance(firstDelay[0]!);
+    const secondDelay = env.timers.delays();
+    await env.timers.advance(secondDelay[0]!);
+
+    // Assess: no socket until a token came, backing off as for a failed connection, then resumed.
+    expect(errors).toEqual(['token endpoint 503', 'token endpoint timed out']);
+    expect([firstDelay, secondDelay]).toEqual([[500], [1_000]]);
+    expect(env.sockets.map((s) => s.url)).toEqual(['ws://herald.test/live?token=token-ok']);
+    env.last().serverOpen();
+    expect(env.last().actions()).toEqual([{ action: 'resume', cursor: '' }]);
+    expect(env.states).toEqual(['connecting', 'reconnecting', 'open']);
+  });
+
   it('sends a live event ahead of a gap to the app only after resuming fills the gap', async () => {
     const env = setup();
     await connected(env, 10);
