@@ -1,14 +1,15 @@
 import { SendMessageCommand, ReceiveMessageCommand, SendMessageBatchCommand, DeleteMessageBatchCommand, StartMessageMoveTaskCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import WebSocket from 'ws';
+import type { StreamMark } from '../client/types.ts';
 import { mintAccessToken } from '../functions/core/auth/AccessTokenVerifier.ts';
+import { decodeCursor, MalformedCursorError } from '../functions/core/push/cursorCodec.ts';
 import { validateIntentSchema } from '../functions/core/intent/validateIntent.ts';
 import { notificationIdFor } from '../functions/core/route/identifiers.ts';
 import { SqsRouteQueue } from '../functions/adapters/SqsRouteQueue.ts';
 import { deliveryMessageFor } from '../functions/core/types.ts';
 import { resolveTarget, type HeraldTarget } from './HeraldTarget.ts';
-import { showFrame } from './showFrame.ts';
+import { TailConnectError, tailUser } from './tailUser.ts';
 import { dayOption, integerOption, type Values } from './options.ts';
 import { CliError, EXIT, iso, printTable } from './output.ts';
 
@@ -30,7 +31,7 @@ Commands:
   dead-letters   list dead-lettered routes; \`dead-letters redrive\` tries them again
   redrive-queue  move messages from a dead-letter queue back to its source queue
   token          mint a connection token for a user and device session
-  tail           connect as a user and print frames as they arrive
+  tail           connect as a user and print their events as they arrive
 
 Run \`herald <command> --help\` for examples.${COMMON}`,
   send: `herald send — send a notification intent to the intake queue
@@ -84,15 +85,19 @@ Uses SQS StartMessageMoveTask; where the endpoint lacks it (the offline stack), 
 
 Options: --ttl <seconds, 1–604800> (default 3600)
 Against a deployed stack it refuses unless --secret is given explicitly.${COMMON}`,
-  tail: `herald tail — connect as a user (dev token) and print every frame
+  tail: `herald tail — connect as a user (dev token) and print their events as they arrive
 
   herald tail u-42
   herald tail u-42 --session laptop --cursor <cursor>   (replay what came after <cursor> first)
   herald tail u-42 --count 5 --timeout 30    (exit after 5 events or 30 s)
 
 Options: --count <events, 1–1000000> (default: until Ctrl-C)  --timeout <seconds, 0–86400> (0 = none)
-For people: one line per event (#position kind payload; replayed ones marked), other frames by type.
-With --json: every frame exactly as received, one per line.${COMMON}`,
+It runs on the client SDK: it pings below API Gateway's idle timeout and, when a connection ends
+(2-hour limit, network), reconnects with a fresh token and resumes, so every event comes once and
+in order; reconnects are noted on stderr. --count counts events so delivered.
+For people: one line per event (#position kind payload; replayed ones marked; positions of other
+device sessions' events named), other frames by type. With --json: every frame exactly as
+received, one per line (after a reconnect a replay may repeat an event; the count does not).${COMMON}`,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -369,34 +374,43 @@ async function tail(target: HeraldTarget, values: Values, positionals: string[],
   const user = positionals[0];
   if (!user) throw new CliError('tail needs <user_id>', EXIT.usage);
   if (!target.websocketUrl) throw new CliError(NO_PUSH, EXIT.unavailable);
-  const minted = await mint(target, values, user, typeof values['session'] === 'string' ? values['session'] : 'cli-tail');
-  const wanted = integerOption(values, 'count', { min: 1, max: 1_000_000 }, Infinity);
+  const session = typeof values['session'] === 'string' ? values['session'] : 'cli-tail';
+  const count = integerOption(values, 'count', { min: 1, max: 1_000_000 }, Infinity);
   const timeoutMs = integerOption(values, 'timeout', { min: 0, max: 86_400 }, 0) * 1000;
-  return new Promise((resolve, reject) => {
-    const url = new URL(target.websocketUrl!);
-    url.searchParams.set('token', minted);
-    const socket = new WebSocket(url);
-    let events = 0;
-    const timer = timeoutMs > 0 ? setTimeout(() => socket.close(), timeoutMs) : undefined;
-    socket.on('unexpected-response', (_req, res) => reject(new CliError(`connection refused: HTTP ${res.statusCode}`, EXIT.failure)));
-    socket.on('error', (error) => reject(new CliError(`connection failed: ${error.message}`, EXIT.unavailable)));
-    socket.on('open', () => {
-      if (!json) console.error(`connected as ${user}; Ctrl-C to stop`);
-      socket.send(JSON.stringify({ action: 'resume', cursor: typeof values['cursor'] === 'string' ? values['cursor'] : '' }));
+  const from = typeof values['cursor'] === 'string' && values['cursor'] !== '' ? markOf(values['cursor']) : undefined;
+  // Minted once up front so that a missing secret is a usage error, not a reconnect loop.
+  await mint(target, values, user, session);
+  const abort = new AbortController();
+  process.once('SIGINT', () => abort.abort());
+  try {
+    await tailUser({
+      user,
+      url: target.websocketUrl,
+      token: () => mint(target, values, user, session),
+      ...(from ? { from } : {}),
+      count,
+      timeoutMs,
+      json,
+      print: (line) => console.log(line),
+      note: (line) => console.error(line),
+      signal: abort.signal,
     });
-    socket.on('message', (data) => {
-      const text = data.toString();
-      const shown = showFrame(text);
-      for (const line of json ? [text] : shown.lines) console.log(line);
-      events += shown.events;
-      if (events >= wanted) socket.close();
-    });
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve(EXIT.ok);
-    });
-    process.once('SIGINT', () => socket.close());
-  });
+  } catch (error) {
+    if (error instanceof TailConnectError) throw new CliError(error.message, error.refused ? EXIT.failure : EXIT.unavailable);
+    throw error;
+  }
+  return EXIT.ok;
+}
+
+/** The stream mark a `--cursor` stands for: the tail resumes after it, and numbers events on from it. */
+function markOf(cursor: string): StreamMark {
+  try {
+    const { epoch, position } = decodeCursor(cursor);
+    return { cursor, position, stream: epoch };
+  } catch (error) {
+    if (error instanceof MalformedCursorError) throw new CliError(`--cursor: ${error.message}`, EXIT.invalidInput);
+    throw error;
+  }
 }
 
 main(process.argv.slice(2)).then(

@@ -1,40 +1,37 @@
-/** A frame from the push socket as `herald tail` shows it to people. */
-export interface ShownFrame {
-  /** One line per event; one line for any other frame. */
-  lines: string[];
-  /** How many events the frame carries (for `--count`). */
-  events: number;
+import type { HeraldEvent } from '../client/types.ts';
+
+/** An event as `herald tail` shows it to people: `#position kind payload`, replayed ones marked. */
+export function eventLine(event: Pick<HeraldEvent, 'position' | 'kind' | 'payload'>, replayed: boolean): string {
+  return `#${event.position} ${String(event.kind)} ${JSON.stringify(event.payload)}${replayed ? '  (replayed)' : ''}`;
 }
 
-export function showFrame(data: string): ShownFrame {
-  let frame: { type?: unknown; events?: unknown; [key: string]: unknown };
+/**
+ * Positions the tail skipped between two events it showed: events for the user's other device
+ * sessions, which reach this session as a position only.
+ */
+export function skippedLine(first: number, last: number): string {
+  return first === last ? `#${first} (for another device session)` : `#${first}–#${last} (for other device sessions)`;
+}
+
+/**
+ * Any frame but an event, a replay frame or a pong, as one line: `[type] rest`; API Gateway's own
+ * messages (they have no type) as `[gateway] message rest`. Undefined for the frames the tail shows
+ * as events or does not show.
+ */
+export function frameLine(data: string): string | undefined {
+  let frame: { type?: unknown; [key: string]: unknown };
   try {
     frame = JSON.parse(data) as typeof frame;
   } catch {
-    return { lines: [`[not JSON] ${data}`], events: 0 };
+    return `[not JSON] ${data}`;
   }
-  if (typeof frame !== 'object' || frame === null) return { lines: [`[not a frame] ${data}`], events: 0 };
-  switch (frame.type) {
-    case 'event':
-      return { lines: [eventLine(frame)], events: 1 };
-    case 'events':
-      // A replay frame packs up to 32 KB of events; one line each, as if they had come live.
-      return Array.isArray(frame.events)
-        ? { lines: frame.events.map((event) => `${eventLine(event as Record<string, unknown>)}  (replayed)`), events: frame.events.length }
-        : { lines: [`[events] ${data}`], events: 0 };
-    case undefined: {
-      // API Gateway's own messages ({"message":"Internal server error",…}) have no type.
-      const { message, ...rest } = frame;
-      return { lines: [`[gateway] ${String(message ?? '')} ${JSON.stringify(rest)}`.trimEnd()], events: 0 };
-    }
-    default: {
-      const { type, ...rest } = frame;
-      return { lines: [`[${String(type)}] ${JSON.stringify(rest)}`], events: 0 };
-    }
+  if (typeof frame !== 'object' || frame === null) return `[not a frame] ${data}`;
+  if (frame.type === undefined) {
+    const { message, ...rest } = frame;
+    return `[gateway] ${String(message ?? '')} ${JSON.stringify(rest)}`.trimEnd();
   }
-}
-
-function eventLine(event: Record<string, unknown>): string {
-  if (event['redacted']) return `#${String(event['position'])} (for another device session)`;
-  return `#${String(event['position'])} ${String(event['kind'])} ${JSON.stringify(event['payload'])}`;
+  if (frame.type === 'event' || frame.type === 'pong') return undefined;
+  if (frame.type === 'events' && Array.isArray(frame['events'])) return undefined;
+  const { type, ...rest } = frame;
+  return `[${String(type)}] ${JSON.stringify(rest)}`;
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { jwtVerify } from 'jose';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
-import { addFault, approximateDepth, clearFaults, intent, outputs, sendIntent, sqs, store, uid, waitFor } from './support.ts';
+import { addFault, approximateDepth, clearFaults, eventBuffer, intent, outputs, sendIntent, sqs, store, uid, waitFor } from './support.ts';
 import { runCommand } from '../runCommand.ts';
 import { tokenSecret } from './wsClient.ts';
 
@@ -230,5 +230,29 @@ describe('herald CLI', () => {
     expect(replay.code, replay.stderr).toBe(0);
     expect(replay.stdout.trim().split('\n')[0]).toBe('#1 ping {"via":"tail"}  (replayed)');
     expect(replay.stdout).not.toContain('[events]');
+  });
+
+  it('tails as one device session, naming the positions of another session\'s events, and refuses a malformed --cursor (exit 4)', async () => {
+    const refused = await herald('tail', 'u-1', '--cursor', 'not a cursor');
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain('--cursor: cursor must be a non-empty base64url string issued by Herald');
+
+    const user = uid('tail-sessions');
+    let printed = '';
+    const tailing = runCommand(process.execPath, heraldArgs(['tail', user, '--session', 'laptop', '--count', '1', '--timeout', '30']), {
+      onStdout: (chunk) => (printed += chunk),
+    });
+    await waitFor('the tail on the stream', async () => printed.includes('[replay_complete]'));
+    // One after the other, so that the phone's event takes position 1.
+    await sendIntent(intent('ping', { user_id: user }, { n: 1 }, { audience: { kind: 'user', user_id: user, device_session_id: 'phone' } }));
+    await waitFor('the phone event stored', async () => (await eventBuffer.getHead(user))?.position === 1);
+    await sendIntent(intent('ping', { user_id: user }, { n: 2 }));
+
+    const result = await tailing;
+    expect(result.code, result.stderr).toBe(0);
+    // The server does not post the phone's event to the laptop: the laptop's client sees #2 after a
+    // gap and resumes to fill it, so #2 may come in the replay (marked) rather than live.
+    const lines = result.stdout.split('\n').filter((line) => line.startsWith('#'));
+    expect(lines.map((line) => line.replace(/ {2}\(replayed\)$/, ''))).toEqual(['#1 (for another device session)', '#2 ping {"n":2}']);
   });
 });

@@ -1,6 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { HeraldClient, type HeraldClientOptions } from '../../client/HeraldClient.ts';
@@ -9,6 +12,7 @@ import { DynamoConnectionRegistry } from '../../functions/adapters/DynamoConnect
 import { mintAccessToken } from '../../functions/core/auth/AccessTokenVerifier.ts';
 import { freeOfflinePorts } from '../../local/freePort.ts';
 import { OfflineStack, withPush, type PushEndpoints } from '../../local/OfflineStack.ts';
+import { runCommand } from '../runCommand.ts';
 import { intent, uid, waitFor } from './support.ts';
 
 // API Gateway ends a WebSocket connection idle for 10 minutes and every connection at 2 hours.
@@ -28,6 +32,7 @@ describe('API Gateway connection limits (idle timeout, connection lifetime) on t
   let tokenSecret: string;
   const clients: HeraldClient[] = [];
   const sockets: WebSocket[] = [];
+  const scratch = mkdtempSync(join(tmpdir(), 'herald-connection-limits-'));
 
   beforeAll(async () => {
     stack = new OfflineStack({
@@ -52,6 +57,7 @@ describe('API Gateway connection limits (idle timeout, connection lifetime) on t
 
   afterAll(async () => {
     await stack?.stop();
+    rmSync(scratch, { recursive: true, force: true });
   });
 
   const tokenFor = (userId: string) => mintAccessToken(tokenSecret, { userId, deviceSessionId: 'phone', ttlSeconds: 600 });
@@ -188,5 +194,31 @@ describe('API Gateway connection limits (idle timeout, connection lifetime) on t
       expect(connection.livedMs).toBeGreaterThanOrEqual(rolloverMs - SLACK_MS);
       expect(connection.livedMs).toBeLessThan(LIFETIME_MS);
     }
+  });
+
+  it('`herald tail` outlasts the gateway ending its connections: every event once and in order, until its count', async () => {
+    // Prepare: the CLI pointed at this stack; it pings every 5 minutes, so the gateway idles it
+    // out every 1.5 s of silence and it has to reconnect and resume, again and again.
+    const endpointsFile = join(scratch, 'endpoints.json');
+    writeFileSync(endpointsFile, JSON.stringify(endpoints));
+    const user = uid('tail');
+    let printed = '';
+    const tailing = runCommand(process.execPath, ['bin/herald-cli.mjs', 'tail', user, '--count', '8', '--timeout', '50', '--endpoints', endpointsFile], {
+      onStdout: (chunk) => (printed += chunk),
+    });
+    await waitFor('the tail on the stream', async () => printed.includes('[replay_complete]'));
+
+    // Act: four messages, quiet for twice the idle timeout, four more.
+    await publishSlowly(user, 8, 300, { after: 3, ms: 2 * IDLE_MS });
+
+    // Assess
+    const result = await tailing;
+    expect(result.code, result.stderr).toBe(0);
+    const events = result.stdout.split('\n').filter((line) => line.startsWith('#'));
+    expect(events.map((line) => line.replace(/ {2}\(replayed\)$/, ''))).toEqual(
+      Array.from({ length: 8 }, (_, n) => `#${n + 1} chat.message {"n":${n}}`),
+    );
+    expect(result.stderr).toContain('connection ended; reconnecting');
+    expect(result.stderr).toMatch(/reconnected; resuming after #\d+/);
   });
 });
