@@ -68,6 +68,11 @@ export interface OfflineStackOptions {
   readonly faultProxies?: boolean;
   /** Also called with every log line (benchmarks count completions from the handlers' logs). */
   readonly logTap?: (line: string) => void;
+  /**
+   * Called if an emulator that runs in a process of its own (DynamoDB Local) ends by itself after
+   * the stack started: nothing works without it, and its in-memory tables are gone.
+   */
+  readonly onEmulatorEnded?: (reason: string) => void;
 }
 
 /** Per-function usage since the last reset: what Lambda bills and what CloudWatch Logs ingests. */
@@ -179,6 +184,7 @@ export class OfflineStack {
     try {
       const [dynamo, sqs, ses] = await Promise.all([startDynamoDbLocal(ports.dynamodb), startSqs(ports.sqs), startSes(ports.sesEmulator)]);
       this.emulators.push(dynamo, sqs, ses);
+      for (const emulator of [dynamo, sqs, ses]) void emulator.ended?.then((reason) => this.options.onEmulatorEnded?.(reason));
       const sesEndpoint = await this.sesFaults.listen(ports.ses);
       this.emulators.push({ endpoint: sesEndpoint, stop: () => this.sesFaults.close() });
       const dynamodbEndpoint = await this.dynamodbFaults.listen(ports.dynamodbProxy);

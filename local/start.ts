@@ -77,11 +77,13 @@ if (!values['no-synth']) {
 }
 const config = JSON.parse(readFileSync(values.config, 'utf8')) as { catalog: Record<string, { channels: string[] }> };
 const pushType = Object.entries(config.catalog).find(([, entry]) => entry.channels.includes('push') && !entry.channels.includes('email'))?.[0];
+let stopping = false;
 const stack = new OfflineStack({
   assemblyDir,
   logs: values.logs,
   ...(pushType ? { demo: { notificationType: pushType } } : {}),
   ports,
+  onEmulatorEnded: (reason) => void shutdown(`herald: ${reason}; the offline stack cannot go on without it`, 1),
 });
 let endpoints: OfflineEndpoints;
 try {
@@ -114,14 +116,14 @@ herald: offline stack running
   endpoints document  ${values.endpoints}
 Press Ctrl-C to stop.`);
 
-let stopping = false;
-const shutdown = async (signal: string) => {
+/** Stops everything the stack started, then exits: 0 when asked to stop, 1 when something died under it. */
+async function shutdown(why: string, exitCode: number): Promise<void> {
   if (stopping) return;
   stopping = true;
-  console.log(`\nherald: ${signal} received, stopping …`);
+  (exitCode === 0 ? console.log : console.error)(`\n${why}; stopping …`);
   await stack.stop();
   console.log('herald: stopped');
-  process.exit(0);
-};
+  process.exit(exitCode);
+}
 // SIGHUP: the terminal was closed. Without a handler Node dies at once and stops nothing.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(signal));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(`herald: ${signal} received`, 0));

@@ -11,12 +11,14 @@ export interface RunOptions {
   readonly onStdout?: (chunk: string) => void;
   /** Added to this process's environment. */
   readonly env?: Record<string, string>;
+  /** Killed after this long. @default 60 s */
+  readonly timeoutMs?: number;
 }
 
 /** Runs a command to its end: its exit code and what it printed. */
-export function runCommand(file: string, args: string[], { onStdout, env }: RunOptions = {}): Promise<CommandResult> {
+export function runCommand(file: string, args: string[], { onStdout, env, timeoutMs = 60_000 }: RunOptions = {}): Promise<CommandResult> {
   return new Promise((resolve) => {
-    const child = execFile(file, args, { timeout: 60_000, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
+    const child = execFile(file, args, { timeout: timeoutMs, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
     if (onStdout) child.stdout!.on('data', (chunk: Buffer | string) => onStdout(chunk.toString()));

@@ -8,6 +8,8 @@ import { LOCAL_REGION } from '../Intrinsics.ts';
 export interface RunningEmulator {
   readonly endpoint: string;
   stop(): Promise<void>;
+  /** For an emulator in a process of its own: settles with why, if that process ends other than by {@link stop}. */
+  readonly ended?: Promise<string>;
 }
 
 /**
@@ -87,11 +89,20 @@ export async function startDynamoDbLocal(port: number): Promise<RunningEmulator>
     }
   }
   client.destroy();
+  let stopping = false;
   return {
     endpoint,
+    ended: new Promise<string>((resolve) => {
+      child.once('exit', (code, signal) => {
+        if (stopping) return;
+        const last = stderr.trim().split('\n').at(-1);
+        resolve(`DynamoDB Local exited unexpectedly (${signal ? `signal ${signal}` : `code ${code}`})${last ? `: ${last}` : ''}`);
+      });
+    }),
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        stopping = true;
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
         setTimeout(() => child.kill('SIGKILL'), 3000).unref();

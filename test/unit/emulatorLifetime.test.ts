@@ -52,4 +52,41 @@ describe('DynamoDB Local started by the offline stack', () => {
     },
     90_000,
   );
+
+  it('tells when its process dies after it was ready, and stop() still returns', async () => {
+    // Prepare
+    const port = await freePort();
+    const script = `import { startDynamoDbLocal } from './local/emulators/startDynamoDbLocal.ts';
+const emulator = await startDynamoDbLocal(${port});
+emulator.ended.then(async (reason) => {
+  console.log(reason);
+  await emulator.stop();
+  process.exit(4);
+});
+console.log('ready');
+setInterval(() => {}, 60_000);`;
+    let printed = '';
+    const holder = runCommand(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], { onStdout: (chunk) => (printed += chunk) });
+    await vi.waitFor(() => expect(printed).toContain('ready'), { timeout: 60_000, interval: 200 });
+
+    // Act: the JVM dies (out of memory, killed by hand).
+    await runCommand('pkill', ['-KILL', '-f', `DynamoDBLocal.jar .*-port ${port}$`]);
+
+    // Assess
+    const result = await holder;
+    expect(result.code).toBe(4);
+    expect(result.stdout).toContain('DynamoDB Local exited unexpectedly (signal SIGKILL)');
+  }, 90_000);
+
+  it('does not call an emulator stopped with stop() ended', async () => {
+    const script = `import { startDynamoDbLocal } from './local/emulators/startDynamoDbLocal.ts';
+const emulator = await startDynamoDbLocal(${await freePort()});
+let ended = 'not ended';
+emulator.ended.then((reason) => (ended = reason));
+await emulator.stop();
+await new Promise((r) => setTimeout(r, 500));
+console.log(ended);`;
+    const result = await runCommand(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script]);
+    expect(result.stdout.trim(), result.stderr).toBe('not ended');
+  }, 90_000);
 });
