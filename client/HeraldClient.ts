@@ -25,6 +25,13 @@ export interface HeraldClientOptions {
   readonly reconnect?: Partial<ReconnectPolicy>;
   /** Keep-alive interval; API Gateway drops connections idle for 10 minutes. @default 5 minutes */
   readonly pingIntervalMs?: number;
+  /**
+   * After a ping, how long to wait for any frame before the connection counts as dead and is
+   * replaced: a path that died unnoticed (sleep, network switch) sends no close. @default 15 s
+   */
+  readonly pongTimeoutMs?: number;
+  /** How long a connection attempt may take to open before it is given up and tried again. @default 15 s */
+  readonly connectTimeoutMs?: number;
   /** Reconnect proactively after this long; API Gateway ends every connection at 2 hours. @default 1 h 58 min */
   readonly maxConnectionMs?: number;
   /** Socket constructor. @default the platform WebSocket (browsers, Node ≥ 22), else the `ws` package */
@@ -52,7 +59,8 @@ const GAP_RETRY_MS = 1_000;
 /**
  * Herald's WebSocket client: connects with a token, resumes from the last delivered cursor after
  * every connect, reconnects with capped exponential backoff and jitter, pings below the idle
- * timeout, rolls over before the 2-hour limit, and delivers every event exactly once, in order.
+ * timeout, replaces a connection that stops answering, rolls over before the 2-hour limit, and
+ * delivers every event exactly once, in order.
  *
  * @example
  * const client = new HeraldClient({ url: 'wss://…/live', token: () => fetchToken() });
@@ -81,6 +89,8 @@ export class HeraldClient {
   /** Why the client lost its mark (refused or unreadable cursor): told as `resync` at the next baseline. */
   private lostMark?: string;
   private pingTimer?: unknown;
+  private pongTimer?: unknown;
+  private connectTimer?: unknown;
   private rolloverTimer?: unknown;
   private reconnectTimer?: unknown;
   private gapRetryTimer?: unknown;
@@ -153,7 +163,10 @@ export class HeraldClient {
       return;
     }
     this.socket = socket;
+    this.connectTimer = this.timers.setTimeout(() => this.abandon(socket, 'connect timed out'), this.options.connectTimeoutMs ?? 15_000);
     socket.onopen = () => {
+      this.timers.clearTimeout(this.connectTimer);
+      this.connectTimer = undefined;
       this.setState('open');
       this.resume();
       this.schedulePing();
@@ -173,6 +186,9 @@ export class HeraldClient {
   }
 
   private handle(data: unknown): void {
+    // Any frame shows the connection is alive, not only the pong.
+    this.timers.clearTimeout(this.pongTimer);
+    this.pongTimer = undefined;
     let frame: { type?: string; [key: string]: unknown };
     try {
       frame = JSON.parse(typeof data === 'string' ? data : String(data)) as typeof frame;
@@ -287,9 +303,34 @@ export class HeraldClient {
 
   private schedulePing(): void {
     this.pingTimer = this.timers.setTimeout(() => {
-      if (this.socket?.readyState === OPEN) this.socket.send('{"action":"ping"}');
+      const socket = this.socket;
+      if (socket?.readyState === OPEN) {
+        if (this.pongTimer === undefined) this.pongTimer = this.timers.setTimeout(() => this.abandon(socket, 'no answer to ping'), this.options.pongTimeoutMs ?? 15_000);
+        socket.send('{"action":"ping"}');
+      }
       this.schedulePing();
     }, this.options.pingIntervalMs ?? 5 * 60_000);
+  }
+
+  /**
+   * Gives up on a connection that cannot be trusted to ever close by itself (an attempt that does
+   * not open, a ping nobody answers): closing a dead path may take minutes to be confirmed, so the
+   * client does not wait for it — it lets go of the socket and reconnects, and resume fills in.
+   */
+  private abandon(socket: SocketLike, reason: string): void {
+    if (this.socket !== socket) return;
+    this.socket = undefined;
+    socket.onopen = null;
+    socket.onmessage = null;
+    socket.onclose = null;
+    this.clearTimers();
+    this.resumeInFlight = false;
+    try {
+      socket.close(4001, reason);
+    } catch {
+      // Closing is a courtesy to the server here; the socket is already let go.
+    }
+    this.scheduleReconnect();
   }
 
   /** Ends the connection before API Gateway's 2-hour limit; resume makes the switch seamless. */
@@ -310,10 +351,14 @@ export class HeraldClient {
 
   private clearTimers(): void {
     this.timers.clearTimeout(this.pingTimer);
+    this.timers.clearTimeout(this.pongTimer);
+    this.timers.clearTimeout(this.connectTimer);
     this.timers.clearTimeout(this.rolloverTimer);
     this.timers.clearTimeout(this.gapRetryTimer);
     this.timers.clearTimeout(this.resumeRetryTimer);
     this.pingTimer = undefined;
+    this.pongTimer = undefined;
+    this.connectTimer = undefined;
     this.rolloverTimer = undefined;
     this.resumeRetryTimer = undefined;
   }

@@ -13,6 +13,7 @@ import type { OfflineStack } from './OfflineStack.ts';
  *   GET    /gateway/connections          → ids of open WebSocket connections
  *   POST   /gateway/connections/<id>/vanish → drop the socket without $disconnect
  *   POST   /gateway/connections/<id>/drop   → close it from the server side (1001), with $disconnect
+ *   POST   /gateway/connections/<id>/stall  → half-open: client frames stop arriving, posts are lost, no close
  */
 export class AdminServer {
   private server?: Server;
@@ -59,9 +60,9 @@ export class AdminServer {
             return send(res, 400, { error: (error as Error).message });
           }
         }
-        const end = /^POST \/gateway\/connections\/([^/]+)\/(vanish|drop)$/.exec(key);
+        const end = /^POST \/gateway\/connections\/([^/]+)\/(vanish|drop|stall)$/.exec(key);
         if (end) {
-          const done = this.stack.endConnection(decodeURIComponent(end[1]!), end[2] as 'vanish' | 'drop');
+          const done = this.stack.endConnection(decodeURIComponent(end[1]!), end[2] as 'vanish' | 'drop' | 'stall');
           return send(res, done ? 200 : 404, { ok: done });
         }
         return send(res, 404, { error: `no admin route ${key}` });

@@ -338,8 +338,9 @@ export class OfflineStack {
   }
 
   /** Test and fault-injection hooks: drop a socket silently (vanish) or with $disconnect (drop). */
-  public endConnection(connectionId: string, how: 'vanish' | 'drop'): boolean {
-    return how === 'vanish' ? (this.gateway?.vanish(connectionId) ?? false) : (this.gateway?.drop(connectionId) ?? false);
+  /** Ends a gateway connection the way a test needs: vanished client, server-side close, or a path that died unnoticed. */
+  public endConnection(connectionId: string, how: 'vanish' | 'drop' | 'stall'): boolean {
+    return this.gateway?.[how](connectionId) ?? false;
   }
 
   public faults(service: string): FaultProxy | undefined {

@@ -34,6 +34,10 @@ interface LiveConnection {
   readonly userAgent: string;
   /** Gone without $disconnect (a vanished client): the gateway forgets it silently. */
   vanished: boolean;
+  /** The TCP connection under the WebSocket, paused to stall it. */
+  readonly transport: Duplex;
+  /** The network path died unnoticed: nothing the client sends arrives, posts are accepted and lost. */
+  stalled: boolean;
   idleTimer?: NodeJS.Timeout;
   lifetimeTimer?: NodeJS.Timeout;
 }
@@ -85,6 +89,20 @@ export class WebSocketGateway {
     connection.vanished = true;
     this.forget(connection);
     connection.socket.terminate();
+    return true;
+  }
+
+  /**
+   * A half-open connection: the path between client and gateway dies without either side being
+   * told (a laptop sleeps, a NAT forgets). Nothing the client sends arrives any more, posts are
+   * accepted and lost, and the client hears no close: only its own timeouts can tell. The idle
+   * timeout ends it here, with $disconnect, as API Gateway would.
+   */
+  public stall(connectionId: string): boolean {
+    const connection = this.connections.get(connectionId);
+    if (!connection) return false;
+    connection.stalled = true;
+    connection.transport.pause();
     return true;
   }
 
@@ -146,10 +164,10 @@ export class WebSocketGateway {
         return reject(socket, 500, 'Internal Server Error');
       }
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, connectionId, authorizer, now, req));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, connectionId, authorizer, now, req));
   }
 
-  private accept(ws: WebSocket, id: string, authorizer: Record<string, unknown>, connectedAt: number, req: IncomingMessage): void {
+  private accept(ws: WebSocket, transport: Duplex, id: string, authorizer: Record<string, unknown>, connectedAt: number, req: IncomingMessage): void {
     const connection: LiveConnection = {
       id,
       socket: ws,
@@ -159,6 +177,8 @@ export class WebSocketGateway {
       sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
       userAgent: String(req.headers['user-agent'] ?? ''),
       vanished: false,
+      transport,
+      stalled: false,
     };
     this.connections.set(id, connection);
     this.armIdleTimer(connection);
@@ -222,6 +242,7 @@ export class WebSocketGateway {
       case 'POST': {
         const data = Buffer.concat(chunks);
         if (data.length > MAX_MESSAGE_BYTES) return errorReply(res, 413, 'PayloadTooLargeException', `Message too long (${data.length} bytes; limit ${MAX_MESSAGE_BYTES})`);
+        if (connection.stalled) return void res.writeHead(200).end();
         await new Promise<void>((resolve, rejectSend) => connection.socket.send(data.toString('utf8'), (error) => (error ? rejectSend(error) : resolve())));
         res.writeHead(200).end();
         return;
@@ -263,7 +284,8 @@ export class WebSocketGateway {
 
   private armIdleTimer(connection: LiveConnection): void {
     clearTimeout(connection.idleTimer);
-    connection.idleTimer = setTimeout(() => connection.socket.close(1001, 'Going away'), this.limits.idleTimeoutMs);
+    // A stalled connection cannot complete a closing handshake: it is cut, and $disconnect runs.
+    connection.idleTimer = setTimeout(() => (connection.stalled ? connection.socket.terminate() : connection.socket.close(1001, 'Going away')), this.limits.idleTimeoutMs);
   }
 
   private forget(connection: LiveConnection): void {

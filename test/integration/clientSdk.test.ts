@@ -196,6 +196,36 @@ describe('client SDK against the offline stack', () => {
     expect(client.mark?.position).toBe(1);
   });
 
+  it('replaces a half-open connection (no close ever comes) once a ping goes unanswered, and receives what was published meanwhile', async () => {
+    // Prepare
+    const user = uid('half-open');
+    const { client, received, states } = sdkClient(user, 'phone', { pingIntervalMs: 300, pongTimeoutMs: 1_000 });
+    client.connect();
+    await waitFor('SDK open with a baseline', async () => client.state === 'open' && client.mark !== undefined);
+    const [stalled] = await connectionRegistry.listForUser(user);
+
+    // Act: the path dies unnoticed (the gateway stops hearing the client and loses what it posts),
+    // then three events are published: the first two while the client still thinks it is open.
+    const stall = await fetch(`${endpoints.admin}/gateway/connections/${encodeURIComponent(stalled!.connection_id)}/stall`, { method: 'POST' });
+    expect(stall.status).toBe(200);
+    await publishBatch(user, 0, 2);
+    await waitFor('both stored', async () => (await eventBuffer.getHead(user))?.position === 2);
+    await publishBatch(user, 2, 1);
+
+    // Assess: each once and in order, on another connection; the stalled one never closed.
+    await waitFor('the app to receive 3 events', async () => received.length >= 3, 15_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(received.map((e) => e.position)).toEqual([1, 2, 3]);
+    expect(states).toContain('reconnecting');
+    const now = (await connectionRegistry.listForUser(user)).map((c) => c.connection_id);
+    expect(now).toContain(stalled!.connection_id);
+    expect(now).toHaveLength(2);
+
+    // Cut the stalled path (the client's abandoned socket waits on it for a closing handshake).
+    await fetch(`${endpoints.admin}/gateway/connections/${encodeURIComponent(stalled!.connection_id)}/vanish`, { method: 'POST' });
+    await connectionRegistry.remove(user, stalled!.connection_id);
+  });
+
   it('stops for good on session invalidation: no reconnect', async () => {
     const user = uid('revoked');
     const { client, tokens } = sdkClient(user);

@@ -40,6 +40,8 @@ class FakeTimers implements Timers {
 class FakeSocket implements SocketLike {
   public readyState = 0;
   public readonly sent: string[] = [];
+  /** Answers pings as the server does; off, the socket is half-open: nothing comes back. */
+  public answersPings = true;
   public closedWith?: { code?: number; reason?: string };
   public onopen: SocketLike['onopen'] = null;
   public onmessage: SocketLike['onmessage'] = null;
@@ -48,6 +50,7 @@ class FakeSocket implements SocketLike {
   public constructor(public readonly url: string) {}
   public send(data: string): void {
     this.sent.push(data);
+    if (this.answersPings && data === '{"action":"ping"}') this.serverFrame({ type: 'pong' });
   }
   public close(code?: number, reason?: string): void {
     this.closedWith = { code, reason };
@@ -215,8 +218,9 @@ describe('HeraldClient', () => {
     const delays: number[] = [];
     for (let i = 0; i < 8; i += 1) {
       env.last().serverClose();
-      delays.push(...env.timers.delays());
-      await env.timers.advance(60_000);
+      const pending = env.timers.delays();
+      delays.push(...pending);
+      await env.timers.advance(pending[0]!);
     }
     expect(delays).toEqual([500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
     env.last().serverOpen();
@@ -252,6 +256,65 @@ describe('HeraldClient', () => {
     env.last().serverOpen();
     expect(env.last().actions()).toEqual([{ action: 'resume', cursor: '' }]);
     expect(env.states).toEqual(['connecting', 'reconnecting', 'open']);
+  });
+
+  it('replaces a half-open connection once a ping goes unanswered, without waiting for a close, and resumes from its mark', async () => {
+    // Prepare: connected at position 5; then the path dies unnoticed: no frame, no close.
+    const env = setup();
+    await connected(env, 5);
+    const dead = env.last();
+    dead.answersPings = false;
+
+    // Act: the next ping, then the pong timeout.
+    await env.timers.advance(5 * 60_000);
+    expect(dead.actions().at(-1)).toEqual({ action: 'ping' });
+    await env.timers.advance(15_000 - 1);
+    expect(env.client.state).toBe('open');
+    await env.timers.advance(1);
+
+    // Assess: let go of at once (close sent, not awaited), reconnected after backoff, resumed from #5.
+    expect(dead.closedWith).toEqual({ code: 4001, reason: 'no answer to ping' });
+    expect(env.client.state).toBe('reconnecting');
+    await env.timers.advance(env.timers.delays()[0]!);
+    expect(env.sockets).toHaveLength(2);
+    env.last().serverOpen();
+    expect(env.last().actions()).toEqual([{ action: 'resume', cursor: 'c5' }]);
+    // The dead socket's late close, if it ever comes, changes nothing.
+    dead.serverClose();
+    expect(env.client.state).toBe('open');
+  });
+
+  it('keeps a connection whose ping is answered by any frame, not only a pong', async () => {
+    const env = setup();
+    await connected(env, 5);
+    const socket = env.last();
+    socket.answersPings = false;
+
+    await env.timers.advance(5 * 60_000);
+    socket.serverFrame({ type: 'event', ...ev(6) });
+    await env.timers.advance(60_000);
+
+    expect(socket.closedWith).toBeUndefined();
+    expect(env.sockets).toHaveLength(1);
+    expect(env.received.map((e) => e.position)).toEqual([6]);
+  });
+
+  it('gives up on a connection attempt that does not open in time, and tries again with backoff', async () => {
+    const env = setup({ connectTimeoutMs: 10_000 });
+    env.client.connect();
+    await flush();
+    const stuck = env.last();
+
+    await env.timers.advance(10_000);
+
+    expect(stuck.closedWith).toEqual({ code: 4001, reason: 'connect timed out' });
+    expect(env.timers.delays()).toEqual([500]);
+    await env.timers.advance(500);
+    expect(env.sockets).toHaveLength(2);
+    env.last().serverOpen();
+    expect(env.client.state).toBe('open');
+    // An attempt that opened has no connect timeout left running.
+    expect(env.timers.delays().filter((d) => d === 10_000)).toEqual([]);
   });
 
   it('sends a live event ahead of a gap to the app only after resuming fills the gap', async () => {
