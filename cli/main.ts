@@ -349,7 +349,8 @@ async function redriveQueue(target: HeraldTarget, positionals: string[], emit: E
   return EXIT.ok;
 }
 
-async function mint(target: HeraldTarget, values: Values, user: string, session: string): Promise<string> {
+/** Mints tokens for one user and device session; refuses (usage) when there is no key to sign them with. */
+function tokenMinter(target: HeraldTarget, values: Values, user: string, session: string): () => Promise<string> {
   const secret = typeof values['secret'] === 'string' ? values['secret'] : target.kind === 'local' ? target.localTokenSecret : undefined;
   if (!secret) {
     throw new CliError(
@@ -357,7 +358,8 @@ async function mint(target: HeraldTarget, values: Values, user: string, session:
       EXIT.usage,
     );
   }
-  return mintAccessToken(secret, { userId: user, deviceSessionId: session, ttlSeconds: integerOption(values, 'ttl', { min: 1, max: 7 * 86_400 }, 3600) });
+  const ttlSeconds = integerOption(values, 'ttl', { min: 1, max: 7 * 86_400 }, 3600);
+  return () => mintAccessToken(secret, { userId: user, deviceSessionId: session, ttlSeconds });
 }
 
 const NO_PUSH = 'this stack has no WebSocket URL output: it is email-only ("push": false), or not a Herald stack';
@@ -365,7 +367,7 @@ const NO_PUSH = 'this stack has no WebSocket URL output: it is email-only ("push
 async function token(target: HeraldTarget, values: Values, emit: Emit): Promise<number> {
   if (typeof values['user'] !== 'string' || typeof values['session'] !== 'string') throw new CliError('token needs --user and --session', EXIT.usage);
   if (!target.websocketUrl) throw new CliError(NO_PUSH, EXIT.unavailable);
-  const minted = await mint(target, values, values['user'], values['session']);
+  const minted = await tokenMinter(target, values, values['user'], values['session'])();
   emit({ token: minted, user_id: values['user'], device_session_id: values['session'] }, () => console.log(minted));
   return EXIT.ok;
 }
@@ -378,15 +380,15 @@ async function tail(target: HeraldTarget, values: Values, positionals: string[],
   const count = integerOption(values, 'count', { min: 1, max: 1_000_000 }, Infinity);
   const timeoutMs = integerOption(values, 'timeout', { min: 0, max: 86_400 }, 0) * 1000;
   const from = typeof values['cursor'] === 'string' && values['cursor'] !== '' ? markOf(values['cursor']) : undefined;
-  // Minted once up front so that a missing secret is a usage error, not a reconnect loop.
-  await mint(target, values, user, session);
+  // Built before connecting, so that a missing secret is a usage error, not a reconnect loop.
+  const mint = tokenMinter(target, values, user, session);
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
   try {
     await tailUser({
       user,
       url: target.websocketUrl,
-      token: () => mint(target, values, user, session),
+      token: mint,
       ...(from ? { from } : {}),
       count,
       timeoutMs,

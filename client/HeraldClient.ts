@@ -176,13 +176,7 @@ export class HeraldClient {
     socket.onerror = () => {
       // A close event always follows; reconnecting happens there.
     };
-    socket.onclose = () => {
-      if (this.socket !== socket) return;
-      this.socket = undefined;
-      this.clearTimers();
-      this.resumeInFlight = false;
-      this.scheduleReconnect();
-    };
+    socket.onclose = () => this.connectionLost(socket);
   }
 
   private handle(data: unknown): void {
@@ -319,17 +313,23 @@ export class HeraldClient {
    */
   private abandon(socket: SocketLike, reason: string): void {
     if (this.socket !== socket) return;
-    this.socket = undefined;
     socket.onopen = null;
     socket.onmessage = null;
     socket.onclose = null;
-    this.clearTimers();
-    this.resumeInFlight = false;
     try {
       socket.close(4001, reason);
     } catch {
-      // Closing is a courtesy to the server here; the socket is already let go.
+      // Closing is a courtesy to the server here; the socket is let go either way.
     }
+    this.connectionLost(socket);
+  }
+
+  /** The current connection is gone (closed, or abandoned): stop its timers and reconnect. */
+  private connectionLost(socket: SocketLike): void {
+    if (this.socket !== socket) return;
+    this.socket = undefined;
+    this.clearTimers();
+    this.resumeInFlight = false;
     this.scheduleReconnect();
   }
 

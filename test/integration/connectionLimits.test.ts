@@ -14,6 +14,7 @@ import { freeOfflinePorts } from '../../local/freePort.ts';
 import { OfflineStack, withPush, type PushEndpoints } from '../../local/OfflineStack.ts';
 import { runCommand } from '../runCommand.ts';
 import { intent, uid, waitFor } from './support.ts';
+import { RawClient } from './wsClient.ts';
 
 // API Gateway ends a WebSocket connection idle for 10 minutes and every connection at 2 hours.
 // DESIGN asks the SDK to make both invisible; this runs the test configuration (synthesized by the
@@ -62,19 +63,13 @@ describe('API Gateway connection limits (idle timeout, connection lifetime) on t
 
   const tokenFor = (userId: string) => mintAccessToken(tokenSecret, { userId, deviceSessionId: 'phone', ttlSeconds: 600 });
 
-  /** A raw socket, open, with its close code and the milliseconds from open to close once it ends. */
+  /** A raw client, open, with its close code and the milliseconds from open to close once the gateway ends it. */
   async function rawSocket(userId: string) {
-    const socket = new WebSocket(`${endpoints.websocket}?token=${encodeURIComponent(await tokenFor(userId))}`);
-    sockets.push(socket);
-    const frames: { type: string }[] = [];
-    socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as { type: string }));
-    await new Promise<void>((resolve, reject) => {
-      socket.once('open', () => resolve());
-      socket.once('error', reject);
-    });
+    const client = await RawClient.connect(await tokenFor(userId), endpoints.websocket);
+    sockets.push(client.socket);
     const openedAt = Date.now();
-    const closed = new Promise<{ code: number; afterMs: number }>((resolve) => socket.once('close', (code) => resolve({ code, afterMs: Date.now() - openedAt })));
-    return { socket, frames, closed };
+    const closed = client.waitFor('the gateway to end the connection', () => client.closed, 2 * LIFETIME_MS).then(({ code }) => ({ code, afterMs: Date.now() - openedAt }));
+    return { client, closed };
   }
 
   /** A connected SDK client with its baseline, whose sockets are watched: how each one ended, and how long it lived. */
@@ -142,16 +137,16 @@ describe('API Gateway connection limits (idle timeout, connection lifetime) on t
   it('keeps a connection that pings open past the idle timeout, and ends it at the connection lifetime with 1001', async () => {
     // Prepare
     const user = uid('pinging');
-    const { socket, frames, closed } = await rawSocket(user);
+    const { client, closed } = await rawSocket(user);
 
     // Act: ping at a third of the idle timeout until the gateway ends the connection.
-    const pinger = setInterval(() => socket.readyState === WebSocket.OPEN && socket.send('{"action":"ping"}'), IDLE_MS / 3);
+    const pinger = setInterval(() => client.socket.readyState === WebSocket.OPEN && client.send({ action: 'ping' }), IDLE_MS / 3);
     const { code, afterMs } = await closed.finally(() => clearInterval(pinger));
 
     // Assess
     expect(code).toBe(1001);
     expect(afterMs).toBeGreaterThanOrEqual(LIFETIME_MS - SLACK_MS);
-    expect(frames.filter((f) => f.type === 'pong').length).toBeGreaterThanOrEqual(3);
+    expect(client.frames.filter((f) => f.type === 'pong').length).toBeGreaterThanOrEqual(3);
     await waitFor('the registry to forget the connection', async () => (await registry.listForUser(user)).length === 0);
   });
 

@@ -29,9 +29,9 @@ export class RawClient {
     });
   }
 
-  /** Connects with a token; rejects with the HTTP status when the gateway refuses the upgrade. */
-  public static async connect(token: string | undefined): Promise<RawClient> {
-    const url = token === undefined ? endpoints.websocket : `${endpoints.websocket}?token=${encodeURIComponent(token)}`;
+  /** Connects with a token (to the test stack's gateway unless told another); rejects with the HTTP status when the gateway refuses the upgrade. */
+  public static async connect(token: string | undefined, gateway = endpoints.websocket): Promise<RawClient> {
+    const url = token === undefined ? gateway : `${gateway}?token=${encodeURIComponent(token)}`;
     const socket = new WebSocket(url);
     return new Promise((resolve, reject) => {
       const client = new RawClient(socket);
