@@ -1,5 +1,6 @@
 import { memoryCursorStore } from './cursorStores.ts';
 import { EventSequencer } from './EventSequencer.ts';
+import { platformNetworkEvents, type NetworkEvents } from './networkEvents.ts';
 import { DEFAULT_RECONNECT, reconnectDelay, type ReconnectPolicy } from './reconnectDelay.ts';
 import {
   HeraldServerError,
@@ -34,6 +35,13 @@ export interface HeraldClientOptions {
   readonly connectTimeoutMs?: number;
   /** Reconnect proactively after this long; API Gateway ends every connection at 2 hours. @default 1 h 58 min */
   readonly maxConnectionMs?: number;
+  /**
+   * Where the client hears that the network went down or came back. Back online, a client waiting
+   * out its backoff connects at once; on any change an open connection is checked with a ping (a
+   * network switch leaves the old socket half-open). `false` for none.
+   * @default the browser's (or worker's) `online` and `offline` events; none in Node
+   */
+  readonly networkEvents?: NetworkEvents | false;
   /** Socket constructor. @default the platform WebSocket (browsers, Node ≥ 22), else the `ws` package */
   readonly socketFactory?: SocketFactory;
   readonly timers?: Timers;
@@ -95,6 +103,7 @@ export class HeraldClient {
   private reconnectTimer?: unknown;
   private gapRetryTimer?: unknown;
   private resumeRetryTimer?: unknown;
+  private stopListeningToNetwork?: () => void;
 
   public constructor(private readonly options: HeraldClientOptions) {
     if (!isWebSocketUrl(options.url)) throw new Error(`HeraldClient: url must be a ws:// or wss:// URL, got ${JSON.stringify(options.url)}`);
@@ -122,6 +131,8 @@ export class HeraldClient {
   /** Starts connecting (idempotent). */
   public connect(): void {
     if (this.stateValue !== 'idle') return;
+    const networkEvents = this.options.networkEvents === false ? undefined : (this.options.networkEvents ?? platformNetworkEvents());
+    this.stopListeningToNetwork = networkEvents?.((online) => this.networkChanged(online));
     void this.open();
   }
 
@@ -129,6 +140,7 @@ export class HeraldClient {
   public close(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.stopListeningToNetwork?.();
     this.clearTimers();
     this.timers.clearTimeout(this.reconnectTimer);
     const socket = this.socket;
@@ -298,12 +310,36 @@ export class HeraldClient {
   private schedulePing(): void {
     this.pingTimer = this.timers.setTimeout(() => {
       const socket = this.socket;
-      if (socket?.readyState === OPEN) {
-        if (this.pongTimer === undefined) this.pongTimer = this.timers.setTimeout(() => this.abandon(socket, 'no answer to ping'), this.options.pongTimeoutMs ?? 15_000);
-        socket.send('{"action":"ping"}');
-      }
+      if (socket?.readyState === OPEN) this.probe(socket);
       this.schedulePing();
     }, this.options.pingIntervalMs ?? 5 * 60_000);
+  }
+
+  /** Pings, and gives the connection pongTimeoutMs to show it is alive (any frame counts). */
+  private probe(socket: SocketLike): void {
+    if (this.pongTimer === undefined) this.pongTimer = this.timers.setTimeout(() => this.abandon(socket, 'no answer to ping'), this.options.pongTimeoutMs ?? 15_000);
+    socket.send('{"action":"ping"}');
+  }
+
+  /**
+   * The platform says the network changed. An open connection may not have survived it: check
+   * now rather than at the next ping. Back online, waiting out a backoff grown while the network
+   * was down (up to its cap) only delays delivery: connect now, and give up an attempt begun
+   * while the network was down.
+   */
+  private networkChanged(online: boolean): void {
+    if (this.stopped) return;
+    const socket = this.socket;
+    if (socket?.readyState === OPEN) this.probe(socket);
+    else if (!online) return;
+    else if (socket !== undefined) {
+      this.reconnectNow = true;
+      this.abandon(socket, 'network changed');
+    } else if (this.reconnectTimer !== undefined) {
+      this.timers.clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = undefined;
+      void this.open();
+    }
   }
 
   /**
@@ -346,7 +382,10 @@ export class HeraldClient {
     this.setState('reconnecting');
     const delay = this.reconnectNow ? 0 : reconnectDelay(this.attempt++, this.policy, this.options.random);
     this.reconnectNow = false;
-    this.reconnectTimer = this.timers.setTimeout(() => void this.open(), delay);
+    this.reconnectTimer = this.timers.setTimeout(() => {
+      this.reconnectTimer = undefined;
+      void this.open();
+    }, delay);
   }
 
   private clearTimers(): void {

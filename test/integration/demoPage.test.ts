@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { endpoints, uid } from './support.ts';
+import { connectionRegistry, endpoints, eventBuffer, intent, sendIntent, uid, waitFor } from './support.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 let browser: Browser | undefined;
@@ -50,6 +50,42 @@ describe('demo page in headless Chromium', () => {
       expect(await item.getAttribute('data-position')).toBe('1');
       expect(await page.textContent('#count')).toBe('1');
       await page.screenshot({ path: '.local/demo-page.png' });
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("reconnects as soon as the browser is back online, not at the end of its backoff, and shows what came meanwhile", async (context) => {
+    if (unavailable) context.skip(unavailable);
+    const page = await browser!.newPage();
+    try {
+      // Prepare: the page's clock is paused once connected, so no timer of the client fires:
+      // only the browser's `online` event can bring it back.
+      const user = uid('web-offline');
+      await page.clock.install();
+      await page.goto(endpoints.demo!);
+      await page.fill('#user', user);
+      await page.click('#signin');
+      await page.waitForSelector('#state[data-state="open"]', { timeout: 15_000 });
+      await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 1_000);
+
+      // Act: the network goes and the connection with it; an event is published meanwhile.
+      await page.context().setOffline(true);
+      const [connection] = await connectionRegistry.listForUser(user);
+      const drop = await fetch(`${endpoints.admin}/gateway/connections/${encodeURIComponent(connection!.connection_id)}/drop`, { method: 'POST' });
+      expect(drop.status).toBe(200);
+      await page.waitForSelector('#state[data-state="reconnecting"]', { timeout: 15_000 });
+      const text = `while away ${uid('msg')}`;
+      await sendIntent(intent('ping', { user_id: user }, { text }));
+      await waitFor('the event stored', async () => (await eventBuffer.getHead(user))?.position === 1);
+      await page.context().setOffline(false);
+
+      // Assess
+      await page.waitForSelector('#state[data-state="open"]', { timeout: 15_000 });
+      const item = page.locator('#events li', { hasText: text });
+      await item.waitFor({ timeout: 15_000 });
+      expect(await item.getAttribute('data-position')).toBe('1');
+      expect(await page.evaluate(() => navigator.onLine)).toBe(true);
     } finally {
       await page.close();
     }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EventSequencer } from '../../client/EventSequencer.ts';
 import { HeraldClient } from '../../client/HeraldClient.ts';
 import { memoryCursorStore, storageCursorStore } from '../../client/cursorStores.ts';
+import { platformNetworkEvents, type NetworkEvents } from '../../client/networkEvents.ts';
 import { reconnectDelay } from '../../client/reconnectDelay.ts';
 import type { HeraldEvent, SocketLike, Timers } from '../../client/types.ts';
 
@@ -74,6 +75,18 @@ class FakeSocket implements SocketLike {
 }
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The platform's network events, changed by hand. */
+function fakeNetwork() {
+  const listeners = new Set<(online: boolean) => void>();
+  const events: NetworkEvents = (listener) => {
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+    };
+  };
+  return { events, listeners, change: (online: boolean) => [...listeners].forEach((listener) => listener(online)) };
+}
 const ev = (position: number, extra: Partial<HeraldEvent> = {}): HeraldEvent => ({ cursor: `c${position}`, position, event_id: `e${position}`, kind: 'k', payload: { position }, ...extra });
 
 function setup(options: Partial<ConstructorParameters<typeof HeraldClient>[0]> = {}) {
@@ -317,6 +330,88 @@ describe('HeraldClient', () => {
     expect(env.timers.delays().filter((d) => d === 10_000)).toEqual([]);
   });
 
+  it('connects at once when the network comes back, instead of waiting out a backoff grown while it was down', async () => {
+    // Prepare: delivered up to #7; the network goes, the connection with it, and five attempts fail.
+    const network = fakeNetwork();
+    const env = setup({ networkEvents: network.events });
+    await connected(env, 7);
+    network.change(false);
+    env.last().serverClose();
+    for (let i = 0; i < 5; i += 1) {
+      await env.timers.advance(env.timers.delays()[0]!);
+      env.last().serverClose();
+    }
+    expect(env.timers.delays()).toEqual([16_000]);
+    const attempts = env.sockets.length;
+
+    // Act
+    network.change(true);
+    await flush();
+
+    // Assess: a new attempt now, the backoff timer gone (only the attempt's connect timeout left).
+    expect(env.sockets).toHaveLength(attempts + 1);
+    expect(env.timers.delays()).toEqual([15_000]);
+    env.last().serverOpen();
+    expect(env.last().actions()).toEqual([{ action: 'resume', cursor: 'c7' }]);
+    expect(env.client.state).toBe('open');
+  });
+
+  it('checks an open connection with a ping when the network changes: keeps it if answered, replaces it if not', async () => {
+    // Prepare
+    const network = fakeNetwork();
+    const env = setup({ networkEvents: network.events });
+    await connected(env, 3);
+    const socket = env.last();
+
+    // Act and assess: a change the connection survived.
+    network.change(false);
+    expect(socket.actions().at(-1)).toEqual({ action: 'ping' });
+    await env.timers.advance(60_000);
+    expect(socket.closedWith).toBeUndefined();
+
+    // Act and assess: a switch of networks that left the socket half-open.
+    socket.answersPings = false;
+    network.change(true);
+    expect(socket.actions().filter((a) => JSON.stringify(a) === '{"action":"ping"}')).toHaveLength(2);
+    await env.timers.advance(15_000);
+    expect(socket.closedWith).toEqual({ code: 4001, reason: 'no answer to ping' });
+    expect(env.client.state).toBe('reconnecting');
+    await env.timers.advance(env.timers.delays()[0]!);
+    env.last().serverOpen();
+    expect(env.last().actions()).toEqual([{ action: 'resume', cursor: 'c3' }]);
+  });
+
+  it('gives up an attempt begun while the network was down and tries again at once when it comes back', async () => {
+    const network = fakeNetwork();
+    const env = setup({ networkEvents: network.events });
+    env.client.connect();
+    await flush();
+    const stuck = env.last();
+
+    network.change(true);
+    await env.timers.advance(0);
+
+    expect(stuck.closedWith).toEqual({ code: 4001, reason: 'network changed' });
+    expect(env.sockets).toHaveLength(2);
+    env.last().serverOpen();
+    expect(env.client.state).toBe('open');
+  });
+
+  it('listens to the network only between connect and close', async () => {
+    const network = fakeNetwork();
+    const env = setup({ networkEvents: network.events });
+    network.change(true);
+    expect(network.listeners.size).toBe(0);
+    expect(env.sockets).toHaveLength(0);
+
+    await connected(env);
+    expect(network.listeners.size).toBe(1);
+    env.client.close();
+
+    expect(network.listeners.size).toBe(0);
+    expect(env.client.state).toBe('closed');
+  });
+
   it('sends a live event ahead of a gap to the app only after resuming fills the gap', async () => {
     const env = setup();
     await connected(env, 10);
@@ -536,6 +631,26 @@ describe('HeraldClient', () => {
     expect(storageCursorStore(storage).load()).toEqual({ cursor: 'c7', position: 7 });
     data.set('herald.cursor', 'not json');
     expect(store.load()).toBeUndefined();
+  });
+});
+
+describe('platformNetworkEvents', () => {
+  it("hears a browser scope's online and offline events, and nothing once stopped", () => {
+    const scope = Object.assign(new EventTarget(), { navigator: { onLine: true } });
+    const seen: boolean[] = [];
+    const stop = platformNetworkEvents(scope)!((online) => seen.push(online));
+
+    scope.dispatchEvent(new Event('offline'));
+    scope.dispatchEvent(new Event('online'));
+    stop();
+    scope.dispatchEvent(new Event('offline'));
+
+    expect(seen).toEqual([false, true]);
+  });
+
+  it('offers none where there are no network events (Node, a scope without navigator.onLine)', () => {
+    expect(platformNetworkEvents()).toBeUndefined();
+    expect(platformNetworkEvents(new EventTarget())).toBeUndefined();
   });
 });
 
