@@ -46,7 +46,9 @@ export class BenchStack {
     this.tokenSecret = Object.entries(endpoints.secrets).find(([id]) => id.includes('TokenSecret'))![1];
   }
 
-  public static async start(options: { synth?: boolean; logFile?: string; requestAccounting?: boolean } = {}): Promise<BenchStack> {
+  public static async start(
+    options: { synth?: boolean; logFile?: string; requestAccounting?: boolean; onEmulatorEnded?: (reason: string) => void } = {},
+  ): Promise<BenchStack> {
     const assemblyDir = 'cdk.out.bench';
     if (options.synth ?? true) synthesize({ configPath: BENCH_CONFIG, outdir: assemblyDir, quiet: true });
     const ports = await freeOfflinePorts();
@@ -63,6 +65,7 @@ export class BenchStack {
       logs: options.logFile ?? 'silent',
       requestAccounting: options.requestAccounting ?? true,
       faultProxies: false,
+      ...(options.onEmulatorEnded ? { onEmulatorEnded: options.onEmulatorEnded } : {}),
       logTap: (line) => {
         if (bench && line.includes('"published":[')) bench.published += publishedOnSummaryLine(line);
       },

@@ -53,7 +53,7 @@ const date = new Date().toISOString().slice(0, 10);
 // for are extra work on this busy box (on a warm stack, 50/s p50 54–96 ms off vs 70–214 ms on,
 // four scratch runs each, 2026-11-23). Cost and throughput need the counts, so they run on a stack with it on.
 step(`${values['no-synth'] ? 'reusing cdk.out.bench' : 'synthesizing bench/herald.bench.json'} and starting the offline stack, request accounting off`);
-let bench = await BenchStack.start({ synth: !values['no-synth'], logFile: '.local/bench-functions.log', requestAccounting: false });
+let bench = await BenchStack.start({ synth: !values['no-synth'], logFile: '.local/bench-functions.log', requestAccounting: false, onEmulatorEnded: emulatorEnded });
 let bundles: BundleResult[];
 let replay: ReplayResult;
 const latency: LatencyResult[] = [];
@@ -79,7 +79,7 @@ try {
 }
 
 step('starting the offline stack again, request accounting on');
-bench = await BenchStack.start({ synth: false, logFile: '.local/bench-functions-accounting.log', requestAccounting: true });
+bench = await BenchStack.start({ synth: false, logFile: '.local/bench-functions-accounting.log', requestAccounting: true, onEmulatorEnded: emulatorEnded });
 try {
   await warmUp(bench);
   step('request accounting: push to one device');
@@ -123,6 +123,17 @@ try {
   step(`wrote ${join(values.out, `${name}.json`)} and .md`);
 } finally {
   await bench.stop();
+}
+
+/**
+ * The emulators are the measuring instrument: once one has died, every figure after it would be
+ * false (handlers failing and retrying, waits running out), so the bench stops without a report.
+ * The emulators and function workers run in this process, and DynamoDB Local's JVM (the one that
+ * can die on its own) is gone already, so exiting stops everything.
+ */
+function emulatorEnded(reason: string): void {
+  console.error(`bench: ${reason}; no measurement can go on without it; stopped without a report`);
+  process.exit(1);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -14,6 +14,8 @@ import { BenchStack, EMAIL_TYPE, PUSH_TYPE } from '../../bench/benchStack.ts';
 import { readCloudAssembly, resourcesOfType, type StackTemplate } from '../../local/CloudAssembly.ts';
 import { measureCost } from '../../bench/scenarios.ts';
 import type { BenchReport } from '../../bench/report.ts';
+import { runCommand } from '../runCommand.ts';
+import { waitFor } from './support.ts';
 
 /** Requests per `service.Operation`, leaving out the event sources' empty polls. */
 function requests(ledger: RequestLedger): Record<string, number> {
@@ -237,4 +239,29 @@ describe('npm run bench -- --quick (smoke test: numbers are produced, not judged
     expect(markdown).toContain('$ per million deliveries');
     expect(markdown).toContain('| $ per million, DynamoDB on provisioned capacity (estimate) |');
   }, 300_000);
+
+  it('stops at once, with no report, when DynamoDB Local dies under it', async () => {
+    // Prepare: the JVMs already running (the test run's own stack) are not the bench's.
+    const out = mkdtempSync(join(tmpdir(), 'herald-bench-'));
+    onTestFinished(() => rmSync(out, { recursive: true, force: true }));
+    const jvms = async () => (await runCommand('pgrep', ['-f', 'DynamoDBLocal.jar'])).stdout.split('\n').filter(Boolean);
+    const others = new Set(await jvms());
+    let printed = '';
+    const running = runCommand('node_modules/.bin/tsx', ['bench/run.ts', '--quick', '--no-synth', '--out', out, '--name', 'smoke'], {
+      timeoutMs: 200_000,
+      onStdout: (chunk) => (printed += chunk),
+    });
+    await waitFor('the bench measuring', async () => printed.includes('bench: bundles and cold init'), 150_000, 250);
+    const benchJvms = (await jvms()).filter((pid) => !others.has(pid));
+    expect(benchJvms).toHaveLength(1);
+
+    // Act
+    await runCommand('kill', ['-KILL', benchJvms[0]!]);
+
+    // Assess
+    const result = await running;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('bench: DynamoDB Local exited unexpectedly (signal SIGKILL); no measurement can go on without it; stopped without a report');
+    expect(existsSync(join(out, 'smoke.json'))).toBe(false);
+  }, 220_000);
 });
