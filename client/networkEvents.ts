@@ -1,7 +1,14 @@
 /**
  * The platform's word that the network went down or came back: calls `listener(online)` on each
- * change and returns a function that stops listening. React Native's NetInfo, for one, fits in a
- * line: `(listener) => NetInfo.addEventListener((s) => listener(s.isConnected === true))`.
+ * change and returns a function that stops listening.
+ *
+ * @example
+ * // React Native, where there are no `online`/`offline` events: NetInfo's subscription fits.
+ * import NetInfo from '@react-native-community/netinfo';
+ * const client = new HeraldClient({
+ *   url, token,
+ *   networkEvents: (listener) => NetInfo.addEventListener((s) => listener(s.isConnected === true)),
+ * });
  */
 export type NetworkEvents = (listener: (online: boolean) => void) => () => void;
 

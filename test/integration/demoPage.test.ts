@@ -69,12 +69,13 @@ describe('demo page in headless Chromium', () => {
       await page.waitForSelector('#state[data-state="open"]', { timeout: 15_000 });
       await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 1_000);
 
-      // Act: the network goes and the connection with it; an event is published meanwhile.
-      await page.context().setOffline(true);
+      // Act: the connection goes, then the network (in that order: Chromium's offline emulation
+      // may hold back frames of an open socket, the close among them); published meanwhile.
       const [connection] = await connectionRegistry.listForUser(user);
       const drop = await fetch(`${endpoints.admin}/gateway/connections/${encodeURIComponent(connection!.connection_id)}/drop`, { method: 'POST' });
       expect(drop.status).toBe(200);
       await page.waitForSelector('#state[data-state="reconnecting"]', { timeout: 15_000 });
+      await page.context().setOffline(true);
       const text = `while away ${uid('msg')}`;
       await sendIntent(intent('ping', { user_id: user }, { text }));
       await waitFor('the event stored', async () => (await eventBuffer.getHead(user))?.position === 1);
