@@ -88,7 +88,7 @@ export class HeraldClient {
   private socket?: SocketLike;
   private stateValue: ConnectionState = 'idle';
   private attempt = 0;
-  /** Set by the 2-hour rollover: the next connect happens at once, without backoff. */
+  /** Set by the 2-hour rollover and by a network change: the next connect happens at once, without backoff. */
   private reconnectNow = false;
   private stopped = false;
   private resumeInFlight = false;
@@ -128,9 +128,15 @@ export class HeraldClient {
     return () => set.delete(listener as Listener<never>);
   }
 
-  /** Starts connecting (idempotent). */
+  /**
+   * Starts connecting. Called again while the client waits out a reconnect backoff — behind a
+   * "Retry now" button, say — it tries at once; otherwise (connecting, open, closed) it does nothing.
+   */
   public connect(): void {
-    if (this.stateValue !== 'idle') return;
+    if (this.stateValue !== 'idle') {
+      this.cutBackoffShort();
+      return;
+    }
     const networkEvents = this.options.networkEvents === false ? undefined : (this.options.networkEvents ?? platformNetworkEvents());
     this.stopListeningToNetwork = networkEvents?.((online) => this.networkChanged(online));
     void this.open();
@@ -335,11 +341,15 @@ export class HeraldClient {
     else if (socket !== undefined) {
       this.reconnectNow = true;
       this.abandon(socket, 'network changed');
-    } else if (this.reconnectTimer !== undefined) {
-      this.timers.clearTimeout(this.reconnectTimer);
-      this.reconnectTimer = undefined;
-      void this.open();
-    }
+    } else this.cutBackoffShort();
+  }
+
+  /** Connects now if a reconnect is waiting on its backoff timer. */
+  private cutBackoffShort(): void {
+    if (this.stopped || this.reconnectTimer === undefined) return;
+    this.timers.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    void this.open();
   }
 
   /**

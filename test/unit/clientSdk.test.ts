@@ -397,6 +397,35 @@ describe('HeraldClient', () => {
     expect(env.client.state).toBe('open');
   });
 
+  it('tries at once when connect() is called again during a backoff ("Retry now"), and does nothing while connecting, open or closed', async () => {
+    // Prepare: two failed attempts; the third waits 1 s.
+    const env = setup();
+    env.client.connect();
+    await flush();
+    env.last().serverClose();
+    await env.timers.advance(500);
+    env.last().serverClose();
+    expect(env.timers.delays()).toEqual([1_000]);
+
+    // Act and assess: at once, the backoff timer gone.
+    env.client.connect();
+    await flush();
+    expect(env.sockets).toHaveLength(3);
+    expect(env.timers.delays()).toEqual([15_000]);
+
+    // Act and assess: while connecting, open and closed, nothing new.
+    env.client.connect();
+    await flush();
+    env.last().serverOpen();
+    env.client.connect();
+    await flush();
+    env.client.close();
+    env.client.connect();
+    await flush();
+    expect(env.sockets).toHaveLength(3);
+    expect(env.client.state).toBe('closed');
+  });
+
   it('listens to the network only between connect and close', async () => {
     const network = fakeNetwork();
     const env = setup({ networkEvents: network.events });
