@@ -1,6 +1,6 @@
 import { memoryCursorStore } from './cursorStores.ts';
 import { EventSequencer } from './EventSequencer.ts';
-import { platformNetworkEvents, type NetworkEvents } from './networkEvents.ts';
+import { platformEvents, type PlatformEvents, type PlatformSignal } from './platformEvents.ts';
 import { DEFAULT_RECONNECT, reconnectDelay, type ReconnectPolicy } from './reconnectDelay.ts';
 import {
   HeraldServerError,
@@ -36,12 +36,13 @@ export interface HeraldClientOptions {
   /** Reconnect proactively after this long; API Gateway ends every connection at 2 hours. @default 1 h 58 min */
   readonly maxConnectionMs?: number;
   /**
-   * Where the client hears that the network went down or came back. Back online, a client waiting
-   * out its backoff connects at once; on any change an open connection is checked with a ping (a
-   * network switch leaves the old socket half-open). `false` for none.
-   * @default the browser's (or worker's) `online` and `offline` events; none in Node
+   * Where the client hears that the network went down or came back, or that the app is visible
+   * again. Back online, or visible, a client waiting out its backoff connects at once; on a
+   * network change, or visible after a quiet spell, an open connection is checked with a ping (a
+   * network switch or a sleep leaves the old socket half-open). `false` for none.
+   * @default the browser's `online`, `offline` and `visibilitychange` events (a worker's first two); none in Node
    */
-  readonly networkEvents?: NetworkEvents | false;
+  readonly platformEvents?: PlatformEvents | false;
   /** Socket constructor. @default the platform WebSocket (browsers, Node ≥ 22), else the `ws` package */
   readonly socketFactory?: SocketFactory;
   readonly timers?: Timers;
@@ -63,6 +64,8 @@ type Listener<T> = (value: T) => void;
 
 const OPEN = 1;
 const GAP_RETRY_MS = 1_000;
+/** Visible again after this long without a frame, an open connection is checked with a ping. */
+const QUIET_BEFORE_VISIBLE_PROBE_MS = 30_000;
 
 /**
  * Herald's WebSocket client: connects with a token, resumes from the last delivered cursor after
@@ -88,7 +91,7 @@ export class HeraldClient {
   private socket?: SocketLike;
   private stateValue: ConnectionState = 'idle';
   private attempt = 0;
-  /** Set by the 2-hour rollover and by a network change: the next connect happens at once, without backoff. */
+  /** Set by the 2-hour rollover and by the network coming back: the next connect happens at once, without backoff. */
   private reconnectNow = false;
   private stopped = false;
   private resumeInFlight = false;
@@ -103,7 +106,11 @@ export class HeraldClient {
   private reconnectTimer?: unknown;
   private gapRetryTimer?: unknown;
   private resumeRetryTimer?: unknown;
-  private stopListeningToNetwork?: () => void;
+  private stopListeningToPlatform?: () => void;
+  /** The platform said the network is down, and has not said it came back. */
+  private networkDown = false;
+  /** When the open connection last showed it is alive (opened, or any frame). */
+  private lastHeardAt = 0;
 
   public constructor(private readonly options: HeraldClientOptions) {
     if (!isWebSocketUrl(options.url)) throw new Error(`HeraldClient: url must be a ws:// or wss:// URL, got ${JSON.stringify(options.url)}`);
@@ -137,8 +144,8 @@ export class HeraldClient {
       this.cutBackoffShort();
       return;
     }
-    const networkEvents = this.options.networkEvents === false ? undefined : (this.options.networkEvents ?? platformNetworkEvents());
-    this.stopListeningToNetwork = networkEvents?.((online) => this.networkChanged(online));
+    const events = this.options.platformEvents === false ? undefined : (this.options.platformEvents ?? platformEvents());
+    this.stopListeningToPlatform = events?.((signal) => this.platformSaid(signal));
     void this.open();
   }
 
@@ -146,7 +153,7 @@ export class HeraldClient {
   public close(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.stopListeningToNetwork?.();
+    this.stopListeningToPlatform?.();
     this.clearTimers();
     this.timers.clearTimeout(this.reconnectTimer);
     const socket = this.socket;
@@ -185,6 +192,7 @@ export class HeraldClient {
     socket.onopen = () => {
       this.timers.clearTimeout(this.connectTimer);
       this.connectTimer = undefined;
+      this.lastHeardAt = this.timers.now();
       this.setState('open');
       this.resume();
       this.schedulePing();
@@ -201,6 +209,7 @@ export class HeraldClient {
     // Any frame shows the connection is alive, not only the pong.
     this.timers.clearTimeout(this.pongTimer);
     this.pongTimer = undefined;
+    this.lastHeardAt = this.timers.now();
     let frame: { type?: string; [key: string]: unknown };
     try {
       frame = JSON.parse(typeof data === 'string' ? data : String(data)) as typeof frame;
@@ -328,20 +337,24 @@ export class HeraldClient {
   }
 
   /**
-   * The platform says the network changed. An open connection may not have survived it: check
-   * now rather than at the next ping. Back online, waiting out a backoff grown while the network
-   * was down (up to its cap) only delays delivery: connect now, and give up an attempt begun
-   * while the network was down.
+   * The network changed, or the app is visible again. An open connection may not have survived a
+   * network change, or a sleep that held the pings back: check now rather than at the next ping
+   * (when visible, only if it has been quiet a while — a tab switch costs no ping). Back online,
+   * waiting out a backoff grown while the network was down (up to its cap) only delays delivery:
+   * connect now, and give up an attempt begun while the network was down. Visible, a user is
+   * looking: connect now, unless the network is known to be down.
    */
-  private networkChanged(online: boolean): void {
+  private platformSaid(signal: PlatformSignal): void {
     if (this.stopped) return;
+    const cameBack = signal === 'online' && this.networkDown;
+    if (signal !== 'visible') this.networkDown = signal === 'offline';
     const socket = this.socket;
-    if (socket?.readyState === OPEN) this.probe(socket);
-    else if (!online) return;
-    else if (socket !== undefined) {
+    if (socket?.readyState === OPEN) {
+      if (signal !== 'visible' || this.timers.now() - this.lastHeardAt >= QUIET_BEFORE_VISIBLE_PROBE_MS) this.probe(socket);
+    } else if (cameBack && socket !== undefined) {
       this.reconnectNow = true;
       this.abandon(socket, 'network changed');
-    } else this.cutBackoffShort();
+    } else if (cameBack || (signal === 'visible' && !this.networkDown)) this.cutBackoffShort();
   }
 
   /** Connects now if a reconnect is waiting on its backoff timer. */

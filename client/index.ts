@@ -1,7 +1,7 @@
 export { HeraldClient, type HeraldClientEvents, type HeraldClientOptions } from './HeraldClient.ts';
 export { EventSequencer } from './EventSequencer.ts';
 export { memoryCursorStore, storageCursorStore } from './cursorStores.ts';
-export { platformNetworkEvents, type NetworkEvents } from './networkEvents.ts';
+export { platformEvents, type PlatformEvents, type PlatformSignal } from './platformEvents.ts';
 export { DEFAULT_RECONNECT, reconnectDelay, type ReconnectPolicy } from './reconnectDelay.ts';
 export {
   HeraldServerError,

@@ -91,4 +91,45 @@ describe('demo page in headless Chromium', () => {
       await page.close();
     }
   });
+
+  it('reconnects as soon as the page is visible again, not at the end of its backoff, and shows what came meanwhile', async (context) => {
+    if (unavailable) context.skip(unavailable);
+    const page = await browser!.newPage();
+    try {
+      // Prepare: as above, the page's clock is paused, so only the page becoming visible can
+      // bring the connection back.
+      const user = uid('web-hidden');
+      await page.clock.install();
+      await page.goto(endpoints.demo!);
+      await page.fill('#user', user);
+      await page.click('#signin');
+      await page.waitForSelector('#state[data-state="open"]', { timeout: 15_000 });
+      await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 1_000);
+
+      // Act: the page is hidden (headless Chromium keeps every page visible, so the document says
+      // so itself), the connection goes, an event is published, and the page is shown again.
+      const setVisibility = (state: 'hidden' | 'visible') =>
+        page.evaluate((value) => {
+          Object.defineProperty(document, 'visibilityState', { value, configurable: true });
+          document.dispatchEvent(new Event('visibilitychange'));
+        }, state);
+      await setVisibility('hidden');
+      const [connection] = await connectionRegistry.listForUser(user);
+      const drop = await fetch(`${endpoints.admin}/gateway/connections/${encodeURIComponent(connection!.connection_id)}/drop`, { method: 'POST' });
+      expect(drop.status).toBe(200);
+      await page.waitForSelector('#state[data-state="reconnecting"]', { timeout: 15_000 });
+      const text = `while hidden ${uid('msg')}`;
+      await sendIntent(intent('ping', { user_id: user }, { text }));
+      await waitFor('the event stored', async () => (await eventBuffer.getHead(user))?.position === 1);
+      await setVisibility('visible');
+
+      // Assess
+      await page.waitForSelector('#state[data-state="open"]', { timeout: 15_000 });
+      const item = page.locator('#events li', { hasText: text });
+      await item.waitFor({ timeout: 15_000 });
+      expect(await item.getAttribute('data-position')).toBe('1');
+    } finally {
+      await page.close();
+    }
+  });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EventSequencer } from '../../client/EventSequencer.ts';
 import { HeraldClient } from '../../client/HeraldClient.ts';
 import { memoryCursorStore, storageCursorStore } from '../../client/cursorStores.ts';
-import { platformNetworkEvents, type NetworkEvents } from '../../client/networkEvents.ts';
+import { platformEvents, type PlatformEvents, type PlatformSignal } from '../../client/platformEvents.ts';
 import { reconnectDelay } from '../../client/reconnectDelay.ts';
 import type { HeraldEvent, SocketLike, Timers } from '../../client/types.ts';
 
@@ -76,16 +76,17 @@ class FakeSocket implements SocketLike {
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** The platform's network events, changed by hand. */
-function fakeNetwork() {
-  const listeners = new Set<(online: boolean) => void>();
-  const events: NetworkEvents = (listener) => {
+/** The platform's signals, given by hand; `initial` is reported when listening starts (as NetInfo does). */
+function fakePlatform(initial?: PlatformSignal) {
+  const listeners = new Set<(signal: PlatformSignal) => void>();
+  const events: PlatformEvents = (listener) => {
     listeners.add(listener);
+    if (initial !== undefined) listener(initial);
     return () => {
       listeners.delete(listener);
     };
   };
-  return { events, listeners, change: (online: boolean) => [...listeners].forEach((listener) => listener(online)) };
+  return { events, listeners, say: (signal: PlatformSignal) => [...listeners].forEach((listener) => listener(signal)) };
 }
 const ev = (position: number, extra: Partial<HeraldEvent> = {}): HeraldEvent => ({ cursor: `c${position}`, position, event_id: `e${position}`, kind: 'k', payload: { position }, ...extra });
 
@@ -332,10 +333,10 @@ describe('HeraldClient', () => {
 
   it('connects at once when the network comes back, instead of waiting out a backoff grown while it was down', async () => {
     // Prepare: delivered up to #7; the network goes, the connection with it, and five attempts fail.
-    const network = fakeNetwork();
-    const env = setup({ networkEvents: network.events });
+    const platform = fakePlatform();
+    const env = setup({ platformEvents: platform.events });
     await connected(env, 7);
-    network.change(false);
+    platform.say('offline');
     env.last().serverClose();
     for (let i = 0; i < 5; i += 1) {
       await env.timers.advance(env.timers.delays()[0]!);
@@ -345,7 +346,7 @@ describe('HeraldClient', () => {
     const attempts = env.sockets.length;
 
     // Act
-    network.change(true);
+    platform.say('online');
     await flush();
 
     // Assess: a new attempt now, the backoff timer gone (only the attempt's connect timeout left).
@@ -358,20 +359,20 @@ describe('HeraldClient', () => {
 
   it('checks an open connection with a ping when the network changes: keeps it if answered, replaces it if not', async () => {
     // Prepare
-    const network = fakeNetwork();
-    const env = setup({ networkEvents: network.events });
+    const platform = fakePlatform();
+    const env = setup({ platformEvents: platform.events });
     await connected(env, 3);
     const socket = env.last();
 
     // Act and assess: a change the connection survived.
-    network.change(false);
+    platform.say('offline');
     expect(socket.actions().at(-1)).toEqual({ action: 'ping' });
     await env.timers.advance(60_000);
     expect(socket.closedWith).toBeUndefined();
 
     // Act and assess: a switch of networks that left the socket half-open.
     socket.answersPings = false;
-    network.change(true);
+    platform.say('online');
     expect(socket.actions().filter((a) => JSON.stringify(a) === '{"action":"ping"}')).toHaveLength(2);
     await env.timers.advance(15_000);
     expect(socket.closedWith).toEqual({ code: 4001, reason: 'no answer to ping' });
@@ -382,19 +383,94 @@ describe('HeraldClient', () => {
   });
 
   it('gives up an attempt begun while the network was down and tries again at once when it comes back', async () => {
-    const network = fakeNetwork();
-    const env = setup({ networkEvents: network.events });
+    const platform = fakePlatform('offline');
+    const env = setup({ platformEvents: platform.events });
     env.client.connect();
     await flush();
     const stuck = env.last();
 
-    network.change(true);
+    platform.say('online');
     await env.timers.advance(0);
 
     expect(stuck.closedWith).toEqual({ code: 4001, reason: 'network changed' });
     expect(env.sockets).toHaveLength(2);
     env.last().serverOpen();
     expect(env.client.state).toBe('open');
+  });
+
+  it('takes a repeated online (a source reporting the state when listening starts, as NetInfo does) as no change: the attempt goes on, a backoff is waited out', async () => {
+    // Act: `online` as listening starts, while the first attempt is being made.
+    const platform = fakePlatform('online');
+    const env = setup({ platformEvents: platform.events });
+    env.client.connect();
+    await flush();
+    const first = env.last();
+    platform.say('online');
+    await flush();
+
+    // Assess: the attempt is not given up.
+    expect(first.closedWith).toBeUndefined();
+    expect(env.sockets).toHaveLength(1);
+
+    // Act and assess: during a backoff, the same.
+    first.serverClose();
+    platform.say('online');
+    await flush();
+    expect(env.sockets).toHaveLength(1);
+    expect(env.timers.delays()).toEqual([500]);
+  });
+
+  it('connects at once when the app is visible again during a backoff, unless the network is known to be down', async () => {
+    // Prepare
+    const platform = fakePlatform();
+    const env = setup({ platformEvents: platform.events });
+    env.client.connect();
+    await flush();
+    env.last().serverClose();
+    expect(env.timers.delays()).toEqual([500]);
+
+    // Act and assess: visible, so at once.
+    platform.say('visible');
+    await flush();
+    expect(env.sockets).toHaveLength(2);
+
+    // Act and assess: the network is down; visible changes nothing, and online then connects.
+    platform.say('offline');
+    env.last().serverClose();
+    platform.say('visible');
+    await flush();
+    expect(env.sockets).toHaveLength(2);
+    expect(env.timers.delays()).toEqual([1_000]);
+    platform.say('online');
+    await flush();
+    expect(env.sockets).toHaveLength(3);
+  });
+
+  it('checks an open connection when the app is visible after a quiet spell, and replaces it if unanswered; a quick tab switch costs no ping', async () => {
+    // Prepare
+    const platform = fakePlatform();
+    const env = setup({ platformEvents: platform.events });
+    await connected(env, 4);
+    const socket = env.last();
+    socket.answersPings = false;
+    const pings = () => socket.actions().filter((a) => JSON.stringify(a) === '{"action":"ping"}').length;
+
+    // Act and assess: visible 35 s after opening but 10 s after the last frame: no ping.
+    await env.timers.advance(25_000);
+    socket.serverFrame({ type: 'event', ...ev(5) });
+    await env.timers.advance(10_000);
+    platform.say('visible');
+    expect(pings()).toBe(0);
+
+    // Act and assess: visible 30 s after the last frame (a sleep): a ping, unanswered, so replaced.
+    await env.timers.advance(20_000);
+    platform.say('visible');
+    expect(pings()).toBe(1);
+    await env.timers.advance(15_000);
+    expect(socket.closedWith).toEqual({ code: 4001, reason: 'no answer to ping' });
+    await env.timers.advance(env.timers.delays()[0]!);
+    env.last().serverOpen();
+    expect(env.last().actions()).toEqual([{ action: 'resume', cursor: 'c5' }]);
   });
 
   it('tries at once when connect() is called again during a backoff ("Retry now"), and does nothing while connecting, open or closed', async () => {
@@ -426,18 +502,18 @@ describe('HeraldClient', () => {
     expect(env.client.state).toBe('closed');
   });
 
-  it('listens to the network only between connect and close', async () => {
-    const network = fakeNetwork();
-    const env = setup({ networkEvents: network.events });
-    network.change(true);
-    expect(network.listeners.size).toBe(0);
+  it('listens to the platform only between connect and close', async () => {
+    const platform = fakePlatform();
+    const env = setup({ platformEvents: platform.events });
+    platform.say('online');
+    expect(platform.listeners.size).toBe(0);
     expect(env.sockets).toHaveLength(0);
 
     await connected(env);
-    expect(network.listeners.size).toBe(1);
+    expect(platform.listeners.size).toBe(1);
     env.client.close();
 
-    expect(network.listeners.size).toBe(0);
+    expect(platform.listeners.size).toBe(0);
     expect(env.client.state).toBe('closed');
   });
 
@@ -663,23 +739,47 @@ describe('HeraldClient', () => {
   });
 });
 
-describe('platformNetworkEvents', () => {
-  it("hears a browser scope's online and offline events, and nothing once stopped", () => {
-    const scope = Object.assign(new EventTarget(), { navigator: { onLine: true } });
-    const seen: boolean[] = [];
-    const stop = platformNetworkEvents(scope)!((online) => seen.push(online));
+describe('platformEvents', () => {
+  const browser = (onLine: boolean) => {
+    const document = Object.assign(new EventTarget(), { visibilityState: 'visible' });
+    return Object.assign(new EventTarget(), { navigator: { onLine }, document });
+  };
+
+  it("hears a window's online and offline events and its document becoming visible, and nothing once stopped", () => {
+    const scope = browser(true);
+    const seen: PlatformSignal[] = [];
+    const stop = platformEvents(scope)!((signal) => seen.push(signal));
 
     scope.dispatchEvent(new Event('offline'));
     scope.dispatchEvent(new Event('online'));
+    scope.document.visibilityState = 'hidden';
+    scope.document.dispatchEvent(new Event('visibilitychange'));
+    scope.document.visibilityState = 'visible';
+    scope.document.dispatchEvent(new Event('visibilitychange'));
     stop();
     scope.dispatchEvent(new Event('offline'));
+    scope.document.dispatchEvent(new Event('visibilitychange'));
 
-    expect(seen).toEqual([false, true]);
+    expect(seen).toEqual(['offline', 'online', 'visible']);
   });
 
-  it('offers none where there are no network events (Node, a scope without navigator.onLine)', () => {
-    expect(platformNetworkEvents()).toBeUndefined();
-    expect(platformNetworkEvents(new EventTarget())).toBeUndefined();
+  it('says offline as listening starts when the browser is offline already (its events say only what changes)', () => {
+    const seen: PlatformSignal[] = [];
+    platformEvents(browser(false))!((signal) => seen.push(signal));
+    expect(seen).toEqual(['offline']);
+  });
+
+  it("hears a worker's network events (a worker has no document)", () => {
+    const scope = Object.assign(new EventTarget(), { navigator: { onLine: true } });
+    const seen: PlatformSignal[] = [];
+    platformEvents(scope)!((signal) => seen.push(signal));
+    scope.dispatchEvent(new Event('offline'));
+    expect(seen).toEqual(['offline']);
+  });
+
+  it('offers none where there are no such events (Node, a scope without navigator.onLine or a document)', () => {
+    expect(platformEvents()).toBeUndefined();
+    expect(platformEvents(new EventTarget())).toBeUndefined();
   });
 });
 
