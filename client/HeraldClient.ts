@@ -104,6 +104,7 @@ export class HeraldClient {
   private connectTimer?: unknown;
   private rolloverTimer?: unknown;
   private reconnectTimer?: unknown;
+  private reconnectAt = 0;
   private gapRetryTimer?: unknown;
   private resumeRetryTimer?: unknown;
   private stopListeningToPlatform?: () => void;
@@ -121,6 +122,14 @@ export class HeraldClient {
 
   public get state(): ConnectionState {
     return this.stateValue;
+  }
+
+  /**
+   * When the next attempt is due while the client waits out a reconnect backoff (`timers.now()`
+   * time, Date.now() by default), else undefined: for a "Reconnecting in 8 s — Retry now" line.
+   */
+  public get nextAttemptAt(): number | undefined {
+    return this.reconnectTimer === undefined ? undefined : this.reconnectAt;
   }
 
   /** The last delivered position, if any. */
@@ -156,6 +165,7 @@ export class HeraldClient {
     this.stopListeningToPlatform?.();
     this.clearTimers();
     this.timers.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
     const socket = this.socket;
     this.socket = undefined;
     if (socket) {
@@ -402,13 +412,15 @@ export class HeraldClient {
 
   private scheduleReconnect(): void {
     if (this.stopped) return;
-    this.setState('reconnecting');
     const delay = this.reconnectNow ? 0 : reconnectDelay(this.attempt++, this.policy, this.options.random);
     this.reconnectNow = false;
+    this.reconnectAt = this.timers.now() + delay;
     this.reconnectTimer = this.timers.setTimeout(() => {
       this.reconnectTimer = undefined;
       void this.open();
     }, delay);
+    // After the timer is set, so that a state listener can already call connect() to retry now.
+    this.setState('reconnecting');
   }
 
   private clearTimers(): void {

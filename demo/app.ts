@@ -22,6 +22,13 @@ function show(event: HeraldEvent): void {
   $('count').textContent = String($('events').children.length);
 }
 
+/** "Next attempt in 8 s — Retry now" while the client waits out a backoff. */
+function showNextAttempt(): void {
+  const at = client?.nextAttemptAt;
+  $('retry-line').hidden = at === undefined;
+  if (at !== undefined) $('retry-in').textContent = String(Math.max(0, Math.ceil((at - Date.now()) / 1_000)));
+}
+
 async function signIn(): Promise<void> {
   client?.close();
   const userId = $<HTMLInputElement>('user').value.trim();
@@ -35,6 +42,7 @@ async function signIn(): Promise<void> {
   client.on('state', (state) => {
     $('state').textContent = state;
     $('state').dataset['state'] = state;
+    showNextAttempt();
   });
   client.on('event', show);
   client.on('resync', (info) => {
@@ -58,4 +66,9 @@ async function sendTest(): Promise<void> {
 }
 
 $('signin').addEventListener('click', () => void signIn().catch((e: Error) => ($('notice').textContent = e.message)));
+$('retry').addEventListener('click', () => {
+  client?.connect();
+  showNextAttempt();
+});
+setInterval(showNextAttempt, 250);
 $('send').addEventListener('click', () => void sendTest().catch((e: Error) => ($('notice').textContent = e.message)));

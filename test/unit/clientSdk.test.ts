@@ -502,6 +502,46 @@ describe('HeraldClient', () => {
     expect(env.client.state).toBe('closed');
   });
 
+  it('tells when the next attempt is due while it waits out a backoff, and nothing while connecting, open or closed', async () => {
+    // Prepare
+    const env = setup();
+    expect(env.client.nextAttemptAt).toBeUndefined();
+    env.client.connect();
+    await flush();
+    expect(env.client.nextAttemptAt).toBeUndefined();
+
+    // Act and assess: a failed attempt, then another one 500 ms later.
+    env.last().serverClose();
+    expect(env.client.nextAttemptAt).toBe(500);
+    await env.timers.advance(500);
+    expect(env.client.nextAttemptAt).toBeUndefined();
+    await env.timers.advance(200);
+    env.last().serverClose();
+    expect(env.client.nextAttemptAt).toBe(700 + 1_000);
+
+    // Act and assess: open, then closed while waiting.
+    await env.timers.advance(1_000);
+    env.last().serverOpen();
+    env.last().serverFrame({ type: 'replay_complete', cursor: 'c0', position: 0 });
+    expect(env.client.nextAttemptAt).toBeUndefined();
+    env.last().serverClose();
+    expect(env.client.nextAttemptAt).toBe(1_700 + 500);
+    env.client.close();
+    expect(env.client.nextAttemptAt).toBeUndefined();
+  });
+
+  it('lets a state listener retry at once when the client starts reconnecting', async () => {
+    const env = setup();
+    env.client.on('state', (state) => state === 'reconnecting' && env.client.connect());
+    await connected(env);
+
+    env.last().serverClose();
+    await flush();
+
+    expect(env.sockets).toHaveLength(2);
+    expect(env.client.nextAttemptAt).toBeUndefined();
+  });
+
   it('listens to the platform only between connect and close', async () => {
     const platform = fakePlatform();
     const env = setup({ platformEvents: platform.events });
