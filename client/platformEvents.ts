@@ -25,21 +25,21 @@ export type PlatformSignal = 'online' | 'offline' | 'visible';
  */
 export type PlatformEvents = (listener: (signal: PlatformSignal) => void) => () => void;
 
-interface EventSource {
+interface EventTargetLike {
   addEventListener(type: string, listener: () => void): void;
   removeEventListener(type: string, listener: () => void): void;
 }
 
-interface BrowserScope extends EventSource {
+interface BrowserScope extends EventTargetLike {
   readonly navigator: { readonly onLine: boolean };
 }
 
-interface BrowserDocument extends EventSource {
+interface BrowserDocument extends EventTargetLike {
   readonly visibilityState: string;
 }
 
-function isEventSource(value: unknown): value is EventSource {
-  const candidate = value as Partial<EventSource> | undefined;
+function isEventTarget(value: unknown): value is EventTargetLike {
+  const candidate = value as Partial<EventTargetLike> | undefined;
   return typeof candidate?.addEventListener === 'function' && typeof candidate.removeEventListener === 'function';
 }
 
@@ -48,9 +48,9 @@ function isEventSource(value: unknown): value is EventSource {
  * or undefined where there are none (Node has no such events to offer).
  */
 export function platformEvents(scope: unknown = globalThis): PlatformEvents | undefined {
-  const network = isEventSource(scope) && typeof (scope as Partial<BrowserScope>).navigator?.onLine === 'boolean' ? (scope as BrowserScope) : undefined;
+  const network = isEventTarget(scope) && typeof (scope as Partial<BrowserScope>).navigator?.onLine === 'boolean' ? (scope as BrowserScope) : undefined;
   const page = (scope as { document?: unknown } | undefined)?.document;
-  const visibility = isEventSource(page) && typeof (page as Partial<BrowserDocument>).visibilityState === 'string' ? (page as BrowserDocument) : undefined;
+  const visibility = isEventTarget(page) && typeof (page as Partial<BrowserDocument>).visibilityState === 'string' ? (page as BrowserDocument) : undefined;
   if (network === undefined && visibility === undefined) return undefined;
   return (listener) => {
     const online = () => listener('online');
