@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HeraldClient } from '../../client/HeraldClient.ts';
 import { memoryCursorStore } from '../../client/cursorStores.ts';
 import type { HeraldEvent, SocketLike } from '../../client/types.ts';
-import { addFault, clearFaults, connectionRegistry, endpoints, eventBuffer, intent, outputs, sendIntent, sessionInvalidator, sqs, uid, waitFor } from './support.ts';
+import { actOnConnection, addFault, clearFaults, connectionRegistry, endpoints, eventBuffer, intent, outputs, sendIntent, sessionInvalidator, sqs, uid, waitFor } from './support.ts';
 import { runCommand } from '../runCommand.ts';
 import { tokenFor } from './wsClient.ts';
 
@@ -66,7 +66,7 @@ describe('client SDK against the offline stack', () => {
         await new Promise((r) => setTimeout(r, 150 + Math.random() * 350));
         for (const connection of await connectionRegistry.listForUser(user)) {
           const how = drops % 2 === 0 ? 'drop' : 'vanish';
-          const response = await fetch(`${endpoints.admin}/gateway/connections/${encodeURIComponent(connection.connection_id)}/${how}`, { method: 'POST' });
+          const response = await actOnConnection(connection.connection_id, how);
           if (response.ok) drops += 1;
         }
       }
@@ -206,7 +206,7 @@ describe('client SDK against the offline stack', () => {
 
     // Act: the path dies unnoticed (the gateway stops hearing the client and loses what it posts),
     // then three events are published: the first two while the client still thinks it is open.
-    const stall = await fetch(`${endpoints.admin}/gateway/connections/${encodeURIComponent(stalled!.connection_id)}/stall`, { method: 'POST' });
+    const stall = await actOnConnection(stalled!.connection_id, 'stall');
     expect(stall.status).toBe(200);
     await publishBatch(user, 0, 2);
     await waitFor('both stored', async () => (await eventBuffer.getHead(user))?.position === 2);
@@ -222,7 +222,7 @@ describe('client SDK against the offline stack', () => {
     expect(now).toHaveLength(2);
 
     // Cut the stalled path (the client's abandoned socket waits on it for a closing handshake).
-    await fetch(`${endpoints.admin}/gateway/connections/${encodeURIComponent(stalled!.connection_id)}/vanish`, { method: 'POST' });
+    await actOnConnection(stalled!.connection_id, 'vanish');
     await connectionRegistry.remove(user, stalled!.connection_id);
   });
 

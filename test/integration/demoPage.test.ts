@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectionRegistry, endpoints, eventBuffer, intent, sendIntent, uid, waitFor } from './support.ts';
+import { actOnConnection, connectionRegistry, endpoints, eventBuffer, intent, sendIntent, uid, waitFor } from './support.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 let browser: Browser | undefined;
@@ -96,7 +96,7 @@ describe('demo page in headless Chromium', () => {
  * fire; drops the connection, goes `away`, publishes an event and comes `back`: the page must be
  * open again and show the event, which only `back` can have done.
  */
-async function expectBackOnlyThrough(user: string, platform: { away(page: Page): Promise<unknown>; back(page: Page): Promise<unknown> }): Promise<void> {
+async function expectBackOnlyThrough(user: string, steps: { away(page: Page): Promise<unknown>; back(page: Page): Promise<unknown> }): Promise<void> {
   const page = await browser!.newPage();
   try {
     // Prepare
@@ -112,14 +112,14 @@ async function expectBackOnlyThrough(user: string, platform: { away(page: Page):
 
     // Act: the connection goes, then the user; an event is published meanwhile.
     const [connection] = await connectionRegistry.listForUser(user);
-    const drop = await fetch(`${endpoints.admin}/gateway/connections/${encodeURIComponent(connection!.connection_id)}/drop`, { method: 'POST' });
+    const drop = await actOnConnection(connection!.connection_id, 'drop');
     expect(drop.status).toBe(200);
     await page.waitForSelector('#state[data-state="reconnecting"]', { timeout: 15_000 });
-    await platform.away(page);
+    await steps.away(page);
     const text = `while away ${uid('msg')}`;
     await sendIntent(intent('ping', { user_id: user }, { text }));
     await waitFor('the event stored', async () => (await eventBuffer.getHead(user))?.position === 1);
-    await platform.back(page);
+    await steps.back(page);
 
     // Assess
     await page.waitForSelector('#state[data-state="open"]', { timeout: 15_000 });

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { eventItem, eventSk, HEAD_SK, streamPk } from '../../functions/adapters/DynamoEventBuffer.ts';
 import { encodeCursor } from '../../functions/core/push/cursorCodec.ts';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
-import { appendRouteEvent, connectionRegistry, documents, endpoints, eventBuffer, intent, leasedPushRoute, outputs, sendIntent, sessionInvalidator, store, uid, waitFor } from './support.ts';
+import { actOnConnection, appendRouteEvent, connectionRegistry, documents, endpoints, eventBuffer, intent, leasedPushRoute, outputs, sendIntent, sessionInvalidator, store, uid, waitFor } from './support.ts';
 import { closeAllClients, connectAs, RawClient, tokenFor, tokenSecret } from './wsClient.ts';
 import { connectionTokenIssuer } from '../../examples/issueConnectionToken.ts';
 
@@ -266,7 +266,7 @@ describe('connection registry', () => {
     const user = uid('ghost');
     await connect(user, 'phone');
     const [connection] = await connectionRegistry.listForUser(user);
-    const vanished = await fetch(`${endpoints.admin}/gateway/connections/${encodeURIComponent(connection!.connection_id)}/vanish`, { method: 'POST' });
+    const vanished = await actOnConnection(connection!.connection_id, 'vanish');
     expect(vanished.status).toBe(200);
     expect(await connectionRegistry.listForUser(user)).toHaveLength(1);
     // A 410 within 10 s of $connect means "not open yet", not gone: wait past that grace.

@@ -147,6 +147,15 @@ export async function clearFaults(service: FaultedService): Promise<void> {
   await fetchIdempotent(`${endpoints.admin}/faults/${service}`, { method: 'DELETE' });
 }
 
+/**
+ * Does to a live connection what a network can (admin `/gateway/connections/<id>/<action>`, see
+ * local/AdminServer.ts): `drop` closes it from the server side, `vanish` cuts it without
+ * $disconnect, `stall` leaves it half-open. Answers the admin's response.
+ */
+export function actOnConnection(connectionId: string, action: 'drop' | 'vanish' | 'stall'): Promise<Response> {
+  return fetch(`${endpoints.admin}/gateway/connections/${encodeURIComponent(connectionId)}/${action}`, { method: 'POST' });
+}
+
 /** Runs the sweeper now (schedules are manual in tests) and returns its result. */
 export async function fireSweeper(): Promise<{ requeued: number; deadLettered: number; skipped: number }> {
   const response = await fetch(`${endpoints.admin}/schedules/fire`, { method: 'POST' });
