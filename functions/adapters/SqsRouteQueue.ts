@@ -1,12 +1,12 @@
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { SQS_BATCH_SIZE } from '../core/constants.ts';
 import { delayMessage } from './delayMessage.ts';
-import { TransientError } from '../core/errors.ts';
 import type { RouteQueue } from '../core/ports.ts';
 import type { DeliveryMessage } from '../core/types.ts';
 import { mapWithConcurrency } from './mapWithConcurrency.ts';
 import { chunk } from './chunk.ts';
 import { Coalescer, settled } from './Coalescer.ts';
+import { sendMessageBatch } from './sendMessageBatch.ts';
 
 /** The route queue: batched sends, and visibility changes for backoff. */
 export class SqsRouteQueue implements RouteQueue {
@@ -42,15 +42,8 @@ export class SqsRouteQueue implements RouteQueue {
   }
 
   private async sendBatch(batch: readonly DeliveryMessage[]): Promise<void> {
-    let entries = batch.map((message, index) => ({ Id: String(index), MessageBody: JSON.stringify(message) }));
-    for (let round = 0; entries.length > 0; round += 1) {
-      if (round >= 5) throw new TransientError(`SendMessageBatch failed for ${entries.length} entries after ${round} rounds`);
-      if (round > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** round));
-      const { Failed = [] } = await this.client.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }));
-      const senderFault = Failed.find((f) => f.SenderFault);
-      if (senderFault) throw new Error(`SendMessageBatch rejected entry: ${senderFault.Code} ${senderFault.Message}`);
-      const failedIds = new Set(Failed.map((f) => f.Id));
-      entries = entries.filter((e) => failedIds.has(e.Id));
-    }
+    const outcomes = await sendMessageBatch(this.client, this.queueUrl, batch.map((message) => JSON.stringify(message)));
+    const failure = outcomes.find((outcome) => outcome instanceof Error);
+    if (failure) throw failure;
   }
 }

@@ -20,5 +20,7 @@ export const REJECTION_RAW_BODY_BYTES = 2048;
 export const SQS_MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
 /** SQS: SendMessageBatch / DeleteMessageBatch take at most 10 entries. */
 export const SQS_BATCH_SIZE = 10;
+/** SQS: the bodies of one SendMessageBatch together; AWS allows 1 MiB since 2025, queues made before may hold 256 KiB. */
+export const SQS_BATCH_BYTES = 256 * 1024;
 /** DynamoDB: BatchWriteItem takes at most 25 puts. */
 export const DYNAMODB_BATCH_WRITE_SIZE = 25;

@@ -40,8 +40,27 @@ export interface IntentLimits {
 export function validateIntent(rawBody: string, catalog: Catalog, limits: IntentLimits): IntentValidation {
   const shaped = validateIntentSchema(rawBody);
   if (!shaped.ok) return shaped;
-  const { intent, ids } = shaped;
-  return checkAgainstCatalog(intent, ids, catalog, limits);
+  return checkContent(shaped.intent, shaped.ids, { catalog, maxPayloadBytes: limits.maxPayloadBytes });
+}
+
+/** What a producer knows of the deployment it sends to; a check that needs what it lacks is left to Herald. */
+export interface KnownDeployment {
+  /** The deployment's catalog: unknown notification types and missing template fields are refused. */
+  readonly catalog?: Catalog;
+  /** The deployment's `maxPayloadBytes`: a larger payload is refused. */
+  readonly maxPayloadBytes?: number;
+}
+
+/**
+ * Every check Herald's acceptance makes that `known` allows, for a producer refusing a bad intent
+ * before it sends it: size, JSON, schema and duplicate recipients always, the payload limit and the
+ * catalog's checks when it knows them. An intent that passes may still be refused by Herald for
+ * what was not known here (or for `idempotency_conflict`, `recipient_deleted`).
+ */
+export function validateIntentBeforeSending(rawBody: string, known: KnownDeployment = {}): IntentValidation {
+  const shaped = validateIntentSchema(rawBody);
+  if (!shaped.ok) return shaped;
+  return checkContent(shaped.intent, shaped.ids, known);
 }
 
 /** Size, JSON and schema checks only: what a producer can verify without the deployed catalog. */
@@ -64,9 +83,9 @@ export function validateIntentSchema(
   return { ok: true, intent: parsed, ids };
 }
 
-function checkAgainstCatalog(intent: Intent, ids: ReturnType<typeof identifyingFields>, catalog: Catalog, limits: IntentLimits): IntentValidation {
-  const entry = catalog[intent.notification_type];
-  if (entry === undefined) {
+function checkContent(intent: Intent, ids: ReturnType<typeof identifyingFields>, { catalog, maxPayloadBytes }: KnownDeployment): IntentValidation {
+  const entry = catalog?.[intent.notification_type];
+  if (catalog !== undefined && entry === undefined) {
     return {
       ok: false,
       reason: 'unknown_notification_type',
@@ -75,11 +94,11 @@ function checkAgainstCatalog(intent: Intent, ids: ReturnType<typeof identifyingF
     };
   }
   const payloadBytes = Buffer.byteLength(JSON.stringify(intent.payload), 'utf8');
-  if (payloadBytes > limits.maxPayloadBytes) {
+  if (maxPayloadBytes !== undefined && payloadBytes > maxPayloadBytes) {
     return {
       ok: false,
       reason: 'payload_too_large',
-      message: `payload is ${payloadBytes} bytes of JSON; the limit is ${limits.maxPayloadBytes}`,
+      message: `payload is ${payloadBytes} bytes of JSON; the limit is ${maxPayloadBytes}`,
       ...ids,
     };
   }
@@ -97,7 +116,7 @@ function checkAgainstCatalog(intent: Intent, ids: ReturnType<typeof identifyingF
     }
     seen.add(key);
   }
-  if (entry.email !== undefined) {
+  if (entry?.email !== undefined) {
     const missing = missingTemplateFields(entry.email, intent.payload);
     if (missing.length > 0) {
       return {

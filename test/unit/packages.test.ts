@@ -1,0 +1,80 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { Intent, intentSchema } from '../../functions/core/intent/intentSchema.ts';
+import type { RejectionReason } from '../../functions/core/types.ts';
+import type { IntentRecipient, IntentRefusalReason, IntentUserAudience, IntentV1 } from '../../producer/index.ts';
+
+// `npm test` runs `npm run build` first; this checks what consumers of `herald/client` and
+// `herald/producer` get.
+describe('the herald/client entry point (dist/client)', () => {
+  it('is declared in package.json exports with types', () => {
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, { types: string; import: string }> };
+    expect(pkg.exports['./client']).toEqual({ types: './dist/client/index.d.ts', import: './dist/client/index.js' });
+    expect(existsSync('dist/client/index.js')).toBe(true);
+    expect(existsSync('dist/client/index.d.ts')).toBe(true);
+  });
+
+  it('exports the client from a bundle free of Node and AWS SDK imports', async () => {
+    const bundle = readFileSync('dist/client/index.js', 'utf8');
+    expect(bundle).not.toMatch(/from\s*["'](node:|@aws-sdk|fs|http)/);
+    const sdk = (await import('../../dist/client/index.js' as string)) as Record<string, unknown>;
+    expect(typeof sdk['HeraldClient']).toBe('function');
+    expect(typeof sdk['storageCursorStore']).toBe('function');
+    expect(() => new (sdk['HeraldClient'] as new (o: unknown) => unknown)({ url: 'http://nope', token: 't' })).toThrow('url must be a ws:// or wss:// URL, got "http://nope"');
+  });
+
+  it('ships declarations that reference .js siblings only', () => {
+    for (const file of readdirSync('dist/client').filter((f) => f.endsWith('.d.ts'))) {
+      expect(readFileSync(`dist/client/${file}`, 'utf8')).not.toMatch(/from '\.\/[^']+\.ts'/);
+    }
+  });
+});
+
+/** IntentV1 without its `readonly`s (which only say the producer does not change what it is given). */
+type Mutable<T> = T extends readonly (infer U)[] ? Mutable<U>[] : T extends object ? { -readonly [K in keyof T]: Mutable<T[K]> } : T;
+
+describe('the herald/producer entry point (dist/producer)', () => {
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, unknown>; dependencies: Record<string, string> };
+
+  it('is declared in package.json exports with types', () => {
+    expect(pkg.exports['./producer']).toEqual({ types: './dist/producer/index.d.ts', import: './dist/producer/index.js' });
+    expect(existsSync('dist/producer/index.js')).toBe(true);
+    expect(existsSync('dist/producer/index.d.ts')).toBe(true);
+  });
+
+  it('imports only Node built-ins and the packages Herald depends on, which the installing app gets with it', async () => {
+    const bundle = readFileSync('dist/producer/index.js', 'utf8');
+    const imported = [...bundle.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]!);
+    expect(imported.length).toBeGreaterThan(0);
+    for (const specifier of imported) {
+      if (specifier.startsWith('node:')) continue;
+      const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!;
+      expect(Object.keys(pkg.dependencies), specifier).toContain(name);
+    }
+    const sdk = (await import('../../dist/producer/index.js' as string)) as Record<string, unknown>;
+    expect(typeof sdk['HeraldProducer']).toBe('function');
+    expect(typeof sdk['IntentRefusedError']).toBe('function');
+  });
+
+  it('ships declarations that stand alone: .js siblings only, nothing from outside producer/', () => {
+    for (const file of readdirSync('dist/producer').filter((f) => f.endsWith('.d.ts'))) {
+      const text = readFileSync(`dist/producer/${file}`, 'utf8');
+      expect(text, file).not.toMatch(/from '\.\/[^']+\.ts'/);
+      expect(text, file).not.toMatch(/from '\.\.\//);
+    }
+  });
+
+  it('types the intent as the JSON Schema does, and refusals as the rejection reasons a producer can meet', () => {
+    // Checked by the typecheck: each assignable to the other, so a field the schema adds, drops or
+    // retypes, and IntentV1 does not, fails it.
+    const asSchema = (intent: Mutable<IntentV1>): Intent => intent;
+    const asProducer = (intent: Intent): IntentV1 => intent;
+    const sample: IntentV1 = { notification_type: 'ping', producer: 'p', idempotency_key: 'k', audience: { kind: 'user', user_id: 'u' }, payload: {} };
+    expect(asProducer(asSchema(sample as Mutable<IntentV1>))).toBe(sample);
+    // ...and the same field names, optional ones included (the schema's type has an index signature).
+    expectTypeOf<keyof IntentV1>().toEqualTypeOf<keyof typeof intentSchema.properties>();
+    expectTypeOf<keyof IntentUserAudience>().toEqualTypeOf<keyof (typeof intentSchema.properties.audience.oneOf)[0]['properties']>();
+    expectTypeOf<keyof IntentRecipient>().toEqualTypeOf<keyof (typeof intentSchema.properties.audience.oneOf)[1]['properties']['recipients']['items']['properties']>();
+    expectTypeOf<IntentRefusalReason>().toEqualTypeOf<Exclude<RejectionReason, 'idempotency_conflict' | 'recipient_deleted'>>();
+  });
+});
