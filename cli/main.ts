@@ -7,6 +7,7 @@ import { decodeCursor, MalformedCursorError } from '../functions/core/push/curso
 import { validateIntentSchema } from '../functions/core/intent/validateIntent.ts';
 import { notificationIdFor } from '../functions/core/route/identifiers.ts';
 import { SqsRouteQueue } from '../functions/adapters/SqsRouteQueue.ts';
+import { sqsSafeJson } from '../functions/adapters/sqsSafeJson.ts';
 import { deliveryMessageFor } from '../functions/core/types.ts';
 import { resolveTarget, type HeraldTarget } from './HeraldTarget.ts';
 import { TailConnectError, tailUser } from './tailUser.ts';
@@ -187,7 +188,7 @@ async function send(target: HeraldTarget, values: Values, emit: Emit): Promise<n
   // Re-sending a file is the commonest way to "send again" and sends nothing new: say so.
   const before = await target.store.getNotification(notificationId);
   const sentAt = Date.now();
-  const sent = await target.sqs.send(new SendMessageCommand({ QueueUrl: target.outputs['HeraldIntakeQueueUrl']!, MessageBody: body }));
+  const sent = await target.sqs.send(new SendMessageCommand({ QueueUrl: target.outputs['HeraldIntakeQueueUrl']!, MessageBody: sqsSafeJson(body) }));
   const result = { message_id: sent.MessageId, notification_id: notificationId, already_exists: before !== undefined };
   const outcome =
     waitMs === undefined ? undefined : await waitForOutcome(target, { messageId: sent.MessageId!, notificationId, sentAt, waitMs, acceptedBefore: before?.state === 'accepted' });

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { sqsSafeJson } from '../functions/adapters/sqsSafeJson.ts';
 import { mintAccessToken } from '../functions/core/auth/AccessTokenVerifier.ts';
 import { notificationIdFor } from '../functions/core/route/identifiers.ts';
 
@@ -81,7 +82,7 @@ export class DemoServer {
         audience: { kind: 'user', user_id: String(body['user_id'] ?? '') },
         payload: { text: String(body['text'] ?? ''), sent_from: 'demo page' },
       };
-      await this.options.sqs.send(new SendMessageCommand({ QueueUrl: this.options.intakeQueueUrl, MessageBody: JSON.stringify(intent) }));
+      await this.options.sqs.send(new SendMessageCommand({ QueueUrl: this.options.intakeQueueUrl, MessageBody: sqsSafeJson(JSON.stringify(intent)) }));
       return reply(res, 202, { notification_id: notificationIdFor('demo-page', key) });
     }
     reply(res, 404, { error: 'not found' });

@@ -3,6 +3,7 @@ import { chunkWithin } from '../functions/adapters/chunk.ts';
 import { Coalescer } from '../functions/adapters/Coalescer.ts';
 import { mapWithConcurrency } from '../functions/adapters/mapWithConcurrency.ts';
 import { sendMessageBatch } from '../functions/adapters/sendMessageBatch.ts';
+import { sqsSafeJson } from '../functions/adapters/sqsSafeJson.ts';
 import { SQS_BATCH_BYTES, SQS_BATCH_SIZE } from '../functions/core/constants.ts';
 import { validateIntentBeforeSending, type KnownDeployment } from '../functions/core/intent/validateIntent.ts';
 import { notificationIdFor } from '../functions/core/route/identifiers.ts';
@@ -53,7 +54,7 @@ export class HeraldProducer {
    * same producer and idempotency_key is the same notification, delivered once.
    */
   public async send(intent: IntentV1): Promise<SentIntent> {
-    const body = sqsSafeJson(intent);
+    const body = intentBody(intent);
     const checked = validateIntentBeforeSending(body, this.known);
     if (!checked.ok) throw new IntentRefusedError(checked.reason as IntentRefusalReason, checked.message);
     const messageId = await this.sends.load({ body });
@@ -73,12 +74,8 @@ export class HeraldProducer {
   });
 }
 
-/**
- * The intent as JSON that SQS will take. JSON.stringify already escapes control characters and
- * lone surrogates; SQS also refuses U+FFFE and U+FFFF, which can only stand inside strings, so
- * they are written as `\uXXXX` escapes — the same JSON value, parsed back unchanged.
- */
-function sqsSafeJson(intent: IntentV1): string {
+/** The intent as a message body SQS takes; one that cannot be written as JSON is refused. */
+function intentBody(intent: IntentV1): string {
   let json: string | undefined;
   try {
     json = JSON.stringify(intent);
@@ -86,5 +83,5 @@ function sqsSafeJson(intent: IntentV1): string {
     throw new IntentRefusedError('malformed_json', `the intent cannot be written as JSON: ${(error as Error).message}`);
   }
   if (json === undefined) throw new IntentRefusedError('schema_violation', 'intent must be an object');
-  return json.replace(/[\uFFFE\uFFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+  return sqsSafeJson(json);
 }

@@ -1,5 +1,5 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jwtVerify } from 'jose';
@@ -122,6 +122,18 @@ describe('herald CLI', () => {
     const refused = await herald('send', '--file', bad);
     expect(refused.code).toBe(4);
     expect(refused.stderr).toContain('missing required field "idempotency_key"');
+  });
+
+  it('sends a file whose payload holds U+FFFF, a character SQS refuses in a body: escaped, and Herald stores it unchanged', async () => {
+    const file = join(intentFiles, `${uid('nonchar')}.json`);
+    const intent = { notification_type: 'ping', producer: 'cli', idempotency_key: uid('key'), audience: { kind: 'user', user_id: uid('nonchar') }, payload: { text: 'a\uFFFFb' } };
+    writeFileSync(file, JSON.stringify(intent, null, 2));
+    expect(readFileSync(file, 'utf8')).toContain('a\uFFFFb');
+
+    const sent = await json('send', '--file', file, '--wait');
+
+    expect(sent.outcome.kind).toBe('accepted');
+    expect((await store.getNotification(sent.notification_id))?.payload).toEqual({ text: 'a\uFFFFb' });
   });
 
   it('waits with --wait for Herald to accept (exit 0) or reject (exit 4, with the reason) what it sent', async () => {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { actOnConnection, connectionRegistry, endpoints, eventBuffer, intent, sendIntent, uid, waitFor } from './support.ts';
+import { actOnConnection, connectionRegistry, endpoints, eventBuffer, intent, sendIntent, store, uid, waitFor } from './support.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 let browser: Browser | undefined;
@@ -130,3 +130,14 @@ async function expectBackOnlyThrough(user: string, steps: { away(page: Page): Pr
     await page.close();
   }
 }
+
+describe('demo server', () => {
+  it('sends text holding U+FFFF, a character SQS refuses in a body, and Herald stores it unchanged', async () => {
+    const response = await fetch(new URL('/send', endpoints.demo!), { method: 'POST', body: JSON.stringify({ user_id: uid('web'), text: 'a\uFFFFb' }) });
+    expect(response.status).toBe(202);
+    const { notification_id } = (await response.json()) as { notification_id: string };
+
+    const notification = await waitFor('the demo notification accepted', async () => (await store.getNotification(notification_id))?.state === 'accepted' && store.getNotification(notification_id));
+    expect(notification!.payload).toEqual({ text: 'a\uFFFFb', sent_from: 'demo page' });
+  });
+});
