@@ -14,7 +14,14 @@ export interface LocalRule {
 }
 
 export type LocalTarget =
-  | { readonly kind: 'sqs'; readonly queueUrl: string; readonly inputPath?: string; readonly input?: string; readonly deadLetterQueueUrl?: string }
+  | {
+      readonly kind: 'sqs';
+      readonly queueUrl: string;
+      readonly inputPath?: string;
+      readonly input?: string;
+      readonly maxRetries: number;
+      readonly deadLetterQueueUrl?: string;
+    }
   | {
       readonly kind: 'lambda';
       readonly fn: LocalFunction;
@@ -26,8 +33,8 @@ export type LocalTarget =
 
 /**
  * The EventBridge `PutEvents` API for the offline stack: matches each entry against the rules of
- * its bus and delivers to SQS and Lambda targets (Lambda asynchronously, with the rule's retry
- * policy, then its dead-letter queue), as EventBridge does. An entry for a bus that does not exist
+ * its bus and delivers to SQS and Lambda targets asynchronously, with the rule's retry policy, then
+ * its dead-letter queue, as EventBridge does. An entry for a bus that does not exist
  * fails as it does on AWS; an event that matches no rule is accepted and dropped, as on AWS, but
  * offline it is logged — it is almost always a wrong bus name or detail-type.
  */
@@ -110,39 +117,54 @@ export class EventBus {
     void work.finally(() => this.pending.delete(work));
   }
 
+  /**
+   * Delivers to one target as EventBridge does: a failure is retried (up to the rule's retry policy,
+   * at most 5 times here), except an SQS answer in the 4xx range other than throttling, which
+   * EventBridge does not retry; then the event goes to the target's dead-letter queue. Never
+   * rejects: whatever fails is logged, since no caller is left to tell.
+   */
   private async deliver(rule: LocalRule, target: LocalTarget, event: Record<string, unknown>): Promise<void> {
     const input = target.input ?? JSON.stringify(target.inputPath ? selectPath(event, target.inputPath) : event);
     const name = target.kind === 'sqs' ? target.queueUrl : target.fn.name;
-    if (target.kind === 'sqs') {
-      await this.sqs.send(new SendMessageCommand({ QueueUrl: target.queueUrl, MessageBody: input }));
-      this.delivered.push({ rule: rule.logicalId, target: name, eventId: String(event['id']) });
-      return;
-    }
     let lastError: unknown;
-    for (let attempt = 0; attempt <= target.maxRetries; attempt += 1) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, this.retryDelayMs * 2 ** (attempt - 1)));
+    let attempts = 0;
+    while (attempts <= target.maxRetries) {
+      if (attempts > 0) await new Promise((r) => setTimeout(r, this.retryDelayMs * 2 ** (attempts - 1)));
+      attempts += 1;
       try {
-        await target.fn.invoke(JSON.parse(input));
+        if (target.kind === 'sqs') await this.sqs.send(new SendMessageCommand({ QueueUrl: target.queueUrl, MessageBody: input }));
+        else await target.fn.invoke(JSON.parse(input));
         this.delivered.push({ rule: rule.logicalId, target: name, eventId: String(event['id']) });
         return;
       } catch (error) {
         lastError = error;
+        if (target.kind === 'sqs' && !retriedByEventBridge(error)) break;
       }
     }
-    this.log(`[${rule.logicalId}] target ${name} failed after ${target.maxRetries + 1} attempt(s): ${(lastError as Error).message}`);
-    if (target.deadLetterQueueUrl) {
+    const reason = (lastError as Error).message;
+    this.log(`[${rule.logicalId}] target ${name} failed for event ${String(event['id'])} after ${attempts} attempt(s): ${reason}`);
+    if (!target.deadLetterQueueUrl) {
+      this.log(`[${rule.logicalId}] event ${String(event['id'])} dropped: the target has no dead-letter queue`);
+      return;
+    }
+    try {
       await this.sqs.send(
         new SendMessageCommand({
           QueueUrl: target.deadLetterQueueUrl,
           MessageBody: input,
           MessageAttributes: {
             RULE_ARN: { DataType: 'String', StringValue: `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:rule/${rule.logicalId}` },
-            ERROR_MESSAGE: { DataType: 'String', StringValue: String((lastError as Error).message).slice(0, 256) },
+            ERROR_MESSAGE: { DataType: 'String', StringValue: reason.slice(0, 256) },
           },
         }),
       );
+    } catch (error) {
+      this.log(
+        `[${rule.logicalId}] event ${String(event['id'])} dropped: its dead-letter queue refused it too (${(error as Error).message}); EventBridge counts such events in InvocationsFailedToBeSentToDlq`,
+      );
     }
   }
+
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
@@ -196,4 +218,10 @@ function selectPath(event: Record<string, unknown>, path: string): unknown {
     .split('.')
     .filter(Boolean)
     .reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], event);
+}
+
+/** EventBridge retries a target's 5xx and throttling answers (and unanswered requests), not other 4xx ones. */
+function retriedByEventBridge(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return status === undefined || status === 429 || status >= 500;
 }

@@ -507,16 +507,16 @@ export class OfflineStack {
       const arnId = (t['Arn'] as { 'Fn::GetAtt'?: [string, string] })?.['Fn::GetAtt']?.[0];
       const dlqId = ((t['DeadLetterConfig'] as { Arn?: { 'Fn::GetAtt'?: [string, string] } } | undefined)?.Arn?.['Fn::GetAtt'])?.[0];
       const deadLetterQueueUrl = dlqId ? this.queues.get(dlqId)?.url : undefined;
+      // EventBridge's default is 185 retries over 24 h; offline, at most 5 (the template's own are 8 and 4).
+      const retries = (t['RetryPolicy'] as { MaximumRetryAttempts?: number } | undefined)?.MaximumRetryAttempts ?? 185;
       const common = {
+        maxRetries: Math.min(retries, 5),
         ...(typeof t['InputPath'] === 'string' ? { inputPath: t['InputPath'] as string } : {}),
         ...(typeof t['Input'] === 'string' ? { input: t['Input'] as string } : {}),
         ...(deadLetterQueueUrl ? { deadLetterQueueUrl } : {}),
       };
       if (arnId && this.queues.has(arnId)) return [{ kind: 'sqs', queueUrl: this.queues.get(arnId)!.url, ...common }];
-      if (arnId && this.functions.has(arnId)) {
-        const retries = (t['RetryPolicy'] as { MaximumRetryAttempts?: number } | undefined)?.MaximumRetryAttempts ?? 185;
-        return [{ kind: 'lambda', fn: this.functions.get(arnId)!, maxRetries: Math.min(retries, 5), ...common }];
-      }
+      if (arnId && this.functions.has(arnId)) return [{ kind: 'lambda', fn: this.functions.get(arnId)!, ...common }];
       this.log(`[offline] rule ${ruleId}: target ${String(t['Id'])} is not a template queue or function; skipped`);
       return [];
     });

@@ -59,6 +59,23 @@ describe('accept → deliver (email)', () => {
     );
   });
 
+  it('logs an intent on the bus that SQS refuses (U+FFFF), not retried and not dead-lettered, and goes on delivering', async () => {
+    const refused = intent('ping', { user_id: uid('user') }, { text: 'a\uFFFFb' });
+    const email = `${uid('after')}@example.com`;
+    const next = intent('receipt', { user_id: uid('user'), email }, { order: { id: 'N-1', total: '1' } });
+    const entry = (body: unknown) => ({ EventBusName: outputs.busName, Source: 'shop', DetailType: 'herald.intent', Detail: JSON.stringify(body) });
+
+    const put = await events.send(new PutEventsCommand({ Entries: [entry(refused)] }));
+    const eventId = put.Entries![0]!.EventId!;
+    await waitFor('the refused event in the offline stack log', async () => offlineStackLog().includes(`event ${eventId} dropped: its dead-letter queue refused it too`));
+    await events.send(new PutEventsCommand({ Entries: [entry(next)] }));
+
+    expect(put.FailedEntryCount).toBe(0);
+    expect(offlineStackLog()).toMatch(new RegExp(`failed for event ${eventId} after 1 attempt\\(s\\): Invalid characters found`));
+    expect(await store.getNotification(notificationIdFor('tests', refused.idempotency_key))).toBeUndefined();
+    await waitFor('the next bus-sent email', async () => (await mailbox(email)).length === 1);
+  });
+
   it('treats a re-sent identical intent as the same notification: one notification, one email', async () => {
     const email = `${uid('dup')}@example.com`;
     const sent = intent('receipt', { user_id: uid('user'), email }, { order: { id: 'C-3', total: '9' } });
