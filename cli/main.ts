@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import type { StreamMark } from '../client/types.ts';
 import { mintAccessToken } from '../functions/core/auth/AccessTokenVerifier.ts';
 import { decodeCursor, MalformedCursorError } from '../functions/core/push/cursorCodec.ts';
-import { validateIntentSchema } from '../functions/core/intent/validateIntent.ts';
+import { validateIntentBeforeSending } from '../functions/core/intent/validateIntent.ts';
 import { notificationIdFor } from '../functions/core/route/identifiers.ts';
 import { SqsRouteQueue } from '../functions/adapters/SqsRouteQueue.ts';
 import { sqsSafeJson } from '../functions/adapters/sqsSafeJson.ts';
@@ -182,7 +182,8 @@ async function send(target: HeraldTarget, values: Values, emit: Emit): Promise<n
       payload,
     });
   }
-  const checked = validateIntentSchema(body);
+  // The CLI knows the stack's outputs, not its catalog or payload limit: those checks are Herald's.
+  const checked = validateIntentBeforeSending(body);
   if (!checked.ok) throw new CliError(`intent is invalid (${checked.reason}): ${checked.message}`, EXIT.invalidInput);
   const notificationId = notificationIdFor(checked.intent.producer, checked.intent.idempotency_key);
   // Re-sending a file is the commonest way to "send again" and sends nothing new: say so.

@@ -122,6 +122,12 @@ describe('herald CLI', () => {
     const refused = await herald('send', '--file', bad);
     expect(refused.code).toBe(4);
     expect(refused.stderr).toContain('missing required field "idempotency_key"');
+
+    const twice = join(intentFiles, `${uid('twice')}.json`);
+    writeFileSync(twice, JSON.stringify({ notification_type: 'ping', producer: 'cli', idempotency_key: uid('twice-key'), audience: { kind: 'users', recipients: [{ user_id: user }, { user_id: user }] }, payload: {} }));
+    const duplicate = await herald('send', '--file', twice);
+    expect(duplicate.code).toBe(4);
+    expect(duplicate.stderr).toContain(`intent is invalid (duplicate_recipient): recipient user_id "${user}" appears more than once`);
   });
 
   it('sends a file whose payload holds U+FFFF, a character SQS refuses in a body: escaped, and Herald stores it unchanged', async () => {

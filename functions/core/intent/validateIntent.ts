@@ -63,8 +63,8 @@ export function validateIntentBeforeSending(rawBody: string, known: KnownDeploym
   return checkContent(shaped.intent, shaped.ids, known);
 }
 
-/** Size, JSON and schema checks only: what a producer can verify without the deployed catalog. */
-export function validateIntentSchema(
+/** Size, JSON and schema checks: the first steps of both validations above. */
+function validateIntentSchema(
   rawBody: string,
 ): { ok: true; intent: Intent; ids: ReturnType<typeof identifyingFields> } | InvalidIntent {
   if (Buffer.byteLength(rawBody, 'utf8') > MAX_INTENT_BYTES) {
