@@ -46,6 +46,8 @@ Run \`herald <command> --help\` for examples.${COMMON}`,
 Options: --file <intent.json> | --type <t> --user <id> [--email <e>] [--session <sid>] [--payload <json>]
          [--producer <p> (default cli)] [--key <idempotency key> (default random)]
          [--wait [--timeout <1–900 s> (default 10)]]
+The intent is checked before it is sent (schema, size, duplicate recipients: exit 4 and nothing sent);
+the type and payload limit need the deployed catalog and config, so Herald checks those.
 Acceptance is asynchronous: without --wait, sent means queued. With --wait: exit 0 accepted, 4 rejected
 (reason and message shown), 1 no outcome in time.
 The same producer and key again is the same notification: nothing new is sent (the output notes it).${COMMON}`,
