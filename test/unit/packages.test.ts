@@ -1,4 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { Intent, intentSchema } from '../../functions/core/intent/intentSchema.ts';
 import type { RejectionReason } from '../../functions/core/types.ts';
@@ -76,5 +79,30 @@ describe('the herald/producer entry point (dist/producer)', () => {
     expectTypeOf<keyof IntentUserAudience>().toEqualTypeOf<keyof (typeof intentSchema.properties.audience.oneOf)[0]['properties']>();
     expectTypeOf<keyof IntentRecipient>().toEqualTypeOf<keyof (typeof intentSchema.properties.audience.oneOf)[1]['properties']['recipients']['items']['properties']>();
     expectTypeOf<IntentRefusalReason>().toEqualTypeOf<Exclude<RejectionReason, 'idempotency_conflict' | 'recipient_deleted'>>();
+  });
+});
+
+describe('the packed package (npm pack), for apps that use the SDKs', () => {
+  it('carries the two built entry points, the schemas and the protocol, and no source', () => {
+    const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as { files: { path: string }[] }[];
+    const files = packed!.files.map((f) => f.path);
+    for (const path of ['dist/client/index.js', 'dist/client/index.d.ts', 'dist/producer/index.js', 'dist/producer/index.d.ts', 'schema/intent.v1.schema.json', 'docs/asyncapi.yaml']) {
+      expect(files).toContain(path);
+    }
+    const outside = files.filter((f) => !/^(dist\/(client|producer)\/|schema\/|docs\/asyncapi\.yaml$|package\.json$|README\.md$|bin\/herald-cli\.mjs$)/.test(f));
+    expect(outside).toEqual([]);
+  });
+
+  it("gives its bin, where the CLI's source is not, a message instead of a stack trace", () => {
+    const installed = mkdtempSync(join(tmpdir(), 'herald-packed-'));
+    try {
+      mkdirSync(join(installed, 'bin'));
+      copyFileSync('bin/herald-cli.mjs', join(installed, 'bin/herald-cli.mjs'));
+      const run = spawnSync(process.execPath, [join(installed, 'bin/herald-cli.mjs'), '--help'], { encoding: 'utf8' });
+      expect(run.status).toBe(2);
+      expect(run.stderr).toContain('herald: the CLI runs from a clone of the Herald repository');
+    } finally {
+      rmSync(installed, { recursive: true, force: true });
+    }
   });
 });
