@@ -151,7 +151,6 @@ function findOutput(endpoints: OfflineEndpoints, fragment: string): string {
   return found[1];
 }
 
-
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across this process. */

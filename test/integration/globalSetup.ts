@@ -11,7 +11,6 @@ declare module 'vitest' {
   }
 }
 
-
 /** Synthesizes the test configuration once and starts one offline stack for every integration test. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const assemblyDir = 'cdk.out.test';
