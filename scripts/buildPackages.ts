@@ -7,8 +7,8 @@ import { join } from 'node:path';
 /**
  * Builds the package's two entry points, each an ESM bundle with its type declarations:
  * `herald/client` (dist/client: browsers and Node, no dependencies) and `herald/producer`
- * (dist/producer: Node; the packages it imports, the AWS SDK's SQS client and ajv, are Herald's
- * own dependencies, so they are installed with it and not bundled).
+ * (dist/producer: Node; the packages it imports, the AWS SDK's SQS client and ajv, are not bundled:
+ * they and `ws` are the package's only `dependencies`, so an app installs them and nothing else).
  */
 rmSync('dist/client', { recursive: true, force: true });
 rmSync('dist/producer', { recursive: true, force: true });
