@@ -9,9 +9,13 @@ import type { IntentRecipient, IntentRefusalReason, IntentUserAudience, IntentV1
 
 // `npm test` runs `npm run build` first; this checks what consumers of `herald/client` and
 // `herald/producer` get.
+const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
+  exports: Record<string, { types: string; import: string }>;
+  dependencies: Record<string, string>;
+};
+
 describe('the herald/client entry point (dist/client)', () => {
   it('is declared in package.json exports with types', () => {
-    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, { types: string; import: string }> };
     expect(pkg.exports['./client']).toEqual({ types: './dist/client/index.d.ts', import: './dist/client/index.js' });
     expect(existsSync('dist/client/index.js')).toBe(true);
     expect(existsSync('dist/client/index.d.ts')).toBe(true);
@@ -37,8 +41,6 @@ describe('the herald/client entry point (dist/client)', () => {
 type Mutable<T> = T extends readonly (infer U)[] ? Mutable<U>[] : T extends object ? { -readonly [K in keyof T]: Mutable<T[K]> } : T;
 
 describe('the herald/producer entry point (dist/producer)', () => {
-  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, unknown>; dependencies: Record<string, string> };
-
   it('is declared in package.json exports with types', () => {
     expect(pkg.exports['./producer']).toEqual({ types: './dist/producer/index.d.ts', import: './dist/producer/index.js' });
     expect(existsSync('dist/producer/index.js')).toBe(true);
@@ -80,7 +82,6 @@ describe('the herald/producer entry point (dist/producer)', () => {
 describe('the packed package (npm pack), for apps that use the SDKs', () => {
   it('depends on exactly the packages its two bundles import, so an app installs nothing else', () => {
     // Everything the Lambdas, CLI and offline stack use is bundled or runs from a clone: devDependencies.
-    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { dependencies: Record<string, string> };
     const imported = new Set([...packagesImportedBy('dist/client/index.js'), ...packagesImportedBy('dist/producer/index.js')]);
     expect(Object.keys(pkg.dependencies).sort()).toEqual([...imported].sort());
   });
