@@ -1,5 +1,8 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { existsSync, readFileSync } from 'node:fs';
@@ -13,6 +16,9 @@ export interface HeraldTarget {
   readonly kind: 'local' | 'aws';
   readonly outputs: Record<string, string>;
   readonly sqs: SQSClient;
+  readonly events: EventBridgeClient;
+  readonly ses: SESv2Client;
+  readonly secrets: SecretsManagerClient;
   readonly store: DynamoNotificationStore;
   readonly rejections: DynamoRejectionStore;
   readonly websocketUrl?: string;
@@ -36,6 +42,9 @@ export async function resolveTarget(options: { endpoints?: string; stack?: strin
       kind: 'aws',
       outputs,
       sqs: new SQSClient(config),
+      events: new EventBridgeClient(config),
+      ses: new SESv2Client(config),
+      secrets: new SecretsManagerClient(config),
       store: new DynamoNotificationStore(documents, { tableName: outputs['HeraldTableName']!, retentionMs: RETENTION_MS }),
       rejections: new DynamoRejectionStore(documents, { tableName: outputs['HeraldTableName']!, retentionMs: RETENTION_MS }),
       ...(outputs['HeraldWebSocketUrl'] ? { websocketUrl: outputs['HeraldWebSocketUrl'] } : {}),
@@ -54,6 +63,9 @@ export async function resolveTarget(options: { endpoints?: string; stack?: strin
     kind: 'local',
     outputs: endpoints.outputs,
     sqs: new SQSClient({ ...config, endpoint: endpoints.sqs }),
+    events: new EventBridgeClient({ ...config, endpoint: endpoints.events }),
+    ses: new SESv2Client({ ...config, endpoint: endpoints.ses }),
+    secrets: new SecretsManagerClient({ ...config, endpoint: endpoints.events }),
     store: new DynamoNotificationStore(documents, { tableName, retentionMs: RETENTION_MS }),
     rejections: new DynamoRejectionStore(documents, { tableName, retentionMs: RETENTION_MS }),
     ...(endpoints.websocket ? { websocketUrl: endpoints.websocket } : {}),

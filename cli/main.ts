@@ -1,4 +1,5 @@
-import { SendMessageCommand, ReceiveMessageCommand, SendMessageBatchCommand, DeleteMessageBatchCommand, StartMessageMoveTaskCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SendMessageCommand, ReceiveMessageCommand, SendMessageBatchCommand, DeleteMessageBatchCommand, StartMessageMoveTaskCommand, GetQueueAttributesCommand, type Message } from '@aws-sdk/client-sqs';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { StreamMark } from '../client/types.ts';
@@ -11,6 +12,7 @@ import { sqsSafeJson } from '../functions/adapters/sqsSafeJson.ts';
 import { deliveryMessageFor } from '../functions/core/types.ts';
 import { resolveTarget, type HeraldTarget } from './HeraldTarget.ts';
 import { TailConnectError, tailUser } from './tailUser.ts';
+import { verifyDeployment } from './verifyDeployment.ts';
 import { dayOption, integerOption, type Values } from './options.ts';
 import { CliError, EXIT, iso, printTable } from './output.ts';
 
@@ -30,7 +32,9 @@ Commands:
   status         a notification and every route
   rejections     recent rejected intents and why
   dead-letters   list dead-lettered routes; \`dead-letters redrive\` tries them again
-  redrive-queue  move messages from a dead-letter queue back to its source queue
+  dlq            show what waits in a dead-letter queue (intake, route, lifecycle, bus)
+  redrive-queue  send a dead-letter queue's messages back where they failed
+  verify         prove a deployment works end to end (run it right after cdk deploy)
   token          mint a connection token for a user and device session
   tail           connect as a user and print their events as they arrive
 
@@ -74,12 +78,39 @@ Options: --day <YYYY-MM-DD, UTC> (default today)  --limit <1–1000> (default 50
 
 Options: --day <YYYY-MM-DD, UTC> (default today)  --limit <1–1000> (default 100)  --type <t>  --channel <push|email>
 Redrive needs an explicit attempts policy: --reset-attempts (a fresh budget) or --extra-attempts N (1–50).${COMMON}`,
-  'redrive-queue': `herald redrive-queue — move a dead-letter queue's messages back to their source
+  dlq: `herald dlq — show the messages waiting in a dead-letter queue, without removing them
 
-  herald redrive-queue intake
-  herald redrive-queue route
+  herald dlq intake       intents the accept function failed on every receive
+  herald dlq route        route messages that crashed the deliver function
+  herald dlq lifecycle    lifecycle events the lifecycle function failed on every receive
+  herald dlq bus          events EventBridge could not deliver to the intake or lifecycle queue
+  herald dlq bus --limit 20 --json
 
-Uses SQS StartMessageMoveTask; where the endpoint lacks it (the offline stack), moves them itself.${COMMON}`,
+Options: --limit <1–100> (default 10)${COMMON}`,
+  'redrive-queue': `herald redrive-queue — send a dead-letter queue's messages back where they failed
+
+  herald redrive-queue intake       back to the intake queue
+  herald redrive-queue route        back to the route queue
+  herald redrive-queue lifecycle    back to the lifecycle queue
+  herald redrive-queue bus          put each event on the bus again (its rule routes it)
+
+intake, route and lifecycle use SQS StartMessageMoveTask (where the endpoint lacks it, the offline
+stack, the CLI moves them itself). The bus DLQ holds EventBridge failure records, which SQS cannot
+move (no source queue): each event is put on the bus again and deleted once the bus took it.${COMMON}`,
+  verify: `herald verify — prove a deployment works end to end, and say precisely what does not
+
+  herald verify --stack Herald
+  herald verify --stack Herald --email you@example.com    (also send an email; in the SES sandbox, a verified address)
+  herald verify --stack Herald --token <JWT>               (JWKS deployments: a token for a throw-away user)
+  herald verify                                            (the offline stack)
+
+Checks, in order, stopping at the first failure: the stack's outputs; the SES account (sandbox?) and
+the sender identity; a push event over the real WebSocket (token minted with the stack's secret,
+read from TokenSecretArn, or --secret); replay from a cursor after a reconnect; session.revoked on
+the bus ending the session; with --email, an email route published. Then it deletes its throw-away
+user (user.deleted). Each line has its time; a failure names the AWS error and the likely cause.
+Options: --timeout <seconds per step, 1–900> (default 30)  --secret <HS256 key>  --token <JWT>  --email <address>
+Exit 0 every check passed (warnings allowed), 1 a check failed.${COMMON}`,
   token: `herald token — mint a connection token (HS256)
 
   herald token --user u-42 --session phone
@@ -121,7 +152,7 @@ async function main(argv: string[]): Promise<number> {
         email: { type: 'string' }, session: { type: 'string' }, payload: { type: 'string' }, producer: { type: 'string' }, key: { type: 'string' },
         day: { type: 'string' }, limit: { type: 'string' }, channel: { type: 'string' }, 'extra-attempts': { type: 'string' },
         'reset-attempts': { type: 'boolean' }, ttl: { type: 'string' }, secret: { type: 'string' }, cursor: { type: 'string' },
-        count: { type: 'string' }, timeout: { type: 'string' }, wait: { type: 'boolean' },
+        count: { type: 'string' }, timeout: { type: 'string' }, wait: { type: 'boolean' }, token: { type: 'string' },
       },
     });
   } catch (error) {
@@ -151,6 +182,10 @@ async function main(argv: string[]): Promise<number> {
       return deadLetters(target, values, positionals, emit);
     case 'redrive-queue':
       return redriveQueue(target, positionals, emit);
+    case 'dlq':
+      return showDeadLetterQueue(target, values, positionals, emit);
+    case 'verify':
+      return verify(target, values, json);
     case 'token':
       return token(target, values, emit);
     case 'tail':
@@ -324,14 +359,82 @@ async function deadLetters(target: HeraldTarget, values: Values, positionals: st
   return EXIT.ok;
 }
 
-async function redriveQueue(target: HeraldTarget, positionals: string[], emit: Emit): Promise<number> {
-  const names: Record<string, [string, string]> = {
-    intake: ['HeraldIntakeDeadLetterQueueUrl', 'HeraldIntakeQueueUrl'],
-    route: ['HeraldRouteDeadLetterQueueUrl', 'HeraldRouteQueueUrl'],
+/** The dead-letter queues, by the name the CLI takes: their output, and the queue they came from (none: the bus). */
+const DEAD_LETTER_QUEUES: Record<string, { readonly dlq: string; readonly source?: string }> = {
+  intake: { dlq: 'HeraldIntakeDeadLetterQueueUrl', source: 'HeraldIntakeQueueUrl' },
+  route: { dlq: 'HeraldRouteDeadLetterQueueUrl', source: 'HeraldRouteQueueUrl' },
+  lifecycle: { dlq: 'HeraldLifecycleDeadLetterQueueUrl', source: 'HeraldLifecycleQueueUrl' },
+  bus: { dlq: 'HeraldBusDeadLetterQueueUrl' },
+};
+
+function deadLetterQueueOf(target: HeraldTarget, name: string | undefined, command: string): { readonly dlqUrl: string; readonly sourceUrl?: string } {
+  const queue = DEAD_LETTER_QUEUES[name ?? ''];
+  if (!queue) throw new CliError(`${command} needs one of ${Object.keys(DEAD_LETTER_QUEUES).join(', ')}`, EXIT.usage);
+  const dlqUrl = target.outputs[queue.dlq];
+  if (!dlqUrl) throw new CliError(`this stack has no ${queue.dlq.replace(/^Herald/, '')} output: it was deployed before that queue existed; deploy the current version`, EXIT.unavailable);
+  return { dlqUrl, ...(queue.source && target.outputs[queue.source] ? { sourceUrl: target.outputs[queue.source] } : {}) };
+}
+
+async function showDeadLetterQueue(target: HeraldTarget, values: Values, positionals: string[], emit: Emit): Promise<number> {
+  const { dlqUrl } = deadLetterQueueOf(target, positionals[0], 'dlq');
+  const limit = integerOption(values, 'limit', { min: 1, max: 100 }, 10);
+  const shown = new Map<string, DeadLetter>();
+  // Received with no visibility timeout, so the messages stay available to redrive; a message can come twice.
+  while (shown.size < limit) {
+    const { Messages = [] } = await target.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: Math.min(10, limit - shown.size), WaitTimeSeconds: 0, VisibilityTimeout: 0, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'] }),
+    );
+    const fresh = Messages.filter((m) => !shown.has(m.MessageId!));
+    if (fresh.length === 0) break;
+    for (const message of fresh) shown.set(message.MessageId!, describeDeadLetter(message));
+  }
+  const rows = [...shown.values()];
+  emit(rows, () => printTable(rows.map((row) => ({ ...row })), ['message_id', 'sent_at', 'kind', 'about', 'error']));
+  return EXIT.ok;
+}
+
+interface DeadLetter {
+  readonly message_id: string;
+  readonly sent_at?: string;
+  /** What the body is: an intent, a route message, an EventBridge event (lifecycle or intent). */
+  readonly kind: string;
+  readonly about: string;
+  /** EventBridge's error attributes, for the bus DLQ. */
+  readonly error?: string;
+  readonly body: string;
+}
+
+function describeDeadLetter(message: Message): DeadLetter {
+  const body = message.Body ?? '';
+  let parsed: Record<string, unknown> = {};
+  try {
+    parsed = JSON.parse(body) as Record<string, unknown>;
+  } catch {
+    // not JSON: shown as it is
+  }
+  const attribute = (name: string) => message.MessageAttributes?.[name]?.StringValue;
+  const detail = (parsed['detail'] ?? {}) as Record<string, unknown>;
+  const kind = typeof parsed['detail-type'] === 'string'
+    ? `event ${parsed['detail-type']}`
+    : typeof parsed['notification_type'] === 'string' ? 'intent' : typeof parsed['route_id'] === 'string' ? 'route message' : 'unparsed';
+  const about = kind.startsWith('event')
+    ? [detail['event_type'], detail['user_id'], detail['notification_type'], detail['idempotency_key']].filter(Boolean).join(' ')
+    : kind === 'intent' ? `${String(parsed['notification_type'])} ${String(parsed['producer'] ?? '')}/${String(parsed['idempotency_key'] ?? '')}`
+    : kind === 'route message' ? `${String(parsed['notification_id'])} ${String(parsed['route_id'])}` : body.slice(0, 60);
+  const error = attribute('ERROR_CODE') ?? attribute('ERROR_MESSAGE') ? `${attribute('ERROR_CODE') ?? ''} ${attribute('ERROR_MESSAGE') ?? ''}`.trim() : undefined;
+  return {
+    message_id: message.MessageId!,
+    ...(message.Attributes?.SentTimestamp ? { sent_at: iso(Number(message.Attributes.SentTimestamp))! } : {}),
+    kind,
+    about,
+    ...(error ? { error } : {}),
+    body,
   };
-  const pair = names[positionals[0] ?? ''];
-  if (!pair) throw new CliError('redrive-queue needs intake or route', EXIT.usage);
-  const [dlqUrl, sourceUrl] = [target.outputs[pair[0]]!, target.outputs[pair[1]]!];
+}
+
+async function redriveQueue(target: HeraldTarget, positionals: string[], emit: Emit): Promise<number> {
+  const { dlqUrl, sourceUrl } = deadLetterQueueOf(target, positionals[0], 'redrive-queue');
+  if (sourceUrl === undefined) return redriveBusEvents(target, dlqUrl, emit);
   const { Attributes = {} } = await target.sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }));
   try {
     const task = await target.sqs.send(new StartMessageMoveTaskCommand({ SourceArn: Attributes.QueueArn! }));
@@ -351,6 +454,81 @@ async function redriveQueue(target: HeraldTarget, positionals: string[], emit: E
   }
   emit({ moved }, () => console.log(`moved ${moved} message(s) back to ${positionals[0]}`));
   return EXIT.ok;
+}
+
+/**
+ * EventBridge puts an event it could not deliver in the DLQ as the event itself, with error
+ * attributes (docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html); no SQS source
+ * queue exists to move it back to. So each is put on the bus again and deleted once the bus took
+ * it; one the bus refuses stays, and anything not an event is left for the operator.
+ */
+async function redriveBusEvents(target: HeraldTarget, dlqUrl: string, emit: Emit): Promise<number> {
+  let put = 0;
+  const left: { message_id: string; reason: string }[] = [];
+  const seen = new Set<string>();
+  for (;;) {
+    const { Messages = [] } = await target.sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 30 }));
+    const fresh = Messages.filter((m) => !seen.has(m.MessageId!));
+    if (fresh.length === 0) break;
+    for (const message of fresh) seen.add(message.MessageId!);
+    const events = fresh.map((message) => ({ message, event: busEventOf(message.Body ?? '') }));
+    for (const { message, event } of events.filter((e) => e.event === undefined)) left.push({ message_id: message.MessageId!, reason: 'not an EventBridge event' });
+    const puttable = events.filter((e): e is { message: Message; event: BusEvent } => e.event !== undefined);
+    if (puttable.length === 0) continue;
+    const answer = await target.events.send(
+      new PutEventsCommand({
+        Entries: puttable.map(({ event }) => ({ EventBusName: target.outputs['HeraldEventBusName']!, Source: event.source, DetailType: event['detail-type'], Detail: JSON.stringify(event.detail) })),
+      }),
+    );
+    const taken = puttable.filter((_, i) => !answer.Entries?.[i]?.ErrorCode);
+    puttable.forEach(({ message }, i) => {
+      const entry = answer.Entries?.[i];
+      if (entry?.ErrorCode) left.push({ message_id: message.MessageId!, reason: `${entry.ErrorCode}: ${entry.ErrorMessage ?? ''}` });
+    });
+    if (taken.length > 0) {
+      await target.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: dlqUrl, Entries: taken.map(({ message }, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle! })) }));
+    }
+    put += taken.length;
+  }
+  emit({ put, left }, () => {
+    console.log(`put ${put} event(s) on the bus again`);
+    for (const l of left) console.log(`left ${l.message_id}: ${l.reason}`);
+  });
+  return left.length > 0 ? EXIT.failure : EXIT.ok;
+}
+
+interface BusEvent {
+  readonly source: string;
+  readonly 'detail-type': string;
+  readonly detail: unknown;
+}
+
+function busEventOf(body: string): BusEvent | undefined {
+  try {
+    const event = JSON.parse(body) as Partial<BusEvent>;
+    return typeof event.source === 'string' && typeof event['detail-type'] === 'string' && event.detail !== undefined ? (event as BusEvent) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function verify(target: HeraldTarget, values: Values, json: boolean): Promise<number> {
+  const stepTimeoutMs = integerOption(values, 'timeout', { min: 1, max: 900 }, 30) * 1000;
+  const marks: Record<string, string> = { ok: '✓', warn: '!', skipped: '-', failed: '✗' };
+  const report = await verifyDeployment(target, {
+    ...(typeof values['secret'] === 'string' ? { secret: values['secret'] } : {}),
+    ...(typeof values['token'] === 'string' ? { token: values['token'] } : {}),
+    ...(typeof values['email'] === 'string' ? { email: values['email'] } : {}),
+    stepTimeoutMs,
+    onStep: (step) => {
+      if (json) return;
+      console.log(`${marks[step.status]} ${step.name} (${step.ms} ms)${step.detail ? `: ${step.detail}` : ''}`);
+      if (step.likelyCause) console.log(`  likely cause: ${step.likelyCause}`);
+    },
+  });
+  if (json) console.log(JSON.stringify(report, null, 2));
+  else console.log(report.ok ? `verified: every check passed (user ${report.user})` : 'NOT verified: see the failed check above');
+  return report.ok ? EXIT.ok : EXIT.failure;
 }
 
 /** Mints tokens for one user and device session; refuses (usage) when there is no key to sign them with. */

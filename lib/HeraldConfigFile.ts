@@ -1,6 +1,6 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Catalog } from '../functions/core/catalog/catalogTypes.ts';
-import type { LogLevel } from './NotificationService.ts';
+import { RESERVABLE_FUNCTIONS, type LogLevel, type ReservableFunction } from './NotificationService.ts';
 import type { TableCapacityProps } from './parts/TableCapacity.ts';
 
 /** The deployable configuration file (config/herald.json), read by bin/herald.ts. */
@@ -39,6 +39,16 @@ export interface HeraldConfigFile {
   readonly tracing?: boolean;
   /** On-demand (default) or provisioned capacity with auto scaling (see NotificationServiceProps.tableCapacity). */
   readonly tableCapacity?: TableCapacityProps;
+  /** SES configuration set every email is sent with. Default none. */
+  readonly emailConfigurationSet?: string;
+  /** `source` values the intent rule accepts on the bus. Default any. */
+  readonly intentSources?: string[];
+  /** `source` values the lifecycle rule accepts on the bus. Default any. */
+  readonly lifecycleSources?: string[];
+  /** Reserved concurrency per function, e.g. { "accept": 20, "deliver": 50 }. Default none. */
+  readonly reservedConcurrency?: Partial<Record<ReservableFunction, number>>;
+  /** WebSocket stage limits on client messages, { "rateLimit": 500, "burstLimit": 1000 } by default. */
+  readonly pushThrottle?: { rateLimit: number; burstLimit: number };
 }
 
 // Every key of the file, so that a misspelt one ("trace", "maxAttempt") fails the synth instead of
@@ -64,6 +74,11 @@ export const CONFIG_KEYS: Readonly<Record<keyof HeraldConfigFile, true>> = {
   logLevel: true,
   tracing: true,
   tableCapacity: true,
+  emailConfigurationSet: true,
+  intentSources: true,
+  lifecycleSources: true,
+  reservedConcurrency: true,
+  pushThrottle: true,
 };
 const RETRY_KEYS: Record<keyof NonNullable<HeraldConfigFile['retry']>, true> = { minBackoffSeconds: true, maxBackoffSeconds: true, jitter: true, maxAttempts: true };
 
@@ -99,8 +114,28 @@ export function checkConfigFile(config: HeraldConfigFile): void {
     if (value !== undefined && !(Number.isInteger(value) && value >= 1)) fail(`${key} must be a whole number, at least 1 (got ${value})`);
   }
   if (config.push !== undefined && typeof config.push !== 'boolean') fail(`push must be true or false (got ${JSON.stringify(config.push)})`);
+  for (const key of ['intentSources', 'lifecycleSources'] as const) {
+    const value = config[key];
+    if (value !== undefined && !(Array.isArray(value) && value.every((s) => typeof s === 'string'))) fail(`${key} must be a list of strings`);
+  }
+  if (config.emailConfigurationSet !== undefined && typeof config.emailConfigurationSet !== 'string') fail('emailConfigurationSet must be a string');
+  const reserved: unknown = config.reservedConcurrency;
+  if (reserved !== undefined) {
+    if (typeof reserved !== 'object' || reserved === null || Array.isArray(reserved)) fail('reservedConcurrency must be an object');
+    for (const [fn, value] of Object.entries(reserved as object)) {
+      if (!(RESERVABLE_FUNCTIONS as readonly string[]).includes(fn)) fail(`reservedConcurrency has unknown key ${fn} (known: ${RESERVABLE_FUNCTIONS.join(', ')})`);
+      if (typeof value !== 'number') fail(`reservedConcurrency.${fn} must be a number (got ${JSON.stringify(value)})`);
+    }
+  }
+  const throttle: unknown = config.pushThrottle;
+  if (throttle !== undefined) {
+    const { rateLimit, burstLimit, ...rest } = (typeof throttle === 'object' && throttle !== null ? throttle : {}) as Record<string, unknown>;
+    if (typeof rateLimit !== 'number' || typeof burstLimit !== 'number' || Object.keys(rest).length > 0) {
+      fail('pushThrottle must be { "rateLimit": <messages/s>, "burstLimit": <messages> }');
+    }
+  }
   if (config.push === false) {
-    const pushOnly = (['pushFreshnessMinutes', 'firstPushAttemptMaxRoutes', 'jwksUrl', 'jwtIssuer', 'jwtAudience'] as const).filter((key) => config[key] !== undefined);
+    const pushOnly = (['pushFreshnessMinutes', 'firstPushAttemptMaxRoutes', 'jwksUrl', 'jwtIssuer', 'jwtAudience', 'pushThrottle'] as const).filter((key) => config[key] !== undefined);
     if (pushOnly.length > 0) fail(`${pushOnly.join(', ')} configure push, which "push": false turns off; leave them out`);
   }
   if (config.removalPolicy !== undefined && config.removalPolicy !== 'retain' && config.removalPolicy !== 'destroy') {

@@ -39,9 +39,20 @@ export class HeraldStack extends Stack {
       ...(config.deliverMaxConcurrency !== undefined ? { deliverMaxConcurrency: config.deliverMaxConcurrency } : {}),
       ...(config.deletedUserRetentionDays !== undefined ? { deletedUserRetention: Duration.days(config.deletedUserRetentionDays) } : {}),
       ...(config.logRetentionDays !== undefined ? { logRetention: config.logRetentionDays as RetentionDays } : {}),
+      ...(config.emailConfigurationSet !== undefined ? { emailConfigurationSet: config.emailConfigurationSet } : {}),
+      ...(config.intentSources !== undefined || config.lifecycleSources !== undefined
+        ? {
+            eventSources: {
+              ...(config.intentSources !== undefined ? { intents: config.intentSources } : {}),
+              ...(config.lifecycleSources !== undefined ? { lifecycle: config.lifecycleSources } : {}),
+            },
+          }
+        : {}),
+      ...(config.reservedConcurrency !== undefined ? { reservedConcurrency: config.reservedConcurrency } : {}),
       ...(config.alarmTopicArn !== undefined ? { alarmTopic: Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn) } : {}),
       push: config.push === false ? false : {
         ...(config.pushFreshnessMinutes !== undefined ? { freshnessWindow: Duration.minutes(config.pushFreshnessMinutes) } : {}),
+        ...(config.pushThrottle !== undefined ? { throttle: config.pushThrottle } : {}),
         ...(config.jwksUrl !== undefined
           ? {
               auth: {

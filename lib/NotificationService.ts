@@ -8,6 +8,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DEFAULT_RETRY_POLICY, validateRetryPolicy, type RetryPolicy } from '../functions/core/backoff/computeBackoff.ts';
 import type { Catalog } from '../functions/core/catalog/catalogTypes.ts';
+import { templateFields } from '../functions/core/email/renderTemplate.ts';
 import { MAX_ATTEMPTS_CEILING, validateCatalog } from '../functions/core/catalog/validateCatalog.ts';
 import { DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES_CEILING } from '../functions/core/constants.ts';
 import { DEAD_LETTERS_INDEX, DUE_INDEX, OPEN_BY_USER_INDEX, ROUTE_INDEX_ATTRIBUTES } from '../functions/adapters/dynamoKeys.ts';
@@ -43,14 +44,39 @@ export interface PushProps {
   readonly freshnessWindow?: Duration;
   /** @default 'live' */
   readonly stageName?: string;
+  /**
+   * Steady-state and burst limits on client messages (including `$connect`) of the whole stage,
+   * so a flood of connections cannot take the account's Lambda concurrency from accept and
+   * deliver. API Gateway answers over-limit messages itself (429 on `$connect`).
+   * @default { rateLimit: 500, burstLimit: 1000 }
+   */
+  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
 }
+
+/** Functions whose concurrency can be reserved ({@link NotificationServiceProps.reservedConcurrency}). */
+export const RESERVABLE_FUNCTIONS = ['accept', 'deliver', 'sweeper', 'lifecycle', 'authorizer', 'connection'] as const;
+export type ReservableFunction = (typeof RESERVABLE_FUNCTIONS)[number];
 
 /** Properties of {@link NotificationService}. */
 export interface NotificationServiceProps {
   /** Notification type → channels, email template, attempts. Validated at synth time. */
   readonly catalog: Catalog;
-  /** Sender address of every email; its domain must be a verified SES identity. Required when any type emails. */
+  /** Sender address of every email; it (or its domain) must be a verified SES identity. Required when any type emails. */
   readonly emailFrom?: string;
+  /** SES configuration set every email is sent with (event publishing, dedicated IPs). @default none */
+  readonly emailConfigurationSet?: string;
+  /**
+   * The `source` values the bus rules accept, per kind of event. Restrict who may put which
+   * source with the `events:source` condition key in the producers' IAM policies.
+   * @default any source
+   */
+  readonly eventSources?: { readonly intents?: readonly string[]; readonly lifecycle?: readonly string[] };
+  /**
+   * Concurrency set aside for a function (and its ceiling), e.g. `{ accept: 20, deliver: 50 }` so
+   * that nothing else in the account can starve them. Lambda refuses a reservation that leaves
+   * less than 100 unreserved executions in the account. @default none
+   */
+  readonly reservedConcurrency?: Partial<Record<ReservableFunction, number>>;
   /** @default 5 s doubling to 15 min, ±20 %, 6 attempts */
   readonly retry?: RouteRetryProps;
   /** Largest accepted intent payload (bytes of JSON). @default 30 KiB */
@@ -115,6 +141,15 @@ export interface NotificationServiceProps {
 const ACCEPT_TIMEOUT = Duration.seconds(60);
 const DELIVER_TIMEOUT = Duration.seconds(30);
 const SWEEP_TIMEOUT = Duration.seconds(60);
+const LIFECYCLE_TIMEOUT = Duration.minutes(5);
+/**
+ * Receives of a lifecycle event before its DLQ: each failure comes back after 2, 4, 8, 16, 32 s
+ * and the last goes to the DLQ at once (lifecycleRetryDelayMs), so an event still failing after
+ * about a minute waits for the operator.
+ */
+const LIFECYCLE_MAX_RECEIVES = 6;
+/** API Gateway's own account default is 10,000 messages/s with a 5,000 burst: far above what Herald's connection function needs. */
+const DEFAULT_STAGE_THROTTLE = { rateLimit: 500, burstLimit: 1000 } as const;
 /** AWS: a queue's visibility timeout should be at least 6× the consuming function's timeout. */
 const VISIBILITY_FACTOR = 6;
 
@@ -145,7 +180,12 @@ export class NotificationService extends Construct {
   /** The WebSocket side; undefined when the service is email-only (`push: false`). */
   public readonly push: PushGateway | undefined;
   public readonly lifecycleFunction: HeraldFunction;
+  /** Lifecycle events from the bus, consumed by the lifecycle function. */
+  public readonly lifecycleQueue: Queue;
+  /** Lifecycle events whose handling failed every receive. */
   public readonly lifecycleDeadLetterQueue: Queue;
+  /** Events the bus could not deliver to a target (EventBridge failure records; redriven by putting them on the bus again). */
+  public readonly busDeadLetterQueue: Queue;
   public readonly monitoring: Monitoring;
   public readonly retryPolicy: RetryPolicy;
 
@@ -222,14 +262,17 @@ export class NotificationService extends Construct {
     this.routeDeadLetterQueue = routes.deadLetterQueue;
 
     this.bus = new EventBus(this, 'Bus');
+    // Its own queue, not the intake DLQ: EventBridge puts the whole event there with its error
+    // attributes and no source queue, so it cannot be moved back like a redriven intake message.
+    this.busDeadLetterQueue = deadLetterQueue(this, 'BusDeadLetters', removalPolicy);
     new Rule(this, 'IntentsToIntake', {
       eventBus: this.bus,
       description: 'Forwards notification intents put on the bus into the intake queue',
-      eventPattern: { detailType: ['herald.intent'] },
+      eventPattern: { detailType: ['herald.intent'], ...sourcePattern(validated.intentSources) },
       targets: [
         new SqsQueue(this.intakeQueue, {
           message: RuleTargetInput.fromEventPath('$.detail'),
-          deadLetterQueue: this.intakeDeadLetterQueue,
+          deadLetterQueue: this.busDeadLetterQueue,
           retryAttempts: 8,
           maxEventAge: Duration.hours(24),
         }),
@@ -258,11 +301,20 @@ export class NotificationService extends Construct {
       tracing,
       define: { 'process.env.HERALD_CATALOG': JSON.stringify(JSON.stringify(catalog)) },
     };
+    const reserved = (fn: ReservableFunction) => {
+      const value = props.reservedConcurrency?.[fn];
+      return value === undefined ? {} : { reservedConcurrency: value };
+    };
 
     const pushProps = validated.push;
     this.push = pushProps === undefined ? undefined : new PushGateway(this, 'Push', {
       ...(pushProps.auth ? { auth: pushProps.auth } : {}),
       ...(pushProps.stageName ? { stageName: pushProps.stageName } : {}),
+      throttle: pushProps.throttle ?? DEFAULT_STAGE_THROTTLE,
+      reservedConcurrency: {
+        ...(props.reservedConcurrency?.authorizer !== undefined ? { authorizer: props.reservedConcurrency.authorizer } : {}),
+        ...(props.reservedConcurrency?.connection !== undefined ? { connection: props.reservedConcurrency.connection } : {}),
+      },
       notificationsTable: this.table,
       capacity,
       removalPolicy,
@@ -274,6 +326,7 @@ export class NotificationService extends Construct {
 
     this.acceptFunction = new HeraldFunction(this, 'Accept', {
       ...functionDefaults,
+      ...reserved('accept'),
       handler: 'accept',
       timeout: ACCEPT_TIMEOUT,
       // I/O-bound (it waits on DynamoDB and SQS): half the GB-s of 512 MB. Not yet measured on AWS.
@@ -303,6 +356,7 @@ export class NotificationService extends Construct {
 
     this.deliverFunction = new HeraldFunction(this, 'Deliver', {
       ...functionDefaults,
+      ...reserved('deliver'),
       handler: 'deliver',
       timeout: DELIVER_TIMEOUT,
       memorySize: 256,
@@ -311,6 +365,7 @@ export class NotificationService extends Construct {
         // The lease outlives the function timeout, so a live attempt is never leased twice.
         LEASE_MS: String(DELIVER_TIMEOUT.toMilliseconds() * 2),
         EMAIL_FROM: validated.emailFrom,
+        ...(props.emailConfigurationSet ? { EMAIL_CONFIGURATION_SET: props.emailConfigurationSet } : {}),
         FRESHNESS_SECONDS: String(validated.freshnessSeconds),
         ...pushEnvironment,
       },
@@ -325,18 +380,30 @@ export class NotificationService extends Construct {
     this.table.grant(this.deliverFunction, 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
     this.push?.grantPublish(this.deliverFunction);
     if (validated.emailFrom !== '') {
-      const domain = validated.emailFrom.split('@')[1]!;
+      // SES authorizes SendEmail against every identity the message involves: the sender's address
+      // or domain identity and, in the sandbox, each recipient's; with a configuration set, that
+      // too (docs.aws.amazon.com/ses/latest/dg/control-user-access.html). So: any identity of this
+      // account and region, but only ever From this address.
+      const stack = Stack.of(this);
       this.deliverFunction.addToRolePolicy(
         new PolicyStatement({
           actions: ['ses:SendEmail'],
-          resources: [Stack.of(this).formatArn({ service: 'ses', resource: 'identity', resourceName: domain })],
+          resources: [
+            stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' }),
+            ...(props.emailConfigurationSet ? [stack.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: props.emailConfigurationSet })] : []),
+          ],
           conditions: { StringEquals: { 'ses:FromAddress': validated.emailFrom } },
         }),
       );
+      this.deliverFunction.acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]',
+        reason: 'SES checks every identity a message involves (sandbox recipients among them, unknown at deploy time); the ses:FromAddress condition pins the sender.',
+      });
     }
 
     this.sweeperFunction = new HeraldFunction(this, 'Sweeper', {
       ...functionDefaults,
+      ...reserved('sweeper'),
       handler: 'sweeper',
       timeout: SWEEP_TIMEOUT,
       memorySize: 256,
@@ -348,53 +415,66 @@ export class NotificationService extends Construct {
     });
     this.table.grant(this.sweeperFunction, 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem');
     this.routeQueue.grantSendMessages(this.sweeperFunction);
+    const sweepInterval = props.sweepInterval ?? Duration.minutes(1);
     new Rule(this, 'SweepSchedule', {
       description: 'Runs the Herald sweeper: re-enqueues stranded due routes',
-      schedule: Schedule.rate(props.sweepInterval ?? Duration.minutes(1)),
-      targets: [new LambdaFunction(this.sweeperFunction, { retryAttempts: 0 })],
+      schedule: Schedule.rate(sweepInterval),
+      // EventBridge invokes asynchronously: these retries cover only failures to hand the event to Lambda.
+      targets: [new LambdaFunction(this.sweeperFunction, { retryAttempts: 2, maxEventAge: sweepInterval })],
     });
+    // A failed sweep is not retried by Lambda (its async default is 2 retries, 1 and 2 minutes
+    // apart): the next scheduled run does the same work.
+    this.sweeperFunction.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: sweepInterval });
 
-    this.lifecycleDeadLetterQueue = deadLetterQueue(this, 'LifecycleDeadLetters', removalPolicy);
+    // Lifecycle events take the intake's shape (bus → queue → event source mapping with partial
+    // batch responses → DLQ), not a Lambda target: EventBridge invokes a Lambda target
+    // asynchronously, so a function error would be Lambda's to retry twice and then drop
+    // (docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
+    const lifecycle = new QueueWithDeadLetters(this, 'LifecycleQueue', {
+      visibilityTimeout: Duration.seconds(LIFECYCLE_TIMEOUT.toSeconds() * VISIBILITY_FACTOR),
+      maxReceiveCount: LIFECYCLE_MAX_RECEIVES,
+      removalPolicy,
+    });
+    this.lifecycleQueue = lifecycle.queue;
+    this.lifecycleDeadLetterQueue = lifecycle.deadLetterQueue;
     this.lifecycleFunction = new HeraldFunction(this, 'Lifecycle', {
       ...functionDefaults,
+      ...reserved('lifecycle'),
       handler: 'lifecycle',
-      timeout: Duration.minutes(5),
+      timeout: LIFECYCLE_TIMEOUT,
       memorySize: 512,
       environment: {
         ...common,
+        LIFECYCLE_QUEUE_URL: this.lifecycleQueue.queueUrl,
+        LIFECYCLE_MAX_RECEIVES: String(LIFECYCLE_MAX_RECEIVES),
         ...pushEnvironment,
         DELETED_USER_RETENTION_DAYS: String((props.deletedUserRetention ?? Duration.days(30)).toDays()),
       },
     });
     this.table.grant(this.lifecycleFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query');
     this.push?.grantPurge(this.lifecycleFunction);
+    this.lifecycleFunction.addEventSource(new SqsEventSource(this.lifecycleQueue, { batchSize: 10, reportBatchItemFailures: true }));
+    // ChangeMessageVisibility: a failed event comes back after a short backoff, not the visibility timeout.
+    this.lifecycleQueue.grant(this.lifecycleFunction, 'sqs:ChangeMessageVisibility');
     new Rule(this, 'LifecycleEvents', {
       eventBus: this.bus,
-      description: 'User lifecycle and session events (user.deleted, user.blocked, session.revoked) to the lifecycle function',
-      eventPattern: { detailType: ['herald.lifecycle'] },
-      targets: [
-        new LambdaFunction(this.lifecycleFunction, {
-          retryAttempts: 4,
-          maxEventAge: Duration.hours(6),
-          deadLetterQueue: this.lifecycleDeadLetterQueue,
-        }),
-      ],
+      description: 'User lifecycle and session events (user.deleted, user.blocked, session.revoked) to the lifecycle queue',
+      eventPattern: { detailType: ['herald.lifecycle'], ...sourcePattern(validated.lifecycleSources) },
+      targets: [new SqsQueue(this.lifecycleQueue, { deadLetterQueue: this.busDeadLetterQueue, retryAttempts: 8, maxEventAge: Duration.hours(24) })],
     });
 
     const pushFunctions = this.push ? [this.push.authorizerFunction, this.push.connectionFunction] : [];
     const functions = [this.acceptFunction, this.lifecycleFunction, this.deliverFunction, this.sweeperFunction, ...pushFunctions];
     for (const fn of functions) {
-      Validations.of(fn).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: 'The AWS-managed basic execution role only grants writing to the function\'s own CloudWatch log streams.',
-      });
-      Validations.of(fn).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions.',
-      });
+      if (tracing) {
+        fn.acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions.',
+        });
+      }
     }
     for (const fn of [this.acceptFunction, this.deliverFunction, this.sweeperFunction, this.lifecycleFunction]) {
-      Validations.of(fn).acknowledge({
+      fn.acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.table.node.defaultChild as never)}.Arn>/index/*]`,
         reason: 'Access to the table\'s own indexes (the sparse due-routes and open-routes-by-user indexes); scoped to this table.',
       });
@@ -403,7 +483,7 @@ export class NotificationService extends Construct {
     this.monitoring = new Monitoring(this, 'Monitoring', {
       intakeQueue: this.intakeQueue,
       routeQueue: this.routeQueue,
-      deadLetterQueues: { Intake: this.intakeDeadLetterQueue, Route: this.routeDeadLetterQueue, Lifecycle: this.lifecycleDeadLetterQueue },
+      deadLetterQueues: { Intake: this.intakeDeadLetterQueue, Route: this.routeDeadLetterQueue, Lifecycle: this.lifecycleDeadLetterQueue, Bus: this.busDeadLetterQueue },
       functions: {
         Accept: this.acceptFunction,
         Deliver: this.deliverFunction,
@@ -423,7 +503,11 @@ export class NotificationService extends Construct {
     output('RouteDeadLetterQueueUrl', this.routeDeadLetterQueue.queueUrl, 'Route messages that crashed the deliver function');
     output('EventBusName', this.bus.eventBusName, 'Put intents here with detail-type "herald.intent"');
     output('TableName', this.table.tableName, 'Notifications, routes and rejections');
+    output('LifecycleQueueUrl', this.lifecycleQueue.queueUrl, 'Lifecycle events from the bus, waiting for the lifecycle function');
     output('LifecycleDeadLetterQueueUrl', this.lifecycleDeadLetterQueue.queueUrl, 'Lifecycle events whose handling failed after every retry');
+    output('BusDeadLetterQueueUrl', this.busDeadLetterQueue.queueUrl, 'Bus events EventBridge could not deliver to the intake or lifecycle queue');
+    if (validated.emailFrom !== '') output('EmailFrom', validated.emailFrom, 'Sender address of every email (an SES identity, or in a verified domain)');
+    output('VerifyTypes', JSON.stringify(verifyTypes(catalog)), 'Notification types `herald verify` sends (one per channel) and the template fields an email needs');
     if (this.push) {
       output('WebSocketUrl', this.push.url, 'Clients connect here with ?token=<JWT>');
       output('ConnectionsTableName', this.push.connectionsTable.tableName, 'Live WebSocket connections by user');
@@ -444,6 +528,34 @@ interface ValidatedProps {
   readonly firstPushAttemptMaxRoutes: number;
   /** The push settings; undefined when the service is email-only (`push: false`). */
   readonly push: PushProps | undefined;
+  readonly intentSources: readonly string[] | undefined;
+  readonly lifecycleSources: readonly string[] | undefined;
+}
+
+/** One catalog type per channel for `herald verify`, and the fields an email of that type needs. */
+function verifyTypes(catalog: Catalog): { push?: string; email?: { type: string; fields: string[] } } {
+  const entries = Object.entries(catalog);
+  // Push only, where there is one: verify sends it without an email address or template fields.
+  const push = (entries.find(([, entry]) => entry.channels.length === 1 && entry.channels[0] === 'push') ?? entries.find(([, entry]) => entry.channels.includes('push')))?.[0];
+  const emails = entries
+    .filter(([, entry]) => entry.channels.includes('email') && entry.email !== undefined)
+    .map(([type, entry]) => ({ type, fields: [...new Set([entry.email!.subject, entry.email!.text, entry.email!.html ?? ''].flatMap((t) => templateFields(t)))] }))
+    // Email only, and the fewest fields: verify sends it and nothing else.
+    .sort((a, b) => Number(catalog[a.type]!.channels.length > 1) - Number(catalog[b.type]!.channels.length > 1) || a.fields.length - b.fields.length);
+  return { ...(push ? { push } : {}), ...(emails[0] ? { email: emails[0] } : {}) };
+}
+
+/** An event pattern's `source` clause; none when any source is accepted. */
+function sourcePattern(sources: readonly string[] | undefined): { source?: string[] } {
+  return sources === undefined ? {} : { source: [...sources] };
+}
+
+function validateSources(name: string, sources: readonly string[] | undefined): readonly string[] | undefined {
+  if (sources === undefined) return undefined;
+  if (!Array.isArray(sources) || sources.length === 0 || sources.some((s) => typeof s !== 'string' || s === '' || s.length > 256)) {
+    throw new Error(`NotificationService: eventSources.${name} must be a non-empty list of source names (1–256 characters each)`);
+  }
+  return sources;
 }
 
 /** Fails synth with a message naming the bad prop. */
@@ -493,5 +605,26 @@ function validateProps(props: NotificationServiceProps, catalog: Catalog): Valid
     // The SQS event source's own limits (Lambda's ScalingConfig.MaximumConcurrency).
     throw new Error('NotificationService: deliverMaxConcurrency must be an integer from 2 to 1000');
   }
-  return { emailFrom, maxPayloadBytes, dueShards, retentionDays, sweepGraceMs, maxAttempts, freshnessSeconds, firstPushAttemptMaxRoutes, push };
+  for (const [fn, value] of Object.entries(props.reservedConcurrency ?? {})) {
+    if (!(RESERVABLE_FUNCTIONS as readonly string[]).includes(fn)) throw new Error(`NotificationService: reservedConcurrency.${fn} is not a Herald function (${RESERVABLE_FUNCTIONS.join(', ')})`);
+    if (!Number.isInteger(value) || value < 1 || value > 10_000) throw new Error(`NotificationService: reservedConcurrency.${fn} must be an integer from 1 to 10000`);
+  }
+  if (props.reservedConcurrency?.deliver !== undefined && maxConcurrency !== undefined && maxConcurrency > props.reservedConcurrency.deliver) {
+    throw new Error('NotificationService: deliverMaxConcurrency must not exceed reservedConcurrency.deliver (the event source would be throttled)');
+  }
+  const throttle = push?.throttle;
+  if (throttle !== undefined) {
+    const { rateLimit, burstLimit } = throttle;
+    if (!(typeof rateLimit === 'number' && rateLimit > 0 && rateLimit <= 10_000) || !(Number.isInteger(burstLimit) && burstLimit >= 1 && burstLimit <= 5_000)) {
+      throw new Error('NotificationService: push.throttle needs rateLimit from 0 to 10000 messages/s and burstLimit an integer from 1 to 5000 (API Gateway account quotas)');
+    }
+  }
+  if (props.emailConfigurationSet !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(props.emailConfigurationSet)) {
+    throw new Error('NotificationService: emailConfigurationSet must be an SES configuration set name (letters, digits, _ and -, at most 64)');
+  }
+  return {
+    emailFrom, maxPayloadBytes, dueShards, retentionDays, sweepGraceMs, maxAttempts, freshnessSeconds, firstPushAttemptMaxRoutes, push,
+    intentSources: validateSources('intents', props.eventSources?.intents),
+    lifecycleSources: validateSources('lifecycle', props.eventSources?.lifecycle),
+  };
 }

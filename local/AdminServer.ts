@@ -44,7 +44,7 @@ export class AdminServer {
       case 'POST /schedules/fire':
         return send(res, 200, await this.stack.fireSchedules(url.searchParams.get('rule') ?? undefined));
       case 'GET /gateway/connections':
-        return send(res, 200, this.stack.gatewayConnections());
+        return send(res, 200, this.stack.gatewayConnections(url.searchParams.get('state') === 'connecting' ? 'connecting' : 'open'));
       default: {
         const fault = /^(GET|POST|DELETE) \/faults\/([a-z]+)$/.exec(key);
         const proxy = fault ? this.stack.faults(fault[2]!) : undefined;

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomUUID } from 'node:crypto';
 import { matchesPattern } from './EventPattern.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './Intrinsics.ts';
-import type { LocalFunction } from './FunctionHost.ts';
+import type { LambdaAsyncInvoker } from './LambdaAsyncInvoker.ts';
 
 /** A rule on a bus, from the template. */
 export interface LocalRule {
@@ -17,6 +17,7 @@ export type LocalTarget =
   | {
       readonly kind: 'sqs';
       readonly queueUrl: string;
+      readonly queueArn: string;
       readonly inputPath?: string;
       readonly input?: string;
       readonly maxRetries: number;
@@ -24,7 +25,8 @@ export type LocalTarget =
     }
   | {
       readonly kind: 'lambda';
-      readonly fn: LocalFunction;
+      /** EventBridge invokes a Lambda target asynchronously: Lambda's queue takes the event. */
+      readonly invoker: LambdaAsyncInvoker;
       readonly inputPath?: string;
       readonly input?: string;
       readonly maxRetries: number;
@@ -34,7 +36,9 @@ export type LocalTarget =
 /**
  * The EventBridge `PutEvents` API for the offline stack: matches each entry against the rules of
  * its bus and delivers to SQS and Lambda targets asynchronously, with the rule's retry policy, then
- * its dead-letter queue, as EventBridge does. An entry for a bus that does not exist
+ * its dead-letter queue, as EventBridge does (docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html).
+ * A Lambda target is invoked asynchronously: once Lambda has queued the event, EventBridge is done,
+ * and a function error is Lambda's to retry (LambdaAsyncInvoker), never the rule's. An entry for a bus that does not exist
  * fails as it does on AWS; an event that matches no rule is accepted and dropped, as on AWS, but
  * offline it is logged — it is almost always a wrong bus name or detail-type.
  */
@@ -125,7 +129,7 @@ export class EventBus {
    */
   private async deliver(rule: LocalRule, target: LocalTarget, event: Record<string, unknown>): Promise<void> {
     const input = target.input ?? JSON.stringify(target.inputPath ? selectPath(event, target.inputPath) : event);
-    const name = target.kind === 'sqs' ? target.queueUrl : target.fn.name;
+    const name = target.kind === 'sqs' ? target.queueUrl : target.invoker.functionName;
     let lastError: unknown;
     let attempts = 0;
     while (attempts <= target.maxRetries) {
@@ -133,7 +137,7 @@ export class EventBus {
       attempts += 1;
       try {
         if (target.kind === 'sqs') await this.sqs.send(new SendMessageCommand({ QueueUrl: target.queueUrl, MessageBody: input }));
-        else await target.fn.invoke(JSON.parse(input));
+        else target.invoker.invoke(JSON.parse(input));
         this.delivered.push({ rule: rule.logicalId, target: name, eventId: String(event['id']) });
         return;
       } catch (error) {
@@ -147,14 +151,21 @@ export class EventBus {
       this.log(`[${rule.logicalId}] event ${String(event['id'])} dropped: the target has no dead-letter queue`);
       return;
     }
+    // The DLQ gets the event as it was put on the bus (not the target's transformed input), with
+    // attributes naming the rule, the target and the error.
+    const errorCode = (lastError as { name?: string }).name ?? 'Error';
     try {
       await this.sqs.send(
         new SendMessageCommand({
           QueueUrl: target.deadLetterQueueUrl,
-          MessageBody: input,
+          MessageBody: JSON.stringify(event),
           MessageAttributes: {
-            RULE_ARN: { DataType: 'String', StringValue: `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:rule/${rule.logicalId}` },
+            RULE_ARN: { DataType: 'String', StringValue: `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:rule/${busNameOf(rule.busName)}/${rule.logicalId}` },
+            TARGET_ARN: { DataType: 'String', StringValue: target.kind === 'sqs' ? target.queueArn : `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${name}` },
+            ERROR_CODE: { DataType: 'String', StringValue: errorCode.slice(0, 256) },
             ERROR_MESSAGE: { DataType: 'String', StringValue: reason.slice(0, 256) },
+            RETRY_ATTEMPTS: { DataType: 'Number', StringValue: String(attempts - 1) },
+            EXHAUSTED_RETRY_CONDITION: { DataType: 'String', StringValue: attempts > target.maxRetries ? 'MaximumRetryAttempts' : 'None' },
           },
         }),
       );

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import type { RequestLedger } from '../functions/adapters/requestAccounting.ts';
+import { mergeLedgers, type RequestLedger } from '../functions/adapters/requestAccounting.ts';
 
 /** How the offline stack runs one Lambda function from the synthesized template. */
 export interface LocalFunctionSpec {
@@ -35,6 +35,8 @@ interface Instance {
   worker: Worker;
   ready: Promise<void>;
   busy: boolean;
+  /** Set to 1 (and notified) to thaw the frozen environment for its next invocation. */
+  thawed: Int32Array;
 }
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./functionWorker.mjs', import.meta.url));
@@ -42,7 +44,8 @@ const WORKER_SCRIPT = fileURLToPath(new URL('./functionWorker.mjs', import.meta.
 /**
  * Runs a function's real bundle in worker threads, each with its own `process.env` (the template's
  * environment plus local endpoints), one invocation at a time per instance, with the function's
- * timeout enforced by terminating the instance — as Lambda does.
+ * timeout enforced by terminating the instance — as Lambda does. Between invocations an instance
+ * is frozen (functionWorker.mjs): nothing of it runs until the next invocation thaws it.
  */
 export class LocalFunction {
   private readonly instances: Instance[] = [];
@@ -56,6 +59,8 @@ export class LocalFunction {
   public billedDurationMs = 0;
   /** Bytes these environments wrote to their log (what CloudWatch Logs would ingest). */
   public logBytes = 0;
+  /** Requests the environments counted, sent with each answer (a frozen environment cannot be asked). */
+  private ledger: RequestLedger = {};
 
   public constructor(
     private readonly spec: LocalFunctionSpec,
@@ -88,33 +93,11 @@ export class LocalFunction {
     this.logBytes = 0;
   }
 
-  /** The request-accounting ledgers of every live execution environment, summed by the caller. */
+  /** The requests counted by this function's environments (one ledger: they are summed as answers arrive). */
   public async ledgers(reset: boolean): Promise<RequestLedger[]> {
-    const live = this.instances.slice();
-    const answers = await Promise.all(
-      live.map(async (instance) => {
-        try {
-          await instance.ready;
-        } catch {
-          return {};
-        }
-        return new Promise<RequestLedger>((resolve) => {
-          const id = randomUUID();
-          const timer = setTimeout(() => finish({}), 5_000);
-          const onMessage = (message: { type: string; id?: string; ledger?: RequestLedger }) => {
-            if (message.type === 'ledger' && message.id === id) finish(message.ledger ?? {});
-          };
-          const finish = (ledger: RequestLedger) => {
-            clearTimeout(timer);
-            instance.worker.off('message', onMessage);
-            resolve(ledger);
-          };
-          instance.worker.on('message', onMessage);
-          instance.worker.postMessage({ type: 'ledger', id, reset });
-        });
-      }),
-    );
-    return answers;
+    const ledger = structuredClone(this.ledger);
+    if (reset) this.ledger = {};
+    return [ledger];
   }
 
   public async invoke(event: unknown): Promise<unknown> {
@@ -146,9 +129,10 @@ export class LocalFunction {
         this.replace(instance);
         reject(new InvocationError(this.name, 'Sandbox.Timedout', `Task timed out after ${this.spec.timeoutMs / 1000} seconds`));
       }, this.spec.timeoutMs);
-      const onMessage = (message: { type: string; id?: string; ok?: boolean; result?: unknown; durationMs?: number; error?: { name: string; message: string } }) => {
+      const onMessage = (message: { type: string; id?: string; ok?: boolean; result?: unknown; durationMs?: number; error?: { name: string; message: string }; ledger?: RequestLedger }) => {
         if (message.type !== 'result' || message.id !== id) return;
         cleanup();
+        this.countRequests(message.ledger);
         this.durationMs += message.durationMs ?? 0;
         this.billedDurationMs += Math.ceil(message.durationMs ?? 0);
         if (message.ok) resolve(message.result);
@@ -167,6 +151,8 @@ export class LocalFunction {
       instance.worker.on('message', onMessage);
       instance.worker.on('exit', onExit);
       instance.worker.postMessage({ type: 'invoke', id, requestId: randomUUID(), event, timeoutMs: this.spec.timeoutMs });
+      Atomics.store(instance.thawed, 0, 1);
+      Atomics.notify(instance.thawed, 0);
     });
   }
 
@@ -198,23 +184,36 @@ export class LocalFunction {
     this.waiting.shift()?.();
   }
 
+  private countRequests(ledger: RequestLedger | undefined): void {
+    if (ledger !== undefined && Object.keys(ledger).length > 0) this.ledger = mergeLedgers(this.ledger, ledger);
+  }
+
   private spawn(): Instance {
+    const thawed = new Int32Array(new SharedArrayBuffer(4));
     const worker = new Worker(WORKER_SCRIPT, {
-      workerData: { entry: this.spec.entry, handlerName: this.spec.handlerName, functionName: this.name, memorySize: this.spec.memorySize },
+      workerData: { entry: this.spec.entry, handlerName: this.spec.handlerName, functionName: this.name, memorySize: this.spec.memorySize, thawFlag: thawed.buffer },
       env: this.spec.environment,
       stdout: true,
       stderr: true,
       execArgv: [],
     });
-    for (const stream of [worker.stdout, worker.stderr]) {
-      createInterface({ input: stream }).on('line', (line) => {
-        this.logBytes += Buffer.byteLength(line) + 1;
-        this.log(line);
-      });
-    }
+    const countAndLog = (line: string) => {
+      this.logBytes += Buffer.byteLength(line) + 1;
+      this.log(line);
+    };
+    // What reaches the worker's own stdio without functionWorker.mjs's redirection (native writes).
+    for (const stream of [worker.stdout, worker.stderr]) createInterface({ input: stream }).on('line', countAndLog);
+    let partial = '';
+    worker.on('message', (message: { type: string; text?: string }) => {
+      if (message.type !== 'log') return;
+      const lines = (partial + (message.text ?? '')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) countAndLog(line);
+    });
     const ready = new Promise<void>((resolve, reject) => {
-      const onMessage = (message: { type: string; initMs?: number; error?: { message: string } }) => {
+      const onMessage = (message: { type: string; initMs?: number; error?: { message: string }; ledger?: RequestLedger }) => {
         if (message.type === 'ready') {
+          this.countRequests(message.ledger);
           this.initDurationsMs.push(message.initMs ?? 0);
           resolve();
         } else if (message.type === 'init_error') {
@@ -230,7 +229,7 @@ export class LocalFunction {
       this.replace(instance);
     });
     worker.on('error', (error) => this.log(`[${this.name}] worker error: ${error.message}`));
-    const instance: Instance = { worker, ready, busy: false };
+    const instance: Instance = { worker, ready, busy: false, thawed };
     this.instances.push(instance);
     return instance;
   }

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { readCloudAssembly, resourcesOfType, type SynthesizedStack, type TemplateResource } from './CloudAssembly.ts';
 import { EventBus, type LocalRule, type LocalTarget } from './EventBus.ts';
 import { LocalFunction } from './FunctionHost.ts';
+import { LAMBDA_ASYNC_RETRY_DELAYS_MS, LambdaAsyncInvoker, type AsyncInvokeSettings } from './LambdaAsyncInvoker.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, resolveValue, type LocalResourceValues } from './Intrinsics.ts';
 import { SqsEventSource } from './SqsEventSource.ts';
 import { DemoServer } from './DemoServer.ts';
@@ -55,6 +56,8 @@ export interface OfflineStackOptions {
   readonly logs?: string;
   /** Execution environments per function. @default 2 */
   readonly functionConcurrency?: number;
+  /** Lambda's waits before retrying a failed asynchronous invocation. @default AWS's: 1 min, then 2 min */
+  readonly asyncRetryDelaysMs?: readonly number[];
   /** WebSocket idle and lifetime limits. @default API Gateway's: 10 min idle, 2 h */
   readonly gatewayLimits?: GatewayLimits;
   /** Serve the demo page, sending test notifications of this (push) type. @default no demo page */
@@ -136,15 +139,17 @@ interface CreatedQueue {
 export class OfflineStack {
   private readonly emulators: RunningEmulator[] = [];
   private readonly functions = new Map<string, LocalFunction>();
+  private readonly asyncInvokers = new Map<string, LambdaAsyncInvoker>();
   private readonly eventSources: SqsEventSource[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly queues = new Map<string, CreatedQueue>();
   private readonly tables = new Map<string, string>();
   private readonly buses = new Map<string, string>();
-  private readonly secrets = new Map<string, { arn: string; value: string }>();
+  /** Secrets by logical id: the AWSCURRENT value, and the AWSPREVIOUS one after a PutSecretValue. */
+  private readonly secrets = new Map<string, { arn: string; value: string; previous?: string; version: number }>();
   private gateway?: WebSocketGateway;
   private demo?: DemoServer;
-  private readonly schedules: { logicalId: string; fn: LocalFunction; expression: string }[] = [];
+  private readonly schedules: { logicalId: string; fn: LocalFunction; invoker: LambdaAsyncInvoker; expression: string }[] = [];
   private logStream?: WriteStream;
   private sqs?: SQSClient;
   private bus?: EventBus;
@@ -160,7 +165,7 @@ export class OfflineStack {
   public constructor(private readonly options: OfflineStackOptions) {
     this.stack = readCloudAssembly(options.assemblyDir, options.stackName);
     this.ports = { ...DEFAULT_PORTS, ...options.ports };
-    this.sesFaults = new FaultProxy(`http://127.0.0.1:${this.ports.sesEmulator}`);
+    this.sesFaults = new FaultProxy(`http://127.0.0.1:${this.ports.sesEmulator}`, offlineSesAccount);
     this.dynamodbFaults = new FaultProxy(`http://127.0.0.1:${this.ports.dynamodb}`);
   }
 
@@ -275,6 +280,7 @@ export class OfflineStack {
     await this.demo?.close();
     await this.gateway?.close();
     await this.bus?.close();
+    await Promise.allSettled([...this.asyncInvokers.values()].map((i) => i.close()));
     await this.admin?.close();
     await Promise.allSettled([...this.functions.values()].map((f) => f.close()));
     this.sqs?.destroy();
@@ -333,8 +339,9 @@ export class OfflineStack {
     for (const fn of this.functions.values()) fn.resetCounters();
   }
 
-  public gatewayConnections(): string[] {
-    return this.gateway?.connectionIds() ?? [];
+  /** Open gateway connections, or those whose `$connect` is still running. */
+  public gatewayConnections(state: 'open' | 'connecting' = 'open'): string[] {
+    return (state === 'open' ? this.gateway?.connectionIds() : this.gateway?.connectingIds()) ?? [];
   }
 
   /** Test and fault-injection hooks: drop a socket silently (vanish) or with $disconnect (drop). */
@@ -489,10 +496,16 @@ export class OfflineStack {
       if (typeof expression !== 'string') continue;
       for (const target of this.targetsOf(id, resource)) {
         if (target.kind !== 'lambda') continue;
-        this.schedules.push({ logicalId: id, fn: target.fn, expression });
+        const fn = this.functions.get(target.invoker.functionName)!;
+        this.schedules.push({ logicalId: id, fn, invoker: target.invoker, expression });
         if ((this.options.schedules ?? 'timer') === 'timer') {
+          // A schedule invokes its function asynchronously, as every EventBridge Lambda target.
           const timer = setInterval(() => {
-            target.fn.invoke(scheduledEvent(id)).catch((error: Error) => this.log(`[${id}] scheduled run failed: ${error.message}`));
+            try {
+              target.invoker.invoke(scheduledEvent(id));
+            } catch (error) {
+              this.log(`[${id}] scheduled run not started: ${(error as Error).message}`);
+            }
           }, rateToMs(expression));
           timer.unref();
           this.timers.push(timer);
@@ -515,11 +528,38 @@ export class OfflineStack {
         ...(typeof t['Input'] === 'string' ? { input: t['Input'] as string } : {}),
         ...(deadLetterQueueUrl ? { deadLetterQueueUrl } : {}),
       };
-      if (arnId && this.queues.has(arnId)) return [{ kind: 'sqs', queueUrl: this.queues.get(arnId)!.url, ...common }];
-      if (arnId && this.functions.has(arnId)) return [{ kind: 'lambda', fn: this.functions.get(arnId)!, ...common }];
+      if (arnId && this.queues.has(arnId)) return [{ kind: 'sqs', queueUrl: this.queues.get(arnId)!.url, queueArn: this.queues.get(arnId)!.arn, ...common }];
+      if (arnId && this.functions.has(arnId)) return [{ kind: 'lambda', invoker: this.asyncInvoker(arnId), ...common }];
       this.log(`[offline] rule ${ruleId}: target ${String(t['Id'])} is not a template queue or function; skipped`);
       return [];
     });
+  }
+
+  /** The function's asynchronous invocation queue, configured from its EventInvokeConfig and DeadLetterConfig. */
+  private asyncInvoker(functionId: string): LambdaAsyncInvoker {
+    const existing = this.asyncInvokers.get(functionId);
+    if (existing) return existing;
+    const queueUrlOf = (arn: unknown) => {
+      const id = (arn as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0];
+      return id ? this.queues.get(id)?.url : undefined;
+    };
+    const config = resourcesOfType(this.stack.template, 'AWS::Lambda::EventInvokeConfig').find(
+      ([, r]) => (r.Properties?.['FunctionName'] as { Ref?: string } | undefined)?.Ref === functionId,
+    )?.[1].Properties;
+    const onFailure = (config?.['DestinationConfig'] as { OnFailure?: { Destination?: unknown } } | undefined)?.OnFailure?.Destination;
+    const onFailureQueueUrl = queueUrlOf(onFailure);
+    if (onFailure !== undefined && onFailureQueueUrl === undefined) this.log(`[offline] ${functionId}: on-failure destination is not a template queue; failed events are dropped offline`);
+    const deadLetter = (this.stack.template.Resources[functionId]?.Properties?.['DeadLetterConfig'] as { TargetArn?: unknown } | undefined)?.TargetArn;
+    const deadLetterQueueUrl = queueUrlOf(deadLetter);
+    const settings: AsyncInvokeSettings = {
+      ...(typeof config?.['MaximumRetryAttempts'] === 'number' ? { maximumRetryAttempts: config['MaximumRetryAttempts'] } : {}),
+      ...(typeof config?.['MaximumEventAgeInSeconds'] === 'number' ? { maximumEventAgeMs: config['MaximumEventAgeInSeconds'] * 1000 } : {}),
+      ...(onFailureQueueUrl ? { onFailureQueueUrl } : {}),
+      ...(deadLetterQueueUrl ? { deadLetterQueueUrl } : {}),
+    };
+    const invoker = new LambdaAsyncInvoker(this.functions.get(functionId)!, settings, this.sqs!, this.log, this.options.asyncRetryDelaysMs ?? LAMBDA_ASYNC_RETRY_DELAYS_MS);
+    this.asyncInvokers.set(functionId, invoker);
+    return invoker;
   }
 
   private resolveOutputs(): Record<string, string> {
@@ -551,17 +591,35 @@ export class OfflineStack {
       const value = typeof p['SecretString'] === 'string'
         ? p['SecretString']
         : randomBytes(64).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, generate?.PasswordLength ?? 32);
-      this.secrets.set(id, { arn: `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:${id}-local`, value });
+      this.secrets.set(id, { arn: `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:${id}-local`, value, version: 1 });
     }
   }
 
+  /**
+   * GetSecretValue (by VersionStage AWSCURRENT or AWSPREVIOUS) and PutSecretValue, which makes the
+   * new value AWSCURRENT and moves the label AWSPREVIOUS to the old one, as a rotation does
+   * (docs.aws.amazon.com/secretsmanager/latest/userguide/whats-in-a-secret.html).
+   */
   private async secretsApi(operation: string, body: Record<string, unknown>): Promise<unknown> {
-    if (operation !== 'GetSecretValue') throw Object.assign(new Error(`offline Secrets Manager supports GetSecretValue only, not ${operation}`), { name: 'UnsupportedOperation' });
+    const fail = (name: string, message: string) => Object.assign(new Error(message), { name });
+    if (operation !== 'GetSecretValue' && operation !== 'PutSecretValue') throw fail('UnsupportedOperation', `offline Secrets Manager supports GetSecretValue and PutSecretValue only, not ${operation}`);
     const wanted = String(body['SecretId'] ?? '');
     const found = [...this.secrets].find(([id, s]) => s.arn === wanted || id === wanted);
-    if (!found) throw Object.assign(new Error(`Secrets Manager can't find the specified secret: ${wanted}`), { name: 'ResourceNotFoundException' });
+    if (!found) throw fail('ResourceNotFoundException', `Secrets Manager can't find the specified secret: ${wanted}`);
     const [id, secret] = found;
-    return { ARN: secret.arn, Name: id, SecretString: secret.value, VersionId: 'local', VersionStages: ['AWSCURRENT'] };
+    if (operation === 'PutSecretValue') {
+      if (typeof body['SecretString'] !== 'string' || body['SecretString'] === '') throw fail('InvalidParameterException', 'SecretString is required');
+      secret.previous = secret.value;
+      secret.value = body['SecretString'];
+      secret.version += 1;
+      return { ARN: secret.arn, Name: id, VersionId: `local-${secret.version}`, VersionStages: ['AWSCURRENT'] };
+    }
+    const stage = String(body['VersionStage'] ?? 'AWSCURRENT');
+    if (stage === 'AWSCURRENT') return { ARN: secret.arn, Name: id, SecretString: secret.value, VersionId: `local-${secret.version}`, VersionStages: ['AWSCURRENT'] };
+    if (stage === 'AWSPREVIOUS' && secret.previous !== undefined) {
+      return { ARN: secret.arn, Name: id, SecretString: secret.previous, VersionId: `local-${secret.version - 1}`, VersionStages: ['AWSPREVIOUS'] };
+    }
+    throw fail('ResourceNotFoundException', `Secrets Manager can't find the specified secret value for staging label: ${stage}`);
   }
 
   /** The WebSocket API of the template (one at most), routed to local functions. */
@@ -615,6 +673,26 @@ export class OfflineStack {
       },
     };
   }
+}
+
+/**
+ * What the SES emulator cannot answer: the offline stack's SES sends from and to any address, so it
+ * answers as an account out of the sandbox whose every identity is verified.
+ */
+function offlineSesAccount(method: string, path: string): { status: number; body: unknown } | undefined {
+  if (method !== 'GET') return undefined;
+  if (path === '/v2/email/account') {
+    return {
+      status: 200,
+      body: { ProductionAccessEnabled: true, SendingEnabled: true, EnforcementStatus: 'HEALTHY', SendQuota: { Max24HourSend: 1_000_000, MaxSendRate: 1000, SentLast24Hours: 0 } },
+    };
+  }
+  const identity = /^\/v2\/email\/identities\/([^/]+)$/.exec(path);
+  if (identity) {
+    const name = decodeURIComponent(identity[1]!);
+    return { status: 200, body: { IdentityType: name.includes('@') ? 'EMAIL_ADDRESS' : 'DOMAIN', VerifiedForSendingStatus: true, VerificationStatus: 'SUCCESS' } };
+  }
+  return undefined;
 }
 
 function splitHandler(handler: string): [string, string] {

@@ -52,6 +52,7 @@ export class WebSocketGateway {
   private server?: Server;
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   private readonly connections = new Map<string, LiveConnection>();
+  private readonly connecting = new Set<string>();
   private readonly pendingDisconnects = new Set<Promise<unknown>>();
 
   public constructor(
@@ -80,6 +81,11 @@ export class WebSocketGateway {
 
   public connectionIds(): string[] {
     return [...this.connections.keys()];
+  }
+
+  /** Connections whose `$connect` is still running (tests post to them to see the 410). */
+  public connectingIds(): string[] {
+    return [...this.connecting];
   }
 
   /** Drops the socket without running $disconnect, like a client that vanished. */
@@ -150,6 +156,9 @@ export class WebSocketGateway {
       authorizer = { ...(result.context ?? {}), principalId: result.principalId };
     }
     if (connectRoute) {
+      // Until $connect has returned, the connection does not exist for the @connections API: a
+      // post gets 410 GoneException, as on AWS (docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html).
+      this.connecting.add(connectionId);
       try {
         const response = (await connectRoute.fn.invoke({
           headers,
@@ -162,6 +171,8 @@ export class WebSocketGateway {
       } catch (error) {
         this.log(`[gateway] $connect failed: ${(error as Error).message}`);
         return reject(socket, 500, 'Internal Server Error');
+      } finally {
+        this.connecting.delete(connectionId);
       }
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, connectionId, authorizer, now, req));

@@ -11,6 +11,27 @@ const PERMANENT_ERRORS = new Set([
   'AccountSuspendedException',
   'NotFoundException',
 ]);
+/** SES or IAM refused the caller: a permission or sending-authorization policy, not a passing fault. */
+const NOT_AUTHORIZED_ERRORS = new Set(['AccessDeniedException', 'AccessDenied', 'NotAuthorizedException']);
+
+/**
+ * What a failed SendEmail means for the route. Permission and identity errors are permanent (a
+ * retry in minutes meets the same policy) and named, so the dead letter says what to fix.
+ */
+export function classifySesError(error: unknown): DispatchError {
+  const name = (error as { name?: string }).name ?? 'Error';
+  const detail = (error as Error).message ?? String(error);
+  const message = `SES SendEmail failed: ${name}: ${detail}`;
+  if (NOT_AUTHORIZED_ERRORS.has(name)) {
+    return new DispatchError('email_not_authorized', `${message} (the deliver function's role or an identity policy does not allow this send)`, false, { cause: error });
+  }
+  // SES's words when an address is not a verified identity: the sender's, or in the sandbox a recipient's.
+  if (name === 'MessageRejected' && /not verified|failed the check/i.test(detail)) {
+    return new DispatchError('email_identity_unverified', `${message} (in the SES sandbox every recipient must be a verified identity too)`, false, { cause: error });
+  }
+  if (PERMANENT_ERRORS.has(name)) return new DispatchError('email_rejected', message, false, { cause: error });
+  return new DispatchError('email_send_failed', message, true, { cause: error });
+}
 
 /** Sends rendered email through SES v2 `SendEmail`. */
 export class SesEmailSender implements EmailSender {
@@ -40,10 +61,7 @@ export class SesEmailSender implements EmailSender {
         }),
       );
     } catch (error) {
-      const name = (error as { name?: string }).name ?? 'Error';
-      const message = `SES SendEmail failed: ${name}: ${(error as Error).message}`;
-      if (PERMANENT_ERRORS.has(name)) throw new DispatchError('email_rejected', message, false, { cause: error });
-      throw new DispatchError('email_send_failed', message, true, { cause: error });
+      throw classifySesError(error);
     }
   }
 }

@@ -16,8 +16,20 @@ export const MAX_RECIPIENTS = 1000;
 /** How much of a rejected raw body is kept in its rejection record. */
 export const REJECTION_RAW_BODY_BYTES = 2048;
 
-/** SQS: a message's visibility timeout can be at most 12 h. */
+/**
+ * SQS: a message's visibility timeout can reach at most 12 h, counted from the ReceiveMessage that
+ * returned it; ChangeMessageVisibility past that is refused, not shortened
+ * (docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html).
+ */
 export const SQS_MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
+/**
+ * How long before a handler's ChangeMessageVisibility the event source mapping may have received
+ * the message: its batching window (at most 5 min) plus the invocation's run time (at most 5 min
+ * here), with room to spare.
+ */
+export const SQS_RECEIVE_MARGIN_SECONDS = 15 * 60;
+/** The longest delay a handler gives a received message; longer waits are the sweeper's. */
+export const SQS_MAX_DELAY_SECONDS = SQS_MAX_VISIBILITY_SECONDS - SQS_RECEIVE_MARGIN_SECONDS;
 /** SQS: SendMessageBatch / DeleteMessageBatch take at most 10 entries. */
 export const SQS_BATCH_SIZE = 10;
 /** SQS: the bodies of one SendMessageBatch together; AWS allows 1 MiB since 2025, queues made before may hold 256 KiB. */

@@ -15,6 +15,8 @@ export const FAILURE_CLASSIFICATIONS = [
   'push_post_failed',
   'email_send_failed',
   'email_rejected',
+  'email_not_authorized',
+  'email_identity_unverified',
   'recipient_missing',
   'worker_crashed',
   'notification_missing',

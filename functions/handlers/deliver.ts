@@ -21,7 +21,10 @@ const deliverRoute = routeAttempts({
   retryPolicy: config.retryPolicy,
   leaseMs: numberEnv('LEASE_MS', 60_000),
   dispatchers: {
-    email: new EmailDispatcher(config.catalog, new SesEmailSender(traced(sesClient()), { from: requireEnv('EMAIL_FROM') })),
+    email: new EmailDispatcher(config.catalog, new SesEmailSender(traced(sesClient()), {
+        from: requireEnv('EMAIL_FROM'),
+        ...(process.env['EMAIL_CONFIGURATION_SET'] ? { configurationSet: process.env['EMAIL_CONFIGURATION_SET'] } : {}),
+      })),
     // An email-only service has no push channel; its catalog names none.
     ...(pushConfigured() ? { push: pushDispatcherFromEnv(config.tableName) } : {}),
   },

@@ -1,11 +1,14 @@
 import middy from '@middy/core';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import type { Context, EventBridgeEvent } from 'aws-lambda';
+import type { Context, EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ApplyLifecycleEvent, type LifecycleResult } from '../core/lifecycle/ApplyLifecycleEvent.ts';
+import { lifecycleRetryDelayMs } from '../core/lifecycle/lifecycleRetryDelay.ts';
 import { parseLifecycleEvent } from '../core/lifecycle/parseLifecycleEvent.ts';
 import { SessionInvalidator } from '../core/push/SessionInvalidator.ts';
 import { systemClock } from '../core/types.ts';
-import { documentClient } from '../adapters/awsClients.ts';
+import { documentClient, sqsClient } from '../adapters/awsClients.ts';
+import { delayMessage } from '../adapters/delayMessage.ts';
 import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts';
 import { DynamoUserStates } from '../adapters/DynamoUserStates.ts';
 import { numberEnv, requireEnv } from './shared/config.ts';
@@ -30,20 +33,33 @@ const applyLifecycleEvent = new ApplyLifecycleEvent(
   },
 );
 
+const lifecycleQueueUrl = requireEnv('LIFECYCLE_QUEUE_URL');
+/** The lifecycle queue's maxReceiveCount: after the last receive a failed event goes to the DLQ at once. */
+const maxReceives = numberEnv('LIFECYCLE_MAX_RECEIVES', 6);
+const processor = new BatchProcessor(EventType.SQS);
+
 /**
- * lifecycle λ (EventBridge rule, detail-type `herald.lifecycle`). Malformed events and unknown
- * event types are logged, counted and absorbed — retrying cannot fix them. Any other failure
- * throws, so EventBridge retries the event and sends it to the rule's DLQ when retries are spent.
+ * One lifecycle event from the queue (the whole EventBridge event is the message body).
+ * Malformed events and unknown event types are logged, counted and absorbed — retrying cannot fix
+ * them. Any other failure makes the message visible again after a short backoff and reports it
+ * failed; after the queue's maximum receives it moves to the lifecycle DLQ.
  */
-async function handleLifecycle(event: EventBridgeEvent<string, unknown>, context: Context): Promise<LifecycleResult | { kind: 'absorbed' }> {
-  const parsed = parseLifecycleEvent(event.detail);
+async function handleRecord(record: SQSRecord, context: Context): Promise<LifecycleResult | { kind: 'absorbed' }> {
+  let event: EventBridgeEvent<string, unknown>;
+  try {
+    event = JSON.parse(record.body) as EventBridgeEvent<string, unknown>;
+  } catch {
+    event = { detail: undefined } as unknown as EventBridgeEvent<string, unknown>;
+  }
+  const parsed = parseLifecycleEvent(event?.detail);
   if (!parsed.ok) {
     logger.warn('lifecycle event absorbed', {
       reason: parsed.reason,
       detail: parsed.message,
-      event_id: event.id,
-      source: event.source,
-      raw_detail: JSON.stringify(event.detail ?? null).slice(0, 1024),
+      event_id: event?.id,
+      source: event?.source,
+      message_id: record.messageId,
+      raw_detail: JSON.stringify(event?.detail ?? null).slice(0, 1024),
     });
     countMetric('LifecycleEventsAbsorbed', { reason: parsed.reason });
     return { kind: 'absorbed' };
@@ -57,13 +73,30 @@ async function handleLifecycle(event: EventBridgeEvent<string, unknown>, context
     trace_id: lifecycle.trace_id,
     reason_code: lifecycle.reason_code,
   };
-  const result = await applyLifecycleEvent.apply(lifecycle, () => context.getRemainingTimeInMillis());
+  let result: LifecycleResult;
+  try {
+    result = await applyLifecycleEvent.apply(lifecycle, () => context.getRemainingTimeInMillis());
+  } catch (error) {
+    const receives = Number(record.attributes.ApproximateReceiveCount ?? 1);
+    const delayMs = lifecycleRetryDelayMs(receives, maxReceives);
+    logger.warn('lifecycle event failed; will be retried', { ...fields, receive: receives, retry_in_ms: delayMs, error: error as Error });
+    countMetric('LifecycleEventsRetried', { event_type: lifecycle.event_type });
+    await delayMessage(traced(sqsClient()), lifecycleQueueUrl, record.receiptHandle, delayMs).catch((delayError: Error) =>
+      logger.warn('could not shorten the retry delay; the event comes back after the visibility timeout', { ...fields, error: delayError }),
+    );
+    throw error;
+  }
   logger.info(`lifecycle event ${result.kind}`, { ...fields, ...result });
   countMetric('LifecycleEvents', { event_type: lifecycle.event_type, result: result.kind });
   if (result.kind === 'applied') countMetric('RoutesCancelled', { reason: lifecycle.event_type }, result.cancelled + result.cancelRequested);
   return result;
 }
 
-export const handler = middy(handleLifecycle).use(traceInvocation())
+/** lifecycle λ: lifecycle queue (fed by the bus rule, detail-type `herald.lifecycle`) → apply. Partial batch responses. */
+export const handler = middy(
+  (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    processPartialResponse(event, (record: SQSRecord) => handleRecord(record, context), processor, { context, throwOnFullBatchFailure: false, processInParallel: true }),
+)
+  .use(traceInvocation())
   .use(injectLambdaContext(logger))
   .use(countMetricsFlush());

@@ -18,6 +18,7 @@ export const LOCALSTACK_SUPPORT: Readonly<Record<string, { plan: LocalStackPlan;
   'AWS::Lambda::Function': { plan: 'free', confirmed: true },
   'AWS::Lambda::EventSourceMapping': { plan: 'free', confirmed: true },
   'AWS::Lambda::Permission': { plan: 'free', confirmed: false },
+  'AWS::Lambda::EventInvokeConfig': { plan: 'free', confirmed: false, note: 'the sweeper\'s asynchronous retry settings; LocalStack\'s Lambda provider implements PutFunctionEventInvokeConfig' },
   'AWS::IAM::Role': { plan: 'free', confirmed: true, note: 'IAM policies are not enforced unless ENFORCE_IAM=1' },
   'AWS::IAM::Policy': { plan: 'free', confirmed: false },
   'AWS::Logs::LogGroup': { plan: 'free', confirmed: false },

@@ -16,9 +16,12 @@ export interface ConnectionAuthProps {
   readonly jwksUrl?: string;
   /** Secret whose string is the HS256 key. @default a generated 64-character secret */
   readonly hmacSecret?: ISecret;
-  /** Required `iss`. @default not checked */
+  /** Required `iss`. Required with `jwksUrl`; with the HS256 secret, checked when set. */
   readonly issuer?: string;
-  /** Required `aud`. @default not checked */
+  /**
+   * Required `aud`. Required with `jwksUrl`: an identity provider's keys sign the tokens of every
+   * application it serves, so without it a token for another application would connect.
+   */
   readonly audience?: string;
 }
 
@@ -26,6 +29,10 @@ export interface PushGatewayProps {
   readonly auth?: ConnectionAuthProps;
   /** @default 'live' */
   readonly stageName?: string;
+  /** Stage-wide message rate and burst limits. */
+  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Reserved concurrency of the gateway's functions. */
+  readonly reservedConcurrency?: { readonly authorizer?: number; readonly connection?: number };
   readonly notificationsTable: Table;
   /** How the connections and streams tables are billed. */
   readonly capacity: ValidatedTableCapacity;
@@ -78,6 +85,12 @@ export class PushGateway extends Construct {
     };
     if (auth.jwksUrl) {
       if (!/^https:\/\//.test(auth.jwksUrl)) throw new Error('NotificationService: push.auth.jwksUrl must be an https:// URL');
+      const missing = (['issuer', 'audience'] as const).filter((claim) => !auth[claim]);
+      if (missing.length > 0) {
+        throw new Error(
+          `NotificationService: push.auth.jwksUrl needs ${missing.join(' and ')} too: the identity provider's keys also sign tokens for its other applications, and those must not connect`,
+        );
+      }
       authEnvironment['JWKS_URL'] = auth.jwksUrl;
     } else {
       const secret =
@@ -101,6 +114,7 @@ export class PushGateway extends Construct {
     this.authorizerFunction = new HeraldFunction(this, 'Authorizer', {
       ...functionDefaults,
       handler: 'authorizer',
+      ...(props.reservedConcurrency?.authorizer !== undefined ? { reservedConcurrency: props.reservedConcurrency.authorizer } : {}),
       timeout: Duration.seconds(10),
       memorySize: 256,
       // Only the Powertools settings of the shared environment: the authorizer touches no table.
@@ -109,14 +123,16 @@ export class PushGateway extends Construct {
     this.tokenSecret?.grantRead(this.authorizerFunction);
 
     this.api = new WebSocketApi(this, 'Api', {
+      apiName: `${Stack.of(this).stackName}-push`,
       description: 'Herald push: clients connect with ?token=<JWT> and resume from a cursor',
       routeSelectionExpression: '$request.body.action',
     });
-    this.stage = new WebSocketStage(this, 'Stage', { webSocketApi: this.api, stageName: props.stageName ?? 'live', autoDeploy: true });
+    this.stage = new WebSocketStage(this, 'Stage', { webSocketApi: this.api, stageName: props.stageName ?? 'live', autoDeploy: true, throttle: props.throttle });
 
     this.connectionFunction = new HeraldFunction(this, 'Connection', {
       ...functionDefaults,
       handler: 'connection',
+      ...(props.reservedConcurrency?.connection !== undefined ? { reservedConcurrency: props.reservedConcurrency.connection } : {}),
       timeout: Duration.seconds(29),
       memorySize: 256,
       environment: { ...props.environment, ...this.pushEnvironment() },
@@ -148,7 +164,7 @@ export class PushGateway extends Construct {
 
   private acknowledgeConnectionWildcard(fn: HeraldFunction): void {
     const apiId = Stack.of(this).getLogicalId(this.api.node.defaultChild as never);
-    Validations.of(fn).acknowledge({
+    fn.acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${apiId}>/${this.stage.stageName}/*/@connections/*]`,
       reason: 'Connection ids are created at run time; the grant is scoped to this API and stage and to the @connections management API only.',
     });

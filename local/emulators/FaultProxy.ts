@@ -1,9 +1,14 @@
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 
-/** A fault to inject: requests whose body contains `match` get an AWS-style error instead. */
+/**
+ * A fault to inject: requests whose body contains `match` get an AWS-style error instead or, with
+ * `delayMs` alone, reach the emulator that much later (a slow call, not a failed one).
+ */
 export interface FaultRule {
   readonly match: string;
+  /** Hold each matching request this long first; without status or errorType it then passes through. */
+  readonly delayMs?: number;
   /** HTTP status of the injected error. @default 500 */
   readonly status?: number;
   /** AWS error code sent in `x-amzn-ErrorType`. @default InternalFailure */
@@ -29,7 +34,11 @@ export class FaultProxy {
   private server?: Server;
   public passed = 0;
 
-  public constructor(private readonly target: string) {}
+  public constructor(
+    private readonly target: string,
+    /** Requests the emulator behind cannot answer, answered here (method and path → status and JSON body). */
+    private readonly localAnswers: (method: string, path: string) => { status: number; body: unknown } | undefined = () => undefined,
+  ) {}
 
   public add(rule: FaultRule): FaultState {
     if (typeof rule.match !== 'string' || rule.match === '') throw new Error('fault rule needs a non-empty "match" string');
@@ -60,16 +69,28 @@ export class FaultProxy {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks);
+    const local = this.localAnswers(req.method ?? 'GET', new URL(req.url ?? '/', 'http://local').pathname);
+    if (local !== undefined) {
+      res.writeHead(local.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(local.body));
+      return;
+    }
     const text = body.toString('utf8');
     const rule = this.rules.find((r) => text.includes(r.match) && (r.times === undefined || r.hits < r.times));
     if (rule !== undefined) {
       rule.hits += 1;
       rule.hitAt.push(Date.now());
+      if (rule.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, rule.delayMs));
+      if (rule.delayMs !== undefined && rule.status === undefined && rule.errorType === undefined) return this.pass(req, res, body);
       const errorType = rule.errorType ?? 'InternalFailure';
       res.writeHead(rule.status ?? 500, { 'content-type': 'application/json', 'x-amzn-errortype': errorType });
       res.end(JSON.stringify({ message: rule.message ?? `injected fault (${errorType})` }));
       return;
     }
+    this.pass(req, res, body);
+  }
+
+  private pass(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
     this.passed += 1;
     const upstream = request(new URL(req.url ?? '/', this.target), { method: req.method, headers: req.headers }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);

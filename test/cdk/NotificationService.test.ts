@@ -45,7 +45,8 @@ describe('NotificationService: queues', () => {
 
   it('encrypts every queue and denies non-TLS access', () => {
     const queues = Object.values(resources).filter((r) => r.Type === 'AWS::SQS::Queue');
-    expect(queues).toHaveLength(5);
+    // intake, route and lifecycle with their DLQs, and the bus's DLQ.
+    expect(queues).toHaveLength(7);
     for (const queue of queues) expect(queue.Properties['SqsManagedSseEnabled']).toBe(true);
     const policies = Object.values(resources).filter((r) => r.Type === 'AWS::SQS::QueuePolicy');
     expect(policies.every((p) => JSON.stringify(p.Properties).includes('"aws:SecureTransport":"false"'))).toBe(true);
@@ -53,7 +54,7 @@ describe('NotificationService: queues', () => {
 
   it('gives each consumed queue a visibility timeout of at least 6× its function timeout', () => {
     const mappings = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping');
-    expect(mappings).toHaveLength(2);
+    expect(mappings).toHaveLength(3);
     for (const mapping of mappings) {
       const fn = resources[mapping.Properties['FunctionName'].Ref]!;
       const queue = resources[mapping.Properties['EventSourceArn']['Fn::GetAtt'][0]]!;
@@ -61,8 +62,8 @@ describe('NotificationService: queues', () => {
     }
   });
 
-  it('reports partial batch failures on both SQS event sources', () => {
-    for (const fn of [service.acceptFunction, service.deliverFunction]) {
+  it('reports partial batch failures on every SQS event source', () => {
+    for (const fn of [service.acceptFunction, service.deliverFunction, service.lifecycleFunction]) {
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         FunctionName: { Ref: logicalId(fn) },
         FunctionResponseTypes: ['ReportBatchItemFailures'],
@@ -167,10 +168,12 @@ describe('NotificationService: functions and IAM', () => {
     expect(actions(statements).some((a) => a.endsWith(':*'))).toBe(false);
   });
 
-  it('lets only the deliver function send email, from the configured address and identity', () => {
+  it('lets only the deliver function send email, from the configured address, against any identity SES checks', () => {
     const ses = policyStatements(service.deliverFunction).find((s) => s.Action === 'ses:SendEmail');
     expect(ses.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'notifications@herald.example.com' } });
-    expect(JSON.stringify(ses.Resource)).toContain('identity/herald.example.com');
+    // In the SES sandbox SES authorizes against each recipient's identity too: identity/<domain> alone is AccessDenied.
+    expect(JSON.stringify(ses.Resource)).toContain(':identity/*');
+    expect(JSON.stringify(ses.Resource)).not.toContain('identity/herald.example.com');
     expect(actions(policyStatements(service.acceptFunction))).not.toContain('ses:SendEmail');
     expect(actions(policyStatements(service.sweeperFunction))).not.toContain('ses:SendEmail');
   });
@@ -243,7 +246,8 @@ describe('NotificationService: event bus and schedule', () => {
       Targets: [Match.objectLike({
         Arn: { 'Fn::GetAtt': [logicalId(service.intakeQueue), 'Arn'] },
         InputPath: '$.detail',
-        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(service.intakeDeadLetterQueue), 'Arn'] } },
+        // Not the intake DLQ: EventBridge's failure records cannot be moved back like intake messages.
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(service.busDeadLetterQueue), 'Arn'] } },
       })],
     });
   });
@@ -261,7 +265,7 @@ describe('NotificationService: event bus and schedule', () => {
       [
         'HeraldEventBusName', 'HeraldIntakeDeadLetterQueueUrl', 'HeraldIntakeQueueUrl', 'HeraldRouteDeadLetterQueueUrl', 'HeraldRouteQueueUrl',
         'HeraldTableName', 'HeraldWebSocketUrl', 'HeraldConnectionsTableName', 'HeraldStreamsTableName', 'HeraldTokenSecretArn',
-        'HeraldLifecycleDeadLetterQueueUrl',
+        'HeraldLifecycleDeadLetterQueueUrl', 'HeraldLifecycleQueueUrl', 'HeraldBusDeadLetterQueueUrl', 'HeraldEmailFrom', 'HeraldVerifyTypes',
       ].sort(),
     );
   });
@@ -328,31 +332,46 @@ describe('NotificationService: WebSocket push', () => {
 
   it('verifies tokens with a JWKS URL instead of a secret when configured', () => {
     const stack = new Stack(app(), 'J');
-    const jwks = new NotificationService(stack, 'H', { catalog: { p: { channels: ['push'] } }, push: { auth: { jwksUrl: 'https://id.example.com/.well-known/jwks.json', issuer: 'https://id.example.com' } } });
+    const jwks = new NotificationService(stack, 'H', { catalog: { p: { channels: ['push'] } }, push: { auth: { jwksUrl: 'https://id.example.com/.well-known/jwks.json', issuer: 'https://id.example.com', audience: 'herald' } } });
     const env = Template.fromStack(stack).toJSON().Resources[logicalId(jwks.push!.authorizerFunction, stack)].Properties.Environment.Variables;
-    expect(env).toMatchObject({ JWKS_URL: 'https://id.example.com/.well-known/jwks.json', JWT_ISSUER: 'https://id.example.com' });
+    expect(env).toMatchObject({ JWKS_URL: 'https://id.example.com/.well-known/jwks.json', JWT_ISSUER: 'https://id.example.com', JWT_AUDIENCE: 'herald' });
     expect(env.JWT_SECRET_ARN).toBeUndefined();
     expect(jwks.push!.tokenSecret).toBeUndefined();
   });
 });
 
 describe('NotificationService: lifecycle events', () => {
-  it('routes herald.lifecycle events from its bus to the lifecycle function with a retry policy and a DLQ', () => {
+  it('routes herald.lifecycle events from its bus to the lifecycle queue (not the function: a Lambda target is invoked asynchronously)', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: { Ref: logicalId(service.bus) },
       EventPattern: { 'detail-type': ['herald.lifecycle'] },
       Targets: [Match.objectLike({
-        Arn: { 'Fn::GetAtt': [logicalId(service.lifecycleFunction), 'Arn'] },
-        RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 21600 },
-        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(service.lifecycleDeadLetterQueue), 'Arn'] } },
+        Arn: { 'Fn::GetAtt': [logicalId(service.lifecycleQueue), 'Arn'] },
+        RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(service.busDeadLetterQueue), 'Arn'] } },
       })],
     });
+    const rules = Object.values(resources).filter((r) => r.Type === 'AWS::Events::Rule' && r.Properties['EventPattern']);
+    // No bus rule targets a function: a function error there would be Lambda's to retry twice and drop.
+    expect(rules.flatMap((r) => r.Properties['Targets']).every((t: any) => !JSON.stringify(t.Arn).includes(logicalId(service.lifecycleFunction)))).toBe(true);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalId(service.lifecycleFunction) },
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(service.lifecycleQueue), 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(service.lifecycleDeadLetterQueue), 'Arn'] }, maxReceiveCount: 6 },
+    });
     expect(resources[logicalId(service.lifecycleDeadLetterQueue)]!.Properties['SqsManagedSseEnabled']).toBe(true);
+    // Failed events come back after a short backoff: the function may change their visibility.
+    expect(policyStatements(service.lifecycleFunction).some((st) => [st.Action].flat().includes('sqs:ChangeMessageVisibility') && JSON.stringify(st.Resource).includes(logicalId(service.lifecycleQueue)))).toBe(true);
   });
 
-  it('lets EventBridge send failed events to the DLQ (queue policy)', () => {
-    const policy = Object.values(resources).find((r) => r.Type === 'AWS::SQS::QueuePolicy' && JSON.stringify(r.Properties['Queues']).includes(logicalId(service.lifecycleDeadLetterQueue)))!;
-    expect(JSON.stringify(policy.Properties['PolicyDocument'])).toContain('events.amazonaws.com');
+  it('lets EventBridge send failed events to the bus DLQ and the lifecycle queue (queue policies)', () => {
+    for (const queue of [service.busDeadLetterQueue, service.lifecycleQueue]) {
+      const policy = Object.values(resources).find((r) => r.Type === 'AWS::SQS::QueuePolicy' && JSON.stringify(r.Properties['Queues']).includes(logicalId(queue)))!;
+      expect(JSON.stringify(policy.Properties['PolicyDocument'])).toContain('events.amazonaws.com');
+    }
   });
 
   it('route indexes project only attributes a route never changes, so attempts do not rewrite them', () => {
@@ -388,6 +407,7 @@ describe('NotificationService: alarms and dashboard', () => {
     ['intake', () => service.intakeDeadLetterQueue],
     ['route', () => service.routeDeadLetterQueue],
     ['lifecycle', () => service.lifecycleDeadLetterQueue],
+    ['bus', () => service.busDeadLetterQueue],
   ])('alarms on any message in the %s dead-letter queue', (_name, queue) => {
     const [alarm] = alarmOn('ApproximateNumberOfMessagesVisible', logicalId(queue()));
     expect(alarm).toMatchObject({ Namespace: 'AWS/SQS', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', Statistic: 'Maximum', TreatMissingData: 'notBreaching' });
@@ -410,7 +430,7 @@ describe('NotificationService: alarms and dashboard', () => {
       expect(alarmOn('Errors', logicalId(fn))).toHaveLength(1);
       expect(alarmOn('Throttles', logicalId(fn))).toHaveLength(1);
     }
-    expect(alarms).toHaveLength(3 + 2 + 1 + 12 + 3);
+    expect(alarms).toHaveLength(4 + 2 + 1 + 12 + 3);
   });
 
   it('links every alarm to a section of the runbook that exists', () => {
@@ -515,6 +535,16 @@ describe('NotificationService: props validation at synth time', () => {
     [{ removalPolicy: 'delete' } as never, 'Herald config: removalPolicy must be "retain" or "destroy"'],
     [{ retry: 'fast' } as never, 'Herald config: retry must be an object'],
     [{ sweepIntervalMinutes: 0.5 }, 'Herald config: sweepIntervalMinutes must be a whole number, at least 1 (got 0.5)'],
+    [{ retry: { minBackoffSeconds: 5, maxBackoffSeconds: 43_201 } }, 'maximum backoff must be at most 12 hours'],
+    [{ jwksUrl: 'https://id.example.com/jwks.json' }, 'push.auth.jwksUrl needs issuer and audience too'],
+    [{ jwksUrl: 'https://id.example.com/jwks.json', jwtIssuer: 'https://id.example.com/' }, 'push.auth.jwksUrl needs audience too'],
+    [{ reservedConcurrency: { acept: 5 } } as never, 'Herald config: reservedConcurrency has unknown key acept'],
+    [{ reservedConcurrency: { deliver: 0 } }, 'reservedConcurrency.deliver must be an integer from 1 to 10000'],
+    [{ reservedConcurrency: { deliver: 10 }, deliverMaxConcurrency: 20 }, 'deliverMaxConcurrency must not exceed reservedConcurrency.deliver'],
+    [{ pushThrottle: { rateLimit: 100 } } as never, 'Herald config: pushThrottle must be { "rateLimit": <messages/s>, "burstLimit": <messages> }'],
+    [{ pushThrottle: { rateLimit: 100, burstLimit: 0 } }, 'push.throttle needs rateLimit from 0 to 10000'],
+    [{ lifecycleSources: [] }, 'eventSources.lifecycle must be a non-empty list'],
+    [{ emailConfigurationSet: 'has space' }, 'emailConfigurationSet must be an SES configuration set name'],
     [{ pushFreshnessMinutes: '60' } as never, 'Herald config: pushFreshnessMinutes must be a number (got "60")'],
     [{ retry: { maxBackoffSeconds: '900' } } as never, 'Herald config: retry.maxBackoffSeconds must be a number (got "900")'],
     [{ catalog: { alert: { channels: ['push'], maxAttempt: 3 } } } as never, 'catalog entry "alert": unknown keys maxAttempt'],
@@ -540,6 +570,67 @@ describe('NotificationService: props validation at synth time', () => {
     expect(() => new NotificationService(stack, 'H', { catalog: { p: { channels: ['push'] } }, sweepGrace: Duration.seconds(5) })).toThrow(
       'sweepGrace must be at least the deliver function timeout',
     );
+  });
+});
+
+describe('NotificationService: AWS rules the template follows', () => {
+  const roles = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::IAM::Role' && JSON.stringify(r.Properties['AssumeRolePolicyDocument']).includes('lambda.amazonaws.com'));
+  const heraldRoles = heraldFunctions(resources).map((f) => f.Properties['Role']['Fn::GetAtt'][0] as string);
+
+  it('lets each function write logs to its own log group only (not AWSLambdaBasicExecutionRole, which allows every log group)', () => {
+    expect(heraldRoles).toHaveLength(6);
+    for (const [id, role] of roles.filter(([id]) => heraldRoles.includes(id))) {
+      expect(JSON.stringify(role.Properties['ManagedPolicyArns'] ?? [])).not.toContain('AWSLambdaBasicExecutionRole');
+      const fn = heraldFunctions(resources).find((f) => f.Properties['Role']['Fn::GetAtt'][0] === id)!;
+      const logGroupId = fn.Properties['LoggingConfig']['LogGroup']['Ref'] as string;
+      const policy = Object.values(resources).find((r) => r.Type === 'AWS::IAM::Policy' && r.Properties['Roles'].some((x: any) => x.Ref === id))!;
+      const logs = policy.Properties['PolicyDocument'].Statement.filter((st: any) => JSON.stringify(st.Action).includes('logs:'));
+      expect(logs).toEqual([{ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [logGroupId, 'Arn'] } }]);
+    }
+  });
+
+  it('starts no function with --enable-source-maps (Node would parse the 2–3 MB maps at every cold start)', () => {
+    for (const fn of heraldFunctions(resources)) expect(JSON.stringify(fn.Properties['Environment'])).not.toContain('enable-source-maps');
+  });
+
+  it('names the WebSocket API after the stack and throttles its stage, by default and as configured', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { Name: 'Herald-push', ProtocolType: 'WEBSOCKET' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: { ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 } });
+    synth({ pushThrottle: { rateLimit: 50, burstLimit: 100 } }).template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+    });
+  });
+
+  it('reserves concurrency only where configured', () => {
+    expect(heraldFunctions(resources).every((f) => f.Properties['ReservedConcurrentExecutions'] === undefined)).toBe(true);
+    const reserved = synth({ reservedConcurrency: { accept: 20, deliver: 50, connection: 10 } });
+    const reservedOf = (fn: { node: { defaultChild?: unknown } }) => (reserved.template.toJSON().Resources as typeof resources)[logicalId(fn, reserved.stack)]!.Properties['ReservedConcurrentExecutions'];
+    expect(reservedOf(reserved.stack.service.acceptFunction)).toBe(20);
+    expect(reservedOf(reserved.stack.service.deliverFunction)).toBe(50);
+    expect(reservedOf(reserved.stack.service.push!.connectionFunction)).toBe(10);
+    expect(reservedOf(reserved.stack.service.sweeperFunction)).toBeUndefined();
+  });
+
+  it('matches bus events on the configured sources too', () => {
+    const { template: sourced } = synth({ intentSources: ['shop'], lifecycleSources: ['accounts', 'auth'] });
+    sourced.hasResourceProperties('AWS::Events::Rule', { EventPattern: { 'detail-type': ['herald.intent'], source: ['shop'] } });
+    sourced.hasResourceProperties('AWS::Events::Rule', { EventPattern: { 'detail-type': ['herald.lifecycle'], source: ['accounts', 'auth'] } });
+  });
+
+  it('does not let Lambda retry a failed sweep (the next scheduled run does the same work)', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: logicalId(service.sweeperFunction) },
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
+    });
+  });
+
+  it('passes the configuration set to the deliverer and allows sending with it', () => {
+    const { stack: configured, template: synthesized } = synth({ emailConfigurationSet: 'herald-events' });
+    const deliverId = logicalId(configured.service.deliverFunction, configured);
+    expect(synthesized.toJSON().Resources[deliverId].Properties.Environment.Variables.EMAIL_CONFIGURATION_SET).toBe('herald-events');
+    const statements = policyStatements(configured.service.deliverFunction, { stack: configured, resources: synthesized.toJSON().Resources });
+    expect(JSON.stringify(statements.find((st) => st.Action === 'ses:SendEmail').Resource)).toContain(':configuration-set/herald-events');
   });
 });
 

@@ -29,7 +29,7 @@ afterEach(async () => {
 afterAll(() => rmSync(intentFiles, { recursive: true, force: true }));
 
 describe('herald CLI', () => {
-  it.each(['send', 'status', 'rejections', 'dead-letters', 'redrive-queue', 'token', 'tail'])('%s --help shows examples and exits 0', async (command) => {
+  it.each(['send', 'status', 'rejections', 'dead-letters', 'dlq', 'redrive-queue', 'token', 'tail', 'verify'])('%s --help shows examples and exits 0', async (command) => {
     const result = await herald(command, '--help');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`herald ${command}`);
@@ -219,6 +219,36 @@ describe('herald CLI', () => {
     const result = await json('redrive-queue', 'route');
     expect(result.moved).toBeGreaterThanOrEqual(1);
     expect(await approximateDepth(outputs.routeDlqUrl)).toBe(0);
+  });
+
+  it('shows what EventBridge could not deliver (herald dlq bus) and puts it on the bus again (herald redrive-queue bus)', async () => {
+    // Prepare: an intent event as EventBridge leaves it in the bus DLQ — the event as it was put on
+    // the bus, with error attributes and no source queue (StartMessageMoveTask cannot move it).
+    const busDlqUrl = outputs.busDlqUrl;
+    const sent = intent('ping', { user_id: uid('bus-dlq') }, { hello: 'again' });
+    const event = { version: '0', id: uid('event'), 'detail-type': 'herald.intent', source: 'shop', account: '000000000000', time: new Date().toISOString(), region: 'us-east-1', resources: [], detail: sent };
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: busDlqUrl,
+        MessageBody: JSON.stringify(event),
+        MessageAttributes: {
+          RULE_ARN: { DataType: 'String', StringValue: 'arn:aws:events:us-east-1:000000000000:rule/bus/IntentsToIntake' },
+          ERROR_CODE: { DataType: 'String', StringValue: 'SQS.AccessDenied' },
+          ERROR_MESSAGE: { DataType: 'String', StringValue: 'The queue policy denies events.amazonaws.com' },
+        },
+      }),
+    );
+
+    // Act / Assess: listed, with the error, and still there afterwards.
+    const listed = (await json('dlq', 'bus')) as { kind: string; about: string; error: string }[];
+    expect(listed.find((row) => row.about.includes(sent.idempotency_key))).toMatchObject({ kind: 'event herald.intent', error: 'SQS.AccessDenied The queue policy denies events.amazonaws.com' });
+    expect(await approximateDepth(busDlqUrl)).toBeGreaterThanOrEqual(1);
+
+    // Act / Assess: put on the bus again, the intent is accepted, and the DLQ is empty.
+    const redriven = await json('redrive-queue', 'bus');
+    expect(redriven).toMatchObject({ put: 1, left: [] });
+    await waitFor('the intent accepted', async () => (await store.getNotification(notificationIdFor('tests', sent.idempotency_key)))?.state === 'accepted');
+    expect(await approximateDepth(busDlqUrl)).toBe(0);
   });
 
   it('mints a token the authorizer accepts, and tails a user\'s frames', async () => {

@@ -27,6 +27,7 @@ import {
   waitFor,
 } from './support.ts';
 import { closeAllClients, connectAs } from './wsClient.ts';
+import { runCommand } from '../runCommand.ts';
 
 const lifecycleDlqUrl = endpoints.outputs['HeraldLifecycleDeadLetterQueueUrl']!;
 const connect = connectAs;
@@ -268,7 +269,25 @@ describe('bad events and failures', () => {
     expect(await approximateDepth(lifecycleDlqUrl)).toBe(0);
   });
 
-  it('retries a failing handler, then sends the event to the rule\'s DLQ', async () => {
+  it('retries a failing event from the lifecycle queue within seconds, then applies it', async () => {
+    // Prepare: the user's first two invocations fail (each DynamoDB request is tried 3 times by the SDK).
+    const user = uid('flaky');
+    const socket = await connect(user, 'phone');
+    await addFault('dynamodb', { match: user, status: 500, errorType: 'InternalServerError', times: 6 });
+
+    // Act
+    await putLifecycle({ event_type: 'user.blocked', user_id: user, occurred_at_ms: Date.now() });
+
+    // Assess: applied after the queue gave it back (2 s, then 4 s), not after its 30-minute visibility timeout.
+    await socket.waitFor('session_invalidated', () => socket.frames.find((f) => f.type === 'session_invalidated'), 30_000);
+    await waitFor('the applied line', async () => functionLogLines(user).some((l) => l['message'] === 'lifecycle event applied'));
+    const delays = functionLogLines(user).filter((l) => l['message'] === 'lifecycle event failed; will be retried').map((l) => l['retry_in_ms']);
+    // Six failed requests: one or two invocations, depending on how many requests each made before it failed.
+    expect(delays.length).toBeGreaterThanOrEqual(1);
+    expect(delays).toEqual([2_000, 4_000].slice(0, delays.length));
+  });
+
+  it('moves an event that fails every receive to the lifecycle DLQ, and herald redrive-queue lifecycle applies it once fixed', async () => {
     // Prepare: every DynamoDB request about this user fails (500), so the handler throws.
     const user = uid('fails');
     const fault = await addFault('dynamodb', { match: user, status: 500, errorType: 'InternalServerError' });
@@ -276,14 +295,21 @@ describe('bad events and failures', () => {
     // Act
     await putLifecycle({ event_type: 'user.blocked', user_id: user, occurred_at_ms: Date.now() });
 
-    // Assess
+    // Assess: after the queue's 6 receives (2 + 4 + 8 + 16 + 32 s apart) the whole EventBridge event is in the DLQ.
     const received = await waitFor('the event in the lifecycle DLQ', async () => {
-      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: lifecycleDlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }));
+      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: lifecycleDlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 0 }));
       return Messages.find((m) => m.Body?.includes(user));
-    }, 60_000);
+    }, 110_000);
     expect(JSON.parse(received.Body!)).toMatchObject({ 'detail-type': 'herald.lifecycle', detail: { user_id: user } });
-    expect(received.MessageAttributes?.['ERROR_MESSAGE']?.StringValue).toBeTruthy();
-    // 1 try + 4 retries (the rule's retry policy), each with the SDK's own 3 attempts.
-    expect((await faults('dynamodb')).find((f) => f.id === fault.id)!.hits).toBeGreaterThanOrEqual(5);
-  });
+    expect(functionLogLines(user).filter((l) => l['message'] === 'lifecycle event failed; will be retried').map((l) => l['retry_in_ms'])).toEqual([2_000, 4_000, 8_000, 16_000, 32_000, 0]);
+    expect((await faults('dynamodb')).find((f) => f.id === fault.id)!.hits).toBeGreaterThanOrEqual(6);
+
+    // Act: the cause fixed, the operator redrives the queue.
+    await clearFaults('dynamodb');
+    const redrive = await runCommand(process.execPath, ['bin/herald-cli.mjs', 'redrive-queue', 'lifecycle', '--endpoints', '.local/test-endpoints.json', '--json']);
+
+    // Assess
+    expect(redrive.code).toBe(0);
+    await waitFor('the event applied', async () => functionLogLines(user).some((l) => l['message'] === 'lifecycle event applied'), 30_000);
+  }, 150_000);
 });

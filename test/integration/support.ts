@@ -33,6 +33,7 @@ export const outputs = {
   intakeDlqUrl: endpoints.outputs['HeraldIntakeDeadLetterQueueUrl']!,
   routeQueueUrl: endpoints.outputs['HeraldRouteQueueUrl']!,
   routeDlqUrl: endpoints.outputs['HeraldRouteDeadLetterQueueUrl']!,
+  busDlqUrl: endpoints.outputs['HeraldBusDeadLetterQueueUrl']!,
   busName: endpoints.outputs['HeraldEventBusName']!,
   tableName: endpoints.outputs['HeraldTableName']!,
   streamsTableName: endpoints.outputs['HeraldStreamsTableName']!,

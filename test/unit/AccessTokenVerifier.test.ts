@@ -2,7 +2,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AccessTokenVerifier, InvalidTokenError, mintAccessToken } from '../../functions/core/auth/AccessTokenVerifier.ts';
+import { AccessTokenVerifier, InvalidTokenError, mintAccessToken, TokenSignatureMismatchError } from '../../functions/core/auth/AccessTokenVerifier.ts';
 
 const secret = 's'.repeat(48);
 const verifier = new AccessTokenVerifier({ kind: 'hmac', secret }, { issuer: 'herald-test' });
@@ -34,6 +34,21 @@ describe('AccessTokenVerifier', () => {
 
   it('refuses a short HMAC secret at construction', () => {
     expect(() => new AccessTokenVerifier({ kind: 'hmac', secret: 'short' })).toThrow('at least 32 characters');
+    expect(() => new AccessTokenVerifier({ kind: 'hmac', secret, previousSecret: 'short' })).toThrow('at least 32 characters');
+  });
+
+  it('accepts tokens signed with the current or the previous key during a rotation, and no other', async () => {
+    // Prepare: the secret was rotated from `secret` to `rotated` (AWSPREVIOUS and AWSCURRENT).
+    const rotated = 'r'.repeat(48);
+    const rotating = new AccessTokenVerifier({ kind: 'hmac', secret: rotated, previousSecret: secret }, { issuer: 'herald-test' });
+    const claims = { userId: 'u-1', deviceSessionId: 'phone', issuer: 'herald-test' };
+
+    // Act / Assess
+    expect(await rotating.verify(await mintAccessToken(rotated, claims))).toEqual({ userId: 'u-1', deviceSessionId: 'phone' });
+    expect(await rotating.verify(await mintAccessToken(secret, claims))).toEqual({ userId: 'u-1', deviceSessionId: 'phone' });
+    await expect(rotating.verify(await mintAccessToken('x'.repeat(48), claims))).rejects.toBeInstanceOf(TokenSignatureMismatchError);
+    // A token with the right key but a wrong claim is refused for the claim, not retried with the other key.
+    await expect(rotating.verify(await mintAccessToken(secret, { ...claims, issuer: 'evil' }))).rejects.toThrow('ERR_JWT_CLAIM_VALIDATION_FAILED');
   });
 });
 

@@ -57,6 +57,8 @@ describe('validateRetryPolicy', () => {
     [{ jitter: 1 }, 'jitter must be in [0, 1)'],
     [{ maxAttempts: 0 }, 'maxAttempts must be a positive integer'],
     [{ maxAttempts: 1.5 }, 'maxAttempts must be a positive integer'],
+    // Beyond what SQS can hold a received message for; the sweeper covers long waits, but not unbounded ones.
+    [{ maxMs: 12 * 3_600_000 + 1 }, 'maximum backoff must be at most 12 hours'],
   ])('rejects %o: %s', (change, message) => {
     expect(() => validateRetryPolicy({ ...policy, ...change })).toThrow(message);
   });

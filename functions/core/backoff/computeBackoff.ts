@@ -11,11 +11,17 @@ export interface RetryPolicy {
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { minMs: 5_000, maxMs: 15 * 60_000, jitter: 0.2, maxAttempts: 6 };
+/**
+ * Longest backoff: 12 h. A delay beyond what SQS can hold a received message for is the sweeper's
+ * to wait out, and a route must still finish well inside the notification's retention.
+ */
+export const MAX_BACKOFF_MS = 12 * 3_600_000;
 
 /** Validates a retry policy, naming the bad field (seed: "route backoff min must not exceed route backoff max"). */
 export function validateRetryPolicy(policy: RetryPolicy): RetryPolicy {
   if (!(policy.minMs > 0)) throw new ConfigurationError('retry policy: minimum backoff must be positive');
   if (!(policy.maxMs > 0)) throw new ConfigurationError('retry policy: maximum backoff must be positive');
+  if (policy.maxMs > MAX_BACKOFF_MS) throw new ConfigurationError('retry policy: maximum backoff must be at most 12 hours');
   if (policy.minMs > policy.maxMs) throw new ConfigurationError('retry policy: minimum backoff must not exceed maximum backoff');
   if (!(policy.jitter >= 0 && policy.jitter < 1)) throw new ConfigurationError('retry policy: jitter must be in [0, 1)');
   if (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1) {
