@@ -597,18 +597,29 @@ function markOf(cursor: string): StreamMark {
   }
 }
 
+/**
+ * Ends the process once everything written has reached stdout and stderr. process.exit() right
+ * after a large write loses what the pipe had not taken yet (a `--json | jq` read half a
+ * document), so the exit waits for both streams to flush what was queued before it.
+ */
+async function exitAfterFlush(code: number): Promise<never> {
+  process.exitCode = code;
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => stream.write('', () => resolve()))));
+  process.exit(code);
+}
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitAfterFlush(code),
   (error: unknown) => {
     if (error instanceof CliError) {
       console.error(`herald: ${error.message}`);
-      process.exit(error.exitCode);
+      return exitAfterFlush(error.exitCode);
     }
     if ((error as { code?: string }).code === 'ECONNREFUSED') {
       console.error(`herald: cannot reach the target (${(error as Error).message}); is the offline stack running (npm start)?`);
-      process.exit(EXIT.unavailable);
+      return exitAfterFlush(EXIT.unavailable);
     }
     console.error(`herald: ${(error as Error).message}`);
-    process.exit(EXIT.failure);
+    return exitAfterFlush(EXIT.failure);
   },
 );

@@ -197,7 +197,7 @@ export class WebSocketGateway {
     ws.on('message', (data, isBinary) => {
       connection.lastActiveAt = Date.now();
       this.armIdleTimer(connection);
-      void this.message(connection, isBinary ? Buffer.from(data as Buffer).toString('base64') : data.toString());
+      void this.message(connection, isBinary ? Buffer.from(data as Buffer).toString('base64') : data.toString(), isBinary);
     });
     ws.on('close', () => {
       this.forget(connection);
@@ -213,14 +213,10 @@ export class WebSocketGateway {
     ws.on('error', (error) => this.log(`[gateway] socket ${id}: ${error.message}`));
   }
 
-  private async message(connection: LiveConnection, body: string): Promise<void> {
-    let routeKey = '$default';
-    try {
-      const action = (JSON.parse(body) as { action?: unknown }).action;
-      if (typeof action === 'string' && this.spec.routes.has(action)) routeKey = action;
-    } catch {
-      // not JSON: $default
-    }
+  /** A client frame: routed on `$request.body.action`; a binary one goes to `$default`, base64-encoded, as API Gateway passes it. */
+  private async message(connection: LiveConnection, body: string, isBinary: boolean): Promise<void> {
+    const action = isBinary ? undefined : actionOf(body);
+    const routeKey = action !== undefined && this.spec.routes.has(action) ? action : '$default';
     const route = this.spec.routes.get(routeKey);
     const requestId = randomUUID();
     if (!route) {
@@ -231,7 +227,7 @@ export class WebSocketGateway {
       await route.fn.invoke({
         requestContext: { ...this.requestContext(routeKey, 'MESSAGE', connection.id, Date.now(), connection.sourceIp), messageId: randomUUID(), authorizer: connection.authorizer },
         body,
-        isBase64Encoded: false,
+        isBase64Encoded: isBinary,
       });
     } catch (error) {
       this.log(`[gateway] route ${routeKey} failed: ${(error as Error).message}`);
@@ -303,6 +299,16 @@ export class WebSocketGateway {
     clearTimeout(connection.idleTimer);
     clearTimeout(connection.lifetimeTimer);
     this.connections.delete(connection.id);
+  }
+}
+
+/** The `action` of a JSON text frame, when it is a string. */
+function actionOf(body: string): string | undefined {
+  try {
+    const action = (JSON.parse(body) as { action?: unknown } | null)?.action;
+    return typeof action === 'string' ? action : undefined;
+  } catch {
+    return undefined;
   }
 }
 

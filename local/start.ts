@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { DEFAULT_PORTS, OfflineStack, type OfflineEndpoints, type OfflinePorts } from './OfflineStack.ts';
 import { portsInUse } from './portsInUse.ts';
+import { launcherPids, watchLaunchers } from './launcherWatch.ts';
 import { parseOptionsOrExit } from './parseOptions.ts';
 import { SynthError, synthesize } from './synth.ts';
 import { mintAccessToken } from '../functions/core/auth/AccessTokenVerifier.ts';
@@ -127,3 +128,5 @@ async function shutdown(why: string, exitCode: number): Promise<void> {
 }
 // SIGHUP: the terminal was closed. Without a handler Node dies at once and stops nothing.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void shutdown(`herald: ${signal} received`, 0));
+// Signals sent to npm's process reach only the shell it runs this in, which dies without passing them on.
+watchLaunchers(launcherPids(), (pid) => void shutdown(`herald: the process that started it (pid ${pid}) has ended`, 0));

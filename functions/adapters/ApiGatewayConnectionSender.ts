@@ -3,10 +3,11 @@ import {
   type ApiGatewayManagementApiClientConfig,
   DeleteConnectionCommand,
   GoneException,
+  PayloadTooLargeException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { withRequestAccounting } from './requestAccounting.ts';
-import { ConnectionGoneError, type ConnectionSender } from '../core/push/pushPorts.ts';
+import { ConnectionGoneError, FrameTooLargeError, type ConnectionSender } from '../core/push/pushPorts.ts';
 
 /** The API Gateway management API (`@connections`) of one WebSocket stage. */
 export class ApiGatewayConnectionSender implements ConnectionSender {
@@ -22,6 +23,7 @@ export class ApiGatewayConnectionSender implements ConnectionSender {
       await this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(data, 'utf8') }));
     } catch (error) {
       if (error instanceof GoneException) throw new ConnectionGoneError(connectionId);
+      if (error instanceof PayloadTooLargeException) throw new FrameTooLargeError(Buffer.byteLength(data, 'utf8'));
       throw error;
     }
   }

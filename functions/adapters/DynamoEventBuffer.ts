@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, paginateQuery, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { payloadOf, payloadText } from './storedPayload.ts';
 import { randomBytes } from 'node:crypto';
 import { DYNAMODB_BATCH_WRITE_SIZE } from '../core/constants.ts';
 import { DispatchError } from '../core/errors.ts';
@@ -291,12 +292,12 @@ export class DynamoEventBuffer implements EventBuffer {
  * the stream's last position).
  */
 export function eventItem(event: StreamEvent): Record<string, unknown> {
-  return { pk: streamPk(event.user_id), sk: eventSk(event.position), ...event, expires_at: Math.ceil((event.expires_at_ms + EVENT_KEEP_AFTER_FRESHNESS_MS) / 1000) };
+  return { pk: streamPk(event.user_id), sk: eventSk(event.position), ...event, payload: payloadText(event.payload), expires_at: Math.ceil((event.expires_at_ms + EVENT_KEEP_AFTER_FRESHNESS_MS) / 1000) };
 }
 
 function toEvent(item: Record<string, unknown>): StreamEvent {
   const { pk: _pk, sk: _sk, expires_at: _ttl, ...event } = item;
-  return event as unknown as StreamEvent;
+  return { ...event, payload: payloadOf(event['payload']) } as unknown as StreamEvent;
 }
 
 /** 12 base-36 characters of randomness; a new one per stream (re)creation. */

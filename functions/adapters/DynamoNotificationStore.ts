@@ -8,6 +8,8 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { payloadOf, payloadText } from './storedPayload.ts';
+import { queryUpTo } from './queryUpTo.ts';
 import { DYNAMODB_BATCH_WRITE_SIZE } from '../core/constants.ts';
 import type { BeginAcceptanceResult, NotificationStore, RouteRef, RouteState } from '../core/ports.ts';
 import type { AttemptOutcome } from '../core/route/routeTransitions.ts';
@@ -104,6 +106,7 @@ export class DynamoNotificationStore implements NotificationStore {
       ...notificationKey(record.notification_id),
       ...(onlyRoute ? routeAttributes(onlyRoute) : {}),
       ...record,
+      payload: payloadText(record.payload),
       accept_lease_token: leaseToken,
       accept_lease_expires_at: leaseExpiresAt,
       expires_at: this.expiresAt(record.accepted_at),
@@ -407,17 +410,12 @@ export class DynamoNotificationStore implements NotificationStore {
 
   /** Dead-lettered routes of one UTC day, newest first. */
   public async listDeadLetters(day: string, limit: number): Promise<RouteRecord[]> {
-    const { Items = [] } = await this.client.send(
-      new QueryCommand({
-        TableName: this.options.tableName,
-        IndexName: DEAD_LETTERS_INDEX,
-        KeyConditionExpression: 'dl_day = :day',
-        ExpressionAttributeValues: { ':day': day },
-        ScanIndexForward: false,
-        Limit: limit,
-      }),
+    const items = await queryUpTo(
+      this.client,
+      { TableName: this.options.tableName, IndexName: DEAD_LETTERS_INDEX, KeyConditionExpression: 'dl_day = :day', ExpressionAttributeValues: { ':day': day }, ScanIndexForward: false },
+      limit,
     );
-    return Items.map(routeFromItem);
+    return items.map(routeFromItem);
   }
 
   /**
@@ -537,11 +535,12 @@ function routeFromItem(item: Record<string, unknown>): RouteRecord {
 /** The notification in its item, without the attributes of a route stored with it. */
 function notificationFromItem(item: Record<string, unknown>): NotificationRecord {
   const stored = fromItem<Record<string, unknown>>(item);
-  if (stored['route_id'] === undefined) return stored as unknown as NotificationRecord;
+  if (stored['route_id'] === undefined) return { ...stored, payload: payloadOf(stored['payload']) } as unknown as NotificationRecord;
   const record: Record<string, unknown> = { notification_id: stored['notification_id'] };
   for (const attribute of NOTIFICATION_ATTRIBUTES) if (stored[attribute] !== undefined) record[attribute] = stored[attribute];
-  return record as unknown as NotificationRecord;
+  return { ...record, payload: payloadOf(record['payload']) } as unknown as NotificationRecord;
 }
+
 
 /** Strips storage bookkeeping from an item. */
 export function fromItem<T>(item: Record<string, unknown>): T {
@@ -549,4 +548,3 @@ export function fromItem<T>(item: Record<string, unknown>): T {
   for (const attribute of STORAGE_ATTRIBUTES) delete record[attribute];
   return record as T;
 }
-

@@ -1,7 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { paginateQuery, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { paginateQuery, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RejectionRecord, RejectionStore } from '../core/ports.ts';
 import { rejectionPk, rejectionSk, rejectionSkFrom } from './dynamoKeys.ts';
+import { queryUpTo } from './queryUpTo.ts';
 import { fromItem } from './DynamoNotificationStore.ts';
 
 /** Which rejection to look for: the one of an intake message, or one of a notification id. */
@@ -36,16 +37,12 @@ export class DynamoRejectionStore implements RejectionStore {
 
   /** Rejections of one UTC day (the day of `at`), newest first. */
   public async listDay(at: number, limit = 100): Promise<RejectionRecord[]> {
-    const { Items = [] } = await this.client.send(
-      new QueryCommand({
-        TableName: this.options.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': rejectionPk(at) },
-        ScanIndexForward: false,
-        Limit: limit,
-      }),
+    const items = await queryUpTo(
+      this.client,
+      { TableName: this.options.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': rejectionPk(at) }, ScanIndexForward: false },
+      limit,
     );
-    return Items.map((item) => fromItem<RejectionRecord>(item));
+    return items.map((item) => fromItem<RejectionRecord>(item));
   }
 
   /**

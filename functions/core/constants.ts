@@ -11,6 +11,11 @@ export const DEFAULT_MAX_PAYLOAD_BYTES = 30 * 1024;
 export const MAX_PAYLOAD_BYTES_CEILING = 120 * 1024;
 /** Largest intake message body we try to parse (SQS allows 256 KiB). */
 export const MAX_INTENT_BYTES = 256 * 1024;
+/**
+ * Levels of objects and arrays a payload may nest (the payload itself is level 1): DynamoDB's
+ * own limit for nested attributes, and deeper than any notification needs.
+ */
+export const MAX_PAYLOAD_DEPTH = 32;
 /** Recipients per `users` audience. Larger audiences are split by the producer into several intents. */
 export const MAX_RECIPIENTS = 1000;
 /** How much of a rejected raw body is kept in its rejection record. */

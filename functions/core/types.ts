@@ -29,6 +29,8 @@ export const REJECTION_REASONS = [
   'schema_violation',
   'unknown_notification_type',
   'payload_too_large',
+  'payload_too_deep',
+  'payload_number_out_of_range',
   'intent_too_large',
   'duplicate_recipient',
   'template_field_missing',

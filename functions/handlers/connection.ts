@@ -66,11 +66,38 @@ async function route(event: WebSocketEvent): Promise<APIGatewayProxyResult> {
       if (outcome.kind === 'stale') countMetric('StaleCursors', {});
       return ok;
     }
-    default:
-      await sendFrame({ type: 'error', code: 'unknown_action', message: `unknown action; send {"action":"resume","cursor":…} or {"action":"ping"}` });
+    default: {
+      const unreadable = unreadableFrame(event.body, event.isBase64Encoded);
+      await sendFrame(
+        unreadable === undefined
+          ? { type: 'error', code: 'unknown_action', message: `unknown action ${JSON.stringify(actionOf(event.body)).slice(0, 80)}; send {"action":"resume","cursor":…} or {"action":"ping"}` }
+          : { type: 'error', code: 'malformed_message', message: unreadable },
+      );
       return ok;
+    }
   }
 }
+
+/**
+ * Why a frame that reached `$default` is not a message of the protocol at all, or undefined when
+ * it is one with an action Herald does not know. API Gateway routes here every frame whose body
+ * has no `action` it can route on: binary frames, text that is not JSON, JSON that is not an
+ * object, and objects without a string `action`.
+ */
+function unreadableFrame(body: string | undefined, base64: boolean): string | undefined {
+  if (base64) return 'binary frames are not part of the protocol: send JSON text frames such as {"action":"ping"}';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body ?? '');
+  } catch {
+    return 'a frame is a JSON object such as {"action":"ping"}; this one is not JSON';
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return 'a frame is a JSON object such as {"action":"ping"}';
+  if (typeof (parsed as { action?: unknown }).action !== 'string') return 'a frame needs "action": "resume" or "ping"';
+  return undefined;
+}
+
+const actionOf = (body: string | undefined): string => String((JSON.parse(body ?? '{}') as { action?: unknown }).action);
 
 function parseCursor(body: string | undefined): string | undefined {
   try {

@@ -4,14 +4,16 @@ import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { ApiGatewayConnectionSender } from '../../functions/adapters/ApiGatewayConnectionSender.ts';
 import { delayMessage } from '../../functions/adapters/delayMessage.ts';
+import { FrameTooLargeError } from '../../functions/core/push/pushPorts.ts';
 import { mintAccessToken } from '../../functions/core/auth/AccessTokenVerifier.ts';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
 import { EventBus } from '../../local/EventBus.ts';
 import { LocalFunction } from '../../local/FunctionHost.ts';
 import { LambdaAsyncInvoker } from '../../local/LambdaAsyncInvoker.ts';
 import { reachableQueueUrl } from '../../local/emulators/startSqs.ts';
-import { addFault, clearFaults, endpoints, intent, sendIntent, sqs, store, uid, waitFor } from './support.ts';
+import { addFault, clearFaults, connectionRegistry, endpoints, intent, sendIntent, sqs, store, uid, waitFor } from './support.ts';
 import { closeAllClients, RawClient, tokenSecret } from './wsClient.ts';
 
 // Each test here shows one AWS behaviour the offline stack reproduces (docs/local-stack.md, "AWS
@@ -139,6 +141,18 @@ describe('API Gateway @connections: a connection does not exist until $connect r
   });
 });
 
+describe('API Gateway @connections: a message over 128 KiB is refused (413 PayloadTooLargeException)', () => {
+  it('is FrameTooLargeError to the sender, so the push is dead-lettered, not retried', async () => {
+    const user = uid('big-frame');
+    const client = await RawClient.as(user, 'phone');
+    const connectionId = await waitFor('the registered connection', async () => (await connectionRegistry.listForUser(user))[0]?.connection_id);
+    const sender = new ApiGatewayConnectionSender(endpoints.websocketCallback, { region: endpoints.region, credentials: endpoints.credentials });
+    await expect(sender.send(connectionId!, 'x'.repeat(128 * 1024 + 1))).rejects.toBeInstanceOf(FrameTooLargeError);
+    await sender.send(connectionId!, JSON.stringify({ type: 'pong', at: 'now' }));
+    await client.waitFor('the small frame', () => client.frames.find((f) => f.type === 'pong'));
+  });
+});
+
 describe('Secrets Manager rotation: the authorizer accepts AWSCURRENT and AWSPREVIOUS', () => {
   it('connects tokens signed with the new key and with the old one after a rotation, and refuses others', async () => {
     // Prepare: rotate the token secret (PutSecretValue moves AWSPREVIOUS to the old value).
@@ -186,6 +200,21 @@ describe('SES: permission and identity errors are not retried', () => {
     });
     expect(route).toMatchObject({ attempts: 1, last_failure_classification: 'email_not_authorized' });
     expect(route.last_failure_message).toContain('AccessDeniedException');
+  });
+});
+
+describe('SQS message bodies: the characters SQS allows', () => {
+  it('takes characters beyond U+FFFF (an emoji), and refuses U+FFFF and a lone surrogate with InvalidMessageContents', async () => {
+    const queueUrl = await queue('characters');
+    const send = (body: string) => sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+    await expect(send('{"text":"launch 🚀 at 10:00"}')).resolves.toMatchObject({ MessageId: expect.any(String) });
+    await expect(send('{"text":"\uFFFF"}')).rejects.toMatchObject({ name: expect.stringMatching(/InvalidMessageContents$/) });
+    await expect(send('{"text":"\uD800"}')).rejects.toMatchObject({ name: expect.stringMatching(/InvalidMessageContents$/) });
+    const [message] = await waitFor('the emoji message', async () => {
+      const messages = await receiveAll(queueUrl);
+      return messages.length > 0 && messages;
+    });
+    expect(message!.Body).toBe('{"text":"launch 🚀 at 10:00"}');
   });
 });
 

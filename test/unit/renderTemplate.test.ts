@@ -25,6 +25,16 @@ describe('renderTemplate', () => {
     expect(() => renderTemplate(template, { name: { first: 'Ada' }, order: { id: 1, total: 1 } })).toThrow('"name" is missing or not a scalar');
   });
 
+  it('renders a lone surrogate as U+FFFD, which SES can send, and keeps whole pairs (emoji)', () => {
+    const rendered = renderTemplate({ subject: '{{s}}', text: '{{s}}' }, { s: 'a\uD800b🚀' });
+    expect(rendered).toEqual({ subject: 'a\uFFFDb🚀', text: 'a\uFFFDb🚀' });
+  });
+
+  it('fills only from the payload\'s own fields, never inherited ones', () => {
+    expect(() => renderTemplate({ subject: '{{constructor.name}}', text: 'x' }, {})).toThrow(TemplateRenderError);
+    expect(missingTemplateFields({ subject: '{{toString}}', text: 'x' }, {})).toEqual(['toString']);
+  });
+
   it('lists the fields a payload cannot fill', () => {
     expect(missingTemplateFields(template, { name: 'Ada' })).toEqual(['order.id', 'order.total']);
   });

@@ -19,6 +19,15 @@ const valid = {
 const body = (change: Record<string, unknown>) => JSON.stringify({ ...valid, ...change });
 
 describe('validateIntent', () => {
+  it('ignores a byte order mark before the JSON (RFC 8259 §8.1 allows a parser to)', () => {
+    expect(validateIntent(`\uFEFF${JSON.stringify(valid)}`, catalog, limits)).toMatchObject({ ok: true });
+  });
+
+  it('answers a payload nested 40,000 objects deep (as deep as 256 KiB allows) with a reason, not a stack overflow', () => {
+    const deep = JSON.stringify(valid).replace('"payload":{"name":"Ada"}', `"payload":{"name":"Ada","d":${'{"a":'.repeat(40_000)}{}${'}'.repeat(40_000)}}`);
+    expect(validateIntent(deep, catalog, { maxPayloadBytes: 1_000_000 })).toMatchObject({ ok: false, reason: 'payload_too_deep' });
+  });
+
   it('accepts a valid single-user intent and normalises its audience', () => {
     const result = validateIntent(JSON.stringify(valid), catalog, limits);
     expect(result).toMatchObject({ ok: true, recipients: [{ user_id: 'u1', email: 'a@example.com' }] });
@@ -52,6 +61,9 @@ describe('validateIntent', () => {
     ['unknown type', body({ notification_type: 'nope' }), 'unknown_notification_type', '"nope" is not in the catalog'],
     ['oversize payload', body({ payload: { name: 'x'.repeat(2000) } }), 'payload_too_large', 'the limit is 1024'],
     ['missing template field', body({ payload: { nom: 'Ada' } }), 'template_field_missing', 'uses: name'],
+    ['payload nested 33 levels', body({ notification_type: 'ping', payload: JSON.parse(`${'{"a":'.repeat(32)}{}${'}'.repeat(32)}`) }), 'payload_too_deep', 'more than 32 levels deep (at payload.a.a'],
+    ['payload nested 100,000 levels', body({ notification_type: 'ping' }).replace('"payload":{"name":"Ada"}', `"payload":${'['.repeat(100_000)}${']'.repeat(100_000)}`), 'schema_violation', 'payload must be object'],
+    ['payload number beyond a double', body({ notification_type: 'ping' }).replace('"payload":{"name":"Ada"}', '"payload":{"n":[1,-1e400]}'), 'payload_number_out_of_range', 'payload.n[1] is a number beyond'],
     ['duplicate recipient', body({ notification_type: 'ping', audience: { kind: 'users', recipients: [{ user_id: 'a' }, { user_id: 'a' }] } }), 'duplicate_recipient', '"a" appears more than once'],
   ])('rejects %s with reason %s', (_name, raw, reason, message) => {
     const result = validateIntent(raw, catalog, limits);

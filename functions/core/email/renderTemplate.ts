@@ -1,3 +1,4 @@
+import { wellFormed } from '../wellFormed.ts';
 import type { EmailTemplate } from '../catalog/catalogTypes.ts';
 import { HeraldError } from '../errors.ts';
 
@@ -40,7 +41,8 @@ export function renderTemplate(template: EmailTemplate, payload: Record<string, 
     source.replace(PLACEHOLDER, (_match, path: string) => {
       const value = scalarAt(payload, path);
       if (value === undefined) throw new TemplateRenderError(`payload field "${path}" is missing or not a scalar`);
-      return escape(value);
+      // A lone surrogate (from a \\ud800 escape in the intent) is not text SES can send: U+FFFD instead.
+      return escape(wellFormed(value));
     });
   const subject = fill(template.subject, (v) => v.replace(/[\r\n]+/g, ' '));
   const text = fill(template.text, (v) => v);
@@ -61,7 +63,7 @@ export function escapeHtml(value: string): string {
 function scalarAt(payload: Record<string, unknown>, path: string): string | undefined {
   let current: unknown = payload;
   for (const part of path.split('.')) {
-    if (typeof current !== 'object' || current === null || Array.isArray(current)) return undefined;
+    if (typeof current !== 'object' || current === null || Array.isArray(current) || !Object.hasOwn(current, part)) return undefined;
     current = (current as Record<string, unknown>)[part];
   }
   if (typeof current === 'string') return current;

@@ -1,7 +1,8 @@
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
-import { MAX_INTENT_BYTES } from '../constants.ts';
+import { MAX_INTENT_BYTES, MAX_PAYLOAD_DEPTH } from '../constants.ts';
 import type { Catalog } from '../catalog/catalogTypes.ts';
 import { missingTemplateFields } from '../email/renderTemplate.ts';
+import { wellFormed } from '../wellFormed.ts';
 import type { Recipient, RejectionReason } from '../types.ts';
 import { intentSchema, type Intent } from './intentSchema.ts';
 
@@ -72,7 +73,8 @@ function validateIntentSchema(
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(rawBody);
+    // A byte order mark is not JSON, but JSON parsers may ignore one (RFC 8259 §8.1); so does Herald.
+    parsed = JSON.parse(rawBody.startsWith('\uFEFF') ? rawBody.slice(1) : rawBody);
   } catch (error) {
     return { ok: false, reason: 'malformed_json', message: `body is not valid JSON: ${(error as Error).message}` };
   }
@@ -93,6 +95,9 @@ function checkContent(intent: Intent, ids: ReturnType<typeof identifyingFields>,
       ...ids,
     };
   }
+  // Before anything serialises the payload again (JSON.stringify recurses on nesting).
+  const unfit = payloadValueProblem(intent.payload);
+  if (unfit !== undefined) return { ok: false, ...unfit, ...ids };
   const payloadBytes = Buffer.byteLength(JSON.stringify(intent.payload), 'utf8');
   if (maxPayloadBytes !== undefined && payloadBytes > maxPayloadBytes) {
     return {
@@ -130,6 +135,29 @@ function checkContent(intent: Intent, ids: ReturnType<typeof identifyingFields>,
   return { ok: true, intent, recipients };
 }
 
+/**
+ * Payload values that cannot be carried as given: nesting deeper than {@link MAX_PAYLOAD_DEPTH}
+ * levels, and numbers JSON.parse turned into ±Infinity (beyond ±1.8e308; JSON.stringify would
+ * send them on as null). Walked without recursion, so any depth the body allows is answered.
+ */
+function payloadValueProblem(payload: unknown): { reason: RejectionReason; message: string } | undefined {
+  const stack: { value: unknown; path: string; depth: number }[] = [{ value: payload, path: 'payload', depth: 1 }];
+  while (stack.length > 0) {
+    const { value, path, depth } = stack.pop()!;
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      return { reason: 'payload_number_out_of_range', message: `${shortPath(path)} is a number beyond what JSON numbers carry (at most ±1.8e308); send it as a string` };
+    }
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > MAX_PAYLOAD_DEPTH) {
+      return { reason: 'payload_too_deep', message: `payload nests objects and arrays more than ${MAX_PAYLOAD_DEPTH} levels deep (at ${shortPath(path)})` };
+    }
+    for (const [key, child] of Object.entries(value)) stack.push({ value: child, path: Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, depth: depth + 1 });
+  }
+  return undefined;
+}
+
+const shortPath = (path: string) => wellFormed(path.length > 120 ? `${path.slice(0, 60)}…${path.slice(-60)}` : path);
+
 function normaliseAudience(audience: Intent['audience']): Recipient[] {
   if (audience.kind === 'user') {
     return [pickRecipient(audience)];
@@ -149,7 +177,7 @@ function identifyingFields(parsed: unknown): Pick<InvalidIntent, 'producer' | 'i
   if (typeof parsed !== 'object' || parsed === null) return {};
   const record = parsed as Record<string, unknown>;
   const pick = (name: string): string | undefined =>
-    typeof record[name] === 'string' ? (record[name] as string).slice(0, 256) : undefined;
+    typeof record[name] === 'string' ? wellFormed((record[name] as string).slice(0, 256)) : undefined;
   const out: { producer?: string; idempotency_key?: string; notification_type?: string } = {};
   const producer = pick('producer');
   const key = pick('idempotency_key');

@@ -2,7 +2,7 @@ import { DispatchError } from '../errors.ts';
 import type { ChannelDispatcher } from '../ports.ts';
 import type { Clock, NotificationRecord, RouteRecord } from '../types.ts';
 import { eventBody, serialiseFrame } from './frames.ts';
-import { ConnectionGoneError, type ConnectionRegistry, type ConnectionSender, type EventBuffer } from './pushPorts.ts';
+import { ConnectionGoneError, FrameTooLargeError, type ConnectionRegistry, type ConnectionSender, type EventBuffer } from './pushPorts.ts';
 
 /** How long after $connect a 410 is taken as "not open yet" rather than "gone". */
 export const CONNECT_GRACE_MS = 10_000;
@@ -74,6 +74,7 @@ export class PushDispatcher implements ChannelDispatcher {
     const connections = listed.filter((c) => route.device_session_id === undefined || c.device_session_id === route.device_session_id);
     let sent = 0;
     let gone = 0;
+    let tooLarge: FrameTooLargeError | undefined;
     const failures: string[] = [];
     await Promise.all(
       connections.map(async (connection) => {
@@ -82,7 +83,9 @@ export class PushDispatcher implements ChannelDispatcher {
           await this.deps.sender.send(connection.connection_id, frame);
           sent += 1;
         } catch (error) {
-          if (error instanceof ConnectionGoneError) {
+          if (error instanceof FrameTooLargeError) {
+            tooLarge = error;
+          } else if (error instanceof ConnectionGoneError) {
             gone += 1;
             // $connect registers a connection before API Gateway can post to it; a 410 in that
             // window must not drop a connection that is about to open (replay covers the event).
@@ -94,6 +97,8 @@ export class PushDispatcher implements ChannelDispatcher {
       }),
     );
     this.deps.onReport?.({ notification, route, position: event.position, sent, gone });
+    // Acceptance bounds the payload so that this cannot happen; if it does, no retry can help.
+    if (tooLarge) throw new DispatchError('payload_encoding_failed', `${tooLarge.message}; the event is stored, but no client can be sent it`, false, { cause: tooLarge });
     if (failures.length > 0) {
       throw new DispatchError('push_post_failed', `PostToConnection failed for ${failures.length} connection(s): ${failures.join('; ')}`, true);
     }

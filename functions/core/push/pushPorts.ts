@@ -46,6 +46,14 @@ export class ConnectionGoneError extends Error {
   }
 }
 
+/** API Gateway refused the frame as larger than a WebSocket message may be (128 KiB): sending it again cannot help. */
+export class FrameTooLargeError extends Error {
+  public constructor(public readonly bytes: number) {
+    super(`the frame is ${bytes} bytes, over API Gateway's 128 KiB message limit`);
+    this.name = 'FrameTooLargeError';
+  }
+}
+
 /** The API Gateway management API. */
 export interface ConnectionSender {
   /** Sends one message; throws ConnectionGoneError for a vanished connection. */
