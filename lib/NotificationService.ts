@@ -7,6 +7,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DEFAULT_RETRY_POLICY, validateRetryPolicy, type RetryPolicy } from '../functions/core/backoff/computeBackoff.ts';
+import { INTAKE_RECEIVE_BACKOFF, LIFECYCLE_RECEIVE_BACKOFF } from '../functions/core/backoff/receiveBackoff.ts';
 import type { Catalog } from '../functions/core/catalog/catalogTypes.ts';
 import { templateFields } from '../functions/core/email/renderTemplate.ts';
 import { MAX_ATTEMPTS_CEILING, validateCatalog } from '../functions/core/catalog/validateCatalog.ts';
@@ -142,12 +143,8 @@ const ACCEPT_TIMEOUT = Duration.seconds(60);
 const DELIVER_TIMEOUT = Duration.seconds(30);
 const SWEEP_TIMEOUT = Duration.seconds(60);
 const LIFECYCLE_TIMEOUT = Duration.minutes(5);
-/**
- * Receives of a lifecycle event before its DLQ: each failure comes back after 2, 4, 8, 16, 32 s
- * and the last goes to the DLQ at once (lifecycleRetryDelayMs), so an event still failing after
- * about a minute waits for the operator.
- */
-const LIFECYCLE_MAX_RECEIVES = 6;
+/** Receives of a lifecycle event before its DLQ (each failure comes back after a short backoff: receiveBackoff.ts). */
+const LIFECYCLE_MAX_RECEIVES = LIFECYCLE_RECEIVE_BACKOFF.maxReceives;
 /** API Gateway's own account default is 10,000 messages/s with a 5,000 burst: far above what Herald's connection function needs. */
 const DEFAULT_STAGE_THROTTLE = { rateLimit: 500, burstLimit: 1000 } as const;
 /** AWS: a queue's visibility timeout should be at least 6× the consuming function's timeout. */
@@ -243,9 +240,11 @@ export class NotificationService extends Construct {
     });
     autoScaleTable(this.table, [DUE_INDEX, DEAD_LETTERS_INDEX, OPEN_BY_USER_INDEX], capacity);
 
+    // A failed acceptance comes back after a short backoff (1 s doubling to 5 min: receiveBackoff.ts),
+    // not the visibility timeout; a crash waits out the visibility timeout instead.
     const intake = new QueueWithDeadLetters(this, 'Intake', {
       visibilityTimeout: Duration.seconds(ACCEPT_TIMEOUT.toSeconds() * VISIBILITY_FACTOR),
-      maxReceiveCount: 5,
+      maxReceiveCount: INTAKE_RECEIVE_BACKOFF.maxReceives,
       removalPolicy,
     });
     this.intakeQueue = intake.queue;
@@ -334,6 +333,7 @@ export class NotificationService extends Construct {
       environment: {
         ...common,
         INTAKE_QUEUE_URL: this.intakeQueue.queueUrl,
+        INTAKE_MAX_RECEIVES: String(INTAKE_RECEIVE_BACKOFF.maxReceives),
         ACCEPT_LEASE_MS: String(ACCEPT_TIMEOUT.toMilliseconds() * 2),
         FIRST_PUSH_ATTEMPT_MAX_ROUTES: String(validated.firstPushAttemptMaxRoutes),
         ...(validated.firstPushAttemptMaxRoutes > 0
@@ -453,9 +453,8 @@ export class NotificationService extends Construct {
     });
     this.table.grant(this.lifecycleFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query');
     this.push?.grantPurge(this.lifecycleFunction);
+    // The event source's grant includes sqs:ChangeMessageVisibility: a failed event comes back after a short backoff.
     this.lifecycleFunction.addEventSource(new SqsEventSource(this.lifecycleQueue, { batchSize: 10, reportBatchItemFailures: true }));
-    // ChangeMessageVisibility: a failed event comes back after a short backoff, not the visibility timeout.
-    this.lifecycleQueue.grant(this.lifecycleFunction, 'sqs:ChangeMessageVisibility');
     new Rule(this, 'LifecycleEvents', {
       eventBus: this.bus,
       description: 'User lifecycle and session events (user.deleted, user.blocked, session.revoked) to the lifecycle queue',

@@ -23,19 +23,33 @@ export class Coalescer<K, V> {
   private async flush(): Promise<void> {
     const batch = this.pending;
     this.pending = new Map();
-    let results: Map<K, V | Error>;
-    try {
-      results = await this.runBatch([...batch.keys()]);
-    } catch (error) {
-      for (const waiters of batch.values()) for (const w of waiters) w.reject(error);
-      return;
-    }
+    const keys = [...batch.keys()];
+    const results = await this.answer(keys);
+    // One failed request must not fail every caller that shared it: a key whose shared call
+    // failed is asked again alone, once, so only the callers whose own request fails see an error.
+    const failed = keys.length > 1 ? keys.filter((key) => !results.has(key) || results.get(key) instanceof Error) : [];
+    await Promise.all(
+      failed.map(async (key) => {
+        const alone = await this.answer([key]);
+        results.set(key, alone.has(key) ? alone.get(key)! : new Error('the batch call gave no answer for this key'));
+      }),
+    );
     for (const [key, waiters] of batch) {
       const result = results.has(key) ? results.get(key)! : new Error('the batch call gave no answer for this key');
       for (const w of waiters) {
         if (result instanceof Error) w.reject(result);
         else w.resolve(result);
       }
+    }
+  }
+
+  /** The batch call's answers; a call that throws answers every key with its error. */
+  private async answer(keys: K[]): Promise<Map<K, V | Error>> {
+    try {
+      return await this.runBatch(keys);
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      return new Map(keys.map((key) => [key, failure]));
     }
   }
 }

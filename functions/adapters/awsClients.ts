@@ -10,19 +10,29 @@ import { withRequestAccounting } from './requestAccounting.ts';
  * LocalStack point unchanged handlers at emulators. With `HERALD_REQUEST_ACCOUNTING=1` each client
  * also counts its requests (see requestAccounting.ts).
  */
+/**
+ * Attempts per DynamoDB call, the first included: the SDK's own default for DynamoDB since 2026
+ * (4), stated so that a change of SDK cannot change it unseen. A call still failing after them
+ * fails its record, which comes back after a short backoff (receiveBackoff.ts) or is retried as a
+ * route attempt: the SDK covers a blip, the queue covers an outage.
+ */
+export const DYNAMODB_MAX_ATTEMPTS = 4;
+/** Attempts per SQS call: the SDK's default (3). */
+export const SQS_MAX_ATTEMPTS = 3;
+
 let dynamo: DynamoDBDocumentClient | undefined;
 let sqs: SQSClient | undefined;
 let ses: SESv2Client | undefined;
 
 export function documentClient(): DynamoDBDocumentClient {
-  dynamo ??= DynamoDBDocumentClient.from(withRequestAccounting(new DynamoDBClient({}), 'dynamodb'), {
+  dynamo ??= DynamoDBDocumentClient.from(withRequestAccounting(new DynamoDBClient({ maxAttempts: DYNAMODB_MAX_ATTEMPTS }), 'dynamodb'), {
     marshallOptions: { removeUndefinedValues: true },
   });
   return dynamo;
 }
 
 export function sqsClient(): SQSClient {
-  sqs ??= withRequestAccounting(new SQSClient({}), 'sqs');
+  sqs ??= withRequestAccounting(new SQSClient({ maxAttempts: SQS_MAX_ATTEMPTS }), 'sqs');
   return sqs;
 }
 

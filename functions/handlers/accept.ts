@@ -3,6 +3,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { AcceptIntent } from '../core/accept/AcceptIntent.ts';
+import { INTAKE_RECEIVE_BACKOFF, receiveBackoffMs } from '../core/backoff/receiveBackoff.ts';
 import { AcceptanceInProgressError } from '../core/errors.ts';
 import { systemClock } from '../core/types.ts';
 import { delayMessage } from '../adapters/delayMessage.ts';
@@ -58,6 +59,8 @@ const processor = new BatchProcessor(EventType.SQS);
 const intakeQueueUrl = requireEnv('INTAKE_QUEUE_URL');
 /** A duplicate that arrives mid-acceptance looks again this soon, not after the full visibility timeout. */
 const IN_PROGRESS_RETRY_MS = 2_000;
+/** The intake queue's maxReceiveCount (the template's): after the last receive a failing intent goes to the DLQ at once. */
+const intakeBackoff = { ...INTAKE_RECEIVE_BACKOFF, maxReceives: numberEnv('INTAKE_MAX_RECEIVES', INTAKE_RECEIVE_BACKOFF.maxReceives) };
 
 async function acceptRecord(record: SQSRecord): Promise<void> {
   let result;
@@ -68,11 +71,15 @@ async function acceptRecord(record: SQSRecord): Promise<void> {
       body: record.body,
     });
   } catch (error) {
-    if (error instanceof AcceptanceInProgressError) {
-      await delayMessage(traced(sqsClient()), intakeQueueUrl, record.receiptHandle, IN_PROGRESS_RETRY_MS);
-    }
-    // Reported as a batch item failure: SQS redelivers it after its visibility timeout.
-    logger.warn('intent acceptance failed; will be retried', { message_id: record.messageId, error: error as Error });
+    // Reported as a batch item failure, and visible again soon: a throttle or a blip is over in a
+    // second, and waiting out the queue's 6-minute visibility timeout delayed the intent that long.
+    const retryInMs = error instanceof AcceptanceInProgressError
+      ? IN_PROGRESS_RETRY_MS
+      : receiveBackoffMs(Number(record.attributes.ApproximateReceiveCount ?? 1), intakeBackoff);
+    await delayMessage(traced(sqsClient()), intakeQueueUrl, record.receiptHandle, retryInMs).catch((delayError: Error) =>
+      logger.warn('could not shorten the retry delay; the intent comes back after the visibility timeout', { message_id: record.messageId, error: delayError }),
+    );
+    logger.warn('intent acceptance failed; will be retried', { message_id: record.messageId, retry_in_ms: retryInMs, error: error as Error });
     invocationSummary.count('retried');
     countMetric('IntentsRetried', {});
     throw error;

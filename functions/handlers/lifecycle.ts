@@ -3,7 +3,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context, EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ApplyLifecycleEvent, type LifecycleResult } from '../core/lifecycle/ApplyLifecycleEvent.ts';
-import { lifecycleRetryDelayMs } from '../core/lifecycle/lifecycleRetryDelay.ts';
+import { LIFECYCLE_RECEIVE_BACKOFF, receiveBackoffMs } from '../core/backoff/receiveBackoff.ts';
 import { parseLifecycleEvent } from '../core/lifecycle/parseLifecycleEvent.ts';
 import { SessionInvalidator } from '../core/push/SessionInvalidator.ts';
 import { systemClock } from '../core/types.ts';
@@ -34,8 +34,8 @@ const applyLifecycleEvent = new ApplyLifecycleEvent(
 );
 
 const lifecycleQueueUrl = requireEnv('LIFECYCLE_QUEUE_URL');
-/** The lifecycle queue's maxReceiveCount: after the last receive a failed event goes to the DLQ at once. */
-const maxReceives = numberEnv('LIFECYCLE_MAX_RECEIVES', 6);
+/** The lifecycle queue's maxReceiveCount (the template's): after the last receive a failed event goes to the DLQ at once. */
+const backoff = { ...LIFECYCLE_RECEIVE_BACKOFF, maxReceives: numberEnv('LIFECYCLE_MAX_RECEIVES', LIFECYCLE_RECEIVE_BACKOFF.maxReceives) };
 const processor = new BatchProcessor(EventType.SQS);
 
 /**
@@ -78,7 +78,7 @@ async function handleRecord(record: SQSRecord, context: Context): Promise<Lifecy
     result = await applyLifecycleEvent.apply(lifecycle, () => context.getRemainingTimeInMillis());
   } catch (error) {
     const receives = Number(record.attributes.ApproximateReceiveCount ?? 1);
-    const delayMs = lifecycleRetryDelayMs(receives, maxReceives);
+    const delayMs = receiveBackoffMs(receives, backoff);
     logger.warn('lifecycle event failed; will be retried', { ...fields, receive: receives, retry_in_ms: delayMs, error: error as Error });
     countMetric('LifecycleEventsRetried', { event_type: lifecycle.event_type });
     await delayMessage(traced(sqsClient()), lifecycleQueueUrl, record.receiptHandle, delayMs).catch((delayError: Error) =>

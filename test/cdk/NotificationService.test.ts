@@ -35,7 +35,8 @@ function policyStatements(fn: { role?: { node: { defaultChild?: unknown } } }, o
 describe('NotificationService: queues', () => {
   it('redrives intake and route messages to their dead-letter queues', () => {
     template.hasResourceProperties('AWS::SQS::Queue', {
-      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(service.intakeDeadLetterQueue), 'Arn'] }, maxReceiveCount: 5 },
+      // 14 receives, each failure back after 1 s doubling to 5 min: about 28 minutes of failing.
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(service.intakeDeadLetterQueue), 'Arn'] }, maxReceiveCount: 14 },
     });
     // Above the largest max attempts (security.alert: 8), so the route's own counter dead-letters first.
     template.hasResourceProperties('AWS::SQS::Queue', {

@@ -1,5 +1,7 @@
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DYNAMODB_MAX_ATTEMPTS } from '../../functions/adapters/awsClients.ts';
 import { SesEmailSender } from '../../functions/adapters/SesEmailSender.ts';
 import type { Catalog } from '../../functions/core/catalog/catalogTypes.ts';
 import { DeliverRoute } from '../../functions/core/deliver/DeliverRoute.ts';
@@ -13,12 +15,15 @@ import {
   eventBuffer,
   faults,
   fireSweeper,
+  functionLogLines,
   intent,
   mailbox,
+  outputs,
   seedNotification,
   sendDeliveryMessage,
   sendIntent,
   ses,
+  sqs,
   store,
   uid,
   waitFor,
@@ -87,6 +92,46 @@ describe('retries and dead letters', () => {
     expect(route.attempts).toBeGreaterThanOrEqual(2);
     expect(route.last_failure_classification).toBe('email_send_failed');
     expect(await mailbox(email)).toHaveLength(1);
+  });
+});
+
+describe('a transient failure during acceptance', () => {
+  it('delays the intent by seconds (a short backoff), not the intake queue\'s 6-minute visibility timeout', async () => {
+    // Prepare: every attempt of the SDK at the intent's first write fails (500), once.
+    const sent = intent('ping', { user_id: uid('blip') }, { n: 1 });
+    const fault = await addFault('dynamodb', { match: sent.idempotency_key, status: 500, errorType: 'InternalServerError', times: DYNAMODB_MAX_ATTEMPTS });
+
+    // Act
+    const messageId = await sendIntent(sent);
+
+    // Assess: the acceptance failed once, came back after about a second, and the push was published.
+    const id = notificationIdFor('tests', sent.idempotency_key);
+    await routeWhere(id, `push:${sent.audience.user_id}`, (status) => status === 'published', 30_000);
+    expect((await faults('dynamodb')).find((f) => f.id === fault.id)!.hits).toBe(DYNAMODB_MAX_ATTEMPTS);
+    const failed = functionLogLines(messageId).filter((l) => l['message'] === 'intent acceptance failed; will be retried');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!['retry_in_ms']).toBeGreaterThanOrEqual(800);
+    expect(failed[0]!['retry_in_ms']).toBeLessThanOrEqual(1_200);
+  });
+
+  it('fails only the intent whose own request fails when intents of one batch share a call', async () => {
+    // Prepare: ten intents sent together share their deleted-user check (one BatchGetItem);
+    // one recipient's check fails every time, and the shared call fails once.
+    const users = Array.from({ length: 10 }, () => uid('shared'));
+    const intents = users.map((user) => intent('ping', { user_id: user }, { n: 1 }));
+    await addFault('dynamodb', { match: users[3]!, status: 400, errorType: 'ValidationException', message: 'poisoned for this test' });
+
+    // Act: one SendMessageBatch, so the event source hands them to one invocation together.
+    const { Successful = [] } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: outputs.intakeQueueUrl, Entries: intents.map((i, n) => ({ Id: String(n), MessageBody: JSON.stringify(i) })) }));
+
+    // Assess: the nine others are published at their first acceptance; the one is being retried.
+    for (const [i, sent] of intents.entries()) {
+      if (i === 3) continue;
+      await routeWhere(notificationIdFor('tests', sent.idempotency_key), `push:${users[i]}`, (status) => status === 'published', 30_000);
+      const messageId = Successful.find((entry) => entry.Id === String(i))!.MessageId!;
+      expect(functionLogLines(messageId).filter((l) => l['message'] === 'intent acceptance failed; will be retried')).toEqual([]);
+    }
+    expect(await store.getNotification(notificationIdFor('tests', intents[3]!.idempotency_key))).toBeUndefined();
   });
 });
 

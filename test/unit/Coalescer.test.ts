@@ -4,7 +4,7 @@ import { Coalescer } from '../../functions/adapters/Coalescer.ts';
 describe('Coalescer', () => {
   it('answers the calls of one turn with one batch call of their distinct keys', async () => {
     const calls: string[][] = [];
-    const coalescer = new Coalescer<string, string>(async (keys) => {
+    const coalescer = new Coalescer<string, string | undefined>(async (keys) => {
       calls.push(keys);
       return new Map(keys.map((k) => [k, k.toUpperCase()]));
     });
@@ -35,6 +35,33 @@ describe('Coalescer', () => {
     });
     const settled = await Promise.allSettled([failing.load('x'), failing.load('y')]);
     expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected']);
+  });
+
+  it('asks a key whose shared call failed again alone, so one failed request fails only the callers it concerns', async () => {
+    // Prepare: the shared call fails once (a throttle); a second call with `poison` in it fails too.
+    const calls: string[][] = [];
+    let throttled = false;
+    const coalescer = new Coalescer<string, string | undefined>(async (keys) => {
+      calls.push(keys);
+      if (!throttled) {
+        throttled = true;
+        throw new Error('ProvisionedThroughputExceededException');
+      }
+      if (keys.includes('poison')) throw new Error('ValidationException');
+      // A key found to have no value is answered undefined, as a BatchGetItem miss is.
+      return new Map(keys.map((k) => [k, k === 'none' ? undefined : k.toUpperCase()]));
+    });
+
+    // Act
+    const settled = await Promise.allSettled([coalescer.load('a'), coalescer.load('poison'), coalescer.load('none')]);
+
+    // Assess: the shared call, then each key alone.
+    expect(settled).toEqual([
+      { status: 'fulfilled', value: 'A' },
+      { status: 'rejected', reason: new Error('ValidationException') },
+      { status: 'fulfilled', value: undefined },
+    ]);
+    expect(calls.map((keys) => keys.join())).toEqual(['a,poison,none', 'a', 'poison', 'none']);
   });
 
   it('rejects a key the batch call left unanswered instead of waiting forever', async () => {
