@@ -216,7 +216,8 @@ export class WebSocketGateway {
   /** A client frame: routed on `$request.body.action`; a binary one goes to `$default`, base64-encoded, as API Gateway passes it. */
   private async message(connection: LiveConnection, body: string, isBinary: boolean): Promise<void> {
     const action = isBinary ? undefined : actionOf(body);
-    const routeKey = action !== undefined && this.spec.routes.has(action) ? action : '$default';
+    // $connect, $disconnect and $default are API Gateway's own route keys: a message's action never selects them.
+    const routeKey = action !== undefined && !action.startsWith('$') && this.spec.routes.has(action) ? action : '$default';
     const route = this.spec.routes.get(routeKey);
     const requestId = randomUUID();
     if (!route) {

@@ -67,6 +67,16 @@ describe('generated client frames', () => {
     }
   }, 180_000);
 
+  it('never routes a message to $connect or $disconnect, whatever its action says (unknown_action, as API Gateway)', async () => {
+    const client = await connectAs(uid('dollar'), 'phone');
+    for (const action of ['$connect', '$disconnect', '$default']) {
+      const before = client.frames.length;
+      client.send({ action });
+      const answer = await client.waitFor(`the answer to ${action}`, () => client.frames[before]);
+      expect(answerOf(answer)).toBe('error:unknown_action');
+    }
+  });
+
   it('closes a connection that sends a frame over 128 KiB (code 1009), and the next connection works', async () => {
     const client = await connectAs(uid('huge'), 'phone');
     client.send(JSON.stringify({ action: 'ping', padding: 'x'.repeat(128 * 1024) }));
@@ -116,7 +126,7 @@ describe('generated lifecycle events', () => {
     // Assess: every event has its one outcome line: applied (or duplicate/superseded), or absorbed.
     await waitFor('an outcome for every event', async () =>
       sent.every(({ marker }) => functionLogLines(marker).some((l) => /^lifecycle event (applied|duplicate|superseded|absorbed)$/.test(String(l['message'])))),
-    60_000, 500);
+    60_000 * SCALE, 500);
     for (const { marker } of sent) {
       expect(functionLogLines(marker).filter((l) => l['message'] === 'lifecycle event failed; will be retried')).toEqual([]);
     }
@@ -126,7 +136,7 @@ describe('generated lifecycle events', () => {
     const applied = sent.filter(({ marker }) => functionLogLines(marker).some((l) => l['message'] === 'lifecycle event applied')).length;
     expect(applied).toBeGreaterThan(0);
     expect(applied).toBeLessThan(sent.length);
-  }, 120_000);
+  }, 120_000 * SCALE);
 
   it('survives: a fresh connection still works after all of it', async () => {
     const client = await RawClient.as(uid('alive'), 'phone');
