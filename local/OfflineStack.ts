@@ -149,7 +149,7 @@ export class OfflineStack {
   private readonly secrets = new Map<string, { arn: string; value: string; previous?: string; version: number }>();
   private gateway?: WebSocketGateway;
   private demo?: DemoServer;
-  private readonly schedules: { logicalId: string; fn: LocalFunction; invoker: LambdaAsyncInvoker; expression: string }[] = [];
+  private readonly schedules: { logicalId: string; fn: LocalFunction; expression: string }[] = [];
   private logStream?: WriteStream;
   private sqs?: SQSClient;
   private bus?: EventBus;
@@ -496,8 +496,7 @@ export class OfflineStack {
       if (typeof expression !== 'string') continue;
       for (const target of this.targetsOf(id, resource)) {
         if (target.kind !== 'lambda') continue;
-        const fn = this.functions.get(target.invoker.functionName)!;
-        this.schedules.push({ logicalId: id, fn, invoker: target.invoker, expression });
+        this.schedules.push({ logicalId: id, fn: this.functions.get(target.invoker.functionName)!, expression });
         if ((this.options.schedules ?? 'timer') === 'timer') {
           // A schedule invokes its function asynchronously, as every EventBridge Lambda target.
           const timer = setInterval(() => {
