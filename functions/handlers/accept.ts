@@ -6,7 +6,6 @@ import { AcceptIntent } from '../core/accept/AcceptIntent.ts';
 import { INTAKE_RECEIVE_BACKOFF, receiveBackoffMs } from '../core/backoff/receiveBackoff.ts';
 import { AcceptanceInProgressError } from '../core/errors.ts';
 import { systemClock } from '../core/types.ts';
-import { delayMessage } from '../adapters/delayMessage.ts';
 import { documentClient, sqsClient } from '../adapters/awsClients.ts';
 import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts';
 import { DynamoRejectionStore } from '../adapters/DynamoRejectionStore.ts';
@@ -14,6 +13,7 @@ import { DynamoUserStates } from '../adapters/DynamoUserStates.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
 import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
 import { invocationSummary, logInvocationSummary } from './shared/invocationSummary.ts';
+import { receiveCountOf, redeliverAfter } from './shared/redeliverAfter.ts';
 import { countMetric, countMetricsFlush, logger, traced, traceInvocation } from './shared/observability.ts';
 import { eventBufferFromEnv } from './shared/pushFromEnv.ts';
 import { forgetPushOutcomes, pushDispatcherFromEnv, routeAttempts } from './shared/routeAttempts.ts';
@@ -75,10 +75,8 @@ async function acceptRecord(record: SQSRecord): Promise<void> {
     // second, and waiting out the queue's 6-minute visibility timeout delayed the intent that long.
     const retryInMs = error instanceof AcceptanceInProgressError
       ? IN_PROGRESS_RETRY_MS
-      : receiveBackoffMs(Number(record.attributes.ApproximateReceiveCount ?? 1), intakeBackoff);
-    await delayMessage(traced(sqsClient()), intakeQueueUrl, record.receiptHandle, retryInMs).catch((delayError: Error) =>
-      logger.warn('could not shorten the retry delay; the intent comes back after the visibility timeout', { message_id: record.messageId, error: delayError }),
-    );
+      : receiveBackoffMs(receiveCountOf(record), intakeBackoff);
+    await redeliverAfter(intakeQueueUrl, record, retryInMs, {});
     logger.warn('intent acceptance failed; will be retried', { message_id: record.messageId, retry_in_ms: retryInMs, error: error as Error });
     invocationSummary.count('retried');
     countMetric('IntentsRetried', {});

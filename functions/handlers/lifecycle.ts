@@ -7,11 +7,11 @@ import { LIFECYCLE_RECEIVE_BACKOFF, receiveBackoffMs } from '../core/backoff/rec
 import { parseLifecycleEvent } from '../core/lifecycle/parseLifecycleEvent.ts';
 import { SessionInvalidator } from '../core/push/SessionInvalidator.ts';
 import { systemClock } from '../core/types.ts';
-import { documentClient, sqsClient } from '../adapters/awsClients.ts';
-import { delayMessage } from '../adapters/delayMessage.ts';
+import { documentClient } from '../adapters/awsClients.ts';
 import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts';
 import { DynamoUserStates } from '../adapters/DynamoUserStates.ts';
 import { numberEnv, requireEnv } from './shared/config.ts';
+import { receiveCountOf, redeliverAfter } from './shared/redeliverAfter.ts';
 import { countMetric, countMetricsFlush, logger, traced, traceInvocation } from './shared/observability.ts';
 import { connectionRegistryFromEnv, connectionSenderFromEnv, eventBufferFromEnv, pushConfigured } from './shared/pushFromEnv.ts';
 
@@ -77,13 +77,11 @@ async function handleRecord(record: SQSRecord, context: Context): Promise<Lifecy
   try {
     result = await applyLifecycleEvent.apply(lifecycle, () => context.getRemainingTimeInMillis());
   } catch (error) {
-    const receives = Number(record.attributes.ApproximateReceiveCount ?? 1);
+    const receives = receiveCountOf(record);
     const delayMs = receiveBackoffMs(receives, backoff);
     logger.warn('lifecycle event failed; will be retried', { ...fields, receive: receives, retry_in_ms: delayMs, error: error as Error });
     countMetric('LifecycleEventsRetried', { event_type: lifecycle.event_type });
-    await delayMessage(traced(sqsClient()), lifecycleQueueUrl, record.receiptHandle, delayMs).catch((delayError: Error) =>
-      logger.warn('could not shorten the retry delay; the event comes back after the visibility timeout', { ...fields, error: delayError }),
-    );
+    await redeliverAfter(lifecycleQueueUrl, record, delayMs, fields);
     throw error;
   }
   logger.info(`lifecycle event ${result.kind}`, { ...fields, ...result });
