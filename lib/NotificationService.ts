@@ -139,8 +139,15 @@ export interface NotificationServiceProps {
   readonly tableCapacity?: TableCapacityProps;
 }
 
-const ACCEPT_TIMEOUT = Duration.seconds(60);
-const DELIVER_TIMEOUT = Duration.seconds(30);
+/**
+ * Accept and deliver finish a batch in well under a second (a 1,000-recipient fan-out in a few);
+ * their timeouts bound how long a hung call can hold a batch. A crashed or timed-out invocation's
+ * messages come back only after the queue's visibility timeout, and its leases (2 × the timeout)
+ * must expire before a retry may take over: short timeouts keep that recovery near half a minute
+ * (docs/fault-model.md), where 60 s and 6 × it held an intent for six minutes.
+ */
+const ACCEPT_TIMEOUT = Duration.seconds(10);
+const DELIVER_TIMEOUT = Duration.seconds(10);
 const SWEEP_TIMEOUT = Duration.seconds(60);
 const LIFECYCLE_TIMEOUT = Duration.minutes(5);
 /** Receives of a lifecycle event before its DLQ (each failure comes back after a short backoff: receiveBackoff.ts). */
@@ -149,6 +156,15 @@ const LIFECYCLE_MAX_RECEIVES = LIFECYCLE_RECEIVE_BACKOFF.maxReceives;
 const DEFAULT_STAGE_THROTTLE = { rateLimit: 500, burstLimit: 1000 } as const;
 /** AWS: a queue's visibility timeout should be at least 6× the consuming function's timeout. */
 const VISIBILITY_FACTOR = 6;
+/**
+ * The intake and route queues' visibility timeout is 3 × their function's timeout (30 s), below
+ * the 6 × AWS suggests (docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html) so that a
+ * crashed batch is back in 30 s, not 60. The 6 × leaves room for Lambda to retry a throttled
+ * invoke before the batch turns visible again; when that happens here the batch is simply received
+ * again, costing one of its receives (14 on intake, whose backoff spreads them over hours) and
+ * never a duplicate (every write is conditional). Traded knowingly: docs/fault-model.md.
+ */
+const PIPELINE_VISIBILITY_FACTOR = 3;
 
 /**
  * Herald's notification pipeline: intake queue and event bus → accept λ → DynamoDB notifications
@@ -243,7 +259,7 @@ export class NotificationService extends Construct {
     // A failed acceptance comes back after a short backoff (1 s doubling to 5 min: receiveBackoff.ts),
     // not the visibility timeout; a crash waits out the visibility timeout instead.
     const intake = new QueueWithDeadLetters(this, 'Intake', {
-      visibilityTimeout: Duration.seconds(ACCEPT_TIMEOUT.toSeconds() * VISIBILITY_FACTOR),
+      visibilityTimeout: Duration.seconds(ACCEPT_TIMEOUT.toSeconds() * PIPELINE_VISIBILITY_FACTOR),
       maxReceiveCount: INTAKE_RECEIVE_BACKOFF.maxReceives,
       removalPolicy,
     });
@@ -253,7 +269,7 @@ export class NotificationService extends Construct {
     // Each attempt costs one receive, plus a few for "leased elsewhere / not due yet" bounces; the
     // route's own attempt counter dead-letters it first, so only crashing messages reach the DLQ.
     const routes = new QueueWithDeadLetters(this, 'Routes', {
-      visibilityTimeout: Duration.seconds(DELIVER_TIMEOUT.toSeconds() * VISIBILITY_FACTOR),
+      visibilityTimeout: Duration.seconds(DELIVER_TIMEOUT.toSeconds() * PIPELINE_VISIBILITY_FACTOR),
       maxReceiveCount: validated.maxAttempts + 10,
       removalPolicy,
     });
@@ -576,7 +592,7 @@ function validateProps(props: NotificationServiceProps, catalog: Catalog): Valid
   if (retentionDays < 1) throw new Error('NotificationService: retention must be at least one day');
   const sweepGraceMs = (props.sweepGrace ?? Duration.minutes(2)).toMilliseconds();
   if (sweepGraceMs < DELIVER_TIMEOUT.toMilliseconds()) {
-    throw new Error('NotificationService: sweepGrace must be at least the deliver function timeout (30 s)');
+    throw new Error(`NotificationService: sweepGrace must be at least the deliver function timeout (${DELIVER_TIMEOUT.toSeconds()} s)`);
   }
   const maxAttempts = Math.max(props.retry?.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts, ...Object.values(catalog).map((e) => e.maxAttempts ?? 0));
   if (maxAttempts > MAX_ATTEMPTS_CEILING) throw new Error(`NotificationService: retry.maxAttempts must be at most ${MAX_ATTEMPTS_CEILING}`);

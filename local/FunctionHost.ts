@@ -37,6 +37,10 @@ interface Instance {
   busy: boolean;
   /** Set to 1 (and notified) to thaw the frozen environment for its next invocation. */
   thawed: Int32Array;
+  /** How the environment names itself to AWS (AWS_SDK_UA_APP_ID): `<logical id>.<n>`, so a fault can end this one. */
+  readonly appId: string;
+  /** Set when a fault ends the environment mid-invocation: the error the invocation reports. */
+  stoppedBy?: 'crash' | 'timeout';
 }
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./functionWorker.mjs', import.meta.url));
@@ -59,6 +63,11 @@ export class LocalFunction {
   public billedDurationMs = 0;
   /** Bytes these environments wrote to their log (what CloudWatch Logs would ingest). */
   public logBytes = 0;
+  /** Invocations ended by an injected crash or timeout, and the SQS records those invocations held. */
+  public crashes = 0;
+  public timeouts = 0;
+  public recordsInStoppedInvocations = 0;
+  private spawned = 0;
   /** Requests the environments counted, sent with each answer (a frozen environment cannot be asked). */
   private ledger: RequestLedger = {};
 
@@ -91,6 +100,22 @@ export class LocalFunction {
     this.durationMs = 0;
     this.billedDurationMs = 0;
     this.logBytes = 0;
+    this.crashes = 0;
+    this.timeouts = 0;
+    this.recordsInStoppedInvocations = 0;
+  }
+
+  /**
+   * Ends the environment named `appId` in the middle of its invocation: `crash` as a process that
+   * died (Runtime.ExitError), `timeout` as one stopped at its deadline (Sandbox.Timedout). False
+   * when that environment is not running an invocation.
+   */
+  public stopEnvironment(appId: string, how: 'crash' | 'timeout'): boolean {
+    const instance = this.instances.find((i) => i.appId === appId && i.busy && i.stoppedBy === undefined);
+    if (instance === undefined) return false;
+    instance.stoppedBy = how;
+    void instance.worker.terminate();
+    return true;
   }
 
   /** The requests counted by this function's environments (one ledger: they are summed as answers arrive). */
@@ -141,7 +166,16 @@ export class LocalFunction {
       const onExit = (code: number) => {
         cleanup();
         this.replace(instance);
-        reject(new InvocationError(this.name, 'Runtime.ExitError', `the execution environment exited with code ${code}`));
+        if (instance.stoppedBy !== undefined) {
+          if (instance.stoppedBy === 'crash') this.crashes += 1;
+          else this.timeouts += 1;
+          this.recordsInStoppedInvocations += (event as { Records?: unknown[] } | null)?.Records?.length ?? 0;
+        }
+        if (instance.stoppedBy === 'timeout') {
+          reject(new InvocationError(this.name, 'Sandbox.Timedout', `Task timed out after ${this.spec.timeoutMs / 1000} seconds (injected)`));
+          return;
+        }
+        reject(new InvocationError(this.name, 'Runtime.ExitError', `the execution environment exited with code ${code}${instance.stoppedBy ? ' (injected crash)' : ''}`));
       };
       const cleanup = () => {
         clearTimeout(timer);
@@ -190,9 +224,11 @@ export class LocalFunction {
 
   private spawn(): Instance {
     const thawed = new Int32Array(new SharedArrayBuffer(4));
+    this.spawned += 1;
+    const appId = `${this.name}.${this.spawned}`;
     const worker = new Worker(WORKER_SCRIPT, {
       workerData: { entry: this.spec.entry, handlerName: this.spec.handlerName, functionName: this.name, memorySize: this.spec.memorySize, thawFlag: thawed.buffer },
-      env: this.spec.environment,
+      env: { ...this.spec.environment, AWS_SDK_UA_APP_ID: appId },
       stdout: true,
       stderr: true,
       execArgv: [],
@@ -229,7 +265,7 @@ export class LocalFunction {
       this.replace(instance);
     });
     worker.on('error', (error) => this.log(`[${this.name}] worker error: ${error.message}`));
-    const instance: Instance = { worker, ready, busy: false, thawed };
+    const instance: Instance = { worker, ready, busy: false, thawed, appId };
     this.instances.push(instance);
     return instance;
   }

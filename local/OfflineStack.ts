@@ -18,7 +18,8 @@ import { WebSocketGateway, type GatewayLimits, type GatewayRoute } from './WebSo
 import { randomBytes } from 'node:crypto';
 import { AdminServer } from './AdminServer.ts';
 import { attachRequestAccounting, mergeLedgers, type RequestLedger } from '../functions/adapters/requestAccounting.ts';
-import { FaultProxy } from './emulators/FaultProxy.ts';
+import { FAULT_SERVICES, FaultProxy, type FaultService } from './emulators/FaultProxy.ts';
+import { ChaosController } from './chaos/ChaosController.ts';
 import { startDynamoDbLocal, type RunningEmulator } from './emulators/startDynamoDbLocal.ts';
 import { reachableQueueUrl, startSqs } from './emulators/startSqs.ts';
 import { startSes } from './emulators/startSes.ts';
@@ -33,6 +34,12 @@ export interface OfflinePorts {
   /** The SES emulator itself (mailbox API and web view). */
   readonly sesEmulator: number;
   readonly events: number;
+  /** The SQS endpoint handlers, event source mappings and rule targets use (a fault-injecting proxy). */
+  readonly sqsProxy: number;
+  /** The EventBridge and Secrets Manager endpoint handlers use (a fault-injecting proxy). */
+  readonly eventsProxy: number;
+  /** The @connections endpoint handlers use (a fault-injecting proxy in front of the gateway). */
+  readonly connectionsProxy: number;
   readonly admin: number;
   /** The WebSocket API and its @connections management API. */
   readonly gateway: number;
@@ -40,7 +47,21 @@ export interface OfflinePorts {
   readonly demo: number;
 }
 
-export const DEFAULT_PORTS: OfflinePorts = { dynamodb: 8000, dynamodbProxy: 8001, sqs: 4566, ses: 8005, sesEmulator: 8006, events: 4580, admin: 4590, gateway: 4591, demo: 4592 };
+export const DEFAULT_PORTS: OfflinePorts = {
+  dynamodb: 8000,
+  dynamodbProxy: 8001,
+  sqs: 4566,
+  sqsProxy: 4567,
+  ses: 8005,
+  sesEmulator: 8006,
+  events: 4580,
+  eventsProxy: 4581,
+  admin: 4590,
+  gateway: 4591,
+  demo: 4592,
+  connectionsProxy: 4593,
+};
+
 
 /** Stand-in for the WebSocket API id; URLs built on it are rewritten to the local gateway. */
 const LOCAL_API_ID = 'localwsapi';
@@ -65,8 +86,9 @@ export interface OfflineStackOptions {
   /** Count AWS requests per operation in every function and in the event sources (benchmarks). @default false */
   readonly requestAccounting?: boolean;
   /**
-   * Route handlers' DynamoDB and SES calls through the fault-injecting proxies. Benchmarks turn
-   * this off so measurements do not include the proxies' extra local hop. @default true
+   * Route handlers' AWS calls (DynamoDB, SQS, SES, EventBridge, Secrets Manager, @connections) and
+   * the event source mappings' through the fault-injecting proxies. Benchmarks turn this off so
+   * measurements do not include the proxies' extra local hop. @default true
    */
   readonly faultProxies?: boolean;
   /** Also called with every log line (benchmarks count completions from the handlers' logs). */
@@ -152,10 +174,18 @@ export class OfflineStack {
   private readonly schedules: { logicalId: string; fn: LocalFunction; expression: string }[] = [];
   private logStream?: WriteStream;
   private sqs?: SQSClient;
+  /** SQS as the event source mappings reach it, and as rule targets are sent to. */
+  private pollerSqs?: SQSClient;
+  private targetSqs?: SQSClient;
+  private viaProxies = true;
   private bus?: EventBus;
   private admin?: AdminServer;
   public readonly sesFaults: FaultProxy;
   public readonly dynamodbFaults: FaultProxy;
+  public readonly sqsFaults: FaultProxy;
+  public readonly eventsFaults: FaultProxy;
+  public readonly connectionsFaults: FaultProxy;
+  private dynamodbEmulator?: RunningEmulator;
   public endpoints?: OfflineEndpoints;
   private readonly stack: SynthesizedStack;
   private readonly ports: OfflinePorts;
@@ -165,8 +195,12 @@ export class OfflineStack {
   public constructor(private readonly options: OfflineStackOptions) {
     this.stack = readCloudAssembly(options.assemblyDir, options.stackName);
     this.ports = { ...DEFAULT_PORTS, ...options.ports };
-    this.sesFaults = new FaultProxy(`http://127.0.0.1:${this.ports.sesEmulator}`, offlineSesAccount);
-    this.dynamodbFaults = new FaultProxy(`http://127.0.0.1:${this.ports.dynamodb}`);
+    const callers = { stopEnvironment: (appId: string, how: 'crash' | 'timeout') => this.stopEnvironment(appId, how) };
+    this.sesFaults = new FaultProxy(`http://127.0.0.1:${this.ports.sesEmulator}`, offlineSesAccount, callers);
+    this.dynamodbFaults = new FaultProxy(`http://127.0.0.1:${this.ports.dynamodb}`, undefined, callers);
+    this.sqsFaults = new FaultProxy(`http://127.0.0.1:${this.ports.sqs}`, undefined, callers);
+    this.eventsFaults = new FaultProxy(`http://127.0.0.1:${this.ports.events}`, undefined, callers);
+    this.connectionsFaults = new FaultProxy(`http://127.0.0.1:${this.ports.gateway}`, undefined, callers);
   }
 
   public log = (line: string): void => {
@@ -189,20 +223,37 @@ export class OfflineStack {
     try {
       const [dynamo, sqs, ses] = await Promise.all([startDynamoDbLocal(ports.dynamodb), startSqs(ports.sqs), startSes(ports.sesEmulator)]);
       this.emulators.push(dynamo, sqs, ses);
+      this.dynamodbEmulator = dynamo;
       for (const emulator of [dynamo, sqs, ses]) void emulator.ended?.then((reason) => this.options.onEmulatorEnded?.(reason));
       const sesEndpoint = await this.sesFaults.listen(ports.ses);
       this.emulators.push({ endpoint: sesEndpoint, stop: () => this.sesFaults.close() });
       const dynamodbEndpoint = await this.dynamodbFaults.listen(ports.dynamodbProxy);
       this.emulators.push({ endpoint: dynamodbEndpoint, stop: () => this.dynamodbFaults.close() });
+      const sqsProxyEndpoint = await this.sqsFaults.listen(ports.sqsProxy);
+      this.emulators.push({ endpoint: sqsProxyEndpoint, stop: () => this.sqsFaults.close() });
+      const eventsProxyEndpoint = await this.eventsFaults.listen(ports.eventsProxy);
+      this.emulators.push({ endpoint: eventsProxyEndpoint, stop: () => this.eventsFaults.close() });
+      this.emulators.push({ endpoint: await this.connectionsFaults.listen(ports.connectionsProxy), stop: () => this.connectionsFaults.close() });
       const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-      this.sqs = new SQSClient({ endpoint: sqs.endpoint, region: LOCAL_REGION, credentials });
-      if (this.options.requestAccounting) attachRequestAccounting(this.sqs, 'sqs', () => this.eventSourceLedger);
       const viaProxies = this.options.faultProxies ?? true;
+      this.viaProxies = viaProxies;
+      this.sqs = new SQSClient({ endpoint: sqs.endpoint, region: LOCAL_REGION, credentials });
+      // The event source mappings and the rule targets reach SQS through the proxy, named, so a
+      // fault can pick them (a failed receive or delete, a duplicate delivery, a failed target).
+      const proxiedSqs = (appId: string) => new SQSClient({ endpoint: viaProxies ? sqsProxyEndpoint : sqs.endpoint, region: LOCAL_REGION, credentials, userAgentAppId: appId });
+      this.pollerSqs = proxiedSqs('event-source-mapping');
+      this.targetSqs = proxiedSqs('eventbridge');
+      if (this.options.requestAccounting) {
+        attachRequestAccounting(this.pollerSqs, 'sqs', () => this.eventSourceLedger);
+        attachRequestAccounting(this.targetSqs, 'sqs', () => this.eventSourceLedger);
+      }
       const dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials });
 
       await this.createTables(dynamoClient);
       dynamoClient.destroy();
-      await this.createQueues(sqs.endpoint);
+      // Queue URLs name the proxy: the SDK sends an SQS call to its queue URL's host
+      // (useQueueUrlAsEndpoint) unless a client names an endpoint itself, as outside clients do.
+      await this.createQueues(viaProxies ? sqsProxyEndpoint : sqs.endpoint);
       for (const [id, resource] of resourcesOfType(this.stack.template, 'AWS::Events::EventBus')) {
         this.buses.set(id, String(resource.Properties?.['Name'] ?? id));
       }
@@ -214,18 +265,18 @@ export class OfflineStack {
         AWS_ACCESS_KEY_ID: credentials.accessKeyId,
         AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
         AWS_ENDPOINT_URL_DYNAMODB: viaProxies ? dynamodbEndpoint : dynamo.endpoint,
-        AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+        AWS_ENDPOINT_URL_SQS: viaProxies ? sqsProxyEndpoint : sqs.endpoint,
         AWS_ENDPOINT_URL_SESV2: viaProxies ? sesEndpoint : ses.endpoint,
         AWS_ENDPOINT_URL_SES: viaProxies ? sesEndpoint : ses.endpoint,
-        AWS_ENDPOINT_URL_EVENTBRIDGE: eventsEndpoint,
-        AWS_ENDPOINT_URL_SECRETS_MANAGER: eventsEndpoint,
+        AWS_ENDPOINT_URL_EVENTBRIDGE: viaProxies ? eventsProxyEndpoint : eventsEndpoint,
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: viaProxies ? eventsProxyEndpoint : eventsEndpoint,
         AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
         POWERTOOLS_TRACE_ENABLED: 'false',
         HERALD_OFFLINE: 'true',
         ...(this.options.requestAccounting ? { HERALD_REQUEST_ACCOUNTING: '1' } : {}),
       };
       this.createFunctions(functionEnvironment);
-      this.bus = new EventBus(this.buses.values(), this.rulesOnBuses(), this.sqs, this.log, 200, { secretsmanager: (op, body) => this.secretsApi(op, body) });
+      this.bus = new EventBus(this.buses.values(), this.rulesOnBuses(), this.targetSqs, this.log, 200, { secretsmanager: (op, body) => this.secretsApi(op, body) });
       await this.bus.listen(ports.events);
       this.gateway = this.createGateway();
       if (this.gateway) await this.gateway.listen(ports.gateway);
@@ -275,6 +326,7 @@ export class OfflineStack {
   }
 
   public async stop(): Promise<void> {
+    this.chaos.stop();
     for (const timer of this.timers) clearInterval(timer);
     await Promise.allSettled(this.eventSources.map((s) => s.stop()));
     await this.demo?.close();
@@ -284,6 +336,8 @@ export class OfflineStack {
     await this.admin?.close();
     await Promise.allSettled([...this.functions.values()].map((f) => f.close()));
     this.sqs?.destroy();
+    this.pollerSqs?.destroy();
+    this.targetSqs?.destroy();
     await Promise.allSettled(this.emulators.map((e) => e.stop()));
     await new Promise<void>((resolve) => (this.logStream ? this.logStream.end(() => resolve()) : resolve()));
   }
@@ -350,8 +404,29 @@ export class OfflineStack {
     return this.gateway?.[how](connectionId) ?? false;
   }
 
+  /** Chaos mode: named fault profiles over every proxy (admin `/chaos`, `npm start -- --chaos`). */
+  public readonly chaos = new ChaosController(this);
+
   public faults(service: string): FaultProxy | undefined {
-    return service === 'ses' ? this.sesFaults : service === 'dynamodb' ? this.dynamodbFaults : undefined;
+    const proxies: Record<FaultService, FaultProxy> = {
+      dynamodb: this.dynamodbFaults,
+      sqs: this.sqsFaults,
+      ses: this.sesFaults,
+      events: this.eventsFaults,
+      connections: this.connectionsFaults,
+    };
+    return (FAULT_SERVICES as readonly string[]).includes(service) ? proxies[service as FaultService] : undefined;
+  }
+
+  /** Ends a function's execution environment mid-invocation (an injected crash or timeout); see FaultProxy. */
+  public stopEnvironment(appId: string, how: 'crash' | 'timeout'): boolean {
+    const name = appId.slice(0, appId.lastIndexOf('.'));
+    return this.functions.get(name)?.stopEnvironment(appId, how) ?? false;
+  }
+
+  /** Freezes DynamoDB Local for `ms`: every request in that time waits, as in a service brown-out. */
+  public async pauseDynamoDb(ms: number): Promise<void> {
+    await this.dynamodbEmulator?.pause?.(ms);
   }
 
   public putEvents(entries: Parameters<EventBus['putEvents']>[0]) {
@@ -467,9 +542,11 @@ export class OfflineStack {
           queueArn: queue.arn,
           batchSize: Number(p['BatchSize'] ?? 10),
           reportBatchItemFailures: ((p['FunctionResponseTypes'] as string[] | undefined) ?? []).includes('ReportBatchItemFailures'),
-          concurrency: Math.min(maxConcurrency ?? 2, this.options.functionConcurrency ?? 2),
+          // Lambda polls with five concurrent batches to start with (docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html),
+          // bounded here by the execution environments a function may have.
+          concurrency: Math.min(maxConcurrency ?? 5, this.options.functionConcurrency ?? 2),
         },
-        this.sqs!,
+        this.pollerSqs!,
         fn,
         this.log,
       );
@@ -573,8 +650,10 @@ export class OfflineStack {
   /** Rewrites the WebSocket API's AWS URLs (built on LOCAL_API_ID) to the local gateway. */
   private localUrl(value: string): string {
     const port = this.ports.gateway;
+    // Handlers post to connections through the fault proxy; clients connect to the gateway itself.
+    const callbackPort = this.viaProxies ? this.ports.connectionsProxy : port;
     return value
-      .replace(new RegExp(`^https://${LOCAL_API_ID}\\.execute-api\\.[^/]+`), `http://127.0.0.1:${port}`)
+      .replace(new RegExp(`^https://${LOCAL_API_ID}\\.execute-api\\.[^/]+`), `http://127.0.0.1:${callbackPort}`)
       .replace(new RegExp(`^wss://${LOCAL_API_ID}\\.execute-api\\.[^/]+`), `ws://127.0.0.1:${port}`);
   }
 

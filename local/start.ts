@@ -3,6 +3,7 @@ import { DEFAULT_PORTS, OfflineStack, type OfflineEndpoints, type OfflinePorts }
 import { portsInUse } from './portsInUse.ts';
 import { launcherPids, watchLaunchers } from './launcherWatch.ts';
 import { parseOptionsOrExit } from './parseOptions.ts';
+import { CHAOS_PROFILES } from './chaos/profiles.ts';
 import { SynthError, synthesize } from './synth.ts';
 import { mintAccessToken } from '../functions/core/auth/AccessTokenVerifier.ts';
 
@@ -16,6 +17,8 @@ Options:
   --no-synth          reuse the existing cdk.out.local assembly
   --logs <target>     console (default), silent, or a file path
   --endpoints <file>  where to write the endpoints document (default .local/endpoints.json)
+  --chaos <profile>   inject faults from the start: ${Object.keys(CHAOS_PROFILES).join(', ')} (docs/fault-model.md)
+  --chaos-seed <n>    seed for the chaos profile's dice (default 20261204)
   -h, --help          this text`;
 
 const { values } = parseOptionsOrExit(
@@ -25,6 +28,8 @@ const { values } = parseOptionsOrExit(
       'no-synth': { type: 'boolean', default: false },
       logs: { type: 'string', default: 'console' },
       endpoints: { type: 'string', default: '.local/endpoints.json' },
+      chaos: { type: 'string' },
+      'chaos-seed': { type: 'string', default: '20261204' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   },
@@ -34,6 +39,15 @@ const { values } = parseOptionsOrExit(
 if (values.help) {
   console.log(USAGE);
   process.exit(0);
+}
+if (values.chaos !== undefined && CHAOS_PROFILES[values.chaos] === undefined) {
+  console.error(`herald: no chaos profile "${values.chaos}"; profiles: ${Object.keys(CHAOS_PROFILES).join(', ')}\n\n${USAGE}`);
+  process.exit(2);
+}
+const chaosSeed = Number(values['chaos-seed']);
+if (!Number.isInteger(chaosSeed)) {
+  console.error(`herald: --chaos-seed must be an integer, not "${values['chaos-seed']}"\n\n${USAGE}`);
+  process.exit(2);
 }
 
 // Ports first: a taken one is found in a moment, not after a synth and three emulators.
@@ -99,6 +113,7 @@ try {
 mkdirSync('.local', { recursive: true });
 writeFileSync(values.endpoints, `${JSON.stringify(endpoints, null, 2)}\n`);
 const tokenSecret = Object.entries(endpoints.secrets).find(([id]) => id.includes('TokenSecret'))?.[1];
+if (values.chaos !== undefined) stack.chaos.start(values.chaos, chaosSeed);
 const demoToken = tokenSecret ? await mintAccessToken(tokenSecret, { userId: 'u-42', deviceSessionId: 'demo', ttlSeconds: 12 * 3600 }) : undefined;
 
 console.log(`
@@ -114,7 +129,7 @@ herald: offline stack running
   intake queue        ${endpoints.outputs['HeraldIntakeQueueUrl']}
   event bus           ${endpoints.outputs['HeraldEventBusName']}
   table               ${endpoints.outputs['HeraldTableName']}
-  endpoints document  ${values.endpoints}
+  endpoints document  ${values.endpoints}${values.chaos !== undefined ? `\n  chaos               profile "${values.chaos}" (seed ${chaosSeed}): ${CHAOS_PROFILES[values.chaos]!.description}\n                      what it injected: GET ${endpoints.admin}/chaos; stop it: DELETE ${endpoints.admin}/chaos` : ''}
 Press Ctrl-C to stop.`);
 
 /** Stops everything the stack started, then exits: 0 when asked to stop, 1 when something died under it. */

@@ -7,6 +7,7 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { withRequestAccounting } from './requestAccounting.ts';
+import { CONNECTION_TIMEOUT_MS, REQUEST_TIMEOUTS_MS } from './sdkTimeouts.ts';
 import { ConnectionGoneError, FrameTooLargeError, type ConnectionSender } from '../core/push/pushPorts.ts';
 
 /** The API Gateway management API (`@connections`) of one WebSocket stage. */
@@ -15,7 +16,14 @@ export class ApiGatewayConnectionSender implements ConnectionSender {
 
   /** `callbackUrl`: https://{api-id}.execute-api.{region}.amazonaws.com/{stage} */
   public constructor(callbackUrl: string, config: Omit<ApiGatewayManagementApiClientConfig, 'endpoint'> = {}) {
-    this.client = withRequestAccounting(new ApiGatewayManagementApiClient({ ...config, endpoint: callbackUrl }), 'apigateway');
+    this.client = withRequestAccounting(
+      new ApiGatewayManagementApiClient({
+        requestHandler: { requestTimeout: REQUEST_TIMEOUTS_MS.connections, connectionTimeout: CONNECTION_TIMEOUT_MS },
+        ...config,
+        endpoint: callbackUrl,
+      }),
+      'apigateway',
+    );
   }
 
   public async send(connectionId: string, data: string): Promise<void> {

@@ -106,9 +106,10 @@ export class DynamoEventBuffer implements EventBuffer {
           TableName: this.options.notificationsTable,
           Key: routeItemKey(input.route),
           UpdateExpression: 'SET stream_epoch = :epoch, stream_position = :position',
+          // Or set to this slot already: this very write, applied before its answer was lost.
           ConditionExpression: held === undefined
-            ? 'lease_token = :token AND attribute_not_exists(stream_position)'
-            : 'lease_token = :token AND stream_epoch = :heldEpoch AND stream_position = :heldPosition',
+            ? 'lease_token = :token AND (attribute_not_exists(stream_position) OR (stream_epoch = :epoch AND stream_position = :position))'
+            : 'lease_token = :token AND ((stream_epoch = :heldEpoch AND stream_position = :heldPosition) OR (stream_epoch = :epoch AND stream_position = :position))',
           ExpressionAttributeValues: {
             ':epoch': slot.epoch,
             ':position': slot.position,

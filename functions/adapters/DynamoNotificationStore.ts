@@ -84,7 +84,10 @@ export class DynamoNotificationStore implements NotificationStore {
       return { kind: 'created' };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException && error.Item) {
-        return { kind: 'exists', record: notificationFromItem(unmarshall(error.Item)) };
+        const item = unmarshall(error.Item);
+        // Our own write, applied before an answer was lost (the SDK retried it): created, by us.
+        if (item['accept_lease_token'] === leaseToken) return { kind: 'created' };
+        return { kind: 'exists', record: notificationFromItem(item) };
       }
       throw error;
     }
@@ -119,7 +122,8 @@ export class DynamoNotificationStore implements NotificationStore {
         TableName: this.options.tableName,
         Key: notificationKey(notificationId),
         UpdateExpression: 'SET accept_lease_token = :token, accept_lease_expires_at = :expires',
-        ConditionExpression: '#state = :accepting AND accept_lease_expires_at <= :now',
+        // Or ours already: a retry of this very write whose first answer was lost.
+        ConditionExpression: '#state = :accepting AND (accept_lease_expires_at <= :now OR accept_lease_token = :token)',
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: { ':token': leaseToken, ':expires': leaseExpiresAt, ':now': now, ':accepting': 'accepting' },
       }),
@@ -144,7 +148,9 @@ export class DynamoNotificationStore implements NotificationStore {
         TableName: this.options.tableName,
         Key: notificationKey(notificationId),
         UpdateExpression: 'SET #state = :accepted, accepted_complete_at = :now REMOVE accept_lease_token, accept_lease_expires_at',
-        ConditionExpression: 'accept_lease_token = :token',
+        // Or completed by this very write already (its answer lost, the SDK retrying): the token is
+        // gone then, and the completion time it set is this call's.
+        ConditionExpression: 'accept_lease_token = :token OR (#state = :accepted AND accepted_complete_at = :now)',
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: { ':accepted': 'accepted', ':token': leaseToken, ':now': now },
       }),
@@ -261,7 +267,10 @@ export class DynamoNotificationStore implements NotificationStore {
       if (error instanceof ConditionalCheckFailedException) {
         // A notification's item without this route in it is no route.
         const item = error.Item ? unmarshall(error.Item) : undefined;
-        return item?.['route_id'] === routeId ? { leased: false as const, route: routeFromItem(item) } : { leased: false as const };
+        if (item?.['route_id'] !== routeId) return { leased: false as const };
+        // Leased by this very write, whose answer was lost before the SDK retried it.
+        if (item['lease_token'] === leaseToken) return { leased: true as const, route: routeFromItem(item) };
+        return { leased: false as const, route: routeFromItem(item) };
       }
       throw error;
     }
@@ -297,9 +306,12 @@ export class DynamoNotificationStore implements NotificationStore {
       }
     }
     // A failed attempt of a route whose cancellation was requested ends it as cancelled instead.
+    // Either may find its own write already applied (an answer lost, the SDK retrying): the
+    // status it set, at its time, and no lease left.
+    const appliedAlready = ' OR (#status = :to AND updated_at = :now AND attribute_not_exists(lease_token))';
     const condition = outcome.status === 'failed'
-      ? 'lease_token = :token AND #status IN (:pending, :failed) AND attribute_not_exists(cancel_requested)'
-      : 'lease_token = :token AND #status IN (:pending, :failed)';
+      ? `(lease_token = :token AND #status IN (:pending, :failed) AND attribute_not_exists(cancel_requested))${appliedAlready}`
+      : `(lease_token = :token AND #status IN (:pending, :failed))${appliedAlready}`;
     const recorded = await this.conditional(
       new UpdateCommand({
         TableName: this.options.tableName,
@@ -319,7 +331,9 @@ export class DynamoNotificationStore implements NotificationStore {
           'SET #status = :cancelled, cancel_reason = cancel_requested, terminal_at = :now, updated_at = :now,' +
           ' last_failure_classification = :class, last_failure_message = :message, last_failure_at = :now' +
           ' REMOVE lease_token, lease_expires_at, due_at, open_user, cancel_requested',
-        ConditionExpression: 'lease_token = :token AND #status IN (:pending, :failed) AND attribute_exists(cancel_requested)',
+        ConditionExpression:
+          '(lease_token = :token AND #status IN (:pending, :failed) AND attribute_exists(cancel_requested))' +
+          ' OR (#status = :cancelled AND updated_at = :now AND attribute_not_exists(lease_token))',
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: {
           ':cancelled': 'cancelled',

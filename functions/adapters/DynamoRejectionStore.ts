@@ -1,4 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { paginateQuery, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RejectionRecord, RejectionStore } from '../core/ports.ts';
 import { rejectionPk, rejectionSk, rejectionSkFrom } from './dynamoKeys.ts';
@@ -15,7 +16,7 @@ export class DynamoRejectionStore implements RejectionStore {
     private readonly options: { readonly tableName: string; readonly retentionMs: number },
   ) {}
 
-  public async record(rejection: RejectionRecord): Promise<void> {
+  public async record(rejection: RejectionRecord): Promise<'recorded' | 'already'> {
     try {
       await this.client.send(
         new PutCommand({
@@ -28,10 +29,14 @@ export class DynamoRejectionStore implements RejectionStore {
           },
           // A redelivered bad message records once.
           ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
+      return 'recorded';
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      // Written at this call's time: this very write, applied before its answer was lost.
+      return error.Item !== undefined && unmarshall(error.Item)['rejected_at'] === rejection.rejected_at ? 'recorded' : 'already';
     }
   }
 

@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { withRequestAccounting } from './requestAccounting.ts';
+import { CONNECTION_TIMEOUT_MS, REQUEST_TIMEOUTS_MS } from './sdkTimeouts.ts';
 
 /**
  * SDK clients, created once per execution environment. Endpoints come from the standard
@@ -20,24 +21,35 @@ export const DYNAMODB_MAX_ATTEMPTS = 4;
 /** Attempts per SQS call: the SDK's default (3). */
 export const SQS_MAX_ATTEMPTS = 3;
 
+
+
 let dynamo: DynamoDBDocumentClient | undefined;
 let sqs: SQSClient | undefined;
 let ses: SESv2Client | undefined;
 
 export function documentClient(): DynamoDBDocumentClient {
-  dynamo ??= DynamoDBDocumentClient.from(withRequestAccounting(new DynamoDBClient({ maxAttempts: DYNAMODB_MAX_ATTEMPTS }), 'dynamodb'), {
+  dynamo ??= DynamoDBDocumentClient.from(withRequestAccounting(new DynamoDBClient({
+    maxAttempts: DYNAMODB_MAX_ATTEMPTS,
+    requestHandler: { requestTimeout: REQUEST_TIMEOUTS_MS.dynamodb, connectionTimeout: CONNECTION_TIMEOUT_MS },
+  }), 'dynamodb'), {
     marshallOptions: { removeUndefinedValues: true },
   });
   return dynamo;
 }
 
 export function sqsClient(): SQSClient {
-  sqs ??= withRequestAccounting(new SQSClient({ maxAttempts: SQS_MAX_ATTEMPTS }), 'sqs');
+  sqs ??= withRequestAccounting(new SQSClient({
+    maxAttempts: SQS_MAX_ATTEMPTS,
+    requestHandler: { requestTimeout: REQUEST_TIMEOUTS_MS.sqs, connectionTimeout: CONNECTION_TIMEOUT_MS },
+  }), 'sqs');
   return sqs;
 }
 
 export function sesClient(): SESv2Client {
   // One SDK retry for a blip; the route retry policy owns real backoff.
-  ses ??= withRequestAccounting(new SESv2Client({ maxAttempts: 2 }), 'ses');
+  ses ??= withRequestAccounting(new SESv2Client({
+    maxAttempts: 2,
+    requestHandler: { requestTimeout: REQUEST_TIMEOUTS_MS.ses, connectionTimeout: CONNECTION_TIMEOUT_MS },
+  }), 'ses');
   return ses;
 }

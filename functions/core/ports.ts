@@ -100,7 +100,11 @@ export interface RejectionRecord {
 }
 
 export interface RejectionStore {
-  record(rejection: RejectionRecord): Promise<void>;
+  /**
+   * Records a rejection once per intake message. `recorded`: this call wrote it (also when its
+   * first answer was lost and the SDK retried); `already`: an earlier delivery of the message did.
+   */
+  record(rejection: RejectionRecord): Promise<'recorded' | 'already'>;
 }
 
 /** The route queue: one message per route to deliver. */

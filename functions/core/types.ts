@@ -62,6 +62,11 @@ export interface NotificationRecord {
   readonly route_count: number;
   /** `accepting` until every route is written and enqueued. */
   readonly state: 'accepting' | 'accepted';
+  /**
+   * The intake message that carried the intent: the same message coming back after its acceptance
+   * (an answer or a delete lost, a crash, a duplicate delivery) is a redelivery, not a duplicate.
+   */
+  readonly source_message_id?: string;
 }
 
 /** One per-recipient, per-channel delivery of a notification. */

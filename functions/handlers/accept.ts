@@ -22,13 +22,13 @@ const config = loadServiceConfig();
 const store = new DynamoNotificationStore(traced(documentClient()), { tableName: config.tableName, retentionMs: config.retentionMs });
 /** Intents with at most this many push routes get their first push attempt here (0: none do). */
 const firstPushAttemptMaxRoutes = numberEnv('FIRST_PUSH_ATTEMPT_MAX_ROUTES', 0);
-const firstPushAttemptLeaseMs = numberEnv('LEASE_MS', 120_000);
+const firstPushAttemptLeaseMs = numberEnv('LEASE_MS', 20_000);
 const acceptIntent = new AcceptIntent(
   {
     catalog: config.catalog,
     limits: { maxPayloadBytes: config.maxPayloadBytes },
     defaultMaxAttempts: config.retryPolicy.maxAttempts,
-    acceptanceLeaseMs: numberEnv('ACCEPT_LEASE_MS', 120_000),
+    acceptanceLeaseMs: numberEnv('ACCEPT_LEASE_MS', 20_000),
     dueShards: config.dueShards,
     firstPushAttempt: { maxRoutes: firstPushAttemptMaxRoutes, leaseMs: firstPushAttemptLeaseMs },
   },
@@ -95,6 +95,13 @@ async function acceptRecord(record: SQSRecord): Promise<void> {
       invocationSummary.count('routes', result.routes);
       countMetric('IntentsAccepted', {});
       countMetric('RoutesCreated', {}, result.routes);
+      break;
+    case 'redelivered':
+      logger.debug('intake message redelivered after its acceptance', { notification_id: result.notificationId, message_id: record.messageId });
+      // A rejected message's redelivery has no notification id when the intent named none.
+      if (result.notificationId !== undefined) invocationSummary.add('redelivered', result.notificationId);
+      else invocationSummary.count('redelivered_unnamed');
+      countMetric('IntentsRedelivered', {});
       break;
     case 'duplicate':
       logger.debug('duplicate intent ignored', { notification_id: result.notificationId, message_id: record.messageId });

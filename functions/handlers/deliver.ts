@@ -19,7 +19,7 @@ const routeQueue = new SqsRouteQueue(traced(sqsClient()), requireEnv('ROUTE_QUEU
 const deliverRoute = routeAttempts({
   store: new DynamoNotificationStore(traced(documentClient()), { tableName: config.tableName, retentionMs: config.retentionMs }),
   retryPolicy: config.retryPolicy,
-  leaseMs: numberEnv('LEASE_MS', 60_000),
+  leaseMs: numberEnv('LEASE_MS', 20_000),
   dispatchers: {
     email: new EmailDispatcher(config.catalog, new SesEmailSender(traced(sesClient()), {
         from: requireEnv('EMAIL_FROM'),

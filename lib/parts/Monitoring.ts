@@ -97,7 +97,7 @@ export class Monitoring extends Construct {
     const push = props.push ?? true;
     const width = push ? 8 : 12;
     this.dashboard.addWidgets(
-      new GraphWidget({ title: '1. Intake', left: [herald('IntentsAccepted'), herald('IntentsDuplicate'), herald('IntentsRejectedTotal')], width }),
+      new GraphWidget({ title: '1. Intake', left: [herald('IntentsAccepted'), herald('IntentsDuplicate'), herald('IntentsRedelivered'), herald('IntentsRejectedTotal')], width }),
       new GraphWidget({ title: '2. Routes', left: [herald('RoutesCreated'), herald('RoutePublishedTotal'), herald('RouteRetriesTotal'), herald('RouteDeadLettersTotal')], width }),
       ...(push ? [new GraphWidget({ title: '3. Push', left: [herald('PushEventsSent'), herald('GoneConnections'), herald('ReplayedEvents'), herald('StaleCursors')], width })] : []),
     );

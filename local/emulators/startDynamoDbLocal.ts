@@ -10,6 +10,8 @@ export interface RunningEmulator {
   stop(): Promise<void>;
   /** For an emulator in a process of its own: settles with why, if that process ends other than by {@link stop}. */
   readonly ended?: Promise<string>;
+  /** Freezes the emulator's process for `ms` (SIGSTOP, then SIGCONT): a service that stops answering for a while. */
+  pause?(ms: number): Promise<void>;
 }
 
 /**
@@ -99,9 +101,32 @@ export async function startDynamoDbLocal(port: number): Promise<RunningEmulator>
         resolve(`DynamoDB Local exited unexpectedly (${signal ? `signal ${signal}` : `code ${code}`})${last ? `: ${last}` : ''}`);
       });
     }),
+    pause: async (ms: number) => {
+      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      process.kill(child.pid, 'SIGSTOP');
+      try {
+        await new Promise((r) => setTimeout(r, ms));
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) {
+          try {
+            process.kill(child.pid, 'SIGCONT');
+          } catch {
+            // It ended while paused: `ended` tells.
+          }
+        }
+      }
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         stopping = true;
+        // A paused process would not hear SIGTERM until it ran again.
+        if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+          try {
+            process.kill(child.pid, 'SIGCONT');
+          } catch {
+            // Gone already: the exit below settles it.
+          }
+        }
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');

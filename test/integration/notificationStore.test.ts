@@ -29,7 +29,7 @@ async function notificationWithItsOnlyRoute(options: { at?: number; routeCount?:
     state: 'accepting',
   };
   const route: RouteRecord = { ...buildRoutes(id, [recipient], ['email'], 3, at, 8)[0]!, stored_with_notification: true };
-  return { id, user, record, route, begin: () => store.beginAcceptance(record, 'acceptance-1', at + 60_000, route) };
+  return { id, user, record, route, begin: (token = 'acceptance-1') => store.beginAcceptance(record, token, at + 60_000, route) };
 }
 
 describe("a notification's only route, stored in the notification's item", () => {
@@ -54,9 +54,11 @@ describe("a notification's only route, stored in the notification's item", () =>
     expect((await store.listOpenRoutesOfUser(user, 10)).routes).toEqual([
       { notification_id: id, route_id: route.route_id, user_id: user, channel: 'email', stored_with_notification: true },
     ]);
-    // Written again (the intent redelivered): the existing notification, without the route's attributes.
-    const again = await begin();
+    // Written again (the intent redelivered, another acceptance): the existing notification, without the route's attributes.
+    const again = await begin('acceptance-2');
     expect(again.kind === 'exists' && again.record).toEqual(record);
+    // The same write again (its first answer lost, the SDK retrying): ours, created.
+    expect(await begin('acceptance-1')).toEqual({ kind: 'created' });
   });
 
   it('is found by the sweeper when it is due, and the route it returns addresses the same item', async () => {

@@ -16,7 +16,7 @@ import type { EventBuffer } from '../../functions/core/push/pushPorts.ts';
 import { SessionInvalidator } from '../../functions/core/push/SessionInvalidator.ts';
 import { deliveryMessageFor, type RouteAddress, type RouteRecord } from '../../functions/core/types.ts';
 import type { StreamEvent } from '../../functions/core/push/pushTypes.ts';
-import type { FaultRule, FaultState } from '../../local/emulators/FaultProxy.ts';
+import type { FaultRule, FaultService, FaultState } from '../../local/emulators/FaultProxy.ts';
 
 export const endpoints = inject('endpoints');
 const clientConfig = { region: endpoints.region, credentials: endpoints.credentials };
@@ -130,8 +130,8 @@ export async function mailbox(to: string): Promise<CapturedEmail[]> {
   return emails.filter((e) => e.destination.to.includes(to));
 }
 
-/** The emulators the offline stack puts a fault proxy in front of (admin `/faults/<service>`). */
-type FaultedService = 'ses' | 'dynamodb';
+/** The services the offline stack puts a fault proxy in front of (admin `/faults/<service>`). */
+type FaultedService = FaultService;
 
 /** Makes the offline stack's proxy in front of an emulator fail matching requests (see FaultProxy). */
 export async function addFault(service: FaultedService, rule: FaultRule): Promise<FaultState> {

@@ -9,6 +9,7 @@ describe('a mistyped option of npm start / npm run bench', () => {
   it.each([
     ['local/start.ts', '--confg', 'herald', 'Usage: npm start -- [options]'],
     ['bench/run.ts', '--quik', 'bench', 'Usage: npm run bench -- [options]'],
+    ['bench/chaos.ts', '--quik', 'chaos', 'Usage: npm run chaos -- [options]'],
   ])('%s %s: names the option, shows the usage, exits 2 before starting anything', async (script, option, program, usage) => {
     const result = await runScript(script, [option]);
 
@@ -16,6 +17,19 @@ describe('a mistyped option of npm start / npm run bench', () => {
     expect(result.stderr).toContain(`${program}: Unknown option '${option}'`);
     expect(result.stderr).toContain(usage);
     expect(result.stderr).not.toMatch(/^\s+at /m);
+    expect(result.stdout).toBe('');
+  });
+});
+
+describe('a chaos profile that does not exist', () => {
+  it.each([
+    ['local/start.ts', '--chaos', 'herald: no chaos profile "apocalypse"; profiles: light, ambiguous, heavy'],
+    ['bench/chaos.ts', '--profile', 'chaos: no profile "apocalypse"'],
+  ])('%s %s: names the profiles, exits 2 before starting anything', async (script, option, message) => {
+    const result = await runScript(script, [option, 'apocalypse']);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
     expect(result.stdout).toBe('');
   });
 });

@@ -68,6 +68,8 @@ export type AcceptResult =
       readonly attemptedHere: number;
     }
   | { readonly kind: 'duplicate'; readonly notificationId: string }
+  /** The intake message that was already accepted came back (SQS delivers at least once). */
+  | { readonly kind: 'redelivered'; readonly notificationId?: string }
   | { readonly kind: 'rejected'; readonly reason: RejectionReason; readonly message: string };
 
 /**
@@ -103,6 +105,7 @@ export class AcceptIntent {
       accepted_at: now,
       route_count: recipients.length * entry.channels.length,
       state: 'accepting',
+      source_message_id: message.id,
     };
 
     const leaseToken = randomUUID();
@@ -157,7 +160,9 @@ export class AcceptIntent {
           notification_type: intent.notification_type,
         });
       }
-      if (existing.state === 'accepted') return { kind: 'duplicate', notificationId };
+      if (existing.state === 'accepted') {
+        return existing.source_message_id === message.id ? { kind: 'redelivered', notificationId } : { kind: 'duplicate', notificationId };
+      }
       // A previous acceptance stopped halfway: take over once its lease has expired.
       if (!(await this.deps.store.takeOverAcceptance(notificationId, leaseToken, leaseExpiresAt, now))) {
         throw new AcceptanceInProgressError(notificationId);
@@ -283,7 +288,7 @@ export class AcceptIntent {
     // The id the intent names, so `herald status <id>` can find why there is no such notification.
     const notificationId =
       invalid.producer !== undefined && invalid.idempotency_key !== undefined ? notificationIdFor(invalid.producer, invalid.idempotency_key) : undefined;
-    await this.deps.rejections.record({
+    const recorded = await this.deps.rejections.record({
       source_id: message.id,
       source_sent_at: message.sentAt,
       rejected_at: this.deps.clock.now(),
@@ -296,6 +301,8 @@ export class AcceptIntent {
       raw_body: raw.text,
       raw_body_truncated: raw.truncated,
     });
+    // The same bad message again (redelivered): already counted where it was first recorded.
+    if (recorded === 'already') return { kind: 'redelivered', ...(notificationId !== undefined ? { notificationId } : {}) };
     return { kind: 'rejected', reason: invalid.reason, message: invalid.message };
   }
 }
