@@ -15,6 +15,8 @@ export interface HeraldConfigFile {
   readonly push?: boolean;
   /** How long push events stay replayable. Default 1440 (24 h). */
   readonly pushFreshnessMinutes?: number;
+  /** Open WebSocket connections per user; a new one beyond it closes the oldest. Default 10. */
+  readonly maxConnectionsPerUser?: number;
   /** Intents with at most this many push routes get their first push attempt in accept. Default 10; 0 = never. */
   readonly firstPushAttemptMaxRoutes?: number;
   /** Verify connection tokens with this JWKS instead of the generated HS256 secret. */
@@ -79,6 +81,7 @@ export const CONFIG_KEYS: Readonly<Record<keyof HeraldConfigFile, true>> = {
   lifecycleSources: true,
   reservedConcurrency: true,
   pushThrottle: true,
+  maxConnectionsPerUser: true,
 };
 const RETRY_KEYS: Record<keyof NonNullable<HeraldConfigFile['retry']>, true> = { minBackoffSeconds: true, maxBackoffSeconds: true, jitter: true, maxAttempts: true };
 
@@ -100,7 +103,7 @@ export function checkConfigFile(config: HeraldConfigFile): void {
   if (extraRetry.length > 0) fail(`retry has unknown keys ${extraRetry.join(', ')} (known: ${Object.keys(RETRY_KEYS).join(', ')})`);
   // A quoted number ("60") would otherwise reach Duration's arithmetic as a string.
   const numeric: [string, unknown][] = [
-    ...(['maxPayloadBytes', 'retentionDays', 'sweepIntervalMinutes', 'pushFreshnessMinutes', 'firstPushAttemptMaxRoutes', 'deliverMaxConcurrency', 'deletedUserRetentionDays', 'logRetentionDays'] as const).map(
+    ...(['maxPayloadBytes', 'retentionDays', 'sweepIntervalMinutes', 'pushFreshnessMinutes', 'firstPushAttemptMaxRoutes', 'deliverMaxConcurrency', 'deletedUserRetentionDays', 'logRetentionDays', 'maxConnectionsPerUser'] as const).map(
       (key): [string, unknown] => [key, config[key]],
     ),
     ...Object.entries(retry).map(([key, value]): [string, unknown] => [`retry.${key}`, value]),
@@ -109,7 +112,7 @@ export function checkConfigFile(config: HeraldConfigFile): void {
     if (value !== undefined && typeof value !== 'number') fail(`${key} must be a number (got ${JSON.stringify(value)})`);
   }
   // Whole days and minutes: CDK's own message for 0 or 0.5 would not name the key.
-  for (const key of ['retentionDays', 'sweepIntervalMinutes', 'deletedUserRetentionDays'] as const) {
+  for (const key of ['retentionDays', 'sweepIntervalMinutes', 'deletedUserRetentionDays', 'maxConnectionsPerUser'] as const) {
     const value = config[key];
     if (value !== undefined && !(Number.isInteger(value) && value >= 1)) fail(`${key} must be a whole number, at least 1 (got ${value})`);
   }
@@ -135,7 +138,7 @@ export function checkConfigFile(config: HeraldConfigFile): void {
     }
   }
   if (config.push === false) {
-    const pushOnly = (['pushFreshnessMinutes', 'firstPushAttemptMaxRoutes', 'jwksUrl', 'jwtIssuer', 'jwtAudience', 'pushThrottle'] as const).filter((key) => config[key] !== undefined);
+    const pushOnly = (['pushFreshnessMinutes', 'firstPushAttemptMaxRoutes', 'jwksUrl', 'jwtIssuer', 'jwtAudience', 'pushThrottle', 'maxConnectionsPerUser'] as const).filter((key) => config[key] !== undefined);
     if (pushOnly.length > 0) fail(`${pushOnly.join(', ')} configure push, which "push": false turns off; leave them out`);
   }
   if (config.removalPolicy !== undefined && config.removalPolicy !== 'retain' && config.removalPolicy !== 'destroy') {

@@ -53,6 +53,7 @@ export class HeraldStack extends Stack {
       push: config.push === false ? false : {
         ...(config.pushFreshnessMinutes !== undefined ? { freshnessWindow: Duration.minutes(config.pushFreshnessMinutes) } : {}),
         ...(config.pushThrottle !== undefined ? { throttle: config.pushThrottle } : {}),
+        ...(config.maxConnectionsPerUser !== undefined ? { maxConnectionsPerUser: config.maxConnectionsPerUser } : {}),
         ...(config.jwksUrl !== undefined
           ? {
               auth: {

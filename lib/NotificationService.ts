@@ -52,6 +52,13 @@ export interface PushProps {
    * @default { rateLimit: 500, burstLimit: 1000 }
    */
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /**
+   * Open WebSocket connections one user may have (every device and tab together). A new one beyond
+   * it closes the user's oldest with `session_invalidated` reason `connection_limit`: a leaked token
+   * or a socket per tab cannot multiply what each push to that user costs (docs/limits.md).
+   * @default 10
+   */
+  readonly maxConnectionsPerUser?: number;
 }
 
 /** Functions whose concurrency can be reserved ({@link NotificationServiceProps.reservedConcurrency}). */
@@ -154,6 +161,8 @@ const LIFECYCLE_TIMEOUT = Duration.minutes(5);
 const LIFECYCLE_MAX_RECEIVES = LIFECYCLE_RECEIVE_BACKOFF.maxReceives;
 /** API Gateway's own account default is 10,000 messages/s with a 5,000 burst: far above what Herald's connection function needs. */
 const DEFAULT_STAGE_THROTTLE = { rateLimit: 500, burstLimit: 1000 } as const;
+/** Connections per user before the oldest is closed ({@link PushProps.maxConnectionsPerUser}). */
+const DEFAULT_MAX_CONNECTIONS_PER_USER = 10;
 /** AWS: a queue's visibility timeout should be at least 6× the consuming function's timeout. */
 const VISIBILITY_FACTOR = 6;
 /**
@@ -326,6 +335,7 @@ export class NotificationService extends Construct {
       ...(pushProps.auth ? { auth: pushProps.auth } : {}),
       ...(pushProps.stageName ? { stageName: pushProps.stageName } : {}),
       throttle: pushProps.throttle ?? DEFAULT_STAGE_THROTTLE,
+      maxConnectionsPerUser: pushProps.maxConnectionsPerUser ?? DEFAULT_MAX_CONNECTIONS_PER_USER,
       reservedConcurrency: {
         ...(props.reservedConcurrency?.authorizer !== undefined ? { authorizer: props.reservedConcurrency.authorizer } : {}),
         ...(props.reservedConcurrency?.connection !== undefined ? { connection: props.reservedConcurrency.connection } : {}),
@@ -587,6 +597,10 @@ function validateProps(props: NotificationServiceProps, catalog: Catalog): Valid
   const dueShards = props.dueShards ?? 8;
   if (!Number.isInteger(dueShards) || dueShards < 1 || dueShards > 64) {
     throw new Error('NotificationService: dueShards must be an integer from 1 to 64');
+  }
+  const maxConnections = props.push === false ? undefined : props.push?.maxConnectionsPerUser;
+  if (maxConnections !== undefined && !(Number.isInteger(maxConnections) && maxConnections >= 1 && maxConnections <= 1000)) {
+    throw new Error('NotificationService: push.maxConnectionsPerUser must be an integer from 1 to 1000');
   }
   const retentionDays = (props.retention ?? Duration.days(30)).toDays();
   if (retentionDays < 1) throw new Error('NotificationService: retention must be at least one day');

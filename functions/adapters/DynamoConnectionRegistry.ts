@@ -26,6 +26,22 @@ export class DynamoConnectionRegistry implements ConnectionRegistry {
     await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { user_id: userId, connection_id: connectionId } }));
   }
 
+  public async claim(userId: string, connectionId: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { user_id: userId, connection_id: connectionId },
+          ConditionExpression: 'attribute_exists(connection_id)',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return false;
+    }
+  }
+
   public async removeIfConnectedBefore(userId: string, connectionId: string, connectedBefore: number): Promise<void> {
     try {
       await this.client.send(
@@ -41,12 +57,17 @@ export class DynamoConnectionRegistry implements ConnectionRegistry {
     }
   }
 
-  public async listForUser(userId: string): Promise<ConnectionRecord[]> {
+  public async listForUser(userId: string, options: { readonly consistent?: boolean } = {}): Promise<ConnectionRecord[]> {
     const connections: ConnectionRecord[] = [];
     const nowSeconds = Date.now() / 1000;
     const pages = paginateQuery(
       { client: this.client },
-      { TableName: this.tableName, KeyConditionExpression: 'user_id = :user', ExpressionAttributeValues: { ':user': userId } },
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'user_id = :user',
+        ExpressionAttributeValues: { ':user': userId },
+        ...(options.consistent ? { ConsistentRead: true } : {}),
+      },
     );
     for await (const page of pages) {
       for (const item of page.Items ?? []) {

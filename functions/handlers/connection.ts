@@ -4,13 +4,15 @@ import type { APIGatewayProxyResult, APIGatewayProxyWebsocketEventV2 } from 'aws
 import { serialiseFrame } from '../core/push/frames.ts';
 import { ConnectionGoneError } from '../core/push/pushPorts.ts';
 import { ResumeStream } from '../core/push/ResumeStream.ts';
+import { ConnectionCap } from '../core/push/ConnectionCap.ts';
 import { systemClock } from '../core/types.ts';
-import { requireEnv } from './shared/config.ts';
+import { numberEnv, requireEnv } from './shared/config.ts';
 import { countMetric, countMetricsFlush, logger, traceInvocation } from './shared/observability.ts';
 import { connectionRegistryFromEnv, connectionSenderFromEnv, eventBufferFromEnv } from './shared/pushFromEnv.ts';
 
 const registry = connectionRegistryFromEnv();
 const sender = connectionSenderFromEnv();
+const connectionCap = new ConnectionCap({ registry, sender, now: () => Date.now() }, { maxPerUser: numberEnv('MAX_CONNECTIONS_PER_USER', 10) });
 const resumeStream = new ResumeStream({
   buffer: eventBufferFromEnv(requireEnv('TABLE_NAME')),
   sender,
@@ -47,6 +49,15 @@ async function route(event: WebSocketEvent): Promise<APIGatewayProxyResult> {
         connected_at: Date.now(),
       });
       countMetric('Connections', {});
+      // After registering: the strongly consistent list then includes this connection and every
+      // concurrent one that registered first, so the last $connect to read closes the excess.
+      {
+        const closed = await connectionCap.enforce(userId, connectionId);
+        if (closed.length > 0) {
+          logger.info('connections closed: over the per-user limit', { user_id: userId, connection_id: connectionId, closed });
+          countMetric('ConnectionsOverLimit', {}, closed.length);
+        }
+      }
       return ok;
     case '$disconnect':
       await registry.remove(userId, connectionId);

@@ -31,6 +31,7 @@ export interface PushGatewayProps {
   readonly stageName?: string;
   /** Stage-wide message rate and burst limits. */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  readonly maxConnectionsPerUser: number;
   /** Reserved concurrency of the gateway's functions. */
   readonly reservedConcurrency?: { readonly authorizer?: number; readonly connection?: number };
   readonly notificationsTable: Table;
@@ -135,7 +136,7 @@ export class PushGateway extends Construct {
       ...(props.reservedConcurrency?.connection !== undefined ? { reservedConcurrency: props.reservedConcurrency.connection } : {}),
       timeout: Duration.seconds(29),
       memorySize: 256,
-      environment: { ...props.environment, ...this.pushEnvironment() },
+      environment: { ...props.environment, ...this.pushEnvironment(), MAX_CONNECTIONS_PER_USER: String(props.maxConnectionsPerUser) },
     });
     const integration = new WebSocketLambdaIntegration('Connection', this.connectionFunction);
     const authorizer = new WebSocketLambdaAuthorizer('TokenAuthorizer', this.authorizerFunction, {
@@ -154,7 +155,8 @@ export class PushGateway extends Construct {
       reason: 'Stage access logs need the account-wide API Gateway CloudWatch role, which this construct must not change; connects, refusals and every frame sent are logged by the functions.',
     });
 
-    this.connectionsTable.grant(this.connectionFunction, 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+    // Query: the user's connections, for the per-user cap.
+    this.connectionsTable.grant(this.connectionFunction, 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query');
     // Query reads the head with the newest event; PutItem/UpdateItem: resume begins a stream (or a
     // new epoch of one) if need be, so every cursor it hands out is resumable.
     this.streamsTable.grant(this.connectionFunction, 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem');

@@ -558,6 +558,8 @@ describe('NotificationService: props validation at synth time', () => {
     [{ deliverMaxConcurrency: 1 }, 'NotificationService: deliverMaxConcurrency must be an integer from 2 to 1000'],
     [{ logRetentionDays: 10 }, 'Herald config: logRetentionDays must be one of 1, 3, 5, 7, 14, 30, 60, 90,'],
     [{ push: 'false' } as never, 'Herald config: push must be true or false (got "false")'],
+    [{ maxConnectionsPerUser: 0 }, 'Herald config: maxConnectionsPerUser must be a whole number, at least 1 (got 0)'],
+    [{ maxConnectionsPerUser: 1001 }, 'NotificationService: push.maxConnectionsPerUser must be an integer from 1 to 1000'],
     [{ push: false }, 'NotificationService: push is off (push: false), but catalog types "welcome", "friend.request" use the push channel'],
     [{ ...emailOnlyConfig, pushFreshnessMinutes: 60, jwksUrl: 'https://idp.example.com/jwks' }, 'Herald config: pushFreshnessMinutes, jwksUrl configure push, which "push": false turns off; leave them out'],
   ] as [Partial<HeraldConfigFile>, string][])('rejects %j naming the problem', (change, message) => {
@@ -604,6 +606,14 @@ describe('NotificationService: AWS rules the template follows', () => {
     synth({ pushThrottle: { rateLimit: 50, burstLimit: 100 } }).template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
     });
+  });
+
+  it("caps each user's connections at 10 by default, as configured, and lets the connection function read the user's connections", () => {
+    const connectionEnv = (t: typeof template) =>
+      Object.values(t.toJSON().Resources as typeof resources).filter((r) => r.Type === 'AWS::Lambda::Function' && JSON.stringify(r.Properties['Environment'] ?? {}).includes('MAX_CONNECTIONS_PER_USER'));
+    expect(connectionEnv(template).map((f) => f.Properties['Environment']['Variables']['MAX_CONNECTIONS_PER_USER'])).toEqual(['10']);
+    expect(connectionEnv(synth({ maxConnectionsPerUser: 3 }).template).map((f) => f.Properties['Environment']['Variables']['MAX_CONNECTIONS_PER_USER'])).toEqual(['3']);
+    expect(JSON.stringify(template.toJSON())).toMatch(/"dynamodb:DeleteItem","dynamodb:PutItem","dynamodb:Query"|"dynamodb:PutItem","dynamodb:DeleteItem","dynamodb:Query"/);
   });
 
   it('reserves concurrency only where configured', () => {

@@ -33,9 +33,12 @@ export interface EventBuffer {
 export interface ConnectionRegistry {
   register(connection: ConnectionRecord): Promise<void>;
   remove(userId: string, connectionId: string): Promise<void>;
+  /** Removes the entry if it is there; true when this call removed it (of several racing, exactly one). */
+  claim(userId: string, connectionId: string): Promise<boolean>;
   /** Removes the entry only if the connection was registered before `connectedBefore` (epoch ms). */
   removeIfConnectedBefore(userId: string, connectionId: string, connectedBefore: number): Promise<void>;
-  listForUser(userId: string): Promise<ConnectionRecord[]>;
+  /** `consistent`: a strongly consistent read, which sees every registration that returned (the connection cap needs it). */
+  listForUser(userId: string, options?: { readonly consistent?: boolean }): Promise<ConnectionRecord[]>;
 }
 
 /** A connection the gateway no longer knows (API Gateway answers 410 GoneException). */
