@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { randomUUID } from 'node:crypto';
 import { paginateQuery, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RejectionRecord, RejectionStore } from '../core/ports.ts';
 import { rejectionPk, rejectionSk, rejectionSkFrom } from './dynamoKeys.ts';
@@ -17,6 +18,8 @@ export class DynamoRejectionStore implements RejectionStore {
   ) {}
 
   public async record(rejection: RejectionRecord): Promise<'recorded' | 'already'> {
+    // Names this call's write: two deliveries of one message can reject it in the same millisecond.
+    const writeToken = randomUUID();
     try {
       await this.client.send(
         new PutCommand({
@@ -25,6 +28,7 @@ export class DynamoRejectionStore implements RejectionStore {
             pk: rejectionPk(rejection.source_sent_at),
             sk: rejectionSk(rejection.source_sent_at, rejection.source_id),
             ...rejection,
+            write_token: writeToken,
             expires_at: Math.floor((rejection.rejected_at + this.options.retentionMs) / 1000),
           },
           // A redelivered bad message records once.
@@ -35,8 +39,8 @@ export class DynamoRejectionStore implements RejectionStore {
       return 'recorded';
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      // Written at this call's time: this very write, applied before its answer was lost.
-      return error.Item !== undefined && unmarshall(error.Item)['rejected_at'] === rejection.rejected_at ? 'recorded' : 'already';
+      // This very write, applied before its answer was lost (the SDK retried it): recorded by us.
+      return error.Item !== undefined && unmarshall(error.Item)['write_token'] === writeToken ? 'recorded' : 'already';
     }
   }
 

@@ -33,4 +33,4 @@ export const rejectionSk = (sentAt: number, sourceId: string) => `${rejectionSkF
 export const rejectionSkFrom = (sentAt: number) => String(sentAt).padStart(15, '0');
 
 /** Attributes that are storage bookkeeping, not part of the domain record. */
-export const STORAGE_ATTRIBUTES = ['pk', 'sk', 'expires_at', 'accept_lease_token', 'accept_lease_expires_at'] as const;
+export const STORAGE_ATTRIBUTES = ['pk', 'sk', 'expires_at', 'accept_lease_token', 'accept_lease_expires_at', 'write_token'] as const;
