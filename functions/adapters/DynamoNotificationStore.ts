@@ -142,6 +142,19 @@ export class DynamoNotificationStore implements NotificationStore {
     );
   }
 
+  public async releaseAcceptance(notificationId: string, leaseToken: string): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: notificationKey(notificationId),
+        UpdateExpression: 'SET accept_lease_expires_at = :expired',
+        ConditionExpression: '#state = :accepting AND accept_lease_token = :token',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':expired': 0, ':token': leaseToken, ':accepting': 'accepting' },
+      }),
+    );
+  }
+
   public async completeAcceptance(notificationId: string, leaseToken: string, now: number): Promise<boolean> {
     return this.conditional(
       new UpdateCommand({

@@ -24,7 +24,11 @@ export class TransientError extends HeraldError {
 
 /** Another invocation holds the acceptance lease of the same notification; retry later. */
 export class AcceptanceInProgressError extends TransientError {
-  public constructor(public readonly notificationId: string) {
+  public constructor(
+    public readonly notificationId: string,
+    /** How long the other invocation's lease still runs, when known: a retry before then cannot take over. */
+    public readonly leaseRemainingMs?: number,
+  ) {
     super(`notification ${notificationId} is being accepted by another invocation`);
     this.name = 'AcceptanceInProgressError';
   }

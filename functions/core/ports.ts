@@ -32,6 +32,8 @@ export interface NotificationStore {
    * (every recipient deleted); conditional on still holding the acceptance lease.
    */
   abandonAcceptance(notificationId: string, leaseToken: string): Promise<boolean>;
+  /** Gives up an acceptance lease we hold (our attempt failed), so the retry can take over at once. */
+  releaseAcceptance(notificationId: string, leaseToken: string): Promise<boolean>;
   /** Marks acceptance complete; conditional on still holding the acceptance lease. */
   completeAcceptance(notificationId: string, leaseToken: string, now: number): Promise<boolean>;
   getNotification(notificationId: string): Promise<NotificationRecord | undefined>;

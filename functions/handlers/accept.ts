@@ -59,6 +59,8 @@ const processor = new BatchProcessor(EventType.SQS);
 const intakeQueueUrl = requireEnv('INTAKE_QUEUE_URL');
 /** A duplicate that arrives mid-acceptance looks again this soon, not after the full visibility timeout. */
 const IN_PROGRESS_RETRY_MS = 2_000;
+/** At most the acceptance lease (ACCEPT_LEASE_MS): a retry is never held back longer than a lease can run. */
+const MAX_IN_PROGRESS_RETRY_MS = numberEnv('ACCEPT_LEASE_MS', 20_000);
 /** The intake queue's maxReceiveCount (the template's): after the last receive a failing intent goes to the DLQ at once. */
 const intakeBackoff = { ...INTAKE_RECEIVE_BACKOFF, maxReceives: numberEnv('INTAKE_MAX_RECEIVES', INTAKE_RECEIVE_BACKOFF.maxReceives) };
 
@@ -73,8 +75,10 @@ async function acceptRecord(record: SQSRecord): Promise<void> {
   } catch (error) {
     // Reported as a batch item failure, and visible again soon: a throttle or a blip is over in a
     // second, and waiting out the queue's 6-minute visibility timeout delayed the intent that long.
+    // Another acceptance holds the lease: looking again before it expires cannot take over and
+    // only spends one of the message's receives (a holder that is alive finishes in far less).
     const retryInMs = error instanceof AcceptanceInProgressError
-      ? IN_PROGRESS_RETRY_MS
+      ? Math.max(IN_PROGRESS_RETRY_MS, Math.min(error.leaseRemainingMs ?? 0, MAX_IN_PROGRESS_RETRY_MS) + 250)
       : receiveBackoffMs(receiveCountOf(record), intakeBackoff);
     await redeliverAfter(intakeQueueUrl, record, retryInMs, {});
     logger.warn('intent acceptance failed; will be retried', { message_id: record.messageId, retry_in_ms: retryInMs, error: error as Error });

@@ -84,6 +84,20 @@ export class AcceptIntent {
   ) {}
 
   public async handle(message: IntakeMessage): Promise<AcceptResult> {
+    const held: { lease?: { notificationId: string; token: string } } = {};
+    try {
+      return await this.accept(message, held);
+    } catch (error) {
+      // Our attempt failed while holding the acceptance lease: give it up, so that the retry takes
+      // over at once instead of finding it held (and spending receives) until it expires.
+      if (held.lease !== undefined && !(error instanceof AcceptanceInProgressError)) {
+        await this.deps.store.releaseAcceptance(held.lease.notificationId, held.lease.token).catch(() => false);
+      }
+      throw error;
+    }
+  }
+
+  private async accept(message: IntakeMessage, held: { lease?: { notificationId: string; token: string } }): Promise<AcceptResult> {
     const validation = validateIntent(message.body, this.config.catalog, this.config.limits);
     if (!validation.ok) return this.reject(message, validation);
 
@@ -133,6 +147,7 @@ export class AcceptIntent {
     );
     if (storeTogether && routes.length === 1) routes = [{ ...routes[0]!, stored_with_notification: true }];
     const begun = begunApart ?? (await this.deps.store.beginAcceptance(record, leaseToken, leaseExpiresAt, routes[0]));
+    if (begun.kind === 'created') held.lease = { notificationId, token: leaseToken };
 
     if (everyoneDeleted) {
       await this.abandon(record, begun, leaseToken, leaseExpiresAt, now);
@@ -165,8 +180,9 @@ export class AcceptIntent {
       }
       // A previous acceptance stopped halfway: take over once its lease has expired.
       if (!(await this.deps.store.takeOverAcceptance(notificationId, leaseToken, leaseExpiresAt, now))) {
-        throw new AcceptanceInProgressError(notificationId);
+        throw new AcceptanceInProgressError(notificationId, existing.accept_lease_expires_at === undefined ? undefined : existing.accept_lease_expires_at - now);
       }
+      held.lease = { notificationId, token: leaseToken };
       resumed = true;
       attemptHere.clear();
       written = await this.deps.store.listRouteStates(notificationId);
