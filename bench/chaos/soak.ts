@@ -485,7 +485,12 @@ class World {
     const streamProblems: string[] = [];
     const lastPosition = new Map<string, number>();
     const storedLatencies: number[] = [];
-    const sentAtByNotification = new Map(this.sent.filter((m) => m.key !== undefined).map((m) => [notificationIdFor(PRODUCER, m.key!), m.sentAt] as const));
+    // The earliest send of each key: a re-send or a conflict of it came later and must not shorten its latency.
+    const sentAtByNotification = new Map<string, number>();
+    for (const m of this.sent) {
+      const id = m.key === undefined ? undefined : notificationIdFor(PRODUCER, m.key);
+      if (id !== undefined) sentAtByNotification.set(id, Math.min(m.sentAt, sentAtByNotification.get(id) ?? Infinity));
+    }
     let events = 0;
     for (const [user, items] of byUser) {
       items.sort((a, b) => Number(a['position']) - Number(b['position']));

@@ -26,34 +26,29 @@ export class DynamoConnectionRegistry implements ConnectionRegistry {
     await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { user_id: userId, connection_id: connectionId } }));
   }
 
-  public async claim(userId: string, connectionId: string): Promise<boolean> {
+  public claim(userId: string, connectionId: string): Promise<boolean> {
+    return this.deleteIf(userId, connectionId, 'attribute_exists(connection_id)');
+  }
+
+  public async removeIfConnectedBefore(userId: string, connectionId: string, connectedBefore: number): Promise<void> {
+    await this.deleteIf(userId, connectionId, 'connected_at < :cutoff', { ':cutoff': connectedBefore });
+  }
+
+  /** Deletes the entry if `condition` holds; false when it did not (a lost race, not an error). */
+  private async deleteIf(userId: string, connectionId: string, condition: string, values?: Record<string, unknown>): Promise<boolean> {
     try {
       await this.client.send(
         new DeleteCommand({
           TableName: this.tableName,
           Key: { user_id: userId, connection_id: connectionId },
-          ConditionExpression: 'attribute_exists(connection_id)',
+          ConditionExpression: condition,
+          ...(values !== undefined ? { ExpressionAttributeValues: values } : {}),
         }),
       );
       return true;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       return false;
-    }
-  }
-
-  public async removeIfConnectedBefore(userId: string, connectionId: string, connectedBefore: number): Promise<void> {
-    try {
-      await this.client.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: { user_id: userId, connection_id: connectionId },
-          ConditionExpression: 'connected_at < :cutoff',
-          ExpressionAttributeValues: { ':cutoff': connectedBefore },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
 

@@ -23,12 +23,14 @@ const store = new DynamoNotificationStore(traced(documentClient()), { tableName:
 /** Intents with at most this many push routes get their first push attempt here (0: none do). */
 const firstPushAttemptMaxRoutes = numberEnv('FIRST_PUSH_ATTEMPT_MAX_ROUTES', 0);
 const firstPushAttemptLeaseMs = numberEnv('LEASE_MS', 20_000);
+/** How long one acceptance holds a notification; a retry is never held back longer than that. */
+const acceptanceLeaseMs = numberEnv('ACCEPT_LEASE_MS', 20_000);
 const acceptIntent = new AcceptIntent(
   {
     catalog: config.catalog,
     limits: { maxPayloadBytes: config.maxPayloadBytes },
     defaultMaxAttempts: config.retryPolicy.maxAttempts,
-    acceptanceLeaseMs: numberEnv('ACCEPT_LEASE_MS', 20_000),
+    acceptanceLeaseMs,
     dueShards: config.dueShards,
     firstPushAttempt: { maxRoutes: firstPushAttemptMaxRoutes, leaseMs: firstPushAttemptLeaseMs },
   },
@@ -59,8 +61,7 @@ const processor = new BatchProcessor(EventType.SQS);
 const intakeQueueUrl = requireEnv('INTAKE_QUEUE_URL');
 /** A duplicate that arrives mid-acceptance looks again this soon, not after the full visibility timeout. */
 const IN_PROGRESS_RETRY_MS = 2_000;
-/** At most the acceptance lease (ACCEPT_LEASE_MS): a retry is never held back longer than a lease can run. */
-const MAX_IN_PROGRESS_RETRY_MS = numberEnv('ACCEPT_LEASE_MS', 20_000);
+
 /** The intake queue's maxReceiveCount (the template's): after the last receive a failing intent goes to the DLQ at once. */
 const intakeBackoff = { ...INTAKE_RECEIVE_BACKOFF, maxReceives: numberEnv('INTAKE_MAX_RECEIVES', INTAKE_RECEIVE_BACKOFF.maxReceives) };
 
@@ -78,7 +79,7 @@ async function acceptRecord(record: SQSRecord): Promise<void> {
     // Another acceptance holds the lease: looking again before it expires cannot take over and
     // only spends one of the message's receives (a holder that is alive finishes in far less).
     const retryInMs = error instanceof AcceptanceInProgressError
-      ? Math.max(IN_PROGRESS_RETRY_MS, Math.min(error.leaseRemainingMs ?? 0, MAX_IN_PROGRESS_RETRY_MS) + 250)
+      ? Math.max(IN_PROGRESS_RETRY_MS, Math.min(error.leaseRemainingMs ?? 0, acceptanceLeaseMs) + 250)
       : receiveBackoffMs(receiveCountOf(record), intakeBackoff);
     await redeliverAfter(intakeQueueUrl, record, retryInMs, {});
     logger.warn('intent acceptance failed; will be retried', { message_id: record.messageId, retry_in_ms: retryInMs, error: error as Error });

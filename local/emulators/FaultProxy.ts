@@ -286,7 +286,6 @@ export class FaultProxy {
       const entries = messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 }));
       const headers = { ...req.headers, 'x-amz-target': 'AmazonSQS.ChangeMessageVisibilityBatch', 'content-type': 'application/x-amz-json-1.0' };
       const change = Buffer.from(JSON.stringify({ QueueUrl: queueUrl, Entries: entries }));
-      delete headers['content-length'];
       await this.forward(req, change, { ...headers, 'content-length': String(change.length) });
     }
     const { 'transfer-encoding': _chunked, ...headers } = answer.headers;
