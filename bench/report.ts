@@ -1,6 +1,6 @@
 import type { RouteCost } from './costModel.ts';
 import { PRICES, PRICES_AS_OF, PRICES_REGION } from './prices.ts';
-import type { BundleResult, CeilingResult, CostResult, LatencyResult, ReplayResult, ThroughputResult } from './scenarios.ts';
+import type { BundleResult, CeilingResult, ClientMessageCost, CostResult, LatencyResult, ReplayResult, ThroughputResult } from './scenarios.ts';
 import { round } from './stats.ts';
 
 export interface BenchReport {
@@ -14,6 +14,8 @@ export interface BenchReport {
   readonly latency: LatencyResult[];
   readonly throughput: (ThroughputResult & { emulatorUtilisation: number })[];
   readonly replay: ReplayResult;
+  /** Requests per client message (absent in reports before 2026-12-05). */
+  readonly clientMessages?: ClientMessageCost[];
   readonly bundles: BundleResult[];
   /** Unrecorded load before the measurements (absent in quick runs and in reports before 2026-11-23). */
   readonly warmUp?: { rate: number; seconds: number; intents: number };
@@ -119,6 +121,18 @@ export function renderMarkdown(report: BenchReport, baseline?: BenchReport): str
 
   lines.push('## Replay', '');
   lines.push(`${report.replay.events} missed events replayed to a reconnecting client: median ${report.replay.medianMs} ms over ${report.replay.runs} run(s), ${report.replay.frames} frames (${report.replay.bytes} bytes, ${report.replay.replayedEvents} events) before \`replay_complete\`.`, '');
+
+  if (report.clientMessages) {
+    lines.push('## Client messages: AWS requests per message', '');
+    lines.push('Counted with request accounting on, every function together (the authorizer on `$connect`, the connection function): a connection\'s `$connect`; its first `resume` (empty cursor: the tail only, so no events read) with the replay budget\'s charge; a second `resume` in the same minute (its charge may take two writes when it reaches another execution environment); `ping` (the message budget is in memory: no request).', '');
+    const messageOps = [...new Set(report.clientMessages.flatMap((m) => Object.keys(m.requestsPerMessage)))].sort();
+    lines.push(`| operation | ${report.clientMessages.map((m) => `${m.message.replaceAll('_', ' ')} (${m.messages})`).join(' | ')} |`);
+    lines.push(`|---|${report.clientMessages.map(() => '---').join('|')}|`);
+    for (const op of messageOps) lines.push(`| ${op} | ${report.clientMessages.map((m) => num(m.requestsPerMessage[op] ?? 0, 3)).join(' | ')} |`);
+    lines.push(`| DynamoDB WRU | ${report.clientMessages.map((m) => num(m.dynamodbWriteUnitsPerMessage, 3)).join(' | ')} |`);
+    lines.push(`| DynamoDB RRU | ${report.clientMessages.map((m) => num(m.dynamodbReadUnitsPerMessage, 3)).join(' | ')} |`);
+    lines.push('');
+  }
 
   lines.push('## Bundles and cold init', '');
   lines.push('Cold init: a fresh Node.js process imports the minified bundle (which builds the handler); median of the runs shown. Lambda adds its own runtime start on top.', '');

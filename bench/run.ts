@@ -6,7 +6,7 @@ import { parseOptionsOrExit } from '../local/parseOptions.ts';
 import { BenchStack } from './benchStack.ts';
 import { renderMarkdown, type BenchReport } from './report.ts';
 import { medianItem } from './stats.ts';
-import { measureBundles, measureCost, measureEmulatorCeiling, measureLatency, measureReplay, measureThroughput, type BundleResult, type LatencyResult, type ReplayResult } from './scenarios.ts';
+import { measureBundles, measureClientMessages, measureCost, measureEmulatorCeiling, measureLatency, measureReplay, measureThroughput, type BundleResult, type LatencyResult, type ReplayResult } from './scenarios.ts';
 
 const USAGE = `Usage: npm run bench -- [options]
 
@@ -42,8 +42,8 @@ if (values.help) {
 
 const quick = values.quick;
 const plan = quick
-  ? { warmUp: undefined, ceilingSeconds: 1, costRoutes: 20, costRate: 20, latency: [{ rate: 10, seconds: 3, runs: 1 }], latencyUsers: 10, singleIntents: 100, fanOut: { intents: 1, recipients: 200 }, replayRuns: 1, bundleRuns: 2 }
-  : { warmUp: { rate: 50, seconds: 40 }, ceilingSeconds: 5, costRoutes: 200, costRate: 50, latency: [{ rate: 10, seconds: 20, runs: 1 }, { rate: 50, seconds: 20, runs: 3 }, { rate: 100, seconds: 20, runs: 1 }], latencyUsers: 50, singleIntents: 2000, fanOut: { intents: 3, recipients: 1000 }, replayRuns: 3, bundleRuns: 5 };
+  ? { warmUp: undefined, ceilingSeconds: 1, costRoutes: 20, costRate: 20, latency: [{ rate: 10, seconds: 3, runs: 1 }], latencyUsers: 10, singleIntents: 100, fanOut: { intents: 1, recipients: 200 }, replayRuns: 1, bundleRuns: 2, clientMessages: { clients: 4, pings: 2 } }
+  : { warmUp: { rate: 50, seconds: 40 }, ceilingSeconds: 5, costRoutes: 200, costRate: 50, latency: [{ rate: 10, seconds: 20, runs: 1 }, { rate: 50, seconds: 20, runs: 3 }, { rate: 100, seconds: 20, runs: 1 }], latencyUsers: 50, singleIntents: 2000, fanOut: { intents: 3, recipients: 1000 }, replayRuns: 3, bundleRuns: 5, clientMessages: { clients: 20, pings: 5 } };
 
 const started = performance.now();
 const step = (what: string) => console.log(`bench: ${what} (${Math.round((performance.now() - started) / 1000)} s)`);
@@ -96,6 +96,8 @@ try {
   const single = await measureThroughput(bench, plan.singleIntents, 1);
   step(`throughput: ${plan.fanOut.recipients}-recipient fan-out`);
   const fanOut = await measureThroughput(bench, plan.fanOut.intents, plan.fanOut.recipients);
+  step('request accounting: client messages (connect, resume, ping)');
+  const clientMessages = await measureClientMessages(bench, plan.clientMessages.clients, plan.clientMessages.pings);
 
   const report: BenchReport = {
     date,
@@ -108,6 +110,7 @@ try {
     latency,
     throughput: [single, fanOut].map((t) => ({ ...t, emulatorUtilisation: (t.routesPerSecond * t.writeRequestsPerRoute) / ceiling.dynamodbPutItemPerSecond })),
     replay,
+    clientMessages,
     bundles,
     ...(plan.warmUp ? { warmUp: { ...plan.warmUp, intents: plan.warmUp.rate * plan.warmUp.seconds } } : {}),
     requestAccounting: { latency: false, replay: false, cost: true, throughput: true },

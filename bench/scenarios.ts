@@ -347,3 +347,72 @@ process.stdout.write(String(performance.now() - t)); process.exit(0);`;
     child.once('exit', (code) => (code === 0 ? resolve(Number(out)) : reject(new Error(`cold import of ${entry} failed (${code}): ${err.slice(0, 500)}`))));
   });
 }
+
+// ── client messages ──────────────────────────────────────────────────────────────────────────────
+
+export interface ClientMessageCost {
+  readonly message: 'connect' | 'first_resume' | 'second_resume' | 'ping';
+  readonly messages: number;
+  /** Per operation (`service.Operation`), every function (authorizer and connection): requests per message. */
+  readonly requestsPerMessage: Record<string, number>;
+  readonly dynamodbWriteUnitsPerMessage: number;
+  readonly dynamodbReadUnitsPerMessage: number;
+}
+
+/**
+ * What each kind of client message costs the stack in AWS requests, counted with request
+ * accounting on: `$connect` (authorizer, register, the per-user cap's query), a connection's first
+ * `resume` (empty cursor: the tail only), a second one in the same minute, and `ping`.
+ */
+export async function measureClientMessages(bench: BenchStack, clientCount: number, pingsPerClient: number): Promise<ClientMessageCost[]> {
+  const run = runId();
+  const results: ClientMessageCost[] = [];
+  const counted = async (message: ClientMessageCost['message'], messages: number, act: () => Promise<void>) => {
+    await bench.settle(500);
+    await bench.resetMeasurements();
+    await act();
+    await bench.settle(500);
+    const { functions } = await bench.measure(messages);
+    const perMessage: Record<string, number> = {};
+    let writeUnits = 0;
+    let readUnits = 0;
+    for (const ledger of Object.values(functions)) {
+      for (const [op, count] of Object.entries(ledger)) {
+        perMessage[op] = (perMessage[op] ?? 0) + count.requests / messages;
+        writeUnits += (count.writeUnits + count.indexWriteUnits + count.estimatedWriteUnits) / messages;
+        readUnits += count.readUnits / messages;
+      }
+    }
+    results.push({
+      message,
+      messages,
+      requestsPerMessage: Object.fromEntries(Object.entries(perMessage).map(([op, n]) => [op, round(n, 3)])),
+      dynamodbWriteUnitsPerMessage: round(writeUnits, 3),
+      dynamodbReadUnitsPerMessage: round(readUnits, 3),
+    });
+  };
+  const clients: BenchClient[] = [];
+  await counted('connect', clientCount, async () => {
+    for (let i = 0; i < clientCount; i += 1) clients.push(await BenchClient.connect(bench.endpoints.websocket, await bench.token(`msg-${run}-${i}`, 'device-0')));
+  });
+  const resumeAll = async () => {
+    for (const client of clients) {
+      const done = client.next('replay_complete');
+      client.send({ action: 'resume', cursor: '' });
+      await done;
+    }
+  };
+  await counted('first_resume', clientCount, resumeAll);
+  await counted('second_resume', clientCount, resumeAll);
+  await counted('ping', clientCount * pingsPerClient, async () => {
+    for (const client of clients) {
+      for (let p = 0; p < pingsPerClient; p += 1) {
+        const pong = client.next('pong');
+        client.send({ action: 'ping' });
+        await pong;
+      }
+    }
+  });
+  await Promise.all(clients.map((c) => c.close()));
+  return results;
+}

@@ -270,6 +270,7 @@ export class HeraldClient {
           this.resumeInFlight = false;
           this.resume();
         } else if (code === 'internal_error') this.retryResume();
+        else if (code === 'rate_limited') this.retryResume(Number(frame['retry_after_ms']));
         else this.resumeInFlight = false;
         return;
       }
@@ -322,10 +323,12 @@ export class HeraldClient {
   }
 
   /** A resume the server failed to answer: ask again on this connection, after backoff. */
-  private retryResume(): void {
+  /** Asks again after a backoff, or — told when (`rate_limited`) — not before `notBeforeMs`. */
+  private retryResume(notBeforeMs?: number): void {
     if (!this.resumeInFlight) return;
     this.resumeInFlight = false;
-    const delay = reconnectDelay(this.resumeFailures++, this.policy, this.options.random);
+    const backoff = reconnectDelay(this.resumeFailures++, this.policy, this.options.random);
+    const delay = Number.isFinite(notBeforeMs) ? Math.max(backoff, notBeforeMs!) : backoff;
     this.resumeRetryTimer = this.timers.setTimeout(() => {
       this.resumeRetryTimer = undefined;
       this.resume();

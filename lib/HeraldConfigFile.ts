@@ -2,6 +2,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Catalog } from '../functions/core/catalog/catalogTypes.ts';
 import { RESERVABLE_FUNCTIONS, type LogLevel, type ReservableFunction } from './NotificationService.ts';
 import type { TableCapacityProps } from './parts/TableCapacity.ts';
+import { validateClientBudget, type ClientBudgetPolicy } from '../functions/core/push/ClientBudget.ts';
 
 /** The deployable configuration file (config/herald.json), read by bin/herald.ts. */
 export interface HeraldConfigFile {
@@ -51,6 +52,13 @@ export interface HeraldConfigFile {
   readonly reservedConcurrency?: Partial<Record<ReservableFunction, number>>;
   /** WebSocket stage limits on client messages, { "rateLimit": 500, "burstLimit": 1000 } by default. */
   readonly pushThrottle?: { rateLimit: number; burstLimit: number };
+  /**
+   * What one WebSocket connection may ask: { "messagesPerMinute": 60, "messageBurst": 20,
+   * "resumesPerMinute": 10, "replayEventsPerMinute": 10000 } by default; give any of them.
+   */
+  readonly clientBudget?: Partial<ClientBudgetPolicy>;
+  /** Alarm when more routes than this are throttled (catalog `throttle`) in 5 minutes. Default no alarm. */
+  readonly throttledRoutesAlarmThreshold?: number;
 }
 
 // Every key of the file, so that a misspelt one ("trace", "maxAttempt") fails the synth instead of
@@ -82,6 +90,8 @@ export const CONFIG_KEYS: Readonly<Record<keyof HeraldConfigFile, true>> = {
   reservedConcurrency: true,
   pushThrottle: true,
   maxConnectionsPerUser: true,
+  clientBudget: true,
+  throttledRoutesAlarmThreshold: true,
 };
 const RETRY_KEYS: Record<keyof NonNullable<HeraldConfigFile['retry']>, true> = { minBackoffSeconds: true, maxBackoffSeconds: true, jitter: true, maxAttempts: true };
 
@@ -103,7 +113,7 @@ export function checkConfigFile(config: HeraldConfigFile): void {
   if (extraRetry.length > 0) fail(`retry has unknown keys ${extraRetry.join(', ')} (known: ${Object.keys(RETRY_KEYS).join(', ')})`);
   // A quoted number ("60") would otherwise reach Duration's arithmetic as a string.
   const numeric: [string, unknown][] = [
-    ...(['maxPayloadBytes', 'retentionDays', 'sweepIntervalMinutes', 'pushFreshnessMinutes', 'firstPushAttemptMaxRoutes', 'deliverMaxConcurrency', 'deletedUserRetentionDays', 'logRetentionDays', 'maxConnectionsPerUser'] as const).map(
+    ...(['maxPayloadBytes', 'retentionDays', 'sweepIntervalMinutes', 'pushFreshnessMinutes', 'firstPushAttemptMaxRoutes', 'deliverMaxConcurrency', 'deletedUserRetentionDays', 'logRetentionDays', 'maxConnectionsPerUser', 'throttledRoutesAlarmThreshold'] as const).map(
       (key): [string, unknown] => [key, config[key]],
     ),
     ...Object.entries(retry).map(([key, value]): [string, unknown] => [`retry.${key}`, value]),
@@ -112,7 +122,7 @@ export function checkConfigFile(config: HeraldConfigFile): void {
     if (value !== undefined && typeof value !== 'number') fail(`${key} must be a number (got ${JSON.stringify(value)})`);
   }
   // Whole days and minutes: CDK's own message for 0 or 0.5 would not name the key.
-  for (const key of ['retentionDays', 'sweepIntervalMinutes', 'deletedUserRetentionDays', 'maxConnectionsPerUser'] as const) {
+  for (const key of ['retentionDays', 'sweepIntervalMinutes', 'deletedUserRetentionDays', 'maxConnectionsPerUser', 'throttledRoutesAlarmThreshold'] as const) {
     const value = config[key];
     if (value !== undefined && !(Number.isInteger(value) && value >= 1)) fail(`${key} must be a whole number, at least 1 (got ${value})`);
   }
@@ -137,8 +147,15 @@ export function checkConfigFile(config: HeraldConfigFile): void {
       fail('pushThrottle must be { "rateLimit": <messages/s>, "burstLimit": <messages> }');
     }
   }
+  if (config.clientBudget !== undefined) {
+    try {
+      validateClientBudget(config.clientBudget, 'clientBudget');
+    } catch (error) {
+      fail((error as Error).message);
+    }
+  }
   if (config.push === false) {
-    const pushOnly = (['pushFreshnessMinutes', 'firstPushAttemptMaxRoutes', 'jwksUrl', 'jwtIssuer', 'jwtAudience', 'pushThrottle', 'maxConnectionsPerUser'] as const).filter((key) => config[key] !== undefined);
+    const pushOnly = (['pushFreshnessMinutes', 'firstPushAttemptMaxRoutes', 'jwksUrl', 'jwtIssuer', 'jwtAudience', 'pushThrottle', 'maxConnectionsPerUser', 'clientBudget'] as const).filter((key) => config[key] !== undefined);
     if (pushOnly.length > 0) fail(`${pushOnly.join(', ')} configure push, which "push": false turns off; leave them out`);
   }
   if (config.removalPolicy !== undefined && config.removalPolicy !== 'retain' && config.removalPolicy !== 'destroy') {

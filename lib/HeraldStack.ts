@@ -50,10 +50,12 @@ export class HeraldStack extends Stack {
         : {}),
       ...(config.reservedConcurrency !== undefined ? { reservedConcurrency: config.reservedConcurrency } : {}),
       ...(config.alarmTopicArn !== undefined ? { alarmTopic: Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn) } : {}),
+      ...(config.throttledRoutesAlarmThreshold !== undefined ? { throttledRoutesAlarmThreshold: config.throttledRoutesAlarmThreshold } : {}),
       push: config.push === false ? false : {
         ...(config.pushFreshnessMinutes !== undefined ? { freshnessWindow: Duration.minutes(config.pushFreshnessMinutes) } : {}),
         ...(config.pushThrottle !== undefined ? { throttle: config.pushThrottle } : {}),
         ...(config.maxConnectionsPerUser !== undefined ? { maxConnectionsPerUser: config.maxConnectionsPerUser } : {}),
+        ...(config.clientBudget !== undefined ? { clientBudget: config.clientBudget } : {}),
         ...(config.jwksUrl !== undefined
           ? {
               auth: {

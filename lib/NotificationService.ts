@@ -12,6 +12,7 @@ import type { Catalog } from '../functions/core/catalog/catalogTypes.ts';
 import { templateFields } from '../functions/core/email/renderTemplate.ts';
 import { MAX_ATTEMPTS_CEILING, validateCatalog } from '../functions/core/catalog/validateCatalog.ts';
 import { DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES_CEILING } from '../functions/core/constants.ts';
+import { validateClientBudget, type ClientBudgetPolicy } from '../functions/core/push/ClientBudget.ts';
 import { DEAD_LETTERS_INDEX, DUE_INDEX, OPEN_BY_USER_INDEX, ROUTE_INDEX_ATTRIBUTES } from '../functions/adapters/dynamoKeys.ts';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { HeraldFunction } from './parts/HeraldFunction.ts';
@@ -59,6 +60,14 @@ export interface PushProps {
    * @default 10
    */
   readonly maxConnectionsPerUser?: number;
+  /**
+   * What one connection may ask of Herald: client messages per minute (a token bucket in the
+   * connection function's memory) and resumes and replayed events per minute (exact, on the
+   * connection's registry entry). Over it, a `rate_limited` error frame with `retry_after_ms`;
+   * one more message before then closes the connection (docs/limits.md).
+   * @default { messagesPerMinute: 60, messageBurst: 20, resumesPerMinute: 10, replayEventsPerMinute: 10000 }
+   */
+  readonly clientBudget?: Partial<ClientBudgetPolicy>;
 }
 
 /** Functions whose concurrency can be reserved ({@link NotificationServiceProps.reservedConcurrency}). */
@@ -118,6 +127,12 @@ export interface NotificationServiceProps {
   readonly push?: PushProps | false;
   /** Alarms notify this topic. @default alarms without actions */
   readonly alarmTopic?: ITopic;
+  /**
+   * Alarm when more routes than this are created `cancelled` by a recipient throttle (catalog
+   * `throttle`) in 5 minutes: a producer is sending one recipient far more than intended.
+   * @default no alarm
+   */
+  readonly throttledRoutesAlarmThreshold?: number;
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
   /** @default RetentionDays.ONE_MONTH */
@@ -336,6 +351,7 @@ export class NotificationService extends Construct {
       ...(pushProps.stageName ? { stageName: pushProps.stageName } : {}),
       throttle: pushProps.throttle ?? DEFAULT_STAGE_THROTTLE,
       maxConnectionsPerUser: pushProps.maxConnectionsPerUser ?? DEFAULT_MAX_CONNECTIONS_PER_USER,
+      clientBudget: validateClientBudget(pushProps.clientBudget, 'NotificationService: push.clientBudget'),
       reservedConcurrency: {
         ...(props.reservedConcurrency?.authorizer !== undefined ? { authorizer: props.reservedConcurrency.authorizer } : {}),
         ...(props.reservedConcurrency?.connection !== undefined ? { connection: props.reservedConcurrency.connection } : {}),
@@ -519,6 +535,7 @@ export class NotificationService extends Construct {
       tables: { Notifications: this.table, ...(this.push ? { Connections: this.push.connectionsTable, Streams: this.push.streamsTable } : {}) },
       push: this.push !== undefined,
       ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
+      ...(props.throttledRoutesAlarmThreshold !== undefined ? { throttledRoutesThreshold: props.throttledRoutesAlarmThreshold } : {}),
     });
 
     const output = (name: string, value: string, description: string) => new CfnOutput(this, name, { value, description });

@@ -126,6 +126,13 @@ export class RawResumer {
       }
       case 'cursor_stale':
         throw new Error(`raw client got cursor_stale (${String(frame['reason'])}): history the soak depends on is gone`);
+      case 'error':
+        // Over the connection's resume budget (docs/limits.md): ask again once it allows.
+        if (frame['code'] === 'rate_limited' && this.resumeInFlight) {
+          this.resumeInFlight = false;
+          setTimeout(() => this.resume(), Number(frame['retry_after_ms']));
+        }
+        return;
       default:
         // API Gateway's "Internal server error" (no type) answers a resume the function failed: ask again.
         if (frame['type'] === undefined && this.resumeInFlight) {

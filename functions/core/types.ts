@@ -103,7 +103,7 @@ export interface RouteRecord {
   readonly stream_position?: number;
   /** Set by the lifecycle service on a route leased at the time: finish the attempt, then no retry. */
   readonly cancel_requested?: string;
-  /** Why a cancelled route was cancelled (the lifecycle event type). */
+  /** Why a cancelled route was cancelled: the lifecycle event type, or `throttled` (its recipient's throttle window was full at acceptance). */
   readonly cancel_reason?: string;
   readonly updated_at: number;
   /**

@@ -10,6 +10,7 @@ import { documentClient, sqsClient } from '../adapters/awsClients.ts';
 import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts';
 import { DynamoRejectionStore } from '../adapters/DynamoRejectionStore.ts';
 import { DynamoUserStates } from '../adapters/DynamoUserStates.ts';
+import { DynamoRecipientThrottle } from '../adapters/DynamoRecipientThrottle.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
 import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
 import { invocationSummary, logInvocationSummary } from './shared/invocationSummary.ts';
@@ -40,6 +41,7 @@ const acceptIntent = new AcceptIntent(
     rejections: new DynamoRejectionStore(traced(documentClient()), { tableName: config.tableName, retentionMs: config.retentionMs }),
     routeQueue: new SqsRouteQueue(traced(sqsClient()), requireEnv('ROUTE_QUEUE_URL')),
     clock: systemClock,
+    throttle: new DynamoRecipientThrottle(traced(documentClient()), config.tableName),
     ...(firstPushAttemptMaxRoutes > 0 ? firstPushAttemptDeps() : {}),
   },
 );
@@ -100,6 +102,11 @@ async function acceptRecord(record: SQSRecord): Promise<void> {
       invocationSummary.count('routes', result.routes);
       countMetric('IntentsAccepted', {});
       countMetric('RoutesCreated', {}, result.routes);
+      if (result.throttled > 0) {
+        invocationSummary.count('throttled', result.throttled);
+        countMetric('RoutesThrottled', { notification_type: result.notificationType }, result.throttled);
+        countMetric('RoutesThrottledTotal', {}, result.throttled);
+      }
       break;
     case 'redelivered':
       logger.debug('intake message redelivered after its acceptance', { notification_id: result.notificationId, message_id: record.messageId });

@@ -5,18 +5,22 @@ import { serialiseFrame } from '../core/push/frames.ts';
 import { ConnectionGoneError } from '../core/push/pushPorts.ts';
 import { ResumeStream } from '../core/push/ResumeStream.ts';
 import { ConnectionCap } from '../core/push/ConnectionCap.ts';
+import { ConnectionReplayBudget, MessageBuckets, type BudgetVerdict } from '../core/push/ClientBudget.ts';
 import { systemClock } from '../core/types.ts';
-import { numberEnv, requireEnv } from './shared/config.ts';
+import { clientBudgetFromEnv, numberEnv, requireEnv } from './shared/config.ts';
 import { countMetric, countMetricsFlush, logger, traceInvocation } from './shared/observability.ts';
 import { connectionRegistryFromEnv, connectionSenderFromEnv, eventBufferFromEnv } from './shared/pushFromEnv.ts';
 
 const registry = connectionRegistryFromEnv();
 const sender = connectionSenderFromEnv();
 const connectionCap = new ConnectionCap({ registry, sender, now: () => Date.now() }, { maxPerUser: numberEnv('MAX_CONNECTIONS_PER_USER', 10) });
+const budget = clientBudgetFromEnv();
+const messageBuckets = new MessageBuckets(budget);
 const resumeStream = new ResumeStream({
   buffer: eventBufferFromEnv(requireEnv('TABLE_NAME')),
   sender,
   clock: systemClock,
+  budget: new ConnectionReplayBudget(registry, budget),
 });
 
 /** API Gateway puts the authorizer's context on every route of the connection. */
@@ -60,8 +64,17 @@ async function route(event: WebSocketEvent): Promise<APIGatewayProxyResult> {
       }
       return ok;
     case '$disconnect':
+      messageBuckets.forget(connectionId);
       await registry.remove(userId, connectionId);
       return ok;
+  }
+  // Every client message takes a token first: over budget, it is told so once, then closed.
+  const verdict = messageBuckets.take(connectionId, Date.now());
+  if (verdict.kind === 'over') {
+    await refuseOverBudget(connectionId, userId, verdict, 'messages');
+    return ok;
+  }
+  switch (routeKey) {
     case 'ping':
       await sendFrame({ type: 'pong', at: new Date().toISOString() });
       return ok;
@@ -75,6 +88,7 @@ async function route(event: WebSocketEvent): Promise<APIGatewayProxyResult> {
       logger.info('resume', { user_id: userId, connection_id: connectionId, ...outcome });
       if (outcome.kind === 'replayed') countMetric('ReplayedEvents', {}, outcome.events);
       if (outcome.kind === 'stale') countMetric('StaleCursors', {});
+      if (outcome.kind === 'over_budget') await refuseOverBudget(connectionId, userId, { kind: 'over', retryAfterMs: outcome.retryAfterMs, close: outcome.close }, 'replay');
       return ok;
     }
     default: {
@@ -86,6 +100,28 @@ async function route(event: WebSocketEvent): Promise<APIGatewayProxyResult> {
       );
       return ok;
     }
+  }
+}
+
+/**
+ * A message over its connection's budget gets an `error` frame `rate_limited` with
+ * `retry_after_ms`; one more before then is told so and the connection is closed.
+ */
+async function refuseOverBudget(connectionId: string, userId: string, verdict: Extract<BudgetVerdict, { kind: 'over' }>, budgetName: 'messages' | 'replay'): Promise<void> {
+  logger.warn('client message over budget', { user_id: userId, connection_id: connectionId, budget: budgetName, retry_after_ms: verdict.retryAfterMs, closing: verdict.close });
+  countMetric('ClientMessagesOverBudget', {});
+  await sender.send(connectionId, serialiseFrame({
+    type: 'error',
+    code: 'rate_limited',
+    message: verdict.close
+      ? `over the ${budgetName} budget again before retry_after_ms: closing the connection`
+      : `over the ${budgetName} budget (${budgetName === 'messages' ? 'client messages' : 'resumes or replayed events'} per minute): send again after retry_after_ms`,
+    retry_after_ms: verdict.retryAfterMs,
+  }));
+  if (verdict.close) {
+    countMetric('ConnectionsClosedOverBudget', {});
+    messageBuckets.forget(connectionId);
+    await sender.close(connectionId);
   }
 }
 

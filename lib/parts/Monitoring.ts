@@ -33,6 +33,8 @@ export interface MonitoringProps {
   readonly maxMessageAge?: Duration;
   /** More dead-lettered routes than this in 5 minutes alarms. @default 10 */
   readonly deadLetterThreshold?: number;
+  /** More routes than this throttled (catalog `throttle`) in 5 minutes alarms. @default no alarm */
+  readonly throttledRoutesThreshold?: number;
   /** CloudWatch namespace of Herald's EMF metrics. @default 'Herald' */
   readonly namespace?: string;
 }
@@ -74,6 +76,9 @@ export class Monitoring extends Construct {
     alarm('RouteAge', props.routeQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }), maxAge,
       'Delivery messages are waiting in the route queue longer than expected.');
     alarm('DeadLetterRate', herald('RouteDeadLettersTotal'), props.deadLetterThreshold ?? 10, 'Routes are being dead-lettered.');
+    if (props.throttledRoutesThreshold !== undefined) {
+      alarm('ThrottledRoutes', herald('RoutesThrottledTotal'), props.throttledRoutesThreshold, 'Recipient throttles are cancelling many routes.');
+    }
     for (const [name, fn] of Object.entries(props.functions)) {
       alarm(`${name}Errors`, fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), 0, `The ${name} function is failing.`);
       alarm(`${name}Throttles`, fn.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }), 0, `The ${name} function is throttled.`);

@@ -1,3 +1,4 @@
+import type { ClientBudgetPolicy } from '../../functions/core/push/ClientBudget.ts';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -32,6 +33,7 @@ export interface PushGatewayProps {
   /** Stage-wide message rate and burst limits. */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
   readonly maxConnectionsPerUser: number;
+  readonly clientBudget: ClientBudgetPolicy;
   /** Reserved concurrency of the gateway's functions. */
   readonly reservedConcurrency?: { readonly authorizer?: number; readonly connection?: number };
   readonly notificationsTable: Table;
@@ -136,7 +138,7 @@ export class PushGateway extends Construct {
       ...(props.reservedConcurrency?.connection !== undefined ? { reservedConcurrency: props.reservedConcurrency.connection } : {}),
       timeout: Duration.seconds(29),
       memorySize: 256,
-      environment: { ...props.environment, ...this.pushEnvironment(), MAX_CONNECTIONS_PER_USER: String(props.maxConnectionsPerUser) },
+      environment: { ...props.environment, ...this.pushEnvironment(), MAX_CONNECTIONS_PER_USER: String(props.maxConnectionsPerUser), CLIENT_BUDGET: JSON.stringify(props.clientBudget) },
     });
     const integration = new WebSocketLambdaIntegration('Connection', this.connectionFunction);
     const authorizer = new WebSocketLambdaAuthorizer('TokenAuthorizer', this.authorizerFunction, {
@@ -155,8 +157,8 @@ export class PushGateway extends Construct {
       reason: 'Stage access logs need the account-wide API Gateway CloudWatch role, which this construct must not change; connects, refusals and every frame sent are logged by the functions.',
     });
 
-    // Query: the user's connections, for the per-user cap.
-    this.connectionsTable.grant(this.connectionFunction, 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query');
+    // Query: the user's connections, for the per-user cap. UpdateItem: a resume's charge on its entry (the replay budget).
+    this.connectionsTable.grant(this.connectionFunction, 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem');
     // Query reads the head with the newest event; PutItem/UpdateItem: resume begins a stream (or a
     // new epoch of one) if need be, so every cursor it hands out is resumable.
     this.streamsTable.grant(this.connectionFunction, 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem');

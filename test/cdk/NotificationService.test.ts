@@ -560,6 +560,10 @@ describe('NotificationService: props validation at synth time', () => {
     [{ push: 'false' } as never, 'Herald config: push must be true or false (got "false")'],
     [{ maxConnectionsPerUser: 0 }, 'Herald config: maxConnectionsPerUser must be a whole number, at least 1 (got 0)'],
     [{ maxConnectionsPerUser: 1001 }, 'NotificationService: push.maxConnectionsPerUser must be an integer from 1 to 1000'],
+    [{ clientBudget: { resumesPerMinute: 0 } }, 'Herald config: clientBudget.resumesPerMinute must be an integer from 1 to 600 (got 0)'],
+    [{ clientBudget: { resumes: 3 } } as never, 'Herald config: clientBudget has unknown keys resumes'],
+    [{ throttledRoutesAlarmThreshold: 0 }, 'Herald config: throttledRoutesAlarmThreshold must be a whole number, at least 1 (got 0)'],
+    [{ catalog: { alert: { channels: ['push'], throttle: { limit: 500, windowSeconds: 60 } } } } as never, 'catalog entry "alert": throttle.limit must be an integer from 1 to 100'],
     [{ push: false }, 'NotificationService: push is off (push: false), but catalog types "welcome", "friend.request" use the push channel'],
     [{ ...emailOnlyConfig, pushFreshnessMinutes: 60, jwksUrl: 'https://idp.example.com/jwks' }, 'Herald config: pushFreshnessMinutes, jwksUrl configure push, which "push": false turns off; leave them out'],
   ] as [Partial<HeraldConfigFile>, string][])('rejects %j naming the problem', (change, message) => {
@@ -614,6 +618,23 @@ describe('NotificationService: AWS rules the template follows', () => {
     expect(connectionEnv(template).map((f) => f.Properties['Environment']['Variables']['MAX_CONNECTIONS_PER_USER'])).toEqual(['10']);
     expect(connectionEnv(synth({ maxConnectionsPerUser: 3 }).template).map((f) => f.Properties['Environment']['Variables']['MAX_CONNECTIONS_PER_USER'])).toEqual(['3']);
     expect(JSON.stringify(template.toJSON())).toMatch(/"dynamodb:DeleteItem","dynamodb:PutItem","dynamodb:Query"|"dynamodb:PutItem","dynamodb:DeleteItem","dynamodb:Query"/);
+  });
+
+  it('gives the connection function its client budget (the defaults, or as configured) and lets it charge resumes on the connections table', () => {
+    const budgetOf = (t: typeof template) =>
+      Object.values(t.toJSON().Resources as typeof resources)
+        .filter((r) => r.Type === 'AWS::Lambda::Function' && r.Properties['Environment']?.['Variables']?.['CLIENT_BUDGET'] !== undefined)
+        .map((f) => JSON.parse(f.Properties['Environment']['Variables']['CLIENT_BUDGET'] as string));
+    expect(budgetOf(template)).toEqual([{ messagesPerMinute: 60, messageBurst: 20, resumesPerMinute: 10, replayEventsPerMinute: 10_000 }]);
+    expect(budgetOf(synth({ clientBudget: { resumesPerMinute: 4 } }).template)).toEqual([{ messagesPerMinute: 60, messageBurst: 20, resumesPerMinute: 4, replayEventsPerMinute: 10_000 }]);
+    expect(JSON.stringify(template.toJSON())).toContain('"dynamodb:PutItem","dynamodb:DeleteItem","dynamodb:Query","dynamodb:UpdateItem"');
+  });
+
+  it('alarms on throttled routes only when a threshold is configured', () => {
+    const alarmNames = (t: typeof template) => Object.keys(t.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarmNames(template).filter((id) => id.includes('ThrottledRoutes'))).toEqual([]);
+    const configured = synth({ throttledRoutesAlarmThreshold: 50 }).template;
+    configured.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'RoutesThrottledTotal', Threshold: 50, AlarmDescription: Match.stringLikeRegexp('Runbook: docs/operations.md#throttledroutes') });
   });
 
   it('reserves concurrency only where configured', () => {

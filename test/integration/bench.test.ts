@@ -233,6 +233,12 @@ describe('npm run bench -- --quick (smoke test: numbers are produced, not judged
     positive(report.ceiling.sqsSendMessagePerSecond);
     expect(report.replay.replayedEvents).toBe(1000);
     positive(report.replay.medianMs);
+    // Client messages: a ping costs no request (its budget is in memory); a resume pays its charge.
+    const perMessage = Object.fromEntries(report.clientMessages!.map((m) => [m.message, m.requestsPerMessage]));
+    expect(Object.keys(perMessage)).toEqual(['connect', 'first_resume', 'second_resume', 'ping']);
+    expect(Object.keys(perMessage['ping']!)).toEqual(['apigateway.PostToConnection']);
+    expect(perMessage['first_resume']!['dynamodb.UpdateItem']).toBeGreaterThanOrEqual(1);
+    expect(perMessage['connect']!['dynamodb.Query']).toBe(1);
     expect(report.bundles.length).toBe(6);
     for (const b of report.bundles) positive(b.medianColdInitMs);
     const markdown = readFileSync(join(out, 'smoke.md'), 'utf8');

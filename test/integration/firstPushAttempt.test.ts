@@ -11,7 +11,7 @@ import { PushDispatcher } from '../../functions/core/push/PushDispatcher.ts';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
 import type { ChannelDispatcher } from '../../functions/core/ports.ts';
 import { systemClock } from '../../functions/core/types.ts';
-import { connectionRegistry, connectionSender, documents, eventBuffer, functionLogLines, intent, mailbox, outputs, rejections, sendIntent, sqs, store, uid, waitFor } from './support.ts';
+import { connectionRegistry, connectionSender, documents, eventBuffer, functionLogLines, intent, mailbox, outputs, recipientThrottle, rejections, sendIntent, sqs, store, uid, waitFor } from './support.ts';
 import { closeAllClients, connectAs } from './wsClient.ts';
 
 const catalog = (JSON.parse(readFileSync('test/fixtures/herald.test.json', 'utf8')) as { catalog: Catalog }).catalog;
@@ -99,7 +99,7 @@ describe('first push attempt in accept, run here against the real tables, queue 
     );
     return new AcceptIntent(
       { catalog, limits: { maxPayloadBytes: 30_720 }, defaultMaxAttempts: 3, acceptanceLeaseMs: leases.acceptanceMs, dueShards: 8, firstPushAttempt: { maxRoutes: 10, leaseMs: leases.attemptMs } },
-      { store, users: new DynamoUserStates(documents, outputs.tableName), rejections, routeQueue: new SqsRouteQueue(sqs, outputs.routeQueueUrl), clock: systemClock, deliverer, streams: buffer },
+      { store, users: new DynamoUserStates(documents, outputs.tableName), rejections, routeQueue: new SqsRouteQueue(sqs, outputs.routeQueueUrl), clock: systemClock, deliverer, streams: buffer, throttle: recipientThrottle },
     );
   }
   const message = (body: unknown) => ({ id: uid('msg'), sentAt: Date.now(), body: JSON.stringify(body) });

@@ -11,6 +11,7 @@ import { DynamoConnectionRegistry } from '../../functions/adapters/DynamoConnect
 import { DynamoEventBuffer } from '../../functions/adapters/DynamoEventBuffer.ts';
 import { DynamoNotificationStore } from '../../functions/adapters/DynamoNotificationStore.ts';
 import { DynamoRejectionStore } from '../../functions/adapters/DynamoRejectionStore.ts';
+import { DynamoRecipientThrottle } from '../../functions/adapters/DynamoRecipientThrottle.ts';
 import { notificationKey, routeKey } from '../../functions/adapters/dynamoKeys.ts';
 import type { EventBuffer } from '../../functions/core/push/pushPorts.ts';
 import { SessionInvalidator } from '../../functions/core/push/SessionInvalidator.ts';
@@ -45,6 +46,7 @@ export const store = new DynamoNotificationStore(documents, { tableName: outputs
 export const rejections = new DynamoRejectionStore(documents, { tableName: outputs.tableName, retentionMs });
 /** The push event buffer as the handlers configure it (one per test file: its appends keep recent heads). */
 export const eventBuffer = new DynamoEventBuffer(documents, { streamsTable: outputs.streamsTableName, notificationsTable: outputs.tableName });
+export const recipientThrottle = new DynamoRecipientThrottle(documents, outputs.tableName);
 export const connectionRegistry = new DynamoConnectionRegistry(documents, outputs.connectionsTableName);
 /** The `@connections` management API of the test stack's WebSocket gateway. */
 export const connectionSender = new ApiGatewayConnectionSender(endpoints.websocketCallback, { region: endpoints.region, credentials: endpoints.credentials });

@@ -702,6 +702,28 @@ describe('HeraldClient', () => {
     expect(env.timers.pending.size).toBe(0);
   });
 
+  it('resumes again only after retry_after_ms when the server answers a resume rate_limited, on the same connection', async () => {
+    const env = setup({ cursorStore: memoryCursorStore({ cursor: 'c5', position: 5 }) });
+    const errors: Error[] = [];
+    env.client.on('error', (e) => errors.push(e));
+    env.client.connect();
+    await flush();
+    const socket = env.last();
+    socket.serverOpen();
+
+    socket.serverFrame({ type: 'error', code: 'rate_limited', message: 'over the replay budget', retry_after_ms: 7_000 });
+
+    expect(errors).toMatchObject([{ name: 'HeraldServerError', code: 'rate_limited' }]);
+    await env.timers.advance(6_999);
+    expect(socket.actions()).toEqual([{ action: 'resume', cursor: 'c5' }]);
+    await env.timers.advance(1);
+    expect(socket.actions()).toEqual([{ action: 'resume', cursor: 'c5' }, { action: 'resume', cursor: 'c5' }]);
+    socket.serverFrame({ type: 'events', events: [ev(6)] });
+    socket.serverFrame({ type: 'replay_complete', cursor: 'c6', position: 6 });
+    expect(env.received.map((e) => e.position)).toEqual([6]);
+    expect(env.sockets).toHaveLength(1);
+  });
+
   it('does not resume again on a gateway message that came while no resume was waiting', async () => {
     const env = setup();
     env.client.on('error', () => undefined);

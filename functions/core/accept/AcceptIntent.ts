@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Catalog } from '../catalog/catalogTypes.ts';
 import { REJECTION_RAW_BODY_BYTES } from '../constants.ts';
 import type { DeliverRoute, DeliveryDecision } from '../deliver/DeliverRoute.ts';
-import { AcceptanceInProgressError } from '../errors.ts';
+import { AcceptanceInProgressError, ConfigurationError } from '../errors.ts';
 import { validateIntent, type IntentLimits, type InvalidIntent } from '../intent/validateIntent.ts';
 import type { BeginAcceptanceResult, NotificationStore, RejectionStore, RouteQueue, RouteState } from '../ports.ts';
 import type { UserStateStore } from '../lifecycle/lifecyclePorts.ts';
@@ -10,6 +10,7 @@ import type { EventBuffer } from '../push/pushPorts.ts';
 import type { StreamHead } from '../push/pushTypes.ts';
 import { contentHashOf, notificationIdFor, routeIdFor } from '../route/identifiers.ts';
 import { dueShardOf } from '../route/dueShard.ts';
+import { throttleWindowStart, type RecipientThrottle } from '../throttle/recipientThrottle.ts';
 import {
   deliveryMessageFor,
   TERMINAL_STATUSES,
@@ -49,6 +50,8 @@ export interface AcceptIntentDeps {
    * recorded (the head's next one), which spares the append its own write to record it.
    */
   readonly streams?: Pick<EventBuffer, 'getHead'>;
+  /** Per-type recipient throttles (catalog `throttle`); required when a catalog entry has one. */
+  readonly throttle?: RecipientThrottle;
 }
 
 /** An intake message as the handler sees it. */
@@ -66,6 +69,9 @@ export type AcceptResult =
       readonly resumed: boolean;
       /** Push routes whose first attempt ran here. */
       readonly attemptedHere: number;
+      /** Routes created `cancelled` because their recipient's throttle window was full. */
+      readonly throttled: number;
+      readonly notificationType: string;
     }
   | { readonly kind: 'duplicate'; readonly notificationId: string }
   /** The intake message that was already accepted came back (SQS delivers at least once). */
@@ -81,7 +87,12 @@ export class AcceptIntent {
   public constructor(
     private readonly config: AcceptIntentConfig,
     private readonly deps: AcceptIntentDeps,
-  ) {}
+  ) {
+    const throttled = Object.keys(config.catalog).filter((type) => config.catalog[type]!.throttle !== undefined);
+    if (throttled.length > 0 && deps.throttle === undefined) {
+      throw new ConfigurationError(`catalog types ${throttled.join(', ')} have a throttle, but acceptance was given no throttle store`);
+    }
+  }
 
   public async handle(message: IntakeMessage): Promise<AcceptResult> {
     const held: { lease?: { notificationId: string; token: string } } = {};
@@ -129,7 +140,9 @@ export class AcceptIntent {
     // notification with one route is stored with that route, in one item written once the reads
     // below have told what the route is (its first attempt, its stream position).
     const fresh = buildRoutes(notificationId, recipients, entry.channels, maxAttempts, now, this.config.dueShards);
-    const storeTogether = record.route_count === 1 && this.deps.store.storesRouteWithNotification(record, fresh[0]!);
+    // A throttled type's routes wait for the throttle's answer, which needs the acceptance begun
+    // first (its time decides the window): they are not stored with the notification.
+    const storeTogether = record.route_count === 1 && entry.throttle === undefined && this.deps.store.storesRouteWithNotification(record, fresh[0]!);
     // One round trip: the deleted-user check, the stream heads (only a fresh acceptance uses them)
     // and any other notification's write go out together. Nearly every intent has a live
     // recipient, so the write is rarely wasted; when it is, it is taken back before the intent is refused.
@@ -138,8 +151,10 @@ export class AcceptIntent {
       this.streamHeadsOf(recipients, entry.channels),
       storeTogether ? undefined : this.deps.store.beginAcceptance(record, leaseToken, leaseExpiresAt),
     ]);
+    if (begunApart?.kind === 'created') held.lease = { notificationId, token: leaseToken };
     const everyoneDeleted = recipients.every((r) => deleted.has(r.user_id));
-    const built = everyoneDeleted ? [] : cancelledIfDeleted(fresh, deleted, now);
+    const throttled = begunApart?.kind === 'created' && !everyoneDeleted ? await this.throttledAmong(record, recipients, deleted) : new Set<string>();
+    const built = everyoneDeleted ? [] : cancelledIfThrottled(cancelledIfDeleted(fresh, deleted, now), throttled, now);
     const attemptHere = new Set(this.pushRoutesToAttemptHere(built).map((r) => r.route_id));
     const attemptLeaseExpiresAt = now + (this.config.firstPushAttempt?.leaseMs ?? 0);
     let routes = built.map((route) =>
@@ -188,7 +203,9 @@ export class AcceptIntent {
       written = await this.deps.store.listRouteStates(notificationId);
       await this.watchUnwatchedRoutes(notificationId, written, now);
       const rebuilt = buildRoutes(notificationId, recipients, entry.channels, maxAttempts, existing.accepted_at, this.config.dueShards);
-      routes = cancelledIfDeleted(rebuilt, deleted, now).map((route) =>
+      // The same window as the first acceptance (its acceptance time), so the same answers.
+      const throttledBefore = await this.throttledAmong(existing, recipients, deleted);
+      routes = cancelledIfThrottled(cancelledIfDeleted(rebuilt, deleted, now), throttledBefore, now).map((route) =>
         written.get(route.route_id)?.stored_with_notification ? { ...route, stored_with_notification: true } : route,
       );
     }
@@ -208,7 +225,23 @@ export class AcceptIntent {
       // Our lease expired and another invocation took over; it finishes the job.
       throw new AcceptanceInProgressError(notificationId);
     }
-    return { kind: 'accepted', notificationId, routes: routes.length, resumed, attemptedHere: attemptHere.size };
+    const throttledRoutes = routes.filter((r) => r.cancel_reason === THROTTLED).length;
+    return { kind: 'accepted', notificationId, routes: routes.length, resumed, attemptedHere: attemptHere.size, throttled: throttledRoutes, notificationType: intent.notification_type };
+  }
+
+  /**
+   * The live recipients of a throttled type whose window (the one the notification's acceptance
+   * time falls in) is full; each asks once per user, whatever its channels and device sessions.
+   */
+  private async throttledAmong(notification: Pick<NotificationRecord, 'notification_id' | 'notification_type' | 'accepted_at'>, recipients: readonly Recipient[], deleted: ReadonlySet<string>): Promise<Set<string>> {
+    const policy = this.config.catalog[notification.notification_type]!.throttle;
+    if (policy === undefined) return new Set();
+    const windowStart = throttleWindowStart(notification.accepted_at, policy);
+    const users = [...new Set(recipients.map((r) => r.user_id))].filter((user) => !deleted.has(user));
+    const admitted = await this.deps.throttle!.admit(
+      users.map((userId) => ({ userId, notificationType: notification.notification_type, notificationId: notification.notification_id, windowStart, policy })),
+    );
+    return new Set(users.filter((_, i) => !admitted[i]));
   }
 
   /**
@@ -377,10 +410,18 @@ function cancelledIfDeleted(routes: readonly RouteRecord[], deleted: ReadonlySet
   return routes.map((route) => (deleted.has(route.user_id) ? cancelledAtAcceptance(route, now) : route));
 }
 
+/** Why a route over its recipient's throttle is cancelled. */
+export const THROTTLED = 'throttled';
+
+/** The routes, with a throttled recipient's created cancelled. */
+function cancelledIfThrottled(routes: readonly RouteRecord[], throttled: ReadonlySet<string>, now: number): RouteRecord[] {
+  return routes.map((route) => (throttled.has(route.user_id) && !TERMINAL_STATUSES.has(route.status) ? cancelledAtAcceptance(route, now, THROTTLED) : route));
+}
+
 /** A route for a recipient who was deleted: created terminal, never enqueued. */
-function cancelledAtAcceptance(route: RouteRecord, now: number): RouteRecord {
+function cancelledAtAcceptance(route: RouteRecord, now: number, reason = 'user.deleted'): RouteRecord {
   const { due_at: _terminal, ...cancelled } = route;
-  return { ...cancelled, status: 'cancelled', cancel_reason: 'user.deleted', terminal_at: now };
+  return { ...cancelled, status: 'cancelled', cancel_reason: reason, terminal_at: now };
 }
 
 function truncateUtf8(text: string, maxBytes: number): { text: string; truncated: boolean } {

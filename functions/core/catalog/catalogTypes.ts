@@ -21,6 +21,21 @@ export interface CatalogEntry {
    * @default the service's retry policy `maxAttempts`
    */
   readonly maxAttempts?: number;
+  /**
+   * At most `limit` notifications of this type per recipient in each fixed window of
+   * `windowSeconds` (aligned to the Unix epoch, so an hour's window starts on the hour). Routes of a
+   * notification beyond it are created `cancelled` with reason `throttled` and never attempted.
+   * @default no throttle
+   */
+  readonly throttle?: RecipientThrottlePolicy;
+}
+
+/** A per-type recipient throttle (docs/limits.md). */
+export interface RecipientThrottlePolicy {
+  /** 1–100 notifications. */
+  readonly limit: number;
+  /** 60 s – 30 days, whole seconds. */
+  readonly windowSeconds: number;
 }
 
 /** Notification type → entry. */

@@ -7,7 +7,11 @@ const TYPE_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
 /** SQS redrive needs maxReceiveCount above every route's attempts; 1,000 is SQS's ceiling. */
 export const MAX_ATTEMPTS_CEILING = 50;
 // A misspelt key ("maxAttempt", "htm") would otherwise be ignored without a word.
-const ENTRY_KEYS = ['channels', 'email', 'maxAttempts'];
+const ENTRY_KEYS = ['channels', 'email', 'maxAttempts', 'throttle'];
+const THROTTLE_KEYS = ['limit', 'windowSeconds'];
+/** The admitted notifications of a window are kept in one item: 100 ids keep it near 2 KB. */
+export const THROTTLE_LIMIT_CEILING = 100;
+export const THROTTLE_WINDOW_SECONDS = { min: 60, max: 30 * 86_400 } as const;
 const TEMPLATE_KEYS = ['subject', 'text', 'html'];
 const unknownKeys = (value: object, known: readonly string[]) => Object.keys(value).filter((key) => !known.includes(key));
 
@@ -77,6 +81,23 @@ export function validateCatalog(catalog: unknown): Catalog {
     ) {
       throw new ConfigurationError(`${where}: maxAttempts must be an integer from 1 to ${MAX_ATTEMPTS_CEILING}`);
     }
+    if (entry['throttle'] !== undefined) validateThrottle(entry['throttle'], where);
   }
   return catalog as Catalog;
+}
+
+function validateThrottle(throttle: unknown, where: string): void {
+  if (typeof throttle !== 'object' || throttle === null || Array.isArray(throttle)) {
+    throw new ConfigurationError(`${where}: throttle must be an object { limit, windowSeconds }`);
+  }
+  const extra = unknownKeys(throttle, THROTTLE_KEYS);
+  if (extra.length > 0) throw new ConfigurationError(`${where}: throttle has unknown keys ${extra.join(', ')} (a throttle has ${THROTTLE_KEYS.join(', ')})`);
+  const { limit, windowSeconds } = throttle as Record<string, unknown>;
+  const whole = (value: unknown, min: number, max: number) => typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+  if (!whole(limit, 1, THROTTLE_LIMIT_CEILING)) {
+    throw new ConfigurationError(`${where}: throttle.limit must be an integer from 1 to ${THROTTLE_LIMIT_CEILING}`);
+  }
+  if (!whole(windowSeconds, THROTTLE_WINDOW_SECONDS.min, THROTTLE_WINDOW_SECONDS.max)) {
+    throw new ConfigurationError(`${where}: throttle.windowSeconds must be an integer from ${THROTTLE_WINDOW_SECONDS.min} to ${THROTTLE_WINDOW_SECONDS.max} (30 days)`);
+  }
 }

@@ -1,6 +1,7 @@
 import { decodeCursor, encodeCursor, MalformedCursorError } from './cursorCodec.ts';
 import { eventBody, packReplayFrames, serialiseFrame } from './frames.ts';
 import type { ConnectionSender, EventBuffer } from './pushPorts.ts';
+import type { ReplayBudget } from './ClientBudget.ts';
 import { MAX_REPLAY_EVENTS } from './pushTypes.ts';
 import type { Clock } from '../types.ts';
 
@@ -16,7 +17,9 @@ export interface ResumeRequest {
 export type ResumeOutcome =
   | { readonly kind: 'replayed'; readonly events: number; readonly frames: number }
   | { readonly kind: 'stale'; readonly reason: string }
-  | { readonly kind: 'malformed' };
+  | { readonly kind: 'malformed' }
+  /** Over the connection's replay budget: nothing read or sent (the caller answers `rate_limited`); `close` when it was told before. */
+  | { readonly kind: 'over_budget'; readonly retryAfterMs: number; readonly close: boolean };
 
 const PAGE = 1_000;
 
@@ -28,7 +31,7 @@ const PAGE = 1_000;
  */
 export class ResumeStream {
   public constructor(
-    private readonly deps: { readonly buffer: EventBuffer; readonly sender: ConnectionSender; readonly clock: Clock },
+    private readonly deps: { readonly buffer: EventBuffer; readonly sender: ConnectionSender; readonly clock: Clock; readonly budget?: ReplayBudget },
   ) {}
 
   public async resume(request: ResumeRequest): Promise<ResumeOutcome> {
@@ -38,6 +41,10 @@ export class ResumeStream {
     const tail = await buffer.tail(request.userId, this.deps.clock.now());
     const tailCursor = encodeCursor(tail);
     const stream = tail.epoch;
+    // Charged before anything is read or sent: the events this resume would replay (none when it
+    // will not replay), so a client looping resume spends its budget, not Herald's reads.
+    const budget = await this.deps.budget?.charge({ userId: request.userId, connectionId: request.connectionId, events: replayLength(request.cursor, tail) }, this.deps.clock.now());
+    if (budget?.kind === 'over') return { kind: 'over_budget', retryAfterMs: budget.retryAfterMs, close: budget.close };
     if (request.cursor === '') {
       await send({ type: 'replay_complete', cursor: tailCursor, stream, position: tail.position });
       return { kind: 'replayed', events: 0, frames: 0 };
@@ -76,5 +83,17 @@ export class ResumeStream {
     const last = events[events.length - 1];
     await send({ type: 'replay_complete', cursor: last ? encodeCursor(last) : encodeCursor(cursor), stream, position: last?.position ?? cursor.position });
     return { kind: 'replayed', events: events.length, frames: frames.length };
+  }
+}
+
+/** How many events a resume from `cursor` would replay; 0 when it would not replay (live tail, unreadable, stale). */
+function replayLength(cursor: string, tail: { readonly epoch: string; readonly position: number }): number {
+  if (cursor === '') return 0;
+  try {
+    const from = decodeCursor(cursor);
+    const behind = tail.position - from.position;
+    return from.epoch === tail.epoch && behind > 0 && behind <= MAX_REPLAY_EVENTS ? behind : 0;
+  } catch {
+    return 0;
   }
 }

@@ -38,10 +38,10 @@ export type ServerFrame =
   | { readonly type: 'replay_complete'; readonly cursor: string; readonly stream: string; readonly position: number }
   | { readonly type: 'cursor_stale'; readonly cursor: string; readonly stream: string; readonly position: number; readonly reason: string }
   | { readonly type: 'session_invalidated'; readonly reason: string; readonly device_session_id?: string }
-  | { readonly type: 'error'; readonly code: ErrorCode; readonly message: string }
+  | { readonly type: 'error'; readonly code: ErrorCode; readonly message: string; readonly retry_after_ms?: number }
   | { readonly type: 'pong'; readonly at: string };
 
-export type ErrorCode = 'malformed_cursor' | 'unknown_action' | 'malformed_message' | 'internal_error';
+export type ErrorCode = 'malformed_cursor' | 'unknown_action' | 'malformed_message' | 'rate_limited' | 'internal_error';
 
 export const serialiseFrame = (frame: ServerFrame): string => JSON.stringify(frame);
 

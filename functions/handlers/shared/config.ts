@@ -3,6 +3,7 @@ import type { Catalog } from '../../core/catalog/catalogTypes.ts';
 import { validateCatalog } from '../../core/catalog/validateCatalog.ts';
 import { DEFAULT_MAX_PAYLOAD_BYTES } from '../../core/constants.ts';
 import { ConfigurationError } from '../../core/errors.ts';
+import { validateClientBudget, type ClientBudgetPolicy } from '../../core/push/ClientBudget.ts';
 
 /** Reads a required environment variable, failing cold start with the variable's name. */
 export function requireEnv(name: string): string {
@@ -26,6 +27,12 @@ function jsonEnv(name: string, value?: string): unknown {
   } catch (error) {
     throw new ConfigurationError(`environment variable ${name} is not valid JSON`, { cause: error });
   }
+}
+
+/** What one WebSocket connection may ask of Herald (CLIENT_BUDGET, JSON; the defaults without it). */
+export function clientBudgetFromEnv(): ClientBudgetPolicy {
+  const raw = process.env['CLIENT_BUDGET'];
+  return validateClientBudget(raw === undefined || raw === '' ? undefined : jsonEnv('CLIENT_BUDGET', raw), 'environment variable CLIENT_BUDGET');
 }
 
 /**
