@@ -14,7 +14,7 @@ export interface BenchReport {
   readonly latency: LatencyResult[];
   readonly throughput: (ThroughputResult & { emulatorUtilisation: number })[];
   readonly replay: ReplayResult;
-  /** Requests per client message (absent in reports before 2026-12-05). */
+  /** Requests per client message (absent in reports before 2026-12-04-abuse-limits). */
   readonly clientMessages?: ClientMessageCost[];
   readonly bundles: BundleResult[];
   /** Unrecorded load before the measurements (absent in quick runs and in reports before 2026-11-23). */
