@@ -311,14 +311,15 @@ export interface BundleResult {
 
 /**
  * Bundle size per function, and cold init: a fresh Node.js process (this one's binary, Node 24
- * under npm) imports the bundle — which constructs the handler, tracing on — and reports how long
- * that took.
+ * under npm) imports the bundle — which constructs the handler, with the environment the template
+ * gives it — and reports how long that took.
  */
 export async function measureBundles(bench: BenchStack, runs: number): Promise<BundleResult[]> {
   const results: BundleResult[] = [];
   for (const fn of bench.stack.allFunctions()) {
     const { entry, handlerName, environment } = fn.bundle;
-    // With tracing on, as on Lambda: offline the X-Ray SDK is not even loaded (observability.ts).
+    // As on Lambda: the offline stack's own POWERTOOLS_TRACE_ENABLED=false is left out (a stack with
+    // tracing: true loads the Tracer here, as it would there).
     const { POWERTOOLS_TRACE_ENABLED: _offline, ...lambdaEnvironment } = environment;
     const timings: number[] = [];
     for (let r = 0; r < runs; r += 1) timings.push(await coldImport(entry, handlerName, lambdaEnvironment));

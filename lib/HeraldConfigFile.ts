@@ -18,6 +18,8 @@ export interface HeraldConfigFile {
   readonly pushFreshnessMinutes?: number;
   /** Open WebSocket connections per user; a new one beyond it closes the oldest. Default 10. */
   readonly maxConnectionsPerUser?: number;
+  /** Open WebSocket connections per device session of a user; a new one beyond it closes that session's oldest. Default 5. */
+  readonly maxConnectionsPerDeviceSession?: number;
   /** Intents with at most this many push routes get their first push attempt in accept. Default 10; 0 = never. */
   readonly firstPushAttemptMaxRoutes?: number;
   /** Verify connection tokens with this JWKS instead of the generated HS256 secret. */
@@ -30,6 +32,8 @@ export interface HeraldConfigFile {
   readonly alarmTopicArn?: string;
   /** Cap on concurrent deliver invocations (SQS event source maximum concurrency, 2–1000). Default no cap. */
   readonly deliverMaxConcurrency?: number;
+  /** Seconds the intake's event source gathers intents before invoking accept (0–300). Default 0. */
+  readonly intakeBatchingWindowSeconds?: number;
   /** How long a `user.deleted` is remembered, refusing new intents for the user. Default 30. */
   readonly deletedUserRetentionDays?: number;
   /** Days every function's log group keeps its lines: one of CloudWatch Logs' values (1, 3, 5, 7, 14, 30, 60, 90, …, 3653; 9999 never expires). Default 30. */
@@ -78,6 +82,7 @@ export const CONFIG_KEYS: Readonly<Record<keyof HeraldConfigFile, true>> = {
   jwtAudience: true,
   alarmTopicArn: true,
   deliverMaxConcurrency: true,
+  intakeBatchingWindowSeconds: true,
   deletedUserRetentionDays: true,
   logRetentionDays: true,
   removalPolicy: true,
@@ -90,6 +95,7 @@ export const CONFIG_KEYS: Readonly<Record<keyof HeraldConfigFile, true>> = {
   reservedConcurrency: true,
   pushThrottle: true,
   maxConnectionsPerUser: true,
+  maxConnectionsPerDeviceSession: true,
   clientBudget: true,
   throttledRoutesAlarmThreshold: true,
 };
@@ -113,7 +119,7 @@ export function checkConfigFile(config: HeraldConfigFile): void {
   if (extraRetry.length > 0) fail(`retry has unknown keys ${extraRetry.join(', ')} (known: ${Object.keys(RETRY_KEYS).join(', ')})`);
   // A quoted number ("60") would otherwise reach Duration's arithmetic as a string.
   const numeric: [string, unknown][] = [
-    ...(['maxPayloadBytes', 'retentionDays', 'sweepIntervalMinutes', 'pushFreshnessMinutes', 'firstPushAttemptMaxRoutes', 'deliverMaxConcurrency', 'deletedUserRetentionDays', 'logRetentionDays', 'maxConnectionsPerUser', 'throttledRoutesAlarmThreshold'] as const).map(
+    ...(['maxPayloadBytes', 'retentionDays', 'sweepIntervalMinutes', 'pushFreshnessMinutes', 'firstPushAttemptMaxRoutes', 'deliverMaxConcurrency', 'intakeBatchingWindowSeconds', 'deletedUserRetentionDays', 'logRetentionDays', 'maxConnectionsPerUser', 'maxConnectionsPerDeviceSession', 'throttledRoutesAlarmThreshold'] as const).map(
       (key): [string, unknown] => [key, config[key]],
     ),
     ...Object.entries(retry).map(([key, value]): [string, unknown] => [`retry.${key}`, value]),
@@ -122,7 +128,7 @@ export function checkConfigFile(config: HeraldConfigFile): void {
     if (value !== undefined && typeof value !== 'number') fail(`${key} must be a number (got ${JSON.stringify(value)})`);
   }
   // Whole days and minutes: CDK's own message for 0 or 0.5 would not name the key.
-  for (const key of ['retentionDays', 'sweepIntervalMinutes', 'deletedUserRetentionDays', 'maxConnectionsPerUser', 'throttledRoutesAlarmThreshold'] as const) {
+  for (const key of ['retentionDays', 'sweepIntervalMinutes', 'deletedUserRetentionDays', 'maxConnectionsPerUser', 'maxConnectionsPerDeviceSession', 'throttledRoutesAlarmThreshold'] as const) {
     const value = config[key];
     if (value !== undefined && !(Number.isInteger(value) && value >= 1)) fail(`${key} must be a whole number, at least 1 (got ${value})`);
   }
@@ -155,7 +161,7 @@ export function checkConfigFile(config: HeraldConfigFile): void {
     }
   }
   if (config.push === false) {
-    const pushOnly = (['pushFreshnessMinutes', 'firstPushAttemptMaxRoutes', 'jwksUrl', 'jwtIssuer', 'jwtAudience', 'pushThrottle', 'maxConnectionsPerUser', 'clientBudget'] as const).filter((key) => config[key] !== undefined);
+    const pushOnly = (['pushFreshnessMinutes', 'firstPushAttemptMaxRoutes', 'jwksUrl', 'jwtIssuer', 'jwtAudience', 'pushThrottle', 'maxConnectionsPerUser', 'maxConnectionsPerDeviceSession', 'clientBudget'] as const).filter((key) => config[key] !== undefined);
     if (pushOnly.length > 0) fail(`${pushOnly.join(', ')} configure push, which "push": false turns off; leave them out`);
   }
   if (config.removalPolicy !== undefined && config.removalPolicy !== 'retain' && config.removalPolicy !== 'destroy') {

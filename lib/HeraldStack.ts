@@ -37,6 +37,7 @@ export class HeraldStack extends Stack {
       ...(config.tracing !== undefined ? { tracing: config.tracing } : {}),
       ...(config.tableCapacity !== undefined ? { tableCapacity: config.tableCapacity } : {}),
       ...(config.deliverMaxConcurrency !== undefined ? { deliverMaxConcurrency: config.deliverMaxConcurrency } : {}),
+      ...(config.intakeBatchingWindowSeconds !== undefined ? { intakeBatchingWindow: Duration.seconds(config.intakeBatchingWindowSeconds) } : {}),
       ...(config.deletedUserRetentionDays !== undefined ? { deletedUserRetention: Duration.days(config.deletedUserRetentionDays) } : {}),
       ...(config.logRetentionDays !== undefined ? { logRetention: config.logRetentionDays as RetentionDays } : {}),
       ...(config.emailConfigurationSet !== undefined ? { emailConfigurationSet: config.emailConfigurationSet } : {}),
@@ -55,6 +56,7 @@ export class HeraldStack extends Stack {
         ...(config.pushFreshnessMinutes !== undefined ? { freshnessWindow: Duration.minutes(config.pushFreshnessMinutes) } : {}),
         ...(config.pushThrottle !== undefined ? { throttle: config.pushThrottle } : {}),
         ...(config.maxConnectionsPerUser !== undefined ? { maxConnectionsPerUser: config.maxConnectionsPerUser } : {}),
+        ...(config.maxConnectionsPerDeviceSession !== undefined ? { maxConnectionsPerDeviceSession: config.maxConnectionsPerDeviceSession } : {}),
         ...(config.clientBudget !== undefined ? { clientBudget: config.clientBudget } : {}),
         ...(config.jwksUrl !== undefined
           ? {

@@ -61,6 +61,13 @@ export interface PushProps {
    */
   readonly maxConnectionsPerUser?: number;
   /**
+   * Open WebSocket connections one device session of a user may have (a browser's tabs, say); a
+   * new one beyond it closes that session's oldest the same way, even while the user is under
+   * {@link maxConnectionsPerUser}.
+   * @default 5
+   */
+  readonly maxConnectionsPerDeviceSession?: number;
+  /**
    * What one connection may ask of Herald: client messages per minute (a token bucket in the
    * connection function's memory) and resumes and replayed events per minute (exact, on the
    * connection's registry entry). Over it, a `rate_limited` error frame with `retry_after_ms`;
@@ -117,6 +124,13 @@ export interface NotificationServiceProps {
   readonly firstPushAttemptMaxRoutes?: number;
   /** Cap on concurrent deliver invocations (SQS event source maximum concurrency). @default no cap */
   readonly deliverMaxConcurrency?: number;
+  /**
+   * How long the intake's event source gathers intents before invoking accept with fewer than a
+   * full batch of ten (MaximumBatchingWindowInSeconds, whole seconds, 0–300). Longer: fewer, fuller
+   * invocations (cheaper per intent) at up to that much added latency when traffic is light.
+   * @default Duration.seconds(0)
+   */
+  readonly intakeBatchingWindow?: Duration;
   /** How long a `user.deleted` is remembered; new intents for the user are refused meanwhile. @default Duration.days(30) */
   readonly deletedUserRetention?: Duration;
   /**
@@ -146,10 +160,12 @@ export interface NotificationServiceProps {
   readonly logLevel?: LogLevel;
   /**
    * X-Ray active tracing on every function (default sampling: the first request each second and 5 %
-   * of the rest). Off, there are no traces or service map, the handlers skip the X-Ray SDK's work,
-   * and the traces' cost is gone: $5 per million recorded, about $0.24 per million single-device
-   * pushes sent one by one at 50/s and $0.03 with full event-source batches (bench, 2026-11-23).
-   * @default true
+   * of the rest), with each AWS call a subsegment. Off, Lambda's PassThrough mode: a function is
+   * traced only when its request carries a sampled trace header (a traced producer's), and the
+   * Tracer is left out of the bundles (smaller, faster cold starts). Traces cost $5 per million
+   * recorded: about $0.24 per million single-device pushes sent one by one at 50/s and $0.03 with
+   * full event-source batches (bench, 2026-11-23).
+   * @default false
    */
   readonly tracing?: boolean;
   /**
@@ -178,6 +194,8 @@ const LIFECYCLE_MAX_RECEIVES = LIFECYCLE_RECEIVE_BACKOFF.maxReceives;
 const DEFAULT_STAGE_THROTTLE = { rateLimit: 500, burstLimit: 1000 } as const;
 /** Connections per user before the oldest is closed ({@link PushProps.maxConnectionsPerUser}). */
 const DEFAULT_MAX_CONNECTIONS_PER_USER = 10;
+/** Connections per device session before its oldest is closed ({@link PushProps.maxConnectionsPerDeviceSession}). */
+const DEFAULT_MAX_CONNECTIONS_PER_DEVICE_SESSION = 5;
 /** AWS: a queue's visibility timeout should be at least 6× the consuming function's timeout. */
 const VISIBILITY_FACTOR = 6;
 /**
@@ -283,7 +301,9 @@ export class NotificationService extends Construct {
     // A failed acceptance comes back after a short backoff (1 s doubling to 5 min: receiveBackoff.ts),
     // not the visibility timeout; a crash waits out the visibility timeout instead.
     const intake = new QueueWithDeadLetters(this, 'Intake', {
-      visibilityTimeout: Duration.seconds(ACCEPT_TIMEOUT.toSeconds() * PIPELINE_VISIBILITY_FACTOR),
+      // Plus the batching window: a message is in flight from its receive, and the event source
+      // may hold it that long before the function even starts.
+      visibilityTimeout: Duration.seconds(ACCEPT_TIMEOUT.toSeconds() * PIPELINE_VISIBILITY_FACTOR + validated.intakeBatchingWindowSeconds),
       maxReceiveCount: INTAKE_RECEIVE_BACKOFF.maxReceives,
       removalPolicy,
     });
@@ -333,7 +353,7 @@ export class NotificationService extends Construct {
       RETENTION_DAYS: String(validated.retentionDays),
       ...powertoolsEnvironment,
     };
-    const tracing = props.tracing ?? true;
+    const tracing = props.tracing ?? false;
     const functionDefaults = {
       logRetention,
       removalPolicy,
@@ -351,6 +371,7 @@ export class NotificationService extends Construct {
       ...(pushProps.stageName ? { stageName: pushProps.stageName } : {}),
       throttle: pushProps.throttle ?? DEFAULT_STAGE_THROTTLE,
       maxConnectionsPerUser: pushProps.maxConnectionsPerUser ?? DEFAULT_MAX_CONNECTIONS_PER_USER,
+      maxConnectionsPerDeviceSession: pushProps.maxConnectionsPerDeviceSession ?? DEFAULT_MAX_CONNECTIONS_PER_DEVICE_SESSION,
       clientBudget: validateClientBudget(pushProps.clientBudget, 'NotificationService: push.clientBudget'),
       reservedConcurrency: {
         ...(props.reservedConcurrency?.authorizer !== undefined ? { authorizer: props.reservedConcurrency.authorizer } : {}),
@@ -389,7 +410,7 @@ export class NotificationService extends Construct {
       },
     });
     this.acceptFunction.addEventSource(
-      new SqsEventSource(this.intakeQueue, { batchSize: 10, maxBatchingWindow: Duration.millis(0), reportBatchItemFailures: true }),
+      new SqsEventSource(this.intakeQueue, { batchSize: 10, maxBatchingWindow: Duration.seconds(validated.intakeBatchingWindowSeconds), reportBatchItemFailures: true }),
     );
     // DeleteItem: an intent whose recipients are all deleted has its notification taken back.
     this.table.grant(this.acceptFunction, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem');
@@ -507,12 +528,11 @@ export class NotificationService extends Construct {
     const pushFunctions = this.push ? [this.push.authorizerFunction, this.push.connectionFunction] : [];
     const functions = [this.acceptFunction, this.lifecycleFunction, this.deliverFunction, this.sweeperFunction, ...pushFunctions];
     for (const fn of functions) {
-      if (tracing) {
-        fn.acknowledge({
-          id: 'AwsSolutions-IAM5[Resource::*]',
-          reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions.',
-        });
-      }
+      // Active and PassThrough tracing both write segments (PassThrough: for sampled upstream requests).
+      fn.acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions.',
+      });
     }
     for (const fn of [this.acceptFunction, this.deliverFunction, this.sweeperFunction, this.lifecycleFunction]) {
       fn.acknowledge({
@@ -568,6 +588,7 @@ interface ValidatedProps {
   readonly maxAttempts: number;
   readonly freshnessSeconds: number;
   readonly firstPushAttemptMaxRoutes: number;
+  readonly intakeBatchingWindowSeconds: number;
   /** The push settings; undefined when the service is email-only (`push: false`). */
   readonly push: PushProps | undefined;
   readonly intentSources: readonly string[] | undefined;
@@ -619,6 +640,10 @@ function validateProps(props: NotificationServiceProps, catalog: Catalog): Valid
   if (maxConnections !== undefined && !(Number.isInteger(maxConnections) && maxConnections >= 1 && maxConnections <= 1000)) {
     throw new Error('NotificationService: push.maxConnectionsPerUser must be an integer from 1 to 1000');
   }
+  const maxPerSession = props.push === false ? undefined : props.push?.maxConnectionsPerDeviceSession;
+  if (maxPerSession !== undefined && !(Number.isInteger(maxPerSession) && maxPerSession >= 1 && maxPerSession <= 1000)) {
+    throw new Error('NotificationService: push.maxConnectionsPerDeviceSession must be an integer from 1 to 1000');
+  }
   const retentionDays = (props.retention ?? Duration.days(30)).toDays();
   if (retentionDays < 1) throw new Error('NotificationService: retention must be at least one day');
   const sweepGraceMs = (props.sweepGrace ?? Duration.minutes(2)).toMilliseconds();
@@ -646,6 +671,11 @@ function validateProps(props: NotificationServiceProps, catalog: Catalog): Valid
     throw new Error('NotificationService: firstPushAttemptMaxRoutes must be an integer from 0 to 100');
   }
   if (push === undefined && firstPushAttemptMaxRoutes > 0) throw new Error('NotificationService: firstPushAttemptMaxRoutes needs push; with push: false leave it out');
+  const intakeBatchingWindowSeconds = (props.intakeBatchingWindow?.toMilliseconds() ?? 0) / 1000;
+  // Lambda's range for an SQS event source, whole seconds (docs.aws.amazon.com/lambda/latest/dg/services-sqs-parameters.html).
+  if (!Number.isInteger(intakeBatchingWindowSeconds) || intakeBatchingWindowSeconds < 0 || intakeBatchingWindowSeconds > 300) {
+    throw new Error('NotificationService: intakeBatchingWindow must be whole seconds from 0 to 300');
+  }
   const maxConcurrency = props.deliverMaxConcurrency;
   if (maxConcurrency !== undefined && (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000)) {
     // The SQS event source's own limits (Lambda's ScalingConfig.MaximumConcurrency).
@@ -669,7 +699,7 @@ function validateProps(props: NotificationServiceProps, catalog: Catalog): Valid
     throw new Error('NotificationService: emailConfigurationSet must be an SES configuration set name (letters, digits, _ and -, at most 64)');
   }
   return {
-    emailFrom, maxPayloadBytes, dueShards, retentionDays, sweepGraceMs, maxAttempts, freshnessSeconds, firstPushAttemptMaxRoutes, push,
+    emailFrom, maxPayloadBytes, dueShards, retentionDays, sweepGraceMs, maxAttempts, freshnessSeconds, firstPushAttemptMaxRoutes, push, intakeBatchingWindowSeconds,
     intentSources: validateSources('intents', props.eventSources?.intents),
     lifecycleSources: validateSources('lifecycle', props.eventSources?.lifecycle),
   };

@@ -541,6 +541,7 @@ export class OfflineStack {
           queueUrl: queue.url,
           queueArn: queue.arn,
           batchSize: Number(p['BatchSize'] ?? 10),
+          batchingWindowMs: Number(p['MaximumBatchingWindowInSeconds'] ?? 0) * 1000,
           reportBatchItemFailures: ((p['FunctionResponseTypes'] as string[] | undefined) ?? []).includes('ReportBatchItemFailures'),
           // Lambda polls with five concurrent batches to start with (docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html),
           // bounded here by the execution environments a function may have.

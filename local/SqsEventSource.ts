@@ -8,6 +8,11 @@ export interface SqsEventSourceSpec {
   readonly queueUrl: string;
   readonly queueArn: string;
   readonly batchSize: number;
+  /**
+   * MaximumBatchingWindowInSeconds, in ms: how long to go on gathering messages, from the first
+   * one received, before invoking with fewer than `batchSize` (0: invoke with what one receive got).
+   */
+  readonly batchingWindowMs: number;
   readonly reportBatchItemFailures: boolean;
   /** Concurrent batches in flight (ScalingConfig.MaximumConcurrency, bounded locally). */
   readonly concurrency: number;
@@ -15,7 +20,9 @@ export interface SqsEventSourceSpec {
 
 /**
  * Polls a queue the way a Lambda SQS event source mapping does: receive up to `batchSize`
- * messages, invoke the function with an SQS event, then delete what succeeded. With
+ * messages — with a batching window, go on receiving until the batch is full or the window has
+ * passed (docs.aws.amazon.com/lambda/latest/dg/invocation-eventsourcemapping.html#invocation-eventsourcemapping-batching)
+ * — invoke the function with an SQS event, then delete what succeeded. With
  * ReportBatchItemFailures the listed items stay; a failed invocation leaves every message to
  * reappear after its visibility timeout (and be redriven to the DLQ by SQS).
  */
@@ -47,25 +54,36 @@ export class SqsEventSource {
     while (this.running) {
       let messages: Message[] = [];
       try {
-        const received = await this.sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: this.spec.queueUrl,
-            MaxNumberOfMessages: Math.min(10, this.spec.batchSize),
-            WaitTimeSeconds: 1,
-            MessageSystemAttributeNames: ['All'],
-            MessageAttributeNames: ['All'],
-          }),
-          { abortSignal: this.abort.signal },
-        );
-        messages = received.Messages ?? [];
+        messages = await this.receive(this.spec.batchSize, 1);
+        const windowEnds = Date.now() + this.spec.batchingWindowMs;
+        while (messages.length > 0 && messages.length < this.spec.batchSize && Date.now() < windowEnds && this.running) {
+          const more = await this.receive(this.spec.batchSize - messages.length, Math.floor((windowEnds - Date.now()) / 1000));
+          messages.push(...more);
+          if (more.length === 0) await new Promise((r) => setTimeout(r, Math.min(50, Math.max(0, windowEnds - Date.now()))));
+        }
       } catch (error) {
         if (!this.running) return;
         this.log(`[${this.spec.logicalId}] receive failed: ${(error as Error).message}`);
+        // What was received stays invisible until its visibility timeout, as when a poller fails mid-batch.
         await new Promise((r) => setTimeout(r, 500));
         continue;
       }
       if (messages.length > 0) await this.deliver(messages);
     }
+  }
+
+  private async receive(upTo: number, waitSeconds: number): Promise<Message[]> {
+    const received = await this.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: this.spec.queueUrl,
+        MaxNumberOfMessages: Math.min(10, upTo),
+        WaitTimeSeconds: Math.max(0, Math.min(20, waitSeconds)),
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+      { abortSignal: this.abort.signal },
+    );
+    return received.Messages ?? [];
   }
 
   private async deliver(messages: Message[]): Promise<void> {

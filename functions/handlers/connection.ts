@@ -13,7 +13,10 @@ import { connectionRegistryFromEnv, connectionSenderFromEnv, eventBufferFromEnv 
 
 const registry = connectionRegistryFromEnv();
 const sender = connectionSenderFromEnv();
-const connectionCap = new ConnectionCap({ registry, sender, now: () => Date.now() }, { maxPerUser: numberEnv('MAX_CONNECTIONS_PER_USER', 10) });
+const connectionCap = new ConnectionCap({ registry, sender, now: () => Date.now() }, {
+  maxPerUser: numberEnv('MAX_CONNECTIONS_PER_USER', 10),
+  maxPerDeviceSession: numberEnv('MAX_CONNECTIONS_PER_DEVICE_SESSION', 5),
+});
 const budget = clientBudgetFromEnv();
 const messageBuckets = new MessageBuckets(budget);
 const resumeStream = new ResumeStream({

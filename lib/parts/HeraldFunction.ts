@@ -18,7 +18,11 @@ export interface HeraldFunctionProps {
   readonly define?: Record<string, string>;
   readonly logRetention: RetentionDays;
   readonly removalPolicy: RemovalPolicy;
-  /** X-Ray active tracing; off also keeps the X-Ray SDK out of the handler (POWERTOOLS_TRACE_ENABLED=false). */
+  /**
+   * On: X-Ray active tracing, and the handler records its AWS calls as subsegments. Off: Lambda's
+   * PassThrough mode (a function segment only for a request whose upstream trace header says
+   * sampled=1, e.g. from a traced producer), and the Tracer is left out of the bundle.
+   */
   readonly tracing: boolean;
   /** Concurrency set aside for this function (and its ceiling). @default none: it shares the account's unreserved pool */
   readonly reservedConcurrency?: number;
@@ -45,7 +49,7 @@ export class HeraldFunction extends NodejsFunction {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize,
       timeout: props.timeout,
-      tracing: props.tracing ? Tracing.ACTIVE : Tracing.DISABLED,
+      tracing: props.tracing ? Tracing.ACTIVE : Tracing.PASS_THROUGH,
       logGroup,
       role,
       ...(props.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
@@ -61,7 +65,7 @@ export class HeraldFunction extends NodejsFunction {
         mainFields: ['module', 'main'],
         // Some bundled CommonJS dependencies call require(); give the ESM bundle one.
         banner: "import { createRequire as __heraldCreateRequire } from 'node:module'; const require = __heraldCreateRequire(import.meta.url);",
-        ...(props.define ? { define: props.define } : {}),
+        define: { ...props.define, 'process.env.HERALD_TRACING': JSON.stringify(String(props.tracing)) },
       },
     });
   }

@@ -33,6 +33,7 @@ export interface PushGatewayProps {
   /** Stage-wide message rate and burst limits. */
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
   readonly maxConnectionsPerUser: number;
+  readonly maxConnectionsPerDeviceSession: number;
   readonly clientBudget: ClientBudgetPolicy;
   /** Reserved concurrency of the gateway's functions. */
   readonly reservedConcurrency?: { readonly authorizer?: number; readonly connection?: number };
@@ -138,7 +139,7 @@ export class PushGateway extends Construct {
       ...(props.reservedConcurrency?.connection !== undefined ? { reservedConcurrency: props.reservedConcurrency.connection } : {}),
       timeout: Duration.seconds(29),
       memorySize: 256,
-      environment: { ...props.environment, ...this.pushEnvironment(), MAX_CONNECTIONS_PER_USER: String(props.maxConnectionsPerUser), CLIENT_BUDGET: JSON.stringify(props.clientBudget) },
+      environment: { ...props.environment, ...this.pushEnvironment(), MAX_CONNECTIONS_PER_USER: String(props.maxConnectionsPerUser), MAX_CONNECTIONS_PER_DEVICE_SESSION: String(props.maxConnectionsPerDeviceSession), CLIENT_BUDGET: JSON.stringify(props.clientBudget) },
     });
     const integration = new WebSocketLambdaIntegration('Connection', this.connectionFunction);
     const authorizer = new WebSocketLambdaAuthorizer('TokenAuthorizer', this.authorizerFunction, {

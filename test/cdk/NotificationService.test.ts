@@ -209,22 +209,23 @@ describe('NotificationService: functions and IAM', () => {
     expect(heraldFunctions(debug).every((f) => f.Properties['Environment'].Variables.POWERTOOLS_LOG_LEVEL === 'DEBUG')).toBe(true);
   });
 
-  it('traces every function with X-Ray by default; tracing: false turns it off, with the SDK and its permissions', () => {
+  it('traces only sampled upstream requests by default (PassThrough, no Tracer in the handler); tracing: true turns on active tracing', () => {
     const xrayActions = (of: typeof resources) =>
       Object.values(of)
         .filter((r) => r.Type === 'AWS::IAM::Policy')
         .flatMap((r) => (r.Properties['PolicyDocument'].Statement as { Action: string | string[] }[]).flatMap((st) => [st.Action].flat()))
         .filter((a) => a.startsWith('xray:'));
-    expect(heraldFunctions(resources).every((f) => f.Properties['TracingConfig']?.Mode === 'Active')).toBe(true);
-    expect(heraldFunctions(resources).every((f) => f.Properties['Environment'].Variables.POWERTOOLS_TRACE_ENABLED === undefined)).toBe(true);
+    expect(heraldFunctions(resources).every((f) => f.Properties['TracingConfig']?.Mode === 'PassThrough')).toBe(true);
+    // The handlers leave the Tracer out (HERALD_TRACING is a build-time define; POWERTOOLS_TRACE_ENABLED says so at run time).
+    expect(heraldFunctions(resources).every((f) => f.Properties['Environment'].Variables.POWERTOOLS_TRACE_ENABLED === 'false')).toBe(true);
+    // PassThrough still writes the function segment of a sampled request.
     expect(xrayActions(resources)).toContain('xray:PutTraceSegments');
 
-    const untraced = synth({ tracing: false }).template.toJSON().Resources as typeof resources;
-    expect(heraldFunctions(untraced).length).toBe(heraldFunctions(resources).length);
-    expect(heraldFunctions(untraced).every((f) => f.Properties['TracingConfig'] === undefined)).toBe(true);
-    // The handlers then skip loading the X-Ray SDK (functions/handlers/shared/observability.ts).
-    expect(heraldFunctions(untraced).every((f) => f.Properties['Environment'].Variables.POWERTOOLS_TRACE_ENABLED === 'false')).toBe(true);
-    expect(xrayActions(untraced)).toEqual([]);
+    const traced = synth({ tracing: true }).template.toJSON().Resources as typeof resources;
+    expect(heraldFunctions(traced).length).toBe(heraldFunctions(resources).length);
+    expect(heraldFunctions(traced).every((f) => f.Properties['TracingConfig']?.Mode === 'Active')).toBe(true);
+    expect(heraldFunctions(traced).every((f) => f.Properties['Environment'].Variables.POWERTOOLS_TRACE_ENABLED === undefined)).toBe(true);
+    expect(xrayActions(traced)).toContain('xray:PutTraceSegments');
   });
 
   it('keeps every function\'s log lines 30 days, or logRetentionDays from the config', () => {
@@ -560,8 +561,11 @@ describe('NotificationService: props validation at synth time', () => {
     [{ push: 'false' } as never, 'Herald config: push must be true or false (got "false")'],
     [{ maxConnectionsPerUser: 0 }, 'Herald config: maxConnectionsPerUser must be a whole number, at least 1 (got 0)'],
     [{ maxConnectionsPerUser: 1001 }, 'NotificationService: push.maxConnectionsPerUser must be an integer from 1 to 1000'],
+    [{ maxConnectionsPerDeviceSession: 0 }, 'Herald config: maxConnectionsPerDeviceSession must be a whole number, at least 1 (got 0)'],
     [{ clientBudget: { resumesPerMinute: 0 } }, 'Herald config: clientBudget.resumesPerMinute must be an integer from 1 to 600 (got 0)'],
     [{ clientBudget: { resumes: 3 } } as never, 'Herald config: clientBudget has unknown keys resumes'],
+    [{ intakeBatchingWindowSeconds: 301 }, 'NotificationService: intakeBatchingWindow must be whole seconds from 0 to 300'],
+    [{ intakeBatchingWindowSeconds: 0.5 }, 'NotificationService: intakeBatchingWindow must be whole seconds from 0 to 300'],
     [{ throttledRoutesAlarmThreshold: 0 }, 'Herald config: throttledRoutesAlarmThreshold must be a whole number, at least 1 (got 0)'],
     [{ catalog: { alert: { channels: ['push'], throttle: { limit: 500, windowSeconds: 60 } } } } as never, 'catalog entry "alert": throttle.limit must be an integer from 1 to 100'],
     [{ push: false }, 'NotificationService: push is off (push: false), but catalog types "welcome", "friend.request" use the push channel'],
@@ -617,6 +621,8 @@ describe('NotificationService: AWS rules the template follows', () => {
       Object.values(t.toJSON().Resources as typeof resources).filter((r) => r.Type === 'AWS::Lambda::Function' && JSON.stringify(r.Properties['Environment'] ?? {}).includes('MAX_CONNECTIONS_PER_USER'));
     expect(connectionEnv(template).map((f) => f.Properties['Environment']['Variables']['MAX_CONNECTIONS_PER_USER'])).toEqual(['10']);
     expect(connectionEnv(synth({ maxConnectionsPerUser: 3 }).template).map((f) => f.Properties['Environment']['Variables']['MAX_CONNECTIONS_PER_USER'])).toEqual(['3']);
+    expect(connectionEnv(template).map((f) => f.Properties['Environment']['Variables']['MAX_CONNECTIONS_PER_DEVICE_SESSION'])).toEqual(['5']);
+    expect(connectionEnv(synth({ maxConnectionsPerDeviceSession: 2 }).template).map((f) => f.Properties['Environment']['Variables']['MAX_CONNECTIONS_PER_DEVICE_SESSION'])).toEqual(['2']);
     expect(JSON.stringify(template.toJSON())).toMatch(/"dynamodb:DeleteItem","dynamodb:PutItem","dynamodb:Query"|"dynamodb:PutItem","dynamodb:DeleteItem","dynamodb:Query"/);
   });
 
@@ -628,6 +634,18 @@ describe('NotificationService: AWS rules the template follows', () => {
     expect(budgetOf(template)).toEqual([{ messagesPerMinute: 60, messageBurst: 20, resumesPerMinute: 10, replayEventsPerMinute: 10_000 }]);
     expect(budgetOf(synth({ clientBudget: { resumesPerMinute: 4 } }).template)).toEqual([{ messagesPerMinute: 60, messageBurst: 20, resumesPerMinute: 4, replayEventsPerMinute: 10_000 }]);
     expect(JSON.stringify(template.toJSON())).toContain('"dynamodb:PutItem","dynamodb:DeleteItem","dynamodb:Query","dynamodb:UpdateItem"');
+  });
+
+  it('invokes accept at once by default; intakeBatchingWindowSeconds gathers intents that long, and the intake\'s visibility timeout grows by it', () => {
+    const intake = (t: typeof template) => {
+      const mappings = Object.values(t.findResources('AWS::Lambda::EventSourceMapping'));
+      const queues = t.findResources('AWS::SQS::Queue');
+      const mapping = mappings.find((m) => JSON.stringify(m.Properties.EventSourceArn).includes('Intake'))!;
+      const queueId = (mapping.Properties.EventSourceArn as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0];
+      return { window: mapping.Properties.MaximumBatchingWindowInSeconds, visibility: queues[queueId]!.Properties.VisibilityTimeout };
+    };
+    expect(intake(template)).toEqual({ window: 0, visibility: 30 });
+    expect(intake(synth({ intakeBatchingWindowSeconds: 2 }).template)).toEqual({ window: 2, visibility: 32 });
   });
 
   it('alarms on throttled routes only when a threshold is configured', () => {

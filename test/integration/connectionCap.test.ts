@@ -60,4 +60,24 @@ describe('open connections per user (maxConnectionsPerUser)', () => {
     await sendIntent(intent('ping', { user_id: user }, { n: 2 }));
     for (const client of stillOpen) await client.waitFor('the push', () => client.events().length === 1);
   });
+
+  it('closes the oldest connection of a device session past its own cap (5), while the user is under theirs', async () => {
+    const user = uid('u-session-cap');
+    const other = await connect(user, 'phone');
+    const tabs: RawClient[] = [];
+    for (let i = 0; i < 5; i += 1) tabs.push(await connect(user, 'browser'));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(tabs[0]!.closed).toBeUndefined();
+
+    const sixth = await connect(user, 'browser');
+
+    expect(await tabs[0]!.waitForFrame('session_invalidated')).toEqual({ type: 'session_invalidated', reason: 'connection_limit', device_session_id: 'browser' });
+    await tabs[0]!.waitFor('the session\'s oldest closed', () => tabs[0]!.closed);
+    const registered = await waitFor('five browser connections and the phone', async () => {
+      const list = await connectionRegistry.listForUser(user, { consistent: true });
+      return list.length === 6 && list;
+    });
+    expect(registered.filter((c) => c.device_session_id === 'browser')).toHaveLength(5);
+    expect([other, ...tabs.slice(1), sixth].every((c) => c.closed === undefined)).toBe(true);
+  });
 });

@@ -1,7 +1,6 @@
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import { LIFECYCLE_EVENT_TYPES, lifecycleSchema, type LifecycleEvent, type LifecycleEventType } from './lifecycleSchema.ts';
-
-const validate = new Ajv2020({ allErrors: false, strict: false }).compile<LifecycleEvent>(lifecycleSchema);
+import { LIFECYCLE_EVENT_TYPES, type LifecycleEvent, type LifecycleEventType } from './lifecycleSchema.ts';
+// lifecycleSchema.ts compiled ahead of time (npm run schema): no schema compiler in the function.
+import validate from './lifecycleValidator.generated.js';
 
 export type ParsedLifecycleEvent =
   | { readonly ok: true; readonly event: LifecycleEvent & { event_type: LifecycleEventType } }

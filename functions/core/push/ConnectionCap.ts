@@ -8,6 +8,8 @@ export const CONNECTION_LIMIT_REASON = 'connection_limit';
 export interface ConnectionCapConfig {
   /** Open connections a user may have; a newer one closes the oldest beyond it. */
   readonly maxPerUser: number;
+  /** Open connections one device session of a user may have (its tabs, say); the same rule within the session. */
+  readonly maxPerDeviceSession: number;
   /** A victim whose `$connect` is still running cannot be posted to yet: try again this often… */
   readonly retryEveryMs?: number;
   /** …for at most this long after it connected (longer: it is gone, not connecting). */
@@ -15,18 +17,30 @@ export interface ConnectionCapConfig {
 }
 
 /**
- * The connections to close so that the user has at most `maxPerUser`, the newest kept: the oldest
- * by `connected_at` (then by id), never the connection that is connecting now. Every `$connect`
- * computes this from the same strongly consistent list, so concurrent ones agree on the victims
- * and the last to read sees every connection: the registry ends bounded whatever the interleaving.
+ * The connections to close so that each device session of the user has at most
+ * `maxPerDeviceSession` and the user at most `maxPerUser`, the newest kept: the oldest by
+ * `connected_at` (then by id), never the connection that is connecting now. Connections without a
+ * device session count only towards the user's cap. Every `$connect` computes this from the same
+ * strongly consistent list, so concurrent ones agree on the victims and the last to read sees every
+ * connection: the registry ends bounded whatever the interleaving.
  */
-export function connectionsBeyondCap(connections: readonly ConnectionRecord[], newConnectionId: string, maxPerUser: number): ConnectionRecord[] {
-  const excess = connections.length - maxPerUser;
-  if (excess <= 0) return [];
-  return connections
+export function connectionsBeyondCap(
+  connections: readonly ConnectionRecord[],
+  newConnectionId: string,
+  caps: Pick<ConnectionCapConfig, 'maxPerUser' | 'maxPerDeviceSession'>,
+): ConnectionRecord[] {
+  const oldestFirst = connections
     .filter((c) => c.connection_id !== newConnectionId)
-    .sort((a, b) => a.connected_at - b.connected_at || a.connection_id.localeCompare(b.connection_id))
-    .slice(0, excess);
+    .sort((a, b) => a.connected_at - b.connected_at || a.connection_id.localeCompare(b.connection_id));
+  const victims = new Set<ConnectionRecord>();
+  const sessions = new Set(connections.map((c) => c.device_session_id).filter((s) => s !== undefined));
+  for (const session of sessions) {
+    const excess = connections.filter((c) => c.device_session_id === session).length - caps.maxPerDeviceSession;
+    for (const victim of oldestFirst.filter((c) => c.device_session_id === session).slice(0, Math.max(0, excess))) victims.add(victim);
+  }
+  const excess = connections.length - victims.size - caps.maxPerUser;
+  for (const victim of oldestFirst.filter((c) => !victims.has(c)).slice(0, Math.max(0, excess))) victims.add(victim);
+  return oldestFirst.filter((c) => victims.has(c));
 }
 
 /**
@@ -45,7 +59,7 @@ export class ConnectionCap {
   /** Closes what the new connection put beyond the cap; returns the ids closed. */
   public async enforce(userId: string, newConnectionId: string): Promise<string[]> {
     const connections = await this.deps.registry.listForUser(userId, { consistent: true });
-    const victims = connectionsBeyondCap(connections, newConnectionId, this.config.maxPerUser);
+    const victims = connectionsBeyondCap(connections, newConnectionId, this.config);
     await Promise.all(victims.map((victim) => this.closeOne(userId, victim)));
     return victims.map((v) => v.connection_id);
   }

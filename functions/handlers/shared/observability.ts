@@ -34,12 +34,13 @@ export const metrics = new Metrics({
 });
 
 /**
- * X-Ray tracing: active on every function on AWS, off offline (POWERTOOLS_TRACE_ENABLED=false).
- * Loaded only when on: importing the X-Ray SDK installs async hooks that follow every promise
- * whether or not anything is traced (about 6 % of the accept function's CPU in a profile of the
- * offline stack at 50 intents/s, 2026-11-23).
+ * X-Ray subsegments, only in a stack deployed with `tracing: true`: `process.env.HERALD_TRACING`
+ * is an esbuild define, so with tracing off (the default) the Tracer and the X-Ray SDK are not even
+ * in the bundle (about 120 KB; importing the SDK installs async hooks that follow every promise,
+ * about 6 % of the accept function's CPU in a profile of the offline stack at 50 intents/s,
+ * 2026-11-23). Offline, POWERTOOLS_TRACE_ENABLED=false keeps it unloaded either way.
  */
-const tracing = process.env['POWERTOOLS_TRACE_ENABLED'] === 'false' ? undefined : await loadTracing();
+const tracing = process.env.HERALD_TRACING === 'true' && process.env['POWERTOOLS_TRACE_ENABLED'] !== 'false' ? await loadTracing() : undefined;
 
 async function loadTracing() {
   const [{ Tracer }, { captureLambdaHandler }] = await Promise.all([import('@aws-lambda-powertools/tracer'), import('@aws-lambda-powertools/tracer/middleware')]);
