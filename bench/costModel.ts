@@ -9,6 +9,8 @@ export interface FunctionUse {
   readonly logBytes: number;
   /** X-Ray active tracing on (the template's TracingConfig); its invocations may record traces. */
   readonly traced: boolean;
+  /** Lambda writes START and REPORT lines for each invocation (absent in reports before 2026-12-04-lean: it always did). */
+  readonly platformLogs?: boolean;
 }
 
 /** Everything counted while N routes were delivered. */
@@ -122,7 +124,7 @@ export function costPerRoute(run: MeasuredRun): RouteCost {
   const invocations = uses.reduce((sum, u) => sum + u.invocations, 0);
   const tracedInvocations = uses.reduce((sum, u) => sum + (u.traced ? u.invocations : 0), 0);
   const gbSeconds = uses.reduce((sum, u) => sum + (u.billedDurationMs / 1000) * (u.memorySize / 1024), 0);
-  const logBytes = uses.reduce((sum, u) => sum + u.logBytes + u.invocations * LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION, 0);
+  const logBytes = uses.reduce((sum, u) => sum + u.logBytes + (u.platformLogs === false ? 0 : u.invocations * LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION), 0);
 
   const units: UnitsPerRoute = {
     awsRequests: per(requests),
@@ -180,4 +182,35 @@ function onProvisionedCapacity(units: UnitsPerRoute, otherUsdPerMillion: number)
     { charge: 'DynamoDB reads, provisioned', usdPerMillion: units.dynamodbReadUnits * perUnit(PRICES.dynamodbProvisionedReadCapacityUnitHour.usd) * MILLION },
   ];
   return { utilisation: PROVISIONED_UTILISATION, lines, usdPerMillion: otherUsdPerMillion + lines.reduce((sum, l) => sum + l.usdPerMillion, 0) };
+}
+
+/** A connected device's month: 30 days of minutes. */
+export const DEVICE_MONTH_MINUTES = 30 * 24 * 60;
+
+export interface DeviceMonthCost {
+  readonly pingIntervalMinutes: number;
+  readonly pingsPerMonth: number;
+  /** Dollars per device-month, by charge. */
+  readonly lines: { readonly charge: string; readonly usd: number }[];
+  readonly usdPerDeviceMonth: number;
+}
+
+/**
+ * What a device connected all month costs without receiving anything: its connection minutes, and
+ * a ping every `pingIntervalMinutes` — the ping API Gateway receives (a message), plus what
+ * answering it cost as measured (`ping`: per ping, the pong posted, the function's invocation,
+ * duration and log lines).
+ */
+export function deviceMonthCost(ping: UnitsPerRoute, pingIntervalMinutes: number): DeviceMonthCost {
+  const pings = DEVICE_MONTH_MINUTES / pingIntervalMinutes;
+  const GB = 1024 ** 3;
+  const lines = [
+    { charge: 'API Gateway connection minutes', usd: DEVICE_MONTH_MINUTES * PRICES.apiGatewayConnectionMinute.usd },
+    { charge: 'API Gateway messages (ping received, pong sent)', usd: pings * (1 + ping.apiGatewayMessages) * PRICES.apiGatewayWebSocketMessage.usd },
+    { charge: 'Lambda requests', usd: pings * ping.lambdaInvocations * PRICES.lambdaRequest.usd },
+    { charge: 'Lambda duration (arm64)', usd: pings * ping.lambdaGbSeconds * PRICES.lambdaArmGbSecond.usd },
+    { charge: 'CloudWatch Logs ingestion', usd: pings * (ping.logBytes / GB) * PRICES.cloudWatchLogsIngestedGb.usd },
+    { charge: 'DynamoDB (reads and writes)', usd: pings * (tableAndIndexWriteUnits(ping) * PRICES.dynamodbWriteRequestUnit.usd + ping.dynamodbReadUnits * PRICES.dynamodbReadRequestUnit.usd) },
+  ];
+  return { pingIntervalMinutes, pingsPerMonth: pings, lines, usdPerDeviceMonth: lines.reduce((sum, l) => sum + l.usd, 0) };
 }

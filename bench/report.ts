@@ -1,4 +1,4 @@
-import type { RouteCost } from './costModel.ts';
+import type { DeviceMonthCost, RouteCost } from './costModel.ts';
 import { PRICES, PRICES_AS_OF, PRICES_REGION } from './prices.ts';
 import type { BundleResult, CeilingResult, ClientMessageCost, CostResult, LatencyResult, ReplayResult, ThroughputResult } from './scenarios.ts';
 import { round } from './stats.ts';
@@ -16,12 +16,26 @@ export interface BenchReport {
   readonly replay: ReplayResult;
   /** Requests per client message (absent in reports before 2026-12-04-abuse-limits). */
   readonly clientMessages?: ClientMessageCost[];
+  /** A device connected all month, from the measured cost of a ping (absent before 2026-12-04-lean). */
+  readonly deviceMonth?: DeviceMonthCost;
   readonly bundles: BundleResult[];
   /** Unrecorded load before the measurements (absent in quick runs and in reports before 2026-11-23). */
   readonly warmUp?: { rate: number; seconds: number; intents: number };
   /** Which measurements ran with request accounting on (absent in reports before 2026-11-23: on for all). */
   readonly requestAccounting?: { latency: boolean; replay: boolean; cost: boolean; throughput: boolean };
-  readonly targets: { singleDevicePushUsdPerMillion: number; p50Ms: number; p99Ms: number; atRate: number };
+  readonly targets: {
+    singleDevicePushUsdPerMillion: number;
+    p50Ms: number;
+    p99Ms: number;
+    atRate: number;
+    /** Absent before 2026-12-04-lean. */
+    loadedAheadUsdPerMillion?: number;
+    kibWriteUnitsPerRoute?: number;
+    kibLoadedAheadUsdPerMillion?: number;
+    coldInitMs?: number;
+    bundleGzipKb?: number;
+    throughputOfCeiling?: number;
+  };
 }
 
 const money = (usd: number) => `$${usd.toFixed(3)}`;
@@ -45,12 +59,29 @@ export function renderMarkdown(report: BenchReport, baseline?: BenchReport): str
     lines.push('## Headline: single-device push', '');
     lines.push('| | measured | target |', '|---|---|---|');
     lines.push(`| $ per million deliveries, every AWS charge | ${money(push1.cost.usdPerMillion)} | ≤ ${money(report.targets.singleDevicePushUsdPerMillion)} |`);
-    if (push1Backlog) lines.push(`| the same with the intake loaded ahead (SendMessageBatch, full event-source batches) | ${money(push1Backlog.cost.usdPerMillion)} | |`);
+    // A target cell: '| ≤ $4.000 |', or '| |' where the report has none.
+    const target = (value: number | undefined, show: (v: number) => string, prefix = '≤ ') => (value === undefined ? ' ' : ` ${prefix}${show(value)} `);
+    if (push1Backlog) lines.push(`| the same with the intake loaded ahead (SendMessageBatch, full event-source batches) | ${money(push1Backlog.cost.usdPerMillion)} |${target(report.targets.loadedAheadUsdPerMillion, money)}|`);
     for (const [c, how] of [[push1, 'one by one'], [push1Backlog, 'loaded ahead']] as const) {
       if (c?.cost.provisioned) lines.push(`| ${how}, DynamoDB on provisioned capacity used ${percent(c.cost.provisioned.utilisation)} on average (estimate) | ${money(c.cost.provisioned.usdPerMillion)} | |`);
     }
     lines.push(`| DynamoDB write requests per route | ${num(push1.cost.units.dynamodbWriteRequests)} | |`);
     lines.push(`| DynamoDB WRU per route (table + indexes) | ${num(push1.cost.units.dynamodbWriteUnits)} + ${num(push1.cost.units.dynamodbIndexWriteUnits)} | |`);
+    const kib = report.cost.find((c) => c.case === 'push_1_device_1kib');
+    const kibBacklog = report.cost.find((c) => c.case === 'push_1_device_backlog_1kib');
+    const eightKib = report.cost.find((c) => c.case === 'push_1_device_8kib');
+    if (kib) lines.push(`| 1 KiB payload: DynamoDB WRU per route (table + indexes) | ${num(kib.cost.units.dynamodbWriteUnits)} + ${num(kib.cost.units.dynamodbIndexWriteUnits)} |${target(report.targets.kibWriteUnitsPerRoute, String)}|`);
+    if (kibBacklog) lines.push(`| 1 KiB payload, loaded ahead: $ per million | ${money(kibBacklog.cost.usdPerMillion)} |${target(report.targets.kibLoadedAheadUsdPerMillion, money)}|`);
+    if (eightKib) lines.push(`| 8 KiB payload: DynamoDB WRU per route, $ per million | ${num(eightKib.cost.units.dynamodbWriteUnits)} + ${num(eightKib.cost.units.dynamodbIndexWriteUnits)}, ${money(eightKib.cost.usdPerMillion)} | |`);
+    if (report.deviceMonth) lines.push(`| $ per connected device-month (a ping every ${report.deviceMonth.pingIntervalMinutes} min, nothing received) | $${report.deviceMonth.usdPerDeviceMonth.toFixed(4)} | |`);
+    if (report.bundles.length > 0) {
+      const slowest = report.bundles.reduce((a, b) => (b.medianColdInitMs > a.medianColdInitMs ? b : a));
+      const largest = report.bundles.reduce((a, b) => (b.gzipBytes > a.gzipBytes ? b : a));
+      lines.push(`| slowest median cold init (${slowest.fn.replace(/[0-9A-F]{8}$/, '')}) | ${slowest.medianColdInitMs} ms |${target(report.targets.coldInitMs, (v) => `${v} ms`)}|`);
+      lines.push(`| largest bundle, gzip (${largest.fn.replace(/[0-9A-F]{8}$/, '')}) | ${round(largest.gzipBytes / 1024, 1)} KB |${target(report.targets.bundleGzipKb, (v) => `${v} KB`)}|`);
+    }
+    const single = report.throughput.find((t) => t.case === 'push_single_recipient');
+    if (single) lines.push(`| single-recipient throughput, of DynamoDB Local's write ceiling | ${percent(single.emulatorUtilisation)} |${target(report.targets.throughputOfCeiling, percent, '≥ ')}|`);
     if (at) {
       lines.push(`| local p50 latency at ${at.offeredRate} intents/s | ${num(at.p50Ms, 1)} ms | ≤ ${report.targets.p50Ms} ms |`);
       lines.push(`| local p99 latency at ${at.offeredRate} intents/s | ${num(at.p99Ms, 1)} ms | ≤ ${report.targets.p99Ms} ms |`);
@@ -132,6 +163,14 @@ export function renderMarkdown(report: BenchReport, baseline?: BenchReport): str
     lines.push(`| DynamoDB WRU | ${report.clientMessages.map((m) => num(m.dynamodbWriteUnitsPerMessage, 3)).join(' | ')} |`);
     lines.push(`| DynamoDB RRU | ${report.clientMessages.map((m) => num(m.dynamodbReadUnitsPerMessage, 3)).join(' | ')} |`);
     lines.push('');
+  }
+
+  if (report.deviceMonth) {
+    lines.push('## A connected device, per month', '');
+    lines.push(`A device connected all month (${report.deviceMonth.pingsPerMonth} pings, one every ${report.deviceMonth.pingIntervalMinutes} min as the client SDK sends them) and receiving nothing: connection minutes, and each ping priced as measured above (the ping received, the pong posted, the function's invocation, duration and log lines). Estimate from list prices; notifications it receives come on top, per route as above.`, '');
+    lines.push('| charge | $ per device-month |', '|---|---|');
+    for (const l of report.deviceMonth.lines) lines.push(`| ${l.charge} | $${l.usd.toFixed(5)} |`);
+    lines.push(`| **total** | **$${report.deviceMonth.usdPerDeviceMonth.toFixed(4)}** |`, '');
   }
 
   lines.push('## Bundles and cold init', '');

@@ -4,6 +4,7 @@ import { cpus, release, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { parseOptionsOrExit } from '../local/parseOptions.ts';
 import { BenchStack } from './benchStack.ts';
+import { deviceMonthCost } from './costModel.ts';
 import { renderMarkdown, type BenchReport } from './report.ts';
 import { medianItem } from './stats.ts';
 import { measureBundles, measureClientMessages, measureCost, measureEmulatorCeiling, measureLatency, measureReplay, measureThroughput, type BundleResult, type LatencyResult, type ReplayResult } from './scenarios.ts';
@@ -90,6 +91,10 @@ try {
   const email = await measureCost(bench, 'email', plan.costRoutes, plan.costRate);
   step('request accounting: push to one device, intake loaded ahead (backlog)');
   const push1Backlog = await measureCost(bench, 'push_1_device_backlog', plan.costRoutes, 'backlog');
+  step('request accounting: push to one device, 1 KiB payload, one by one and loaded ahead; 8 KiB');
+  const push1Kib = await measureCost(bench, 'push_1_device_1kib', plan.costRoutes, plan.costRate);
+  const push1BacklogKib = await measureCost(bench, 'push_1_device_backlog_1kib', plan.costRoutes, 'backlog');
+  const push8Kib = await measureCost(bench, 'push_1_device_8kib', plan.costRoutes, plan.costRate);
   step('emulator ceiling');
   const ceiling = await measureEmulatorCeiling(bench, plan.ceilingSeconds);
   step('throughput: single-recipient push');
@@ -98,6 +103,8 @@ try {
   const fanOut = await measureThroughput(bench, plan.fanOut.intents, plan.fanOut.recipients);
   step('request accounting: client messages (connect, resume, ping)');
   const clientMessages = await measureClientMessages(bench, plan.clientMessages.clients, plan.clientMessages.pings);
+  // The client SDK pings every 5 minutes (pingIntervalMs in client/HeraldClient.ts).
+  const deviceMonth = deviceMonthCost(clientMessages.find((m) => m.message === 'ping')!.units, 5);
 
   const report: BenchReport = {
     date,
@@ -106,15 +113,20 @@ try {
     durationSeconds: Math.round((performance.now() - started) / 1000),
     machine: machine(),
     ceiling,
-    cost: [push1, push3, email, push1Backlog].map(({ run: _run, ...rest }) => rest),
+    cost: [push1, push3, email, push1Backlog, push1Kib, push1BacklogKib, push8Kib].map(({ run: _run, ...rest }) => rest),
     latency,
     throughput: [single, fanOut].map((t) => ({ ...t, emulatorUtilisation: (t.routesPerSecond * t.writeRequestsPerRoute) / ceiling.dynamodbPutItemPerSecond })),
     replay,
     clientMessages,
+    deviceMonth,
     bundles,
     ...(plan.warmUp ? { warmUp: { ...plan.warmUp, intents: plan.warmUp.rate * plan.warmUp.seconds } } : {}),
     requestAccounting: { latency: false, replay: false, cost: true, throughput: true },
-    targets: { singleDevicePushUsdPerMillion: 3, p50Ms: 30, p99Ms: 100, atRate: 50 },
+    // The targets of issue #43 (2026-12-04), which replaced the $3.00 one.
+    targets: {
+      singleDevicePushUsdPerMillion: 4, loadedAheadUsdPerMillion: 2.7, kibWriteUnitsPerRoute: 3, kibLoadedAheadUsdPerMillion: 3.5,
+      coldInitMs: 80, bundleGzipKb: 130, throughputOfCeiling: 0.7, p50Ms: 30, p99Ms: 100, atRate: 50,
+    },
   };
   const baseline = values.baseline ? (JSON.parse(readFileSync(values.baseline, 'utf8')) as BenchReport) : undefined;
   mkdirSync(values.out, { recursive: true });

@@ -102,7 +102,25 @@ export async function measureEmulatorCeiling(bench: BenchStack, seconds: number,
 // ── request accounting and cost ──────────────────────────────────────────────────────────────────
 
 /** `push_1_device_backlog`: single-device push again, with the intake queue loaded ahead of the event source. */
-export type CostCase = 'push_1_device' | 'push_3_devices' | 'email' | 'push_1_device_backlog';
+export type CostCase =
+  | 'push_1_device'
+  | 'push_3_devices'
+  | 'email'
+  | 'push_1_device_backlog'
+  | 'push_1_device_1kib'
+  | 'push_1_device_backlog_1kib'
+  | 'push_1_device_8kib';
+
+/** The payload size (UTF-8 bytes of its JSON) of a cost case: ~100 B unless the case names one. */
+export function payloadBytesOf(kind: CostCase): number {
+  return kind.endsWith('_8kib') ? 8 * 1024 : kind.endsWith('_1kib') ? 1024 : 100;
+}
+
+/** A payload of exactly `bytes` bytes of JSON (at least its smallest form), e.g. a chat message with metadata. */
+export function payloadOfSize(n: number, bytes: number): Record<string, unknown> {
+  const base = { n, text: '' };
+  return { ...base, text: 'x'.repeat(Math.max(0, bytes - Buffer.byteLength(JSON.stringify(base)))) };
+}
 
 /**
  * How the intents were offered: one SendMessage each at this many per second (open loop), or
@@ -127,13 +145,14 @@ export async function measureCost(bench: BenchStack, kind: CostCase, routes: num
   const run = runId();
   const users = Array.from({ length: routes }, (_, i) => `cost-${run}-${i}`);
   const clients = kind === 'email' ? new Map<string, BenchClient[]>() : await connectClients(bench, users, kind === 'push_3_devices' ? 3 : 1);
+  const bytes = payloadBytesOf(kind);
   await bench.settle();
   await bench.resetMeasurements();
   const before = bench.published;
   const intent = (i: number) =>
     kind === 'email'
-      ? { notification_type: EMAIL_TYPE, producer: 'bench', idempotency_key: `${run}-${i}`, audience: { kind: 'user', user_id: users[i], email: `${users[i]}@bench.example.com` }, payload: { n: i } }
-      : pushIntent(users[i]!, `${run}-${i}`, { n: i });
+      ? { notification_type: EMAIL_TYPE, producer: 'bench', idempotency_key: `${run}-${i}`, audience: { kind: 'user', user_id: users[i], email: `${users[i]}@bench.example.com` }, payload: payloadOfSize(i, bytes) }
+      : pushIntent(users[i]!, `${run}-${i}`, payloadOfSize(i, bytes));
   if (load === 'backlog') await bench.sendIntentsBatched(Array.from({ length: routes }, (_, i) => intent(i)));
   else await sendOpenLoop(routes, load, (i) => bench.sendIntent(intent(i)));
   await bench.waitForPublished(before, routes, 120_000);
@@ -358,6 +377,8 @@ export interface ClientMessageCost {
   readonly requestsPerMessage: Record<string, number>;
   readonly dynamodbWriteUnitsPerMessage: number;
   readonly dynamodbReadUnitsPerMessage: number;
+  /** Every unit per message, as the cost model counts them per route. */
+  readonly units: RouteCost['units'];
 }
 
 /**
@@ -373,7 +394,8 @@ export async function measureClientMessages(bench: BenchStack, clientCount: numb
     await bench.resetMeasurements();
     await act();
     await bench.settle(500);
-    const { functions } = await bench.measure(messages);
+    const measured = await bench.measure(messages);
+    const { functions } = measured;
     const perMessage: Record<string, number> = {};
     let writeUnits = 0;
     let readUnits = 0;
@@ -390,6 +412,8 @@ export async function measureClientMessages(bench: BenchStack, clientCount: numb
       requestsPerMessage: Object.fromEntries(Object.entries(perMessage).map(([op, n]) => [op, round(n, 3)])),
       dynamodbWriteUnitsPerMessage: round(writeUnits, 3),
       dynamodbReadUnitsPerMessage: round(readUnits, 3),
+      // The producer and event sources have nothing to do with client messages.
+      units: costPerRoute({ ...measured, producer: {}, eventSources: {} }).units,
     });
   };
   const clients: BenchClient[] = [];

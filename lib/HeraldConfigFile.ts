@@ -2,6 +2,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Catalog } from '../functions/core/catalog/catalogTypes.ts';
 import { RESERVABLE_FUNCTIONS, type LogLevel, type ReservableFunction } from './NotificationService.ts';
 import type { TableCapacityProps } from './parts/TableCapacity.ts';
+import type { SystemLogLevelName } from './parts/HeraldFunction.ts';
 import { validateClientBudget, type ClientBudgetPolicy } from '../functions/core/push/ClientBudget.ts';
 
 /** The deployable configuration file (config/herald.json), read by bin/herald.ts. */
@@ -42,6 +43,8 @@ export interface HeraldConfigFile {
   readonly removalPolicy?: 'retain' | 'destroy';
   /** Level of every function's log lines (see NotificationServiceProps.logLevel). */
   readonly logLevel?: LogLevel;
+  /** Level of Lambda's own log lines: WARN (default) drops every invocation's START and REPORT lines; INFO keeps them. */
+  readonly systemLogLevel?: SystemLogLevelName;
   /** X-Ray active tracing on every function (see NotificationServiceProps.tracing). Default true. */
   readonly tracing?: boolean;
   /** On-demand (default) or provisioned capacity with auto scaling (see NotificationServiceProps.tableCapacity). */
@@ -87,6 +90,7 @@ export const CONFIG_KEYS: Readonly<Record<keyof HeraldConfigFile, true>> = {
   logRetentionDays: true,
   removalPolicy: true,
   logLevel: true,
+  systemLogLevel: true,
   tracing: true,
   tableCapacity: true,
   emailConfigurationSet: true,

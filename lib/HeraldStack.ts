@@ -34,6 +34,7 @@ export class HeraldStack extends Stack {
       ...(config.sweepIntervalMinutes !== undefined ? { sweepInterval: Duration.minutes(config.sweepIntervalMinutes) } : {}),
       ...(config.firstPushAttemptMaxRoutes !== undefined ? { firstPushAttemptMaxRoutes: config.firstPushAttemptMaxRoutes } : {}),
       ...(config.logLevel !== undefined ? { logLevel: config.logLevel } : {}),
+      ...(config.systemLogLevel !== undefined ? { systemLogLevel: config.systemLogLevel } : {}),
       ...(config.tracing !== undefined ? { tracing: config.tracing } : {}),
       ...(config.tableCapacity !== undefined ? { tableCapacity: config.tableCapacity } : {}),
       ...(config.deliverMaxConcurrency !== undefined ? { deliverMaxConcurrency: config.deliverMaxConcurrency } : {}),

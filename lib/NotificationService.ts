@@ -15,7 +15,7 @@ import { DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES_CEILING } from '../functio
 import { validateClientBudget, type ClientBudgetPolicy } from '../functions/core/push/ClientBudget.ts';
 import { DEAD_LETTERS_INDEX, DUE_INDEX, OPEN_BY_USER_INDEX, ROUTE_INDEX_ATTRIBUTES } from '../functions/adapters/dynamoKeys.ts';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
-import { HeraldFunction } from './parts/HeraldFunction.ts';
+import { HeraldFunction, SYSTEM_LOG_LEVELS, type SystemLogLevelName } from './parts/HeraldFunction.ts';
 import { Monitoring } from './parts/Monitoring.ts';
 import { PushGateway, type ConnectionAuthProps } from './parts/PushGateway.ts';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -158,6 +158,13 @@ export interface NotificationServiceProps {
    * @default 'INFO'
    */
   readonly logLevel?: LogLevel;
+  /**
+   * Level of Lambda's own log lines (JSON log format). WARN, the default, drops the START and
+   * REPORT lines every invocation writes (about 300 bytes, billed as ingested logs); INFO keeps them
+   * (REPORT has each invocation's duration and memory; the Lambda metrics have them too).
+   * @default 'WARN'
+   */
+  readonly systemLogLevel?: SystemLogLevelName;
   /**
    * X-Ray active tracing on every function (default sampling: the first request each second and 5 %
    * of the rest), with each AWS call a subsegment. Off, Lambda's PassThrough mode: a function is
@@ -354,10 +361,12 @@ export class NotificationService extends Construct {
       ...powertoolsEnvironment,
     };
     const tracing = props.tracing ?? false;
+    const logging = { system: props.systemLogLevel ?? 'WARN', debug: props.logLevel === 'DEBUG' } as const;
     const functionDefaults = {
       logRetention,
       removalPolicy,
       tracing,
+      logging,
       define: { 'process.env.HERALD_CATALOG': JSON.stringify(JSON.stringify(catalog)) },
     };
     const reserved = (fn: ReservableFunction) => {
@@ -382,6 +391,7 @@ export class NotificationService extends Construct {
       removalPolicy,
       logRetention,
       tracing,
+      logging,
       environment: { TABLE_NAME: this.table.tableName, ...powertoolsEnvironment },
     });
     const pushEnvironment = this.push?.pushEnvironment() ?? {};
@@ -663,6 +673,9 @@ function validateProps(props: NotificationServiceProps, catalog: Catalog): Valid
   }
   // Both come from a JSON config file too, where nothing checks their type: "false" is not false.
   if (props.tracing !== undefined && typeof props.tracing !== 'boolean') throw new Error('NotificationService: tracing must be true or false');
+  if (props.systemLogLevel !== undefined && !(SYSTEM_LOG_LEVELS as readonly string[]).includes(props.systemLogLevel)) {
+    throw new Error(`NotificationService: systemLogLevel must be one of ${SYSTEM_LOG_LEVELS.join(', ')}`);
+  }
   if (props.logLevel !== undefined && !(LOG_LEVELS as readonly string[]).includes(props.logLevel)) {
     throw new Error(`NotificationService: logLevel must be one of ${LOG_LEVELS.join(', ')}`);
   }

@@ -14,6 +14,8 @@ export interface LocalFunctionSpec {
   readonly memorySize: number;
   /** The template turns X-Ray active tracing on (offline nothing is traced; the cost model counts it). */
   readonly traced: boolean;
+  /** Lambda would write START and REPORT lines for each invocation (LoggingConfig). */
+  readonly platformLogs: boolean;
   readonly environment: Record<string, string>;
   /** Execution environments that may run at once. */
   readonly concurrency: number;
@@ -86,6 +88,10 @@ export class LocalFunction {
 
   public get traced(): boolean {
     return this.spec.traced;
+  }
+
+  public get platformLogs(): boolean {
+    return this.spec.platformLogs;
   }
 
   /** The bundle and environment this function runs with (benchmarks time cold imports of it). */

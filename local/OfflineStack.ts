@@ -110,6 +110,8 @@ export interface FunctionUsage {
   readonly logBytes: number;
   /** The template turns X-Ray active tracing on for it (offline nothing is traced; the cost model counts it). */
   readonly traced: boolean;
+  /** Lambda writes its START and REPORT lines for each invocation (the cost model counts their bytes). */
+  readonly platformLogs: boolean;
 }
 
 /** What a client needs to talk to the running offline stack; also written to `.local/endpoints.json`. */
@@ -370,7 +372,7 @@ export class OfflineStack {
     return Object.fromEntries(
       [...this.functions.values()].map((f) => [
         f.name,
-        { invocations: f.invocations, errors: f.errors, durationMs: f.durationMs, billedDurationMs: f.billedDurationMs, memorySize: f.memorySize, logBytes: f.logBytes, traced: f.traced },
+        { invocations: f.invocations, errors: f.errors, durationMs: f.durationMs, billedDurationMs: f.billedDurationMs, memorySize: f.memorySize, logBytes: f.logBytes, traced: f.traced, platformLogs: f.platformLogs },
       ]),
     );
   }
@@ -514,6 +516,7 @@ export class OfflineStack {
           timeoutMs: Number(p['Timeout'] ?? 3) * 1000,
           memorySize: Number(p['MemorySize'] ?? 128),
           traced: (p['TracingConfig'] as { Mode?: string } | undefined)?.Mode === 'Active',
+          platformLogs: writesPlatformLogLines(p['LoggingConfig'] as { LogFormat?: string; SystemLogLevel?: string } | undefined),
           environment,
           concurrency: this.options.functionConcurrency ?? 2,
         },
@@ -799,4 +802,14 @@ export function rateToMs(expression: string): number {
   if (!match) return 60_000;
   const unit = match[2]!.startsWith('minute') ? 60_000 : match[2]!.startsWith('hour') ? 3_600_000 : 86_400_000;
   return Number(match[1]) * unit;
+}
+
+/**
+ * Whether Lambda writes the START and REPORT lines of each invocation: in the Text log format always;
+ * in JSON at system log level INFO (its default) or DEBUG, not WARN
+ * (docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html).
+ */
+export function writesPlatformLogLines(config: { LogFormat?: string; SystemLogLevel?: string } | undefined): boolean {
+  if (config?.LogFormat !== 'JSON') return true;
+  return (config.SystemLogLevel ?? 'INFO') !== 'WARN';
 }

@@ -1,12 +1,16 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Lambda's system log levels (config `systemLogLevel`). */
+export const SYSTEM_LOG_LEVELS = ['DEBUG', 'INFO', 'WARN'] as const;
+export type SystemLogLevelName = (typeof SYSTEM_LOG_LEVELS)[number];
 
 export interface HeraldFunctionProps {
   /** Handler file under functions/handlers, without extension. */
@@ -24,6 +28,15 @@ export interface HeraldFunctionProps {
    * sampled=1, e.g. from a traced producer), and the Tracer is left out of the bundle.
    */
   readonly tracing: boolean;
+  /**
+   * Lambda's JSON log format, with log-level filtering
+   * (docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html).
+   * `system`: Lambda's own lines; WARN drops the INFO-level START and REPORT lines of every
+   * invocation. `application`: INFO, or DEBUG when the functions log at DEBUG — never stricter:
+   * Lambda gives a line without a level (an EMF metrics blob) the level INFO, and a stricter
+   * filter would drop the metrics. Powertools' own level does the rest.
+   */
+  readonly logging: { readonly system: SystemLogLevelName; readonly debug: boolean };
   /** Concurrency set aside for this function (and its ceiling). @default none: it shares the account's unreserved pool */
   readonly reservedConcurrency?: number;
 }
@@ -50,6 +63,9 @@ export class HeraldFunction extends NodejsFunction {
       memorySize: props.memorySize,
       timeout: props.timeout,
       tracing: props.tracing ? Tracing.ACTIVE : Tracing.PASS_THROUGH,
+      loggingFormat: LoggingFormat.JSON,
+      systemLogLevelV2: SystemLogLevel[props.logging.system],
+      applicationLogLevelV2: props.logging.debug ? ApplicationLogLevel.DEBUG : ApplicationLogLevel.INFO,
       logGroup,
       role,
       ...(props.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),

@@ -8,7 +8,7 @@ import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { HeraldFunction } from './HeraldFunction.ts';
+import { HeraldFunction, type HeraldFunctionProps } from './HeraldFunction.ts';
 import { autoScaleTable, tableBilling, type ValidatedTableCapacity } from './TableCapacity.ts';
 
 /** How `$connect` verifies tokens: an HS256 secret in Secrets Manager (default), or a JWKS URL. */
@@ -45,6 +45,8 @@ export interface PushGatewayProps {
   readonly environment: Record<string, string>;
   /** X-Ray active tracing on the gateway's functions. */
   readonly tracing: boolean;
+  /** Lambda log format and levels of the gateway's functions. */
+  readonly logging: HeraldFunctionProps['logging'];
 }
 
 /**
@@ -114,7 +116,7 @@ export class PushGateway extends Construct {
       authEnvironment['JWT_SECRET_ARN'] = secret.secretArn;
     }
 
-    const functionDefaults = { removalPolicy: props.removalPolicy, logRetention: props.logRetention, tracing: props.tracing };
+    const functionDefaults = { removalPolicy: props.removalPolicy, logRetention: props.logRetention, tracing: props.tracing, logging: props.logging };
     this.authorizerFunction = new HeraldFunction(this, 'Authorizer', {
       ...functionDefaults,
       handler: 'authorizer',

@@ -209,6 +209,16 @@ describe('NotificationService: functions and IAM', () => {
     expect(heraldFunctions(debug).every((f) => f.Properties['Environment'].Variables.POWERTOOLS_LOG_LEVEL === 'DEBUG')).toBe(true);
   });
 
+  it('logs in Lambda\'s JSON format without the START and REPORT lines by default; systemLogLevel INFO keeps them; DEBUG lets DEBUG lines through', () => {
+    const loggingOf = (of: typeof resources) => [...new Set(heraldFunctions(of).map((f) => JSON.stringify(f.Properties['LoggingConfig'] ? { ...f.Properties['LoggingConfig'], LogGroup: undefined } : undefined)))].map((j) => JSON.parse(j));
+    expect(loggingOf(resources)).toEqual([{ LogFormat: 'JSON', SystemLogLevel: 'WARN', ApplicationLogLevel: 'INFO' }]);
+    expect(loggingOf(synth({ systemLogLevel: 'INFO', logLevel: 'DEBUG' }).template.toJSON().Resources as typeof resources))
+      .toEqual([{ LogFormat: 'JSON', SystemLogLevel: 'INFO', ApplicationLogLevel: 'DEBUG' }]);
+    // Never stricter than INFO: Lambda gives an EMF metrics blob (no level) the level INFO.
+    expect(loggingOf(synth({ logLevel: 'WARN' }).template.toJSON().Resources as typeof resources))
+      .toEqual([{ LogFormat: 'JSON', SystemLogLevel: 'WARN', ApplicationLogLevel: 'INFO' }]);
+  });
+
   it('traces only sampled upstream requests by default (PassThrough, no Tracer in the handler); tracing: true turns on active tracing', () => {
     const xrayActions = (of: typeof resources) =>
       Object.values(of)
@@ -528,6 +538,7 @@ describe('NotificationService: props validation at synth time', () => {
     [{ retry: { minBackoffSeconds: 60, maxBackoffSeconds: 10 } }, 'minimum backoff must not exceed maximum backoff'],
     [{ firstPushAttemptMaxRoutes: 2.5 }, 'firstPushAttemptMaxRoutes must be an integer from 0 to 100'],
     [{ tracing: 'false' as never }, 'tracing must be true or false'],
+    [{ systemLogLevel: 'ERROR' as never }, 'NotificationService: systemLogLevel must be one of DEBUG, INFO, WARN'],
     [{ logLevel: 'info' as never }, 'logLevel must be one of DEBUG, INFO, WARN, ERROR'],
     [{ tableCapacity: { mode: 'provisoned' } as never }, 'tableCapacity mode must be "on-demand" or "provisioned"'],
     [{ tableCapacity: { mode: 'provisioned', maxWriteCapacity: 100 } as never }, 'tableCapacity maxReadCapacity must be an integer from 1 to 40000'],

@@ -32,7 +32,7 @@ afterEach(async () => {
 
 function fixtureFunction(name: string): LocalFunction {
   const fn = new LocalFunction(
-    { logicalId: `Fixture${name}`, entry: fixture(name), handlerName: 'handler', timeoutMs: 5_000, memorySize: 128, traced: false, environment: { PATH: process.env['PATH'] ?? '' }, concurrency: 1 },
+    { logicalId: `Fixture${name}`, entry: fixture(name), handlerName: 'handler', timeoutMs: 5_000, memorySize: 128, traced: false, platformLogs: true, environment: { PATH: process.env['PATH'] ?? '' }, concurrency: 1 },
     () => {},
   );
   started.push(fn);

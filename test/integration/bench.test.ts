@@ -206,7 +206,12 @@ describe('npm run bench -- --quick (smoke test: numbers are produced, not judged
     const report = JSON.parse(readFileSync(join(out, 'smoke.json'), 'utf8')) as BenchReport;
     const positive = (n: number | undefined) => expect(Number.isFinite(n) && n! > 0, String(n)).toBe(true);
 
-    expect(report.cost.map((c) => c.case)).toEqual(['push_1_device', 'push_3_devices', 'email', 'push_1_device_backlog']);
+    expect(report.cost.map((c) => c.case)).toEqual(['push_1_device', 'push_3_devices', 'email', 'push_1_device_backlog', 'push_1_device_1kib', 'push_1_device_backlog_1kib', 'push_1_device_8kib']);
+    // A bigger payload costs more write units per route (the items that carry it are billed by size).
+    const wru = (kind: string) => report.cost.find((c) => c.case === kind)!.cost.units.dynamodbWriteUnits;
+    expect(wru('push_1_device_8kib')).toBeGreaterThan(wru('push_1_device'));
+    // A connected device-month is priced from the measured ping.
+    positive(report.deviceMonth!.usdPerDeviceMonth);
     for (const c of report.cost) {
       positive(c.cost.usdPerMillion);
       positive(c.cost.units.awsRequests);

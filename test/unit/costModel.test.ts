@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OperationCount, RequestLedger } from '../../functions/adapters/requestAccounting.ts';
-import { costPerRoute } from '../../bench/costModel.ts';
+import { costPerRoute, deviceMonthCost } from '../../bench/costModel.ts';
+import { writesPlatformLogLines } from '../../local/OfflineStack.ts';
 import { BUFFERED_EVENT_STORED_DAYS, DYNAMODB_ITEM_OVERHEAD_BYTES, LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, PROVISIONED_UTILISATION, XRAY_SAMPLED_FRACTION } from '../../bench/prices.ts';
 
 function count(fields: Partial<OperationCount>): OperationCount {
@@ -54,6 +55,17 @@ describe('costPerRoute', () => {
     expect(cost.units.awsRequests).toBe((2 + 2 + 1 + 1 + 2 + 2 + 2 + 2) / 2);
   });
 
+  it('counts Lambda\'s START and REPORT lines only for functions that write them (system log level WARN does not)', () => {
+    const quiet = costPerRoute({
+      routes: 2, producer: {}, eventSources: {}, functions: {},
+      usage: {
+        accept: { invocations: 1, billedDurationMs: 0, memorySize: 256, logBytes: 740, traced: false, platformLogs: false },
+        deliver: { invocations: 1, billedDurationMs: 0, memorySize: 256, logBytes: 0, traced: false, platformLogs: true },
+      },
+    });
+    expect(quiet.units.logBytes).toBe((740 + LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION) / 2);
+  });
+
   it('prices each charge at the list price and adds them up', () => {
     const line = (charge: string) => cost.lines.find((l) => l.charge === charge)!.usdPerMillion;
     expect(line('DynamoDB writes (table + indexes)')).toBeCloseTo(8.5 * PRICES.dynamodbWriteRequestUnit.usd * 1e6, 9);
@@ -89,5 +101,41 @@ describe('costPerRoute', () => {
 
   it('refuses a run that delivered nothing', () => {
     expect(() => costPerRoute({ routes: 0, producer: {}, eventSources: {}, functions: {}, usage: {} })).toThrow(/at least one route/);
+  });
+});
+
+describe('writesPlatformLogLines (the offline stack reads LoggingConfig as Lambda applies it)', () => {
+  it.each([
+    [undefined, true],
+    [{ LogFormat: 'Text' }, true],
+    [{ LogFormat: 'JSON' }, true],
+    [{ LogFormat: 'JSON', SystemLogLevel: 'INFO' }, true],
+    [{ LogFormat: 'JSON', SystemLogLevel: 'DEBUG' }, true],
+    [{ LogFormat: 'JSON', SystemLogLevel: 'WARN' }, false],
+  ])('%j → %s', (config, expected) => {
+    expect(writesPlatformLogLines(config)).toBe(expected);
+  });
+});
+
+describe('deviceMonthCost', () => {
+  it('prices a month of connection minutes and one ping per interval, each ping as measured', () => {
+    const ping = costPerRoute({
+      routes: 10, producer: {}, eventSources: {},
+      functions: { connection: { 'apigateway.PostToConnection': count({ requests: 10, billedUnits: 10 }) } },
+      usage: { connection: { invocations: 10, billedDurationMs: 20, memorySize: 256, logBytes: 1000, traced: false, platformLogs: false } },
+    }).units;
+
+    const month = deviceMonthCost(ping, 5);
+
+    expect(month.pingsPerMonth).toBe(8640);
+    const line = (charge: string) => month.lines.find((l) => l.charge.startsWith(charge))!.usd;
+    expect(line('API Gateway connection minutes')).toBeCloseTo(43_200 * PRICES.apiGatewayConnectionMinute.usd, 12);
+    // The ping received and the pong posted.
+    expect(line('API Gateway messages')).toBeCloseTo(8640 * 2 * PRICES.apiGatewayWebSocketMessage.usd, 12);
+    expect(line('Lambda requests')).toBeCloseTo(8640 * PRICES.lambdaRequest.usd, 12);
+    expect(line('CloudWatch Logs')).toBeCloseTo(8640 * (100 / 1024 ** 3) * PRICES.cloudWatchLogsIngestedGb.usd, 12);
+    expect(month.usdPerDeviceMonth).toBeCloseTo(month.lines.reduce((sum, l) => sum + l.usd, 0), 12);
+    // Pinging half as often halves every per-ping charge.
+    expect(deviceMonthCost(ping, 10).usdPerDeviceMonth).toBeCloseTo(line('API Gateway connection minutes') + (month.usdPerDeviceMonth - line('API Gateway connection minutes')) / 2, 12);
   });
 });
