@@ -47,10 +47,17 @@ export class BenchStack {
   }
 
   public static async start(
-    options: { synth?: boolean; logFile?: string; requestAccounting?: boolean; onEmulatorEnded?: (reason: string) => void } = {},
+    options: {
+      synth?: boolean;
+      logFile?: string;
+      requestAccounting?: boolean;
+      onEmulatorEnded?: (reason: string) => void;
+      /** Another configuration file than bench/herald.bench.json, synthesized into its own assembly. */
+      config?: { readonly path: string; readonly assemblyDir: string };
+    } = {},
   ): Promise<BenchStack> {
-    const assemblyDir = 'cdk.out.bench';
-    if (options.synth ?? true) synthesize({ configPath: BENCH_CONFIG, outdir: assemblyDir, quiet: true });
+    const assemblyDir = options.config?.assemblyDir ?? 'cdk.out.bench';
+    if (options.synth ?? true) synthesize({ configPath: options.config?.path ?? BENCH_CONFIG, outdir: assemblyDir, quiet: true });
     const ports = await freeOfflinePorts();
     // One run's function log (a full run writes ≈ 12 MB; the offline stack appends).
     if (options.logFile !== undefined) {

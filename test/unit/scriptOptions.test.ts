@@ -10,6 +10,7 @@ describe('a mistyped option of npm start / npm run bench', () => {
     ['local/start.ts', '--confg', 'herald', 'Usage: npm start -- [options]'],
     ['bench/run.ts', '--quik', 'bench', 'Usage: npm run bench -- [options]'],
     ['bench/chaos.ts', '--quik', 'chaos', 'Usage: npm run chaos -- [options]'],
+    ['bench/batchingWindow.ts', '--windw', 'bench:batching-window', 'Usage: npm run bench:batching-window -- [options]'],
   ])('%s %s: names the option, shows the usage, exits 2 before starting anything', async (script, option, program, usage) => {
     const result = await runScript(script, [option]);
 
