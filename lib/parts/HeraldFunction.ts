@@ -82,6 +82,8 @@ export class HeraldFunction extends NodejsFunction {
         // Some bundled CommonJS dependencies call require(); give the ESM bundle one.
         banner: "import { createRequire as __heraldCreateRequire } from 'node:module'; const require = __heraldCreateRequire(import.meta.url);",
         define: { ...props.define, 'process.env.HERALD_TRACING': JSON.stringify(String(props.tracing)) },
+        // The environment's credentials only, as on Lambda (functions/adapters/envCredentials.ts).
+        esbuildArgs: { '--alias:@aws-sdk/credential-provider-node': `${projectRoot}functions/adapters/envCredentials.ts` },
       },
     });
   }
