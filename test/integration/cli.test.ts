@@ -86,6 +86,27 @@ describe('herald CLI', () => {
     expect(table.stdout).toContain('published');
   });
 
+  it('shows a route over its recipient\'s throttle as cancelled, with the reason throttled', async () => {
+    // The test catalog's "digest": at most 3 per recipient per hour; the fourth is throttled.
+    const user = uid('cli-throttled');
+    const sent = Array.from({ length: 4 }, (_, n) => intent('digest', { user_id: user, email: `${user}@example.com` }, { n }));
+    for (const one of sent) await sendIntent(one);
+    const ids = sent.map((one) => notificationIdFor('tests', one.idempotency_key));
+    const throttled = await waitFor('one notification throttled', async () => {
+      for (const id of ids) {
+        const routes = await store.listRoutes(id);
+        if (routes.length === 2 && routes.every((r) => r.cancel_reason === 'throttled')) return id;
+      }
+      return undefined;
+    });
+
+    const status = await json('status', throttled);
+    const table = await herald('status', throttled);
+
+    expect(status.routes.map((r: { status: string; cancel_reason: string }) => `${r.status}/${r.cancel_reason}`)).toEqual(['cancelled/throttled', 'cancelled/throttled']);
+    expect(table.stdout).toMatch(/cancelled\s+0\/\d+\s+throttled/);
+  });
+
   it('says when the intent file was sent before: same key, so nothing new is sent', async () => {
     const file = join(intentFiles, `${uid('intent')}.json`);
     writeFileSync(file, JSON.stringify(intent('ping', { user_id: uid('again') }, { n: 1 })));
