@@ -3,6 +3,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, paginateQuery, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ReplayCharge, ReplayLedger } from '../core/push/ClientBudget.ts';
+import { RecentlyUsed } from '../core/RecentlyUsed.ts';
 import type { ConnectionRegistry } from '../core/push/pushPorts.ts';
 import type { ConnectionRecord } from '../core/push/pushTypes.ts';
 
@@ -104,7 +105,7 @@ export class DynamoConnectionRegistry implements ConnectionRegistry, ReplayLedge
           'attribute_exists(connection_id) AND (attribute_not_exists(replay_window) OR replay_window < :w)',
           { ':w': window, ':n': charge.events, ':one': 1, ':token': token });
       if (old === 'applied' || old?.['replay_token'] === token) {
-        this.rememberWindow(charge.connectionId, window);
+        this.chargedWindows.set(charge.connectionId, window);
         return { kind: 'charged' };
       }
       if (old === undefined) return { kind: 'unregistered' };
@@ -128,13 +129,7 @@ export class DynamoConnectionRegistry implements ConnectionRegistry, ReplayLedge
   }
 
   /** Windows this environment charged, by connection: a second resume tries the same window first. */
-  private readonly chargedWindows = new Map<string, number>();
-
-  private rememberWindow(connectionId: string, window: number): void {
-    this.chargedWindows.delete(connectionId);
-    this.chargedWindows.set(connectionId, window);
-    if (this.chargedWindows.size > 10_000) this.chargedWindows.delete(this.chargedWindows.keys().next().value!);
-  }
+  private readonly chargedWindows = new RecentlyUsed<string, number>(10_000);
 
   /** 'applied', or the entry as it was when the condition failed (undefined: no entry). */
   private async updateIf(

@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../errors.ts';
+import { RecentlyUsed } from '../RecentlyUsed.ts';
 
 /**
  * What one connection may ask of Herald (docs/limits.md). Two budgets:
@@ -52,19 +53,22 @@ interface Bucket {
 
 /** Token buckets of the connections this execution environment has seen, at most `maxTracked` (least recently used go first). */
 export class MessageBuckets {
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets: RecentlyUsed<string, Bucket>;
 
   public constructor(
     private readonly policy: Pick<ClientBudgetPolicy, 'messagesPerMinute' | 'messageBurst'>,
-    private readonly maxTracked = 10_000,
-  ) {}
+    maxTracked = 10_000,
+  ) {
+    this.buckets = new RecentlyUsed(maxTracked);
+  }
 
   public take(connectionId: string, now: number): BudgetVerdict {
     const perMs = this.policy.messagesPerMinute / 60_000;
-    const bucket = this.buckets.get(connectionId) ?? { tokens: this.policy.messageBurst, at: now, warned: false };
-    this.buckets.delete(connectionId);
-    this.buckets.set(connectionId, bucket);
-    if (this.buckets.size > this.maxTracked) this.buckets.delete(this.buckets.keys().next().value!);
+    let bucket = this.buckets.get(connectionId);
+    if (bucket === undefined) {
+      bucket = { tokens: this.policy.messageBurst, at: now, warned: false };
+      this.buckets.set(connectionId, bucket);
+    }
     bucket.tokens = Math.min(this.policy.messageBurst, bucket.tokens + Math.max(0, now - bucket.at) * perMs);
     bucket.at = now;
     if (bucket.tokens >= 1) {

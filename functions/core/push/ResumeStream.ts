@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor, MalformedCursorError } from './cursorCodec.ts';
+import { decodeCursor, encodeCursor, MalformedCursorError, type StreamCursor } from './cursorCodec.ts';
 import { eventBody, packReplayFrames, serialiseFrame } from './frames.ts';
 import type { ConnectionSender, EventBuffer } from './pushPorts.ts';
 import type { ReplayBudget } from './ClientBudget.ts';
@@ -43,18 +43,15 @@ export class ResumeStream {
     const stream = tail.epoch;
     // Charged before anything is read or sent: the events this resume would replay (none when it
     // will not replay), so a client looping resume spends its budget, not Herald's reads.
-    const budget = await this.deps.budget?.charge({ userId: request.userId, connectionId: request.connectionId, events: replayLength(request.cursor, tail) }, this.deps.clock.now());
+    const cursor = request.cursor === '' ? undefined : decodedOrRefused(request.cursor);
+    const budget = await this.deps.budget?.charge({ userId: request.userId, connectionId: request.connectionId, events: replayLength(cursor, tail) }, this.deps.clock.now());
     if (budget?.kind === 'over') return { kind: 'over_budget', retryAfterMs: budget.retryAfterMs, close: budget.close };
-    if (request.cursor === '') {
+    if (cursor === undefined) {
       await send({ type: 'replay_complete', cursor: tailCursor, stream, position: tail.position });
       return { kind: 'replayed', events: 0, frames: 0 };
     }
-    let cursor;
-    try {
-      cursor = decodeCursor(request.cursor);
-    } catch (error) {
-      if (!(error instanceof MalformedCursorError)) throw error;
-      await send({ type: 'error', code: 'malformed_cursor', message: error.message });
+    if (cursor instanceof MalformedCursorError) {
+      await send({ type: 'error', code: 'malformed_cursor', message: cursor.message });
       return { kind: 'malformed' };
     }
     const stale = async (reason: string): Promise<ResumeOutcome> => {
@@ -86,14 +83,19 @@ export class ResumeStream {
   }
 }
 
-/** How many events a resume from `cursor` would replay; 0 when it would not replay (live tail, unreadable, stale). */
-function replayLength(cursor: string, tail: { readonly epoch: string; readonly position: number }): number {
-  if (cursor === '') return 0;
+/** The cursor's stream and position, or why it cannot be read. */
+function decodedOrRefused(cursor: string): StreamCursor | MalformedCursorError {
   try {
-    const from = decodeCursor(cursor);
-    const behind = tail.position - from.position;
-    return from.epoch === tail.epoch && behind > 0 && behind <= MAX_REPLAY_EVENTS ? behind : 0;
-  } catch {
-    return 0;
+    return decodeCursor(cursor);
+  } catch (error) {
+    if (!(error instanceof MalformedCursorError)) throw error;
+    return error;
   }
+}
+
+/** How many events a resume from `cursor` would replay; 0 when it would not replay (live tail, unreadable, stale). */
+function replayLength(cursor: StreamCursor | MalformedCursorError | undefined, tail: StreamCursor): number {
+  if (cursor === undefined || cursor instanceof MalformedCursorError) return 0;
+  const behind = tail.position - cursor.position;
+  return cursor.epoch === tail.epoch && behind > 0 && behind <= MAX_REPLAY_EVENTS ? behind : 0;
 }
