@@ -1,7 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { itemBytes } from '../functions/adapters/itemSize.ts';
+import { DYNAMODB_ITEM_OVERHEAD_BYTES } from './prices.ts';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { attachRequestAccounting, type RequestLedger } from '../functions/adapters/requestAccounting.ts';
 import { chunk } from '../functions/adapters/chunk.ts';
@@ -111,10 +113,38 @@ export class BenchStack {
     this.producerLedger = {};
   }
 
-  /** What was counted since the last reset, for `routes` delivered routes. */
-  public async measure(routes: number): Promise<MeasuredRun> {
+  /**
+   * What was counted since the last reset, for `routes` delivered routes; with `stored`, also what
+   * those notifications left in the tables (read after the counters, so not counted).
+   */
+  public async measure(routes: number, stored?: { readonly notificationIds: readonly string[]; readonly users: readonly string[] }): Promise<MeasuredRun> {
     const { functions, eventSources } = await this.stack.requestLedgers();
-    return { routes, producer: structuredClone(this.producerLedger), eventSources, functions, usage: this.stack.functionUsage() };
+    const measured: MeasuredRun = { routes, producer: structuredClone(this.producerLedger), eventSources, functions, usage: this.stack.functionUsage() };
+    return stored === undefined ? measured : { ...measured, storedByteDays: await this.storedByteDays(stored.notificationIds, stored.users) };
+  }
+
+  /**
+   * Byte-days the notifications (their items: notification, routes) and the users' stream events
+   * occupy: each item's DynamoDB size plus the 100-byte overhead, times the days from its creation
+   * until its TTL (`expires_at`) deletes it.
+   */
+  private async storedByteDays(notificationIds: readonly string[], users: readonly string[]): Promise<number> {
+    const DAY_MS = 86_400_000;
+    const byteDays = (item: Record<string, unknown>, createdAt: number) =>
+      (itemBytes(item) + DYNAMODB_ITEM_OVERHEAD_BYTES) * Math.max(0, ((item['expires_at'] as number) * 1000 - createdAt) / DAY_MS);
+    let total = 0;
+    await mapWithConcurrency([...notificationIds], 8, async (id) => {
+      const { Items = [] } = await this.documents.send(new QueryCommand({ TableName: this.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `N#${id}` } }));
+      const acceptedAt = Items.find((item) => item['sk'] === 'META')?.['accepted_at'] as number | undefined;
+      for (const item of Items) total += byteDays(item, acceptedAt ?? (item['updated_at'] as number));
+    });
+    await mapWithConcurrency([...users], 8, async (user) => {
+      const { Items = [] } = await this.documents.send(
+        new QueryCommand({ TableName: this.streamsTable, KeyConditionExpression: 'pk = :pk AND begins_with(sk, :e)', ExpressionAttributeValues: { ':pk': `S#${user}`, ':e': 'E#' } }),
+      );
+      for (const item of Items) total += byteDays(item, item['published_at'] as number);
+    });
+    return total;
   }
 
   /** Waits until no function has been invoked for `quietMs` (in-flight deletes and completions land). */

@@ -1,10 +1,12 @@
 import { mergeLedgers, type RequestLedger } from '../functions/adapters/requestAccounting.ts';
-import { BUFFERED_EVENT_STORED_DAYS, DYNAMODB_ITEM_OVERHEAD_BYTES, LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, PROVISIONED_UTILISATION, XRAY_SAMPLED_FRACTION } from './prices.ts';
+import { BUFFERED_EVENT_STORED_DAYS, DYNAMODB_ITEM_OVERHEAD_BYTES, LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, PROVISIONED_UTILISATION, xraySampledFraction } from './prices.ts';
 
 /** What one function did during a measurement. */
 export interface FunctionUse {
   readonly invocations: number;
   readonly billedDurationMs: number;
+  /** Estimated from CPU time at the function's vCPU share (absent before 2026-12-05: priced from local wall time). */
+  readonly lambdaBilledDurationMs?: number;
   readonly memorySize: number;
   readonly logBytes: number;
   /** X-Ray active tracing on (the template's TracingConfig); its invocations may record traces. */
@@ -23,6 +25,12 @@ export interface MeasuredRun {
   /** Requests made inside each function. */
   readonly functions: Record<string, RequestLedger>;
   readonly usage: Record<string, FunctionUse>;
+  /**
+   * What the run's notifications left stored, read back from the tables: the DynamoDB size of each
+   * item (notification, route, event; with the 100-byte overhead) times the days its TTL keeps it,
+   * summed. Absent: event storage is estimated from the frames (reports before 2026-12-05).
+   */
+  readonly storedByteDays?: number;
 }
 
 /** Billable units per delivered route. */
@@ -45,6 +53,8 @@ export interface UnitsPerRoute {
   readonly logBytes: number;
   /** Bytes of buffered event stored per route (estimated: one frame's bytes plus item overhead, push routes only). */
   readonly storedEventBytes: number;
+  /** Measured byte-days of every item a route's notification left stored (MeasuredRun.storedByteDays), when measured. */
+  readonly storedByteDays?: number;
 }
 
 export interface CostLine {
@@ -81,7 +91,7 @@ const DYNAMODB_WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWr
  * event sources' idle long polling) are a fixed cost per queue, not a per-delivery one, so they are
  * reported but not charged per route.
  */
-export function costPerRoute(run: MeasuredRun): RouteCost {
+export function costPerRoute(run: MeasuredRun, options: { readonly requestsPerSecond?: number } = {}): RouteCost {
   if (run.routes <= 0) throw new Error('a run must deliver at least one route');
   const all = mergeLedgers(run.producer, run.eventSources, ...Object.values(run.functions));
   const per = (n: number) => n / run.routes;
@@ -123,7 +133,7 @@ export function costPerRoute(run: MeasuredRun): RouteCost {
   const uses = Object.values(run.usage);
   const invocations = uses.reduce((sum, u) => sum + u.invocations, 0);
   const tracedInvocations = uses.reduce((sum, u) => sum + (u.traced ? u.invocations : 0), 0);
-  const gbSeconds = uses.reduce((sum, u) => sum + (u.billedDurationMs / 1000) * (u.memorySize / 1024), 0);
+  const gbSeconds = uses.reduce((sum, u) => sum + ((u.lambdaBilledDurationMs ?? u.billedDurationMs) / 1000) * (u.memorySize / 1024), 0);
   const logBytes = uses.reduce((sum, u) => sum + u.logBytes + (u.platformLogs === false ? 0 : u.invocations * LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION), 0);
 
   const units: UnitsPerRoute = {
@@ -145,13 +155,16 @@ export function costPerRoute(run: MeasuredRun): RouteCost {
     // A push route stores its event once, however many connections it is posted to; the frame is
     // the event as stored, near enough (the item adds keys and a TTL).
     storedEventBytes: apiPosts > 0 ? apiBytes / apiPosts + DYNAMODB_ITEM_OVERHEAD_BYTES : 0,
+    ...(run.storedByteDays !== undefined ? { storedByteDays: per(run.storedByteDays) } : {}),
   };
   const GB = 1024 ** 3;
   const dynamodbWrites = tableAndIndexWriteUnits(units) * PRICES.dynamodbWriteRequestUnit.usd * MILLION;
   const dynamodbReads = units.dynamodbReadUnits * PRICES.dynamodbReadRequestUnit.usd * MILLION;
   const lines: CostLine[] = [
     { charge: 'DynamoDB writes (table + indexes)', usdPerMillion: dynamodbWrites },
-    { charge: `DynamoDB storage (buffered events, ${BUFFERED_EVENT_STORED_DAYS} days, estimated)`, usdPerMillion: (units.storedEventBytes / 1e9) * PRICES.dynamodbStorageGbMonth.usd * (BUFFERED_EVENT_STORED_DAYS / 30.4) * MILLION },
+    units.storedByteDays !== undefined
+      ? { charge: 'DynamoDB storage (notifications, routes and events, measured sizes × days kept)', usdPerMillion: (units.storedByteDays / 1e9 / 30.4) * PRICES.dynamodbStorageGbMonth.usd * MILLION }
+      : { charge: `DynamoDB storage (buffered events, ${BUFFERED_EVENT_STORED_DAYS} days, estimated)`, usdPerMillion: (units.storedEventBytes / 1e9) * PRICES.dynamodbStorageGbMonth.usd * (BUFFERED_EVENT_STORED_DAYS / 30.4) * MILLION },
     { charge: 'DynamoDB reads', usdPerMillion: dynamodbReads },
     { charge: 'SQS requests', usdPerMillion: units.sqsRequestUnits * PRICES.sqsRequest.usd * MILLION },
     { charge: 'API Gateway WebSocket messages', usdPerMillion: units.apiGatewayMessages * PRICES.apiGatewayWebSocketMessage.usd * MILLION },
@@ -160,7 +173,7 @@ export function costPerRoute(run: MeasuredRun): RouteCost {
     { charge: 'Lambda requests', usdPerMillion: units.lambdaInvocations * PRICES.lambdaRequest.usd * MILLION },
     { charge: 'Lambda duration (arm64)', usdPerMillion: units.lambdaGbSeconds * PRICES.lambdaArmGbSecond.usd * MILLION },
     { charge: 'CloudWatch Logs ingestion', usdPerMillion: (units.logBytes / GB) * PRICES.cloudWatchLogsIngestedGb.usd * MILLION },
-    { charge: 'X-Ray traces (default sampling)', usdPerMillion: units.tracedInvocations * XRAY_SAMPLED_FRACTION * PRICES.xrayTraceRecorded.usd * MILLION },
+    { charge: 'X-Ray traces (default sampling)', usdPerMillion: units.tracedInvocations * xraySampledFraction(options.requestsPerSecond) * PRICES.xrayTraceRecorded.usd * MILLION },
   ];
   const usdPerMillion = lines.reduce((sum, l) => sum + l.usdPerMillion, 0);
   return { units, requestsPerRoute, lines, usdPerMillion, provisioned: onProvisionedCapacity(units, usdPerMillion - dynamodbWrites - dynamodbReads) };

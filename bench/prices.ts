@@ -122,5 +122,16 @@ export const PROVISIONED_UTILISATION = 0.7;
 
 /** X-Ray's default sampling rule: the first request each second, then 5 %; at volume, ~5 % of invocations. */
 export const XRAY_SAMPLED_FRACTION = 0.05;
+
+/**
+ * The fraction of requests X-Ray's default sampling rule records at `perSecond` requests a second:
+ * a reservoir of 1 request each second, then 5 % of the rest
+ * (docs.aws.amazon.com/xray/latest/devguide/xray-console-sampling.html). Unknown rate (a backlog
+ * drained as fast as it goes): the 5 % it tends to at volume.
+ */
+export function xraySampledFraction(perSecond: number | undefined): number {
+  if (perSecond === undefined || perSecond <= 0) return XRAY_SAMPLED_FRACTION;
+  return Math.min(1, (Math.min(1, perSecond) + XRAY_SAMPLED_FRACTION * Math.max(0, perSecond - 1)) / perSecond);
+}
 /** Lambda's own START / END / REPORT lines per invocation (estimated from their usual length). */
 export const LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION = 260;

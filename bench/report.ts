@@ -103,7 +103,7 @@ export function renderMarkdown(report: BenchReport, baseline?: BenchReport): str
     ['API Gateway 32 KB messages', (c) => num(c.units.apiGatewayMessages)],
     ['SES emails', (c) => num(c.units.sesEmails)],
     ['Lambda invocations', (c) => num(c.units.lambdaInvocations, 3)],
-    ['Lambda GB-s (local durations)', (c) => num(c.units.lambdaGbSeconds, 5)],
+    ['Lambda GB-s (CPU time at the vCPU share, estimated)', (c) => num(c.units.lambdaGbSeconds, 5)],
     ['log bytes', (c) => num(c.units.logBytes, 0)],
   ];
   for (const [label, value] of unitRows) {
@@ -124,7 +124,8 @@ export function renderMarkdown(report: BenchReport, baseline?: BenchReport): str
   } else {
     lines.push('');
   }
-  lines.push('Not per delivery, so not above: WebSocket connection minutes ($0.25 per million minutes per connected device), the event sources\' idle long polls, the sweeper\'s minute-by-minute index queries, CloudWatch custom metrics and alarms (monthly), storage of notifications and routes (kept for the retention period).', '');
+  lines.push('Not per delivery, so not above: WebSocket connection minutes ($0.25 per million minutes per connected device), the event sources\' idle long polls, the sweeper\'s minute-by-minute index queries, CloudWatch custom metrics and alarms (monthly).', '');
+  lines.push('Storage is priced from what each case left in the tables, read back after it ran: every notification, route and event item\'s DynamoDB size (+ 100 bytes of overhead) times the days until its TTL deletes it (notifications and routes: the 30-day retention; events: the freshness window + 7 days, or as long as the notification when the event is the only record of its route\'s success). Lambda duration is estimated from each invocation\'s measured CPU time stretched to the function\'s vCPU share (1 vCPU at 1,769 MB; 256 MB gets about a seventh) plus its waiting time, not from local wall time on a full core.', '');
 
   lines.push('### Requests per route by operation', '');
   const ops = [...new Set(report.cost.flatMap((c) => Object.keys(c.cost.requestsPerRoute)))].sort();

@@ -3,6 +3,7 @@ import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/clie
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { notificationIdFor } from '../functions/core/route/identifiers.ts';
 import { statSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { pathToFileURL } from 'node:url';
@@ -157,9 +158,12 @@ export async function measureCost(bench: BenchStack, kind: CostCase, routes: num
   else await sendOpenLoop(routes, load, (i) => bench.sendIntent(intent(i)));
   await bench.waitForPublished(before, routes, 120_000);
   await bench.settle();
-  const measured = await bench.measure(routes);
+  const notificationIds = Array.from({ length: routes }, (_, i) => notificationIdFor('bench', `${run}-${i}`));
+  const measured = await bench.measure(routes, { notificationIds, users });
   await closeAll(clients);
-  return { case: kind, routes, offeredRate: load, cost: costPerRoute(measured), run: measured };
+  // X-Ray's reservoir samples by the rate a function is invoked at: one per intent sent one by one, one per batch of ten from a backlog.
+  const invocationsPerSecond = load === 'backlog' ? undefined : load;
+  return { case: kind, routes, offeredRate: load, cost: costPerRoute(measured, { requestsPerSecond: invocationsPerSecond }), run: measured };
 }
 
 // ── latency ──────────────────────────────────────────────────────────────────────────────────────

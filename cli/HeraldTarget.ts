@@ -45,7 +45,7 @@ export async function resolveTarget(options: { endpoints?: string; stack?: strin
       events: new EventBridgeClient(config),
       ses: new SESv2Client(config),
       secrets: new SecretsManagerClient(config),
-      store: new DynamoNotificationStore(documents, { tableName: outputs['HeraldTableName']!, retentionMs: RETENTION_MS }),
+      store: new DynamoNotificationStore(documents, { tableName: outputs['HeraldTableName']!, retentionMs: RETENTION_MS, ...streamsTable(outputs) }),
       rejections: new DynamoRejectionStore(documents, { tableName: outputs['HeraldTableName']!, retentionMs: RETENTION_MS }),
       ...(outputs['HeraldWebSocketUrl'] ? { websocketUrl: outputs['HeraldWebSocketUrl'] } : {}),
     };
@@ -66,9 +66,15 @@ export async function resolveTarget(options: { endpoints?: string; stack?: strin
     events: new EventBridgeClient({ ...config, endpoint: endpoints.events }),
     ses: new SESv2Client({ ...config, endpoint: endpoints.ses }),
     secrets: new SecretsManagerClient({ ...config, endpoint: endpoints.events }),
-    store: new DynamoNotificationStore(documents, { tableName, retentionMs: RETENTION_MS }),
+    store: new DynamoNotificationStore(documents, { tableName, retentionMs: RETENTION_MS, ...streamsTable(endpoints.outputs) }),
     rejections: new DynamoRejectionStore(documents, { tableName, retentionMs: RETENTION_MS }),
     ...(endpoints.websocket ? { websocketUrl: endpoints.websocket } : {}),
     ...(tokenSecret ? { localTokenSecret: tokenSecret } : {}),
   };
+}
+
+/** The event buffer, where a route pushed at acceptance shows it was published (a stack with push). */
+function streamsTable(outputs: Record<string, string>): { streamsTable?: string } {
+  const table = outputs['HeraldStreamsTableName'];
+  return table ? { streamsTable: table } : {};
 }

@@ -409,6 +409,8 @@ export class NotificationService extends Construct {
         INTAKE_MAX_RECEIVES: String(INTAKE_RECEIVE_BACKOFF.maxReceives),
         ACCEPT_LEASE_MS: String(ACCEPT_TIMEOUT.toMilliseconds() * 2),
         FIRST_PUSH_ATTEMPT_MAX_ROUTES: String(validated.firstPushAttemptMaxRoutes),
+        // Where a notification pushed at acceptance shows it was published (answering its duplicates).
+        ...(this.push ? { STREAMS_TABLE: this.push.streamsTable.tableName } : {}),
         ...(validated.firstPushAttemptMaxRoutes > 0
           ? {
               // A first push attempt's lease outlives accept's timeout, like deliver's.
@@ -426,6 +428,7 @@ export class NotificationService extends Construct {
     this.table.grant(this.acceptFunction, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem');
     this.routeQueue.grantSendMessages(this.acceptFunction);
     if (validated.firstPushAttemptMaxRoutes > 0) this.push?.grantPublish(this.acceptFunction);
+    else this.push?.grantReadEvents(this.acceptFunction);
 
     this.deliverFunction = new HeraldFunction(this, 'Deliver', {
       ...functionDefaults,

@@ -47,6 +47,9 @@ interface Instance {
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./functionWorker.mjs', import.meta.url));
 
+/** Lambda's memory size with one full vCPU. */
+const LAMBDA_MB_PER_VCPU = 1_769;
+
 /**
  * Runs a function's real bundle in worker threads, each with its own `process.env` (the template's
  * environment plus local endpoints), one invocation at a time per instance, with the function's
@@ -63,6 +66,13 @@ export class LocalFunction {
   /** Sum of handler run times, and of Lambda's billed durations (each rounded up to 1 ms). */
   public durationMs = 0;
   public billedDurationMs = 0;
+  /**
+   * Billed duration as Lambda would bill it, estimated: the time spent waiting (wall time less CPU
+   * time) plus the CPU time stretched to the function's vCPU share — Lambda gives 1 vCPU at
+   * 1,769 MB and proportionally less below (docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html);
+   * here every thread has a full core.
+   */
+  public lambdaBilledDurationMs = 0;
   /** Bytes these environments wrote to their log (what CloudWatch Logs would ingest). */
   public logBytes = 0;
   /** Invocations ended by an injected crash or timeout, and the SQS records those invocations held. */
@@ -105,6 +115,7 @@ export class LocalFunction {
     this.errors = 0;
     this.durationMs = 0;
     this.billedDurationMs = 0;
+    this.lambdaBilledDurationMs = 0;
     this.logBytes = 0;
     this.crashes = 0;
     this.timeouts = 0;
@@ -160,12 +171,15 @@ export class LocalFunction {
         this.replace(instance);
         reject(new InvocationError(this.name, 'Sandbox.Timedout', `Task timed out after ${this.spec.timeoutMs / 1000} seconds`));
       }, this.spec.timeoutMs);
-      const onMessage = (message: { type: string; id?: string; ok?: boolean; result?: unknown; durationMs?: number; error?: { name: string; message: string }; ledger?: RequestLedger }) => {
+      const onMessage = (message: { type: string; id?: string; ok?: boolean; result?: unknown; durationMs?: number; cpuMs?: number; error?: { name: string; message: string }; ledger?: RequestLedger }) => {
         if (message.type !== 'result' || message.id !== id) return;
         cleanup();
         this.countRequests(message.ledger);
         this.durationMs += message.durationMs ?? 0;
         this.billedDurationMs += Math.ceil(message.durationMs ?? 0);
+        const wallMs = message.durationMs ?? 0;
+        const cpuMs = Math.min(message.cpuMs ?? 0, wallMs);
+        this.lambdaBilledDurationMs += Math.ceil(wallMs - cpuMs + cpuMs * Math.max(1, LAMBDA_MB_PER_VCPU / this.spec.memorySize));
         if (message.ok) resolve(message.result);
         else reject(new InvocationError(this.name, message.error?.name ?? 'Error', message.error?.message ?? 'unknown error'));
       };

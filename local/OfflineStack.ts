@@ -106,6 +106,8 @@ export interface FunctionUsage {
   readonly errors: number;
   readonly durationMs: number;
   readonly billedDurationMs: number;
+  /** Estimated: as Lambda would bill it at the function's vCPU share (FunctionHost.lambdaBilledDurationMs). */
+  readonly lambdaBilledDurationMs: number;
   readonly memorySize: number;
   readonly logBytes: number;
   /** The template turns X-Ray active tracing on for it (offline nothing is traced; the cost model counts it). */
@@ -372,7 +374,7 @@ export class OfflineStack {
     return Object.fromEntries(
       [...this.functions.values()].map((f) => [
         f.name,
-        { invocations: f.invocations, errors: f.errors, durationMs: f.durationMs, billedDurationMs: f.billedDurationMs, memorySize: f.memorySize, logBytes: f.logBytes, traced: f.traced, platformLogs: f.platformLogs },
+        { invocations: f.invocations, errors: f.errors, durationMs: f.durationMs, billedDurationMs: f.billedDurationMs, lambdaBilledDurationMs: f.lambdaBilledDurationMs, memorySize: f.memorySize, logBytes: f.logBytes, traced: f.traced, platformLogs: f.platformLogs },
       ]),
     );
   }

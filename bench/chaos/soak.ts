@@ -8,6 +8,8 @@ import { memoryCursorStore } from '../../client/cursorStores.ts';
 import type { HeraldEvent } from '../../client/types.ts';
 import { mintAccessToken } from '../../functions/core/auth/AccessTokenVerifier.ts';
 import { contentHashOf, notificationIdFor } from '../../functions/core/route/identifiers.ts';
+import { effectiveRoute, eventIdOf } from '../../functions/core/route/effectiveStatus.ts';
+import type { RouteRecord } from '../../functions/core/types.ts';
 import type { ChaosReport } from '../../local/chaos/ChaosController.ts';
 import { freeOfflinePorts } from '../../local/freePort.ts';
 import { OfflineStack, withPush, type PushEndpoints } from '../../local/OfflineStack.ts';
@@ -422,8 +424,18 @@ class World {
     const notifications = new Map<string, Record<string, unknown>>();
     const routes: Record<string, unknown>[] = [];
     const rejections = new Map<string, Record<string, unknown>>();
-    for (const item of table) {
-      const pk = String(item['pk']);
+    // A single-recipient push published at acceptance has only its event to say so (the rule every
+    // reader applies, core/route/effectiveStatus.ts): its item is read as that rule reads it.
+    const eventsById = new Map(streams.filter((e) => e['event_id'] !== undefined).map((e) => [String(e['event_id']), e]));
+    for (const stored of table) {
+      const pk = String(stored['pk']);
+      let item = stored;
+      if (pk.startsWith('N#') && stored['sk'] === 'META' && stored['route_id'] !== undefined) {
+        const route = { ...stored, stored_with_notification: true } as unknown as RouteRecord;
+        const event = eventsById.get(eventIdOf(route));
+        const current = effectiveRoute(route, event && { event_id: String(event['event_id']), epoch: String(event['epoch']), position: Number(event['position']), published_at: Number(event['published_at']) });
+        if (current.status !== route.status) item = { ...stored, status: current.status, state: 'accepted' };
+      }
       if (pk.startsWith('N#') && item['sk'] === 'META') {
         notifications.set(String(item['notification_id']), item);
         if (item['route_id'] !== undefined) routes.push(item);

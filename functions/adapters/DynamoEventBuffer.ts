@@ -12,6 +12,7 @@ import { batchGetAll } from './batchGetAll.ts';
 import { batchWriteAll } from './batchWriteAll.ts';
 import { chunk } from './chunk.ts';
 import { routeItemKey } from './dynamoKeys.ts';
+import type { RouteEvidence } from '../core/route/effectiveStatus.ts';
 
 export const streamPk = (userId: string) => `S#${userId}`;
 export const HEAD_SK = 'HEAD';
@@ -262,20 +263,37 @@ export class DynamoEventBuffer implements EventBuffer {
     return events;
   }
 
-  /** Head first, so a concurrent append starts a new epoch rather than continuing the old one. */
-  public async purge(userId: string): Promise<number> {
+  /**
+   * Head first, so a concurrent append starts a new epoch rather than continuing the old one. An
+   * event that is the only record of its route's success (`keep_until_ms`) is handed to
+   * `beforeDelete` first, which writes that success where it outlives the event.
+   */
+  public async purge(userId: string, beforeDelete?: (evidence: readonly RouteEvidence[]) => Promise<void>): Promise<number> {
     const table = this.options.streamsTable;
     await this.client.send(new DeleteCommand({ TableName: table, Key: { pk: streamPk(userId), sk: HEAD_SK } }));
     let deleted = 1;
     const pages = paginateQuery(
       { client: this.client, pageSize: 500 },
-      { TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': streamPk(userId) }, ProjectionExpression: 'pk, sk' },
+      {
+        TableName: table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': streamPk(userId) },
+        ProjectionExpression: 'pk, sk, event_id, epoch, #position, published_at, keep_until_ms',
+        ExpressionAttributeNames: { '#position': 'position' },
+      },
     );
-    for await (const { Items: keys = [] } of pages) {
-      for (const group of chunk(keys, DYNAMODB_BATCH_WRITE_SIZE)) {
-        await batchWriteAll(this.client, table, group.map((Key) => ({ DeleteRequest: { Key } })));
+    for await (const { Items: items = [] } of pages) {
+      const evidence = items.filter((item) => item['keep_until_ms'] !== undefined).map((item): RouteEvidence => ({
+        event_id: item['event_id'] as string,
+        epoch: item['epoch'] as string,
+        position: item['position'] as number,
+        published_at: item['published_at'] as number,
+      }));
+      if (evidence.length > 0 && beforeDelete) await beforeDelete(evidence);
+      for (const group of chunk(items, DYNAMODB_BATCH_WRITE_SIZE)) {
+        await batchWriteAll(this.client, table, group.map((item) => ({ DeleteRequest: { Key: { pk: item['pk'], sk: item['sk'] } } })));
       }
-      deleted += keys.length;
+      deleted += items.length;
     }
     return deleted;
   }
@@ -290,10 +308,12 @@ export class DynamoEventBuffer implements EventBuffer {
 /**
  * The stored item of an event: TTL deletes it `EVENT_KEEP_AFTER_FRESHNESS_MS` after it leaves the
  * freshness window (replay skips it from the end of the window on; until deleted it keeps telling
- * the stream's last position).
+ * the stream's last position), or at `keep_until_ms` if that is later (the event is the only
+ * record of its route's success, kept as long as its notification).
  */
 export function eventItem(event: StreamEvent): Record<string, unknown> {
-  return { pk: streamPk(event.user_id), sk: eventSk(event.position), ...event, payload: payloadText(event.payload), expires_at: Math.ceil((event.expires_at_ms + EVENT_KEEP_AFTER_FRESHNESS_MS) / 1000) };
+  const deletableAt = Math.max(event.expires_at_ms + EVENT_KEEP_AFTER_FRESHNESS_MS, event.keep_until_ms ?? 0);
+  return { pk: streamPk(event.user_id), sk: eventSk(event.position), ...event, payload: payloadText(event.payload), expires_at: Math.ceil(deletableAt / 1000) };
 }
 
 function toEvent(item: Record<string, unknown>): StreamEvent {

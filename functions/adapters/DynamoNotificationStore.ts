@@ -13,7 +13,9 @@ import { queryUpTo } from './queryUpTo.ts';
 import { DYNAMODB_BATCH_WRITE_SIZE } from '../core/constants.ts';
 import type { BeginAcceptanceResult, NotificationStore, RouteRef, RouteState } from '../core/ports.ts';
 import type { AttemptOutcome } from '../core/route/routeTransitions.ts';
+import { effectiveNotification, effectiveRoute, eventIdOf, needsEvidence, successMayGoUnwritten, type RouteEvidence } from '../core/route/effectiveStatus.ts';
 import { TERMINAL_STATUSES, type NotificationRecord, type RouteAddress, type RouteRecord } from '../core/types.ts';
+import { eventSk, streamPk } from './DynamoEventBuffer.ts';
 import { batchWriteAll } from './batchWriteAll.ts';
 import { itemBytes } from './itemSize.ts';
 import { mapWithConcurrency } from './mapWithConcurrency.ts';
@@ -39,6 +41,11 @@ export interface DynamoNotificationStoreOptions {
   readonly retentionMs: number;
   /** Parallel BatchWriteItem calls when writing a large fan-out. */
   readonly writeConcurrency?: number;
+  /**
+   * The push event buffer: where a route whose success may be unwritten finds its event (see
+   * core/route/effectiveStatus.ts). Without it, reading such a route is an error.
+   */
+  readonly streamsTable?: string;
 }
 
 const OPEN_STATUSES = { ':pending': 'pending', ':failed': 'failed' } as const;
@@ -87,7 +94,10 @@ export class DynamoNotificationStore implements NotificationStore {
         const item = unmarshall(error.Item);
         // Our own write, applied before an answer was lost (the SDK retried it): created, by us.
         if (item['accept_lease_token'] === leaseToken) return { kind: 'created' };
-        return { kind: 'exists', record: notificationFromItem(item) };
+        const [record] = await this.effectiveNotifications([item]);
+        const stored = item['route_id'] === undefined ? undefined : routeFromItem(item);
+        const byEvent = stored !== undefined && record!.state === 'accepted' && stored.status === 'pending' ? stored : undefined;
+        return { kind: 'exists', record: record!, ...(byEvent ? { publishedByEvent: byEvent } : {}) };
       }
       throw error;
     }
@@ -97,35 +107,45 @@ export class DynamoNotificationStore implements NotificationStore {
    * Yes when the notification and its only route (as first created) fit in 1 KB together, with
    * room for what the route's lease, stream position and completion add: each write of the route
    * then costs the 1 WRU it costs in an item of its own. A larger notification keeps its route
-   * apart, or every route write would pay for the payload too.
+   * apart, or every route write would pay for the payload too. With `payloadInEvent` (the route is
+   * pushed at acceptance) the item is written without the payload, so the payload's size does not count.
    */
-  public storesRouteWithNotification(record: NotificationRecord, route: RouteRecord): boolean {
-    const item = this.notificationItem(record, ACCEPTANCE_LEASE_TOKEN_SIZED, record.accepted_at, { ...route, stored_with_notification: true });
+  public storesRouteWithNotification(record: NotificationRecord, route: RouteRecord, payloadInEvent = false): boolean {
+    const item = this.notificationItem(payloadInEvent ? { ...record, payload: {} } : record, ACCEPTANCE_LEASE_TOKEN_SIZED, record.accepted_at, { ...route, stored_with_notification: true });
     return itemBytes(item) + ROUTE_GROWTH_BYTES <= WRITE_UNIT_BYTES;
   }
 
+  /**
+   * The notification's item. When its only route is pushed at acceptance (its success may go
+   * unwritten), the payload is left out: the route's event holds it, and the attempt writes it here
+   * only if it does not publish (see completeRoute) — so the success path writes the payload once.
+   */
   private notificationItem(record: NotificationRecord, leaseToken: string, leaseExpiresAt: number, onlyRoute?: RouteRecord): Record<string, unknown> {
+    const { payload, ...rest } = record;
+    const payloadInEvent = onlyRoute !== undefined && successMayGoUnwritten(onlyRoute);
     return {
       ...notificationKey(record.notification_id),
       ...(onlyRoute ? routeAttributes(onlyRoute) : {}),
-      ...record,
-      payload: payloadText(record.payload),
+      ...rest,
+      ...(payloadInEvent ? { payload_in_event: true } : { payload: payloadText(payload) }),
       accept_lease_token: leaseToken,
       accept_lease_expires_at: leaseExpiresAt,
       expires_at: this.expiresAt(record.accepted_at),
     };
   }
 
-  public async takeOverAcceptance(notificationId: string, leaseToken: string, leaseExpiresAt: number, now: number): Promise<boolean> {
+  public async takeOverAcceptance(notificationId: string, leaseToken: string, leaseExpiresAt: number, now: number, payload: Record<string, unknown>): Promise<boolean> {
     return this.conditional(
       new UpdateCommand({
         TableName: this.options.tableName,
         Key: notificationKey(notificationId),
-        UpdateExpression: 'SET accept_lease_token = :token, accept_lease_expires_at = :expires',
+        // The payload, if the item was written without it (its route's event was to hold it): the
+        // routes the resumed acceptance enqueues are delivered from here.
+        UpdateExpression: 'SET accept_lease_token = :token, accept_lease_expires_at = :expires, payload = if_not_exists(payload, :payload)',
         // Or ours already: a retry of this very write whose first answer was lost.
         ConditionExpression: '#state = :accepting AND (accept_lease_expires_at <= :now OR accept_lease_token = :token)',
         ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':token': leaseToken, ':expires': leaseExpiresAt, ':now': now, ':accepting': 'accepting' },
+        ExpressionAttributeValues: { ':token': leaseToken, ':expires': leaseExpiresAt, ':now': now, ':accepting': 'accepting', ':payload': payloadText(payload) },
       }),
     );
   }
@@ -177,13 +197,85 @@ export class DynamoNotificationStore implements NotificationStore {
 
   private readonly notifications = new Coalescer<string, NotificationRecord | undefined>(async (ids) => {
     const items = await batchGetAll(this.client, this.options.tableName, ids.map(notificationKey), { consistentRead: true });
-    const found = new Map(items.map((item) => [item['notification_id'] as string, notificationFromItem(item)]));
+    const records = await this.effectiveNotifications(items);
+    const found = new Map(records.map((record) => [record.notification_id, record]));
     return new Map(ids.map((id) => [id, found.get(id)]));
   });
 
+  /**
+   * Notifications from their items, each as it stands (see effectiveNotification); one whose item
+   * has no payload gets its event's (read anyway to tell its route's status).
+   */
+  private async effectiveNotifications(items: readonly Record<string, unknown>[]): Promise<NotificationRecord[]> {
+    const stored = items.map((item) => ({ record: notificationFromItem(item), route: item['route_id'] === undefined ? undefined : routeFromItem(item) }));
+    const routes = stored.flatMap(({ route }) => (route ? [route] : []));
+    const evidence = await this.evidenceFor(routes);
+    return stored.map(({ record, route }) => {
+      const event = route && evidence.get(eventIdOf(route));
+      const current = effectiveNotification(record, route, route && effectiveRoute(route, event));
+      return current.payload === undefined && event?.payload !== undefined ? { ...current, payload: event.payload } : current;
+    });
+  }
+
+  /** Routes as they stand: a route whose success may be unwritten is looked up in the event buffer (one consistent BatchGetItem for all). */
+  private async effectiveRoutes(routes: readonly RouteRecord[]): Promise<RouteRecord[]> {
+    const evidence = await this.evidenceFor(routes);
+    return routes.map((route) => effectiveRoute(route, evidence.get(eventIdOf(route))));
+  }
+
+  /** The events of routes that need them, by event id, with their payloads (a projection would not make the read cheaper: it is billed by item size). */
+  private async evidenceFor(routes: readonly RouteRecord[]): Promise<Map<string, RouteEvidence & { readonly payload?: Record<string, unknown> }>> {
+    const waiting = routes.filter(needsEvidence);
+    if (waiting.length === 0) return new Map();
+    const table = this.options.streamsTable;
+    if (table === undefined) {
+      throw new Error(`route ${eventIdOf(waiting[0]!)} is published if its event is stored, and this store was given no streams table to look in`);
+    }
+    const keys = new Map(waiting.map((r) => [`${r.user_id}/${r.stream_position}`, { pk: streamPk(r.user_id), sk: eventSk(r.stream_position!) }]));
+    const items = await batchGetAll(this.client, table, [...keys.values()], {
+      consistentRead: true,
+      projection: 'event_id, epoch, #position, published_at, payload',
+      names: { '#position': 'position' },
+    });
+    return new Map(items.map((item) => [item['event_id'] as string, {
+      event_id: item['event_id'] as string,
+      epoch: item['epoch'] as string,
+      position: item['position'] as number,
+      published_at: item['published_at'] as number,
+      ...(item['payload'] !== undefined ? { payload: payloadOf(item['payload']) } : {}),
+    }]));
+  }
+
+  /**
+   * Writes the published status a route's event proves (the route's success went unwritten), before
+   * the event goes (a purge of the user's stream): conditional on the route still waiting on that
+   * very event. False when it does not (written meanwhile, or another route's event).
+   */
+  public async recordPublishedByEvent(evidence: RouteEvidence & { readonly user_id: string }, now: number): Promise<boolean> {
+    const slash = evidence.event_id.indexOf('/');
+    const notificationId = evidence.event_id.slice(0, slash);
+    const routeId = evidence.event_id.slice(slash + 1);
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.options.tableName,
+        Key: notificationKey(notificationId),
+        UpdateExpression:
+          'SET #status = :published, published_at = :at, terminal_at = :at, updated_at = :now, #state = :accepted, accepted_complete_at = if_not_exists(accepted_complete_at, :now)' +
+          ' REMOVE lease_token, lease_expires_at, accept_lease_token, accept_lease_expires_at',
+        ConditionExpression:
+          'route_id = :route AND #status = :pending AND attribute_exists(lease_token) AND attribute_not_exists(due_at) AND stream_epoch = :epoch AND stream_position = :position',
+        ExpressionAttributeNames: { '#status': 'status', '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':published': 'published', ':accepted': 'accepted', ':pending': 'pending', ':at': evidence.published_at, ':now': now,
+          ':route': routeId, ':epoch': evidence.epoch, ':position': evidence.position,
+        },
+      }),
+    );
+  }
+
   public async listRouteStates(notificationId: string): Promise<Map<string, RouteState>> {
     const states = new Map<string, RouteState>();
-    for await (const route of this.queryRoutes(notificationId, 'sk, route_id, #status, due_at')) {
+    for (const route of await this.listRoutes(notificationId)) {
       states.set(route.route_id, {
         status: route.status,
         ...(route.due_at !== undefined ? { due_at: route.due_at } : {}),
@@ -206,11 +298,11 @@ export class DynamoNotificationStore implements NotificationStore {
     );
   }
 
-  /** Every route of a notification, in route id order. */
+  /** Every route of a notification, in route id order, as it stands. */
   public async listRoutes(notificationId: string): Promise<RouteRecord[]> {
     const routes: RouteRecord[] = [];
     for await (const route of this.queryRoutes(notificationId)) routes.push(route);
-    return routes;
+    return this.effectiveRoutes(routes);
   }
 
   /**
@@ -246,7 +338,7 @@ export class DynamoNotificationStore implements NotificationStore {
   public async getRoute(notificationId: string, routeId: string): Promise<RouteRecord | undefined> {
     const items = await batchGetAll(this.client, this.options.tableName, [routeKey(notificationId, routeId), notificationKey(notificationId)], { consistentRead: true });
     const item = items.find((i) => i['route_id'] === routeId);
-    return item === undefined ? undefined : routeFromItem(item);
+    return item === undefined ? undefined : (await this.effectiveRoutes([routeFromItem(item)]))[0];
   }
 
   public async leaseRoute(route: RouteAddress, leaseToken: string, leaseExpiresAt: number, now: number): ReturnType<NotificationStore['leaseRoute']> {
@@ -289,10 +381,14 @@ export class DynamoNotificationStore implements NotificationStore {
     }
   }
 
-  public async completeRoute(route: RouteRecord, leaseToken: string, outcome: AttemptOutcome, now: number): Promise<boolean> {
+  public async completeRoute(route: RouteRecord, leaseToken: string, outcome: AttemptOutcome, now: number, payload?: Record<string, unknown>): Promise<boolean> {
     const names: Record<string, string> = { '#status': 'status' };
     const values: Record<string, unknown> = { ':token': leaseToken, ':to': outcome.status, ':now': now, ...OPEN_STATUSES };
     let update: string;
+    // A notification item written without its payload keeps it from now on: the route is retried
+    // (or redriven) from the route queue, and deliver reads the payload here.
+    const keepPayload = payload !== undefined && outcome.status !== 'published' ? ' payload = if_not_exists(payload, :payload),' : '';
+    if (keepPayload) values[':payload'] = payloadText(payload!);
     // The only route of a notification, ending: nothing is left for the acceptance to do.
     const acceptanceComplete = route.stored_with_notification && outcome.status !== 'failed';
     if (acceptanceComplete) {
@@ -309,11 +405,11 @@ export class DynamoNotificationStore implements NotificationStore {
         values[':next'] = outcome.nextAttemptAt;
         // A first attempt made at acceptance had no due time: now the route needs the safety nets.
         update =
-          `SET #status = :to, next_attempt_at = :next, ${setDueAt(':next')}, last_failure_classification = :class,` +
+          `SET${keepPayload} #status = :to, next_attempt_at = :next, ${setDueAt(':next')}, last_failure_classification = :class,` +
           ' last_failure_message = :message, last_failure_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at';
       } else {
         update =
-          `SET${completeAcceptance} #status = :to, terminal_at = :now, dead_lettered_at = :now, dl_day = :day, last_failure_classification = :class,` +
+          `SET${completeAcceptance}${keepPayload} #status = :to, terminal_at = :now, dead_lettered_at = :now, dl_day = :day, last_failure_classification = :class,` +
           ' last_failure_message = :message, last_failure_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at, due_at, open_user';
         values[':day'] = deadLetterDay(now);
       }
@@ -512,14 +608,13 @@ export class DynamoNotificationStore implements NotificationStore {
   }
 
   /** The notification's routes: its item (when the only route is stored there) and the routes' own items. */
-  private async *queryRoutes(notificationId: string, projection?: string): AsyncGenerator<RouteRecord> {
+  private async *queryRoutes(notificationId: string): AsyncGenerator<RouteRecord> {
     const pages = paginateQuery(
       { client: this.client },
       {
         TableName: this.options.tableName,
         KeyConditionExpression: 'pk = :pk',
         ExpressionAttributeValues: { ':pk': notificationKey(notificationId).pk },
-        ...(projection ? { ProjectionExpression: projection, ExpressionAttributeNames: { '#status': 'status' } } : {}),
         ConsistentRead: true,
       },
     );
@@ -562,10 +657,12 @@ function routeFromItem(item: Record<string, unknown>): RouteRecord {
 /** The notification in its item, without the attributes of a route stored with it. */
 function notificationFromItem(item: Record<string, unknown>): NotificationRecord {
   const stored = fromItem<Record<string, unknown>>(item);
-  if (stored['route_id'] === undefined) return { ...stored, payload: payloadOf(stored['payload']) } as unknown as NotificationRecord;
+  const withPayload = (record: Record<string, unknown>) =>
+    (record['payload'] === undefined ? record : { ...record, payload: payloadOf(record['payload']) }) as unknown as NotificationRecord;
+  if (stored['route_id'] === undefined) return withPayload(stored);
   const record: Record<string, unknown> = { notification_id: stored['notification_id'] };
   for (const attribute of NOTIFICATION_ATTRIBUTES) if (stored[attribute] !== undefined) record[attribute] = stored[attribute];
-  return { ...record, payload: payloadOf(record['payload']) } as unknown as NotificationRecord;
+  return withPayload(record);
 }
 
 

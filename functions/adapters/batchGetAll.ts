@@ -10,6 +10,8 @@ export interface BatchGetOptions {
   readonly consistentRead?: boolean;
   /** Attribute names to return; must include the key attributes when items are matched by key. */
   readonly projection?: string;
+  /** Names for `#placeholders` in the projection (reserved words such as `position`). */
+  readonly names?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -36,6 +38,7 @@ export async function batchGetAll(
               Keys: pending,
               ...(options.consistentRead ? { ConsistentRead: true } : {}),
               ...(options.projection ? { ProjectionExpression: options.projection } : {}),
+              ...(options.names ? { ExpressionAttributeNames: options.names } : {}),
             },
           },
         }),

@@ -14,7 +14,7 @@ export const routeItemKey = (route: RouteAddress) =>
  */
 export const NOTIFICATION_ATTRIBUTES = [
   'notification_type', 'producer', 'idempotency_key', 'audience_kind', 'payload', 'content_hash', 'request_id', 'trace_id',
-  'occurred_at_ms', 'accepted_at', 'route_count', 'state', 'accepted_complete_at', 'source_message_id',
+  'occurred_at_ms', 'accepted_at', 'route_count', 'state', 'accepted_complete_at', 'source_message_id', 'payload_in_event',
 ] as const satisfies readonly (Exclude<keyof NotificationRecord, 'notification_id'> | 'accepted_complete_at')[];
 export const DUE_INDEX = 'due';
 /** Sparse index of open routes by user (attribute `open_user`, written together with `due_at`). */

@@ -1,11 +1,17 @@
 import type { RenderedEmail } from './email/renderTemplate.ts';
+import type { RouteEvidence } from './route/effectiveStatus.ts';
 import type { AttemptOutcome } from './route/routeTransitions.ts';
 import type { DeliveryMessage, NotificationRecord, RejectionReason, RouteAddress, RouteRecord } from './types.ts';
 
 /** Result of trying to create a notification record. */
 export type BeginAcceptanceResult =
   | { readonly kind: 'created' }
-  | { readonly kind: 'exists'; readonly record: NotificationRecord & { readonly accept_lease_expires_at?: number } };
+  | {
+      readonly kind: 'exists';
+      readonly record: NotificationRecord & { readonly accept_lease_expires_at?: number };
+      /** Its only route as stored, when that route's success went unwritten and its event shows it published. */
+      readonly publishedByEvent?: RouteRecord;
+    };
 
 /** Where a written route stands, as a resumed acceptance needs to know it. */
 export type RouteState = Pick<RouteRecord, 'status' | 'due_at' | 'stored_with_notification'>;
@@ -13,7 +19,11 @@ export type RouteState = Pick<RouteRecord, 'status' | 'due_at' | 'stored_with_no
 /** The attributes of a route that never change: what the route indexes carry. */
 export type RouteRef = RouteAddress & Pick<RouteRecord, 'user_id' | 'channel' | 'device_session_id'>;
 
-/** Durable notifications and routes. Every state change is conditional on the state it expects. */
+/**
+ * Durable notifications and routes. Every state change is conditional on the state it expects.
+ * Every read returns records as they stand (core/route/effectiveStatus.ts): a route whose success
+ * went unwritten reads as published, and its notification as accepted, when its event is stored.
+ */
 export interface NotificationStore {
   /**
    * Creates the record (state `accepting`, holding an acceptance lease) unless it exists. With
@@ -23,10 +33,17 @@ export interface NotificationStore {
    * separate route write and acceptance write of a notification with a single route.
    */
   beginAcceptance(record: NotificationRecord, leaseToken: string, leaseExpiresAt: number, onlyRoute?: RouteRecord): Promise<BeginAcceptanceResult>;
-  /** Whether a notification's only route (as built, before its first attempt) is best stored with it (a small notification) rather than apart. */
-  storesRouteWithNotification(record: NotificationRecord, route: RouteRecord): boolean;
-  /** Takes over an `accepting` record whose acceptance lease expired (a crashed acceptance). */
-  takeOverAcceptance(notificationId: string, leaseToken: string, leaseExpiresAt: number, now: number): Promise<boolean>;
+  /**
+   * Whether a notification's only route (as built, before its first attempt) is best stored with it
+   * (a small notification) rather than apart; `payloadInEvent`: it will be pushed at acceptance, so
+   * the item is written without the payload.
+   */
+  storesRouteWithNotification(record: NotificationRecord, route: RouteRecord, payloadInEvent?: boolean): boolean;
+  /**
+   * Takes over an `accepting` record whose acceptance lease expired (a crashed acceptance), storing
+   * `payload` in it if it was written without it.
+   */
+  takeOverAcceptance(notificationId: string, leaseToken: string, leaseExpiresAt: number, now: number, payload: Record<string, unknown>): Promise<boolean>;
   /**
    * Deletes a notification whose acceptance we hold and that turned out to have no one to notify
    * (every recipient deleted); conditional on still holding the acceptance lease.
@@ -64,8 +81,14 @@ export interface NotificationStore {
   /**
    * Records an attempt's outcome, conditional on still holding the lease. False = lost the race.
    * A terminal outcome of a route stored with its notification marks the acceptance complete too.
+   * `payload`: the notification's, stored with an outcome other than published if its item lacks it.
    */
-  completeRoute(route: RouteRecord, leaseToken: string, outcome: AttemptOutcome, now: number): Promise<boolean>;
+  completeRoute(route: RouteRecord, leaseToken: string, outcome: AttemptOutcome, now: number, payload?: Record<string, unknown>): Promise<boolean>;
+  /**
+   * Writes the published status an event proves for a route whose success went unwritten, before
+   * that event is deleted (a purge); false when the route is not waiting on this event.
+   */
+  recordPublishedByEvent(evidence: RouteEvidence & { readonly user_id: string }, now: number): Promise<boolean>;
   /** Dead-letters a route whose every attempt started but whose last lease expired unfinished. */
   deadLetterCrashedRoute(route: RouteRecord, now: number): Promise<boolean>;
   /**

@@ -67,6 +67,12 @@ export interface NotificationRecord {
    * (an answer or a delete lost, a crash, a duplicate delivery) is a redelivery, not a duplicate.
    */
   readonly source_message_id?: string;
+  /**
+   * Set when the stored item does not hold the payload: the notification's only route, stored with
+   * it, is pushed at acceptance, and its event holds the payload (the item stays small, and it is
+   * rewritten only if that attempt does not publish, which stores the payload then).
+   */
+  readonly payload_in_event?: true;
 }
 
 /** One per-recipient, per-channel delivery of a notification. */

@@ -12,7 +12,7 @@ import { DynamoRejectionStore } from '../adapters/DynamoRejectionStore.ts';
 import { DynamoUserStates } from '../adapters/DynamoUserStates.ts';
 import { DynamoRecipientThrottle } from '../adapters/DynamoRecipientThrottle.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
-import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
+import { loadServiceConfig, numberEnv, requireEnv, streamsTableOption } from './shared/config.ts';
 import { invocationSummary, logInvocationSummary } from './shared/invocationSummary.ts';
 import { receiveCountOf, redeliverAfter } from './shared/redeliverAfter.ts';
 import { countMetric, countMetricsFlush, logger, traced, traceInvocation } from './shared/observability.ts';
@@ -20,7 +20,7 @@ import { eventBufferFromEnv } from './shared/pushFromEnv.ts';
 import { forgetPushOutcomes, pushDispatcherFromEnv, routeAttempts } from './shared/routeAttempts.ts';
 
 const config = loadServiceConfig();
-const store = new DynamoNotificationStore(traced(documentClient()), { tableName: config.tableName, retentionMs: config.retentionMs });
+const store = new DynamoNotificationStore(traced(documentClient()), { tableName: config.tableName, retentionMs: config.retentionMs, ...streamsTableOption() });
 /** Intents with at most this many push routes get their first push attempt here (0: none do). */
 const firstPushAttemptMaxRoutes = numberEnv('FIRST_PUSH_ATTEMPT_MAX_ROUTES', 0);
 const firstPushAttemptLeaseMs = numberEnv('LEASE_MS', 20_000);
@@ -49,14 +49,11 @@ const acceptIntent = new AcceptIntent(
 /** Accept's first push attempt: deliver's attempt code, and the event buffer it shares with it (stream heads). */
 function firstPushAttemptDeps() {
   const streams = eventBufferFromEnv(config.tableName);
+  const push = pushDispatcherFromEnv(config.tableName, streams);
   return {
     streams,
-    deliverer: routeAttempts({
-      store,
-      retryPolicy: config.retryPolicy,
-      leaseMs: firstPushAttemptLeaseMs,
-      dispatchers: { push: pushDispatcherFromEnv(config.tableName, streams) },
-    }),
+    push,
+    deliverer: routeAttempts({ store, retryPolicy: config.retryPolicy, leaseMs: firstPushAttemptLeaseMs, dispatchers: { push } }),
   };
 }
 const processor = new BatchProcessor(EventType.SQS);

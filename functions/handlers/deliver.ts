@@ -8,7 +8,7 @@ import { documentClient, sesClient, sqsClient } from '../adapters/awsClients.ts'
 import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts';
 import { SesEmailSender } from '../adapters/SesEmailSender.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
-import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
+import { loadServiceConfig, numberEnv, requireEnv, streamsTableOption } from './shared/config.ts';
 import { logInvocationSummary } from './shared/invocationSummary.ts';
 import { countMetric, countMetricsFlush, logger, traced, traceInvocation } from './shared/observability.ts';
 import { pushConfigured } from './shared/pushFromEnv.ts';
@@ -17,7 +17,7 @@ import { forgetPushOutcomes, pushDispatcherFromEnv, routeAttempts } from './shar
 const config = loadServiceConfig();
 const routeQueue = new SqsRouteQueue(traced(sqsClient()), requireEnv('ROUTE_QUEUE_URL'));
 const deliverRoute = routeAttempts({
-  store: new DynamoNotificationStore(traced(documentClient()), { tableName: config.tableName, retentionMs: config.retentionMs }),
+  store: new DynamoNotificationStore(traced(documentClient()), { tableName: config.tableName, retentionMs: config.retentionMs, ...streamsTableOption() }),
   retryPolicy: config.retryPolicy,
   leaseMs: numberEnv('LEASE_MS', 20_000),
   dispatchers: {

@@ -10,7 +10,7 @@ import { systemClock } from '../core/types.ts';
 import { documentClient } from '../adapters/awsClients.ts';
 import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts';
 import { DynamoUserStates } from '../adapters/DynamoUserStates.ts';
-import { numberEnv, requireEnv } from './shared/config.ts';
+import { numberEnv, requireEnv, streamsTableOption } from './shared/config.ts';
 import { receiveCountOf, redeliverAfter } from './shared/redeliverAfter.ts';
 import { countMetric, countMetricsFlush, logger, traced, traceInvocation } from './shared/observability.ts';
 import { connectionRegistryFromEnv, connectionSenderFromEnv, eventBufferFromEnv, pushConfigured } from './shared/pushFromEnv.ts';
@@ -24,7 +24,7 @@ const applyLifecycleEvent = new ApplyLifecycleEvent(
   },
   {
     users: new DynamoUserStates(traced(documentClient()), tableName),
-    routes: new DynamoNotificationStore(traced(documentClient()), { tableName, retentionMs: numberEnv('RETENTION_DAYS', 30) * 86_400_000 }),
+    routes: new DynamoNotificationStore(traced(documentClient()), { tableName, retentionMs: numberEnv('RETENTION_DAYS', 30) * 86_400_000, ...streamsTableOption() }),
     // An email-only service has no streams to purge or sessions to end.
     ...(pushConfigured()
       ? { push: { buffer: eventBufferFromEnv(tableName), sessions: new SessionInvalidator({ registry: connectionRegistryFromEnv(), sender: connectionSenderFromEnv() }) } }

@@ -5,7 +5,7 @@ import { systemClock } from '../core/types.ts';
 import { documentClient, sqsClient } from '../adapters/awsClients.ts';
 import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
-import { loadServiceConfig, numberEnv, requireEnv } from './shared/config.ts';
+import { loadServiceConfig, numberEnv, requireEnv, streamsTableOption } from './shared/config.ts';
 import { countMetric, countMetricsFlush, logger, traced, traceInvocation } from './shared/observability.ts';
 
 const config = loadServiceConfig();
@@ -17,7 +17,7 @@ const sweep = new SweepDueRoutes(
     limitPerShard: numberEnv('SWEEP_LIMIT_PER_SHARD', 200),
   },
   {
-    store: new DynamoNotificationStore(traced(documentClient()), { tableName: config.tableName, retentionMs: config.retentionMs }),
+    store: new DynamoNotificationStore(traced(documentClient()), { tableName: config.tableName, retentionMs: config.retentionMs, ...streamsTableOption() }),
     routeQueue: new SqsRouteQueue(traced(sqsClient()), requireEnv('ROUTE_QUEUE_URL')),
     clock: systemClock,
   },

@@ -197,6 +197,11 @@ export class PushGateway extends Construct {
     if (grantee instanceof HeraldFunction) this.acknowledgeConnectionWildcard(grantee);
   }
 
+  /** Reading events by key (BatchGetItem): a route pushed at acceptance is published when its event is stored. */
+  public grantReadEvents(grantee: IGrantable): void {
+    this.streamsTable.grant(grantee, 'dynamodb:BatchGetItem');
+  }
+
   /** What the lifecycle function needs: purge streams, end sessions. */
   public grantPurge(grantee: IGrantable): void {
     this.streamsTable.grant(grantee, 'dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem');

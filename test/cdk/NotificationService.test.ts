@@ -182,7 +182,7 @@ describe('NotificationService: functions and IAM', () => {
     expect(actions(policyStatements(service.sweeperFunction))).not.toContain('ses:SendEmail');
   });
 
-  it('gives accept what a first push attempt needs, and none of it when first push attempts are off', () => {
+  it('gives accept what a first push attempt needs, and with first push attempts off only what answers a duplicate (reading events by key)', () => {
     const env = resources[logicalId(service.acceptFunction)]!.Properties['Environment']['Variables'];
     expect(env).toMatchObject({ FIRST_PUSH_ATTEMPT_MAX_ROUTES: '10', LEASE_MS: '20000', FRESHNESS_SECONDS: '86400' });
     expect(Object.keys(env)).toEqual(expect.arrayContaining(['STREAMS_TABLE', 'CONNECTIONS_TABLE', 'WEBSOCKET_CALLBACK_URL']));
@@ -191,8 +191,12 @@ describe('NotificationService: functions and IAM', () => {
     const offResources = off.template.toJSON().Resources as typeof resources;
     const offEnv = offResources[logicalId(off.stack.service.acceptFunction, off.stack)]!.Properties['Environment']['Variables'];
     expect(offEnv['FIRST_PUSH_ATTEMPT_MAX_ROUTES']).toBe('0');
-    expect(offEnv['STREAMS_TABLE']).toBeUndefined();
+    // The streams table stays named, read by key only: an earlier first push's event shows its route published.
+    expect(offEnv['STREAMS_TABLE']).toEqual({ Ref: logicalId(off.stack.service.push!.streamsTable, off.stack) });
+    expect(offEnv['CONNECTIONS_TABLE']).toBeUndefined();
     const offStatements = policyStatements(off.stack.service.acceptFunction, { stack: off.stack, resources: offResources });
+    const onStreams = offStatements.filter((st) => JSON.stringify(st.Resource).includes(logicalId(off.stack.service.push!.streamsTable, off.stack)));
+    expect(onStreams.flatMap((st) => [st.Action].flat())).toEqual(['dynamodb:BatchGetItem']);
     expect(actions(offStatements)).not.toContain('execute-api:ManageConnections');
     // DeleteItem on the notifications table only: the connections table grant is gone.
     const offDeletes = offStatements.filter((st) => [st.Action].flat().includes('dynamodb:DeleteItem'));

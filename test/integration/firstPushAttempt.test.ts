@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { itemBytes } from '../../functions/adapters/itemSize.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DynamoEventBuffer } from '../../functions/adapters/DynamoEventBuffer.ts';
 import { DynamoUserStates } from '../../functions/adapters/DynamoUserStates.ts';
@@ -11,7 +13,7 @@ import { PushDispatcher } from '../../functions/core/push/PushDispatcher.ts';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
 import type { ChannelDispatcher } from '../../functions/core/ports.ts';
 import { systemClock } from '../../functions/core/types.ts';
-import { connectionRegistry, connectionSender, documents, eventBuffer, functionLogLines, intent, mailbox, outputs, recipientThrottle, rejections, sendIntent, sqs, store, uid, waitFor } from './support.ts';
+import { connectionRegistry, connectionSender, documents, eventBuffer, functionLogLines, intent, mailbox, notificationItems, outputs, recipientThrottle, rejections, retentionMs, sendIntent, sqs, store, uid, waitFor } from './support.ts';
 import { closeAllClients, connectAs } from './wsClient.ts';
 
 const catalog = (JSON.parse(readFileSync('test/fixtures/herald.test.json', 'utf8')) as { catalog: Catalog }).catalog;
@@ -64,6 +66,42 @@ describe('first push attempt in accept (the deployed handlers)', () => {
     expect(await mailbox(`${user}@example.com`)).toHaveLength(1);
   });
 
+  it('writes a published single-recipient push once: its item keeps no payload and no completion, and every reader sees it published', async () => {
+    // Prepare: one connected user; a 1 KiB payload (larger than the item could hold with a route that is rewritten).
+    const user = uid('once');
+    const client = await connectAs(user, 'phone');
+    const text = 'x'.repeat(1024);
+    const sent = intent('chat.message', { user_id: user }, { text });
+    const id = notificationIdFor('tests', sent.idempotency_key);
+
+    // Act
+    await sendIntent(sent);
+    const frame = await client.waitForFrame('event');
+
+    // Assess: one item for notification and route, under 1 KB, as the acceptance wrote it (still
+    // `accepting`, the route leased); the payload only in the event, which is kept as long as the notification.
+    expect(frame).toMatchObject({ notification_id: id, payload: { text } });
+    const route = await publishedRoutes(id, 1);
+    expect(route[0]).toMatchObject({ status: 'published', attempts: 1, stored_with_notification: true, published_at: Date.parse(frame['published_at'] as string) });
+    // Its payload read from the event.
+    expect(await store.getNotification(id)).toMatchObject({ state: 'accepted', payload_in_event: true, payload: { text } });
+    const items = await notificationItems(id);
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ state: 'accepting', status: 'pending', lease_token: expect.any(String) });
+    expect(items[0]!['payload']).toBeUndefined();
+    expect(itemBytes(items[0]!)).toBeLessThan(1024);
+    const { Item: event } = await documents.send(new GetCommand({ TableName: streamsTable, Key: { pk: `S#${user}`, sk: `E#${String(frame['position']).padStart(15, '0')}` } }));
+    expect(event!['expires_at']).toBe(Math.ceil(((items[0]!['accepted_at'] as number) + retentionMs) / 1000));
+
+    // Act: the producer sends the same intent again (a new intake message).
+    await sendIntent(sent);
+
+    // Assess: answered as a duplicate from the event (no takeover, nothing written, nothing sent).
+    await waitFor('the duplicate answered', async () => functionLogLines(id).some((line) => (line['duplicate'] as string[] | undefined)?.includes(id)));
+    expect(await notificationItems(id)).toEqual(items);
+    expect(client.events()).toHaveLength(1);
+  });
+
   it('sends a fan-out with more push routes than the limit (10) through the route queue', async () => {
     const users = Array.from({ length: 11 }, (_, i) => uid(`wide${i}`));
     const sent = { ...intent('ping', { user_id: users[0]! }, { n: 1 }), audience: { kind: 'users', recipients: users.map((user_id) => ({ user_id })) } };
@@ -83,7 +121,7 @@ describe('first push attempt in accept (the deployed handlers)', () => {
 describe('first push attempt in accept, run here against the real tables, queue and deliver function: stream positions and failures', () => {
   const buffer = new DynamoEventBuffer(documents, { streamsTable, notificationsTable: outputs.tableName });
   const push = new PushDispatcher(
-    { freshnessMs: 86_400_000 },
+    { freshnessMs: 86_400_000, retentionMs },
     {
       buffer,
       registry: connectionRegistry,
@@ -99,7 +137,7 @@ describe('first push attempt in accept, run here against the real tables, queue 
     );
     return new AcceptIntent(
       { catalog, limits: { maxPayloadBytes: 30_720 }, defaultMaxAttempts: 3, acceptanceLeaseMs: leases.acceptanceMs, dueShards: 8, firstPushAttempt: { maxRoutes: 10, leaseMs: leases.attemptMs } },
-      { store, users: new DynamoUserStates(documents, outputs.tableName), rejections, routeQueue: new SqsRouteQueue(sqs, outputs.routeQueueUrl), clock: systemClock, deliverer, streams: buffer, throttle: recipientThrottle },
+      { store, users: new DynamoUserStates(documents, outputs.tableName), rejections, routeQueue: new SqsRouteQueue(sqs, outputs.routeQueueUrl), clock: systemClock, deliverer, streams: buffer, throttle: recipientThrottle, push },
     );
   }
   const message = (body: unknown) => ({ id: uid('msg'), sentAt: Date.now(), body: JSON.stringify(body) });
@@ -176,10 +214,10 @@ describe('first push attempt in accept, run here against the real tables, queue 
     expect(client.events()).toHaveLength(1);
   });
 
-  it('recovers from a crash in the middle of a first attempt: the intake retry resumes and deliver publishes once the lease runs out', async () => {
-    // Prepare: accept appends the event and then dies before completing the route (the event is in
-    // the stream and on the socket; the route is still leased, attempt 1 counted).
-    const user = uid('crash');
+  it('takes a crash after the event is stored as published: the event says so, and the intake retry writes nothing and posts the stored event again', async () => {
+    // Prepare: accept stores and sends the event, then dies before anything else (nothing more
+    // would be written anyway: a published first push leaves its success to its event).
+    const user = uid('crashlate');
     const client = await connectAs(user, 'phone');
     const crashing: ChannelDispatcher = {
       dispatch: async (notification, route, token) => {
@@ -189,10 +227,43 @@ describe('first push attempt in accept, run here against the real tables, queue 
     };
     const sent = intent('chat.message', { user_id: user }, { text: 'once' });
     const id = notificationIdFor('tests', sent.idempotency_key);
+    const intake = message(sent);
+    await expect(acceptWith(crashing, { acceptanceMs: 300, attemptMs: 3_000 }).handle(intake)).rejects.toThrow('execution environment died');
+    const [item] = await notificationItems(id);
+    expect(item).toMatchObject({ state: 'accepting', status: 'pending', attempts: 1, stream_position: 1, payload_in_event: true });
+    expect(item!['payload']).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 400));
+
+    // Act: SQS hands the same intake message back.
+    const again = await acceptWith(push, { acceptanceMs: 60_000, attemptMs: 60_000 }).handle(intake);
+
+    // Assess: read as it stands, the notification is accepted and its route published at the
+    // event's time; the retry answers it as a redelivery without taking the acceptance over or
+    // writing anything, and posts the stored event again (the crash may have come before the post).
+    expect(again).toEqual({ kind: 'redelivered', notificationId: id });
+    expect(await store.getNotification(id)).toMatchObject({ state: 'accepted' });
+    const events = await eventBuffer.readAfter(user, 0, 10, Date.now());
+    expect(events).toHaveLength(1);
+    expect(await store.getRoute(id, `push:${user}`)).toMatchObject({ status: 'published', published_at: events[0]!.published_at, attempts: 1, stream_position: 1 });
+    expect((await notificationItems(id))[0]).toEqual(item);
+    const frames = await waitFor('the event posted again', async () => (client.events().length === 2 ? client.events() : undefined));
+    expect(frames.map((f) => f['position'])).toEqual([1, 1]);
+  });
+
+  it('recovers from a crash before the event is stored: the retry stores the payload, and deliver publishes once the lease runs out', async () => {
+    // Prepare: accept dies in its first attempt before appending (the route is leased, attempt 1
+    // counted; the item has no payload: the event was to hold it).
+    const user = uid('crash');
+    const client = await connectAs(user, 'phone');
+    const crashing: ChannelDispatcher = { dispatch: () => Promise.reject(new Error('injected: execution environment died before the push')) };
+    const sent = intent('chat.message', { user_id: user }, { text: 'once' });
+    const id = notificationIdFor('tests', sent.idempotency_key);
     await expect(acceptWith(crashing, { acceptanceMs: 300, attemptMs: 3_000 }).handle(message(sent))).rejects.toThrow('execution environment died');
-    expect(await store.getNotification(id)).toMatchObject({ state: 'accepting' });
+    expect(await store.getNotification(id)).toMatchObject({ state: 'accepting', payload_in_event: true });
+    // Neither in the item nor in an event.
+    expect((await store.getNotification(id))!.payload).toBeUndefined();
     const crashed = await store.getRoute(id, `push:${user}`);
-    expect(crashed).toMatchObject({ status: 'pending', attempts: 1, stream_position: 1 });
+    expect(crashed).toMatchObject({ status: 'pending', attempts: 1 });
     // Watched by the acceptance only: no due time, in neither index.
     expect(crashed!.due_at).toBeUndefined();
     expect((await store.listOpenRoutesOfUser(user, 10)).routes).toEqual([]);
@@ -201,12 +272,11 @@ describe('first push attempt in accept, run here against the real tables, queue 
     // Act: SQS hands the intake message back (run here again, with the real push).
     const resumed = await acceptWith(push, { acceptanceMs: 60_000, attemptMs: 60_000 }).handle(message(sent));
 
-    // Assess: the resumed acceptance attempts nothing itself, gives the route a due time back (the
-    // sweeper and a user deletion see it again) and enqueues it; deliver waits out the crashed
-    // lease, re-sends the same event (same position) and publishes on attempt 2.
+    // Assess: the resumed acceptance attempts nothing itself, stores the payload, gives the route a
+    // due time back (the sweeper and a user deletion see it again) and enqueues it; deliver waits
+    // out the crashed lease and publishes on attempt 2, from the payload now stored.
     expect(resumed).toMatchObject({ kind: 'accepted', resumed: true, attemptedHere: 0 });
-    // (The crashed lease runs 3 s from the crash, about half a second ago here: deliver cannot have
-    // published it yet, even on a slow box.)
+    expect(await store.getNotification(id)).toMatchObject({ state: 'accepted', payload: { text: 'once' } });
     const watched = await store.getRoute(id, `push:${user}`);
     expect(watched).toMatchObject({ status: 'pending', due_at: expect.toSatisfy((at: number) => at > crashed!.updated_at) });
     expect((await store.listOpenRoutesOfUser(user, 10)).routes).toEqual([expect.objectContaining({ notification_id: id })]);
@@ -214,13 +284,8 @@ describe('first push attempt in accept, run here against the real tables, queue 
       const r = await store.getRoute(id, `push:${user}`);
       return r?.status === 'published' ? r : undefined;
     }, 30_000);
-    expect(route).toMatchObject({ attempts: 2, stream_position: 1 });
-    expect((await eventBuffer.getHead(user))?.position).toBe(1);
-    const events = await waitFor('the re-sent frame', async () => {
-      const frames = client.events();
-      return frames.length === 2 ? frames : undefined;
-    });
-    // The same event twice on the live socket (at-least-once on the wire); one position, which the SDK de-duplicates by cursor.
-    expect(events.map((f) => f['position'])).toEqual([1, 1]);
+    expect(route).toMatchObject({ attempts: 2 });
+    const frame = await client.waitForFrame('event');
+    expect(frame).toMatchObject({ notification_id: id, position: 1, payload: { text: 'once' } });
   });
 });

@@ -17,6 +17,7 @@ import {
   faults,
   functionLogLines,
   intent,
+  notificationItems,
   outputs,
   rejections,
   seedNotification,
@@ -73,6 +74,28 @@ async function publishPush(userId: string) {
 }
 
 describe('user.deleted', () => {
+  it('writes the status of a push published by its event before purging the stream: the route stays published', async () => {
+    // Prepare: a single-recipient push published at acceptance, which wrote nothing after storing the event.
+    const user = uid('byevent');
+    const published = await publishPush(user);
+    const id = published.notification_id;
+    expect((await notificationItems(id))[0]).toMatchObject({ status: 'pending', state: 'accepting' });
+
+    // Act
+    await putLifecycle({ event_type: 'user.deleted', user_id: user, occurred_at_ms: Date.now() });
+
+    // Assess: the event is gone, and the route's item now says what the event said.
+    await waitFor('the stream purged', async () => (await eventBuffer.getHead(user)) === undefined && (await eventBuffer.readAfter(user, 0, 10, Date.now())).length === 0);
+    const [item] = await waitFor('the route written published', async () => {
+      const items = await notificationItems(id);
+      return items[0]?.['status'] === 'published' ? items : undefined;
+    });
+    expect(item).toMatchObject({ status: 'published', state: 'accepted', published_at: published.published_at, terminal_at: published.published_at });
+    expect(item!['lease_token']).toBeUndefined();
+    expect(await store.getRoute(id, published.route_id)).toMatchObject({ status: 'published', published_at: published.published_at });
+    expect(await store.getNotification(id)).toMatchObject({ state: 'accepted' });
+  });
+
   it('cancels pending email and push routes, ends both sessions, purges the stream and refuses new intents', async () => {
     // Prepare: two live sockets, one published event (a cursor), and pending email + push routes.
     const user = uid('deleted');

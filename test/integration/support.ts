@@ -41,8 +41,8 @@ export const outputs = {
   connectionsTableName: endpoints.outputs['HeraldConnectionsTableName']!,
 };
 
-const retentionMs = 30 * 86_400_000;
-export const store = new DynamoNotificationStore(documents, { tableName: outputs.tableName, retentionMs });
+export const retentionMs = 30 * 86_400_000;
+export const store = new DynamoNotificationStore(documents, { tableName: outputs.tableName, retentionMs, streamsTable: outputs.streamsTableName });
 export const rejections = new DynamoRejectionStore(documents, { tableName: outputs.tableName, retentionMs });
 /** The push event buffer as the handlers configure it (one per test file: its appends keep recent heads). */
 export const eventBuffer = new DynamoEventBuffer(documents, { streamsTable: outputs.streamsTableName, notificationsTable: outputs.tableName });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { OperationCount, RequestLedger } from '../../functions/adapters/requestAccounting.ts';
 import { costPerRoute, deviceMonthCost } from '../../bench/costModel.ts';
 import { writesPlatformLogLines } from '../../local/OfflineStack.ts';
-import { BUFFERED_EVENT_STORED_DAYS, DYNAMODB_ITEM_OVERHEAD_BYTES, LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, PROVISIONED_UTILISATION, XRAY_SAMPLED_FRACTION } from '../../bench/prices.ts';
+import { BUFFERED_EVENT_STORED_DAYS, DYNAMODB_ITEM_OVERHEAD_BYTES, LAMBDA_PLATFORM_LOG_BYTES_PER_INVOCATION, PRICES, PROVISIONED_UTILISATION, XRAY_SAMPLED_FRACTION, xraySampledFraction } from '../../bench/prices.ts';
 
 function count(fields: Partial<OperationCount>): OperationCount {
   return { requests: 0, failed: 0, readUnits: 0, writeUnits: 0, indexWriteUnits: 0, estimatedWriteUnits: 0, billedUnits: 0, payloadBytes: 0, emptyReceives: 0, ...fields };
@@ -20,6 +20,42 @@ const functions: Record<string, RequestLedger> = {
     'apigateway.PostToConnection': count({ requests: 2, billedUnits: 2, payloadBytes: 600 }),
   },
 };
+
+describe('costPerRoute with storage read back and CPU-scaled durations', () => {
+  const base = {
+    routes: 4,
+    producer: {},
+    eventSources: {},
+    functions: {},
+  };
+
+  it('prices storage from the measured byte-days, per route', () => {
+    const cost = costPerRoute({ ...base, usage: {}, storedByteDays: 4 * 1_000 * 30 });
+    const storage = cost.lines.find((l) => l.charge.startsWith('DynamoDB storage (notifications, routes and events'))!;
+    // 1,000 bytes kept 30 days per route.
+    expect(storage.usdPerMillion).toBeCloseTo((1_000 * 30 / 1e9 / 30.4) * PRICES.dynamodbStorageGbMonth.usd * 1e6, 9);
+  });
+
+  it('prices Lambda duration from the vCPU-share estimate when there is one, else from local wall time', () => {
+    const use = { invocations: 4, billedDurationMs: 40, memorySize: 256, logBytes: 0, traced: false };
+    const wall = costPerRoute({ ...base, usage: { f: use } });
+    const scaled = costPerRoute({ ...base, usage: { f: { ...use, lambdaBilledDurationMs: 160 } } });
+    expect(wall.units.lambdaGbSeconds).toBeCloseTo((40 / 1000) * 0.25 / 4, 12);
+    expect(scaled.units.lambdaGbSeconds).toBeCloseTo((160 / 1000) * 0.25 / 4, 12);
+  });
+});
+
+describe('xraySampledFraction', () => {
+  it.each([
+    [0.5, 1],
+    [1, 1],
+    [50, (1 + 0.05 * 49) / 50],
+    [1_000, (1 + 0.05 * 999) / 1_000],
+    [undefined, 0.05],
+  ])('at %s requests a second records %f of them (a reservoir of 1/s, then 5 %%)', (rate, fraction) => {
+    expect(xraySampledFraction(rate)).toBeCloseTo(fraction, 12);
+  });
+});
 
 describe('costPerRoute', () => {
   const cost = costPerRoute({

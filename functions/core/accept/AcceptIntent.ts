@@ -4,7 +4,7 @@ import { REJECTION_RAW_BODY_BYTES } from '../constants.ts';
 import type { DeliverRoute, DeliveryDecision } from '../deliver/DeliverRoute.ts';
 import { AcceptanceInProgressError, ConfigurationError } from '../errors.ts';
 import { validateIntent, type IntentLimits, type InvalidIntent } from '../intent/validateIntent.ts';
-import type { BeginAcceptanceResult, NotificationStore, RejectionStore, RouteQueue, RouteState } from '../ports.ts';
+import type { BeginAcceptanceResult, ChannelDispatcher, NotificationStore, RejectionStore, RouteQueue, RouteState } from '../ports.ts';
 import type { UserStateStore } from '../lifecycle/lifecyclePorts.ts';
 import type { EventBuffer } from '../push/pushPorts.ts';
 import type { StreamHead } from '../push/pushTypes.ts';
@@ -52,6 +52,11 @@ export interface AcceptIntentDeps {
   readonly streams?: Pick<EventBuffer, 'getHead'>;
   /** Per-type recipient throttles (catalog `throttle`); required when a catalog entry has one. */
   readonly throttle?: RecipientThrottle;
+  /**
+   * The push channel, to send a stored event again to the user's live connections: a redelivered
+   * intake message whose first push was published by its event may have stopped before posting it.
+   */
+  readonly push?: ChannelDispatcher;
 }
 
 /** An intake message as the handler sees it. */
@@ -142,7 +147,9 @@ export class AcceptIntent {
     const fresh = buildRoutes(notificationId, recipients, entry.channels, maxAttempts, now, this.config.dueShards);
     // A throttled type's routes wait for the throttle's answer, which needs the acceptance begun
     // first (its time decides the window): they are not stored with the notification.
-    const storeTogether = record.route_count === 1 && entry.throttle === undefined && this.deps.store.storesRouteWithNotification(record, fresh[0]!);
+    // A route pushed here is written without the payload (its event holds it), so only the rest must fit.
+    const pushedHere = fresh[0]?.channel === 'push' && this.firstAttemptLimit() >= 1;
+    const storeTogether = record.route_count === 1 && entry.throttle === undefined && this.deps.store.storesRouteWithNotification(record, fresh[0]!, pushedHere);
     // One round trip: the deleted-user check, the stream heads (only a fresh acceptance uses them)
     // and any other notification's write go out together. Nearly every intent has a live
     // recipient, so the write is rarely wasted; when it is, it is taken back before the intent is refused.
@@ -190,11 +197,15 @@ export class AcceptIntent {
           notification_type: intent.notification_type,
         });
       }
+      // Accepted as it stands: also when its only route was pushed here and published, which is
+      // not written (the store reads it from the route's event).
       if (existing.state === 'accepted') {
-        return existing.source_message_id === message.id ? { kind: 'redelivered', notificationId } : { kind: 'duplicate', notificationId };
+        if (existing.source_message_id !== message.id) return { kind: 'duplicate', notificationId };
+        if (begun.publishedByEvent !== undefined) await this.postAgain(record, begun.publishedByEvent);
+        return { kind: 'redelivered', notificationId };
       }
       // A previous acceptance stopped halfway: take over once its lease has expired.
-      if (!(await this.deps.store.takeOverAcceptance(notificationId, leaseToken, leaseExpiresAt, now))) {
+      if (!(await this.deps.store.takeOverAcceptance(notificationId, leaseToken, leaseExpiresAt, now, record.payload))) {
         throw new AcceptanceInProgressError(notificationId, existing.accept_lease_expires_at === undefined ? undefined : existing.accept_lease_expires_at - now);
       }
       held.lease = { notificationId, token: leaseToken };
@@ -230,6 +241,18 @@ export class AcceptIntent {
   }
 
   /**
+   * The same intake message again, after a first push that wrote nothing after storing its event:
+   * SQS redelivers a message whose invocation failed or crashed — possibly between storing the
+   * event and posting it. Posting it again (the same event, found at its position) keeps a live
+   * client from waiting for its next resume; a client drops a frame it already has by its cursor.
+   */
+  private async postAgain(notification: NotificationRecord, route: RouteRecord): Promise<void> {
+    // Best effort: the event is stored, so a client that misses it gets it when it next resumes;
+    // failing here would only send the message round again (and to the dead-letter queue at last).
+    await this.deps.push?.dispatch(notification, route, route.lease_token!).catch(() => undefined);
+  }
+
+  /**
    * The live recipients of a throttled type whose window (the one the notification's acceptance
    * time falls in) is full; each asks once per user, whatever its channels and device sessions.
    */
@@ -255,7 +278,7 @@ export class AcceptIntent {
     if (begun.kind === 'exists') {
       const existing = begun.record;
       if (existing.state !== 'accepting' || existing.content_hash !== record.content_hash) return;
-      if (!(await store.takeOverAcceptance(id, leaseToken, leaseExpiresAt, now))) return;
+      if (!(await store.takeOverAcceptance(id, leaseToken, leaseExpiresAt, now, record.payload))) return;
       const routes = await store.listRoutes(id);
       if (routes.length > 0) return this.cancelRoutesOfDeletedUsers(id, routes, leaseToken, now);
     }

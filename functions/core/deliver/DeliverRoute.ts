@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RetryPolicy } from '../backoff/computeBackoff.ts';
 import { DispatchError } from '../errors.ts';
 import type { ChannelDispatcher, NotificationStore } from '../ports.ts';
+import { successMayGoUnwritten } from '../route/effectiveStatus.ts';
 import { decideOutcome, refuseLease, type AttemptOutcome } from '../route/routeTransitions.ts';
 import type { Channel, Clock, DeliveryMessage, FailureClassification, NotificationRecord, RouteRecord } from '../types.ts';
 
@@ -74,10 +75,19 @@ export class DeliverRoute {
     const { store, clock } = this.deps;
     const result = notification === undefined
       ? failure('notification_missing', `notification ${route.notification_id} does not exist`, false)
-      : await this.dispatch(notification, route, token);
+      : notification.payload === undefined
+        ? // Only a route pushed at acceptance has its payload in its event alone, and it is never
+          // delivered from the queue before a failure or a takeover stores the payload (see completeRoute).
+          failure('notification_missing', `notification ${route.notification_id} has no stored payload`, false)
+        : await this.dispatch(notification, route, token);
     const finishedAt = clock.now();
     const outcome = decideOutcome(route, result, finishedAt, this.config.retryPolicy, this.deps.random);
-    const recorded = await store.completeRoute(route, token, outcome, finishedAt);
+    // A first push at acceptance that published writes nothing more: its stored event says so
+    // (core/route/effectiveStatus.ts). Any other outcome is written, with the payload if its item lacks it.
+    const firstAtAcceptance = successMayGoUnwritten(route);
+    const unwritten = outcome.status === 'published' && firstAtAcceptance;
+    const payload = firstAtAcceptance ? notification?.payload : undefined;
+    const recorded = unwritten || (await store.completeRoute(route, token, outcome, finishedAt, payload));
     this.deps.onAttempt?.({ ...(notification ? { notification } : {}), route, outcome, recorded });
     if (!recorded) return { kind: 'done', reason: 'lost_race', route };
     if (outcome.status === 'failed') return { kind: 'retry_after', delayMs: outcome.backoffMs, reason: 'backoff', route };

@@ -68,7 +68,10 @@ export class ApplyLifecycleEvent {
         await users.markDeleted(event.user_id, event.occurred_at_ms, now + this.config.deletedUserRetentionMs);
         cancelled = await this.cancelOpenRoutes(event.user_id, 'user.deleted', () => true, remainingMs);
         connectionsClosed = await this.endSessions(event.user_id, { reason: 'user.deleted' });
-        bufferItemsPurged = (await this.deps.push?.buffer.purge(event.user_id)) ?? 0;
+        // A published route whose only record is its event gets its status written first: it stays answerable.
+        bufferItemsPurged = (await this.deps.push?.buffer.purge(event.user_id, async (evidence) => {
+          await Promise.all(evidence.map((e) => this.deps.routes.recordPublishedByEvent({ ...e, user_id: event.user_id }, now)));
+        })) ?? 0;
         break;
       case 'user.blocked':
         cancelled = await this.cancelOpenRoutes(event.user_id, 'user.blocked', () => true, remainingMs);

@@ -1,5 +1,6 @@
 import { DispatchError } from '../errors.ts';
 import type { ChannelDispatcher } from '../ports.ts';
+import { successMayGoUnwritten } from '../route/effectiveStatus.ts';
 import type { Clock, NotificationRecord, RouteRecord } from '../types.ts';
 import { eventBody, serialiseFrame } from './frames.ts';
 import { ConnectionGoneError, FrameTooLargeError, type ConnectionRegistry, type ConnectionSender, type EventBuffer } from './pushPorts.ts';
@@ -10,6 +11,8 @@ export const CONNECT_GRACE_MS = 10_000;
 export interface PushDispatcherConfig {
   /** How long events stay replayable (the freshness window). */
   readonly freshnessMs: number;
+  /** How long notifications are kept: an event that is the only record of its route's success is kept as long. */
+  readonly retentionMs: number;
 }
 
 /** What one push attempt did, for logs and metrics. */
@@ -61,6 +64,7 @@ export class PushDispatcher implements ChannelDispatcher {
           ...(route.device_session_id !== undefined ? { device_session_id: route.device_session_id } : {}),
           published_at: now,
           expires_at_ms: now + this.config.freshnessMs,
+          ...(successMayGoUnwritten(route) ? { keep_until_ms: notification.accepted_at + this.config.retentionMs } : {}),
         },
       });
     } catch (error) {

@@ -1,3 +1,4 @@
+import type { RouteEvidence } from '../route/effectiveStatus.ts';
 import type { RouteAddress } from '../types.ts';
 import type { ConnectionRecord, StreamEvent, StreamHead } from './pushTypes.ts';
 
@@ -25,8 +26,11 @@ export interface EventBuffer {
   tail(userId: string, now: number): Promise<StreamHead>;
   /** Unexpired events with position > `after`, in position order, at most `limit`. */
   readAfter(userId: string, after: number, limit: number, now: number): Promise<StreamEvent[]>;
-  /** Deletes the user's stream head and every buffered event; the next append starts a new epoch. Returns items deleted. */
-  purge(userId: string): Promise<number>;
+  /**
+   * Deletes the user's stream head and every buffered event; the next append starts a new epoch.
+   * Events that are the only record of their route's success go to `beforeDelete` first. Returns items deleted.
+   */
+  purge(userId: string, beforeDelete?: (evidence: readonly RouteEvidence[]) => Promise<void>): Promise<number>;
 }
 
 /** Live connections by user. */

@@ -14,6 +14,12 @@ export interface StreamEvent {
   readonly published_at: number;
   /** Epoch ms after which the event is outside the freshness window. */
   readonly expires_at_ms: number;
+  /**
+   * Epoch ms until which the event is kept though outside the window: it is the only record that
+   * its route was published (a first push at acceptance, core/route/effectiveStatus.ts), so it
+   * stays as long as its notification does.
+   */
+  readonly keep_until_ms?: number;
 }
 
 /** The head of a user's stream: its epoch and the last position assigned. */

@@ -62,3 +62,12 @@ export function loadServiceConfig(): ServiceConfig {
 }
 
 export { numberEnv };
+
+/**
+ * The event buffer's table for the notification store, where the stack has push (STREAMS_TABLE):
+ * a route pushed at acceptance is published when its event is stored (core/route/effectiveStatus.ts).
+ */
+export function streamsTableOption(): { streamsTable?: string } {
+  const table = process.env['STREAMS_TABLE'];
+  return table ? { streamsTable: table } : {};
+}

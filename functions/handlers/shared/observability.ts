@@ -2,6 +2,7 @@ import { LogFormatter, Logger, LogItem } from '@aws-lambda-powertools/logger';
 import type { LogAttributes, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
+import { Console } from 'node:console';
 
 /**
  * Powertools' structure without the fields every line of a function would repeat (function name,
@@ -66,9 +67,8 @@ const pendingCounts = new Map<string, { dimensions: Record<string, string>; valu
 
 /**
  * Adds to a count with its own low-cardinality dimension set (ids never go in dimensions). Counts
- * are summed during the invocation and written by {@link flushCountMetrics} as one EMF blob per
- * dimension set: a batch of ten routes logs a handful of blobs, not one per route and counter
- * (CloudWatch Logs bills every byte ingested).
+ * are summed during the invocation and written by {@link flushCountMetrics} in as few EMF blobs as
+ * the dimension sets allow (CloudWatch Logs bills every byte ingested).
  */
 export function countMetric(name: string, dimensions: Record<string, string>, value = 1): void {
   const key = JSON.stringify(Object.entries(dimensions).sort(([a], [b]) => a.localeCompare(b)));
@@ -80,14 +80,49 @@ export function countMetric(name: string, dimensions: Record<string, string>, va
   pending.values.set(name, (pending.values.get(name) ?? 0) + value);
 }
 
-/** Writes the counts gathered so far, one EMF blob per dimension set. */
+/** An EMF document as Powertools serialises it: `_aws` with its metric directives, and the dimension and metric values at the root. */
+type EmfDocument = { _aws: { Timestamp: number; CloudWatchMetrics: unknown[] } } & Record<string, unknown>;
+
+/** Writes to stdout as Powertools does (not through the console Lambda rewrites when its log format is JSON). */
+const emfOutput = new Console({ stdout: process.stdout, stderr: process.stderr });
+
+/**
+ * Writes the counts gathered so far. Each dimension set is serialised by Powertools (its format, its
+ * default `service` dimension) and then merged into one document with the others wherever their
+ * root members agree: an EMF document may carry several metric directives, each with its own
+ * dimension sets and metrics, reading their values from the shared root (CloudWatch "Specification:
+ * Embedded metric format", `CloudWatchMetrics` is an array of MetricDirective objects). Sets that
+ * disagree on a dimension's value (two `result`s, say) or name the same metric go in documents of
+ * their own. A published push logged two documents, 640 bytes; it now logs one.
+ */
 export function flushCountMetrics(): void {
+  const documents: EmfDocument[] = [];
   for (const { dimensions, values } of pendingCounts.values()) {
     metrics.addDimensions(dimensions);
     for (const [name, value] of values) metrics.addMetric(name, 'Count', value);
-    metrics.publishStoredMetrics();
+    const serialised = metrics.serializeMetrics() as unknown as EmfDocument;
+    metrics.clearMetrics();
+    metrics.clearDimensions();
+    const into = documents.find((document) => mergeable(document, serialised));
+    if (into === undefined) {
+      documents.push(serialised);
+    } else {
+      const { _aws: aws, ...members } = serialised;
+      into._aws.CloudWatchMetrics.push(...aws.CloudWatchMetrics);
+      Object.assign(into, members);
+    }
   }
   pendingCounts.clear();
+  for (const document of documents) emfOutput.log(JSON.stringify(document));
+}
+
+/** Whether every root member the two documents share has the same value (metric values never do: a metric is named once per document). */
+function mergeable(document: EmfDocument, other: EmfDocument): boolean {
+  for (const [member, value] of Object.entries(other)) {
+    if (member === '_aws') continue;
+    if (member in document && (document[member] !== value || typeof value === 'number')) return false;
+  }
+  return true;
 }
 
 /** Middy middleware: flush the invocation's counts when it ends, however it ends. */

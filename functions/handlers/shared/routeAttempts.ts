@@ -29,7 +29,7 @@ export function routeAttempts(options: {
 /** The push channel from the environment (STREAMS_TABLE, CONNECTIONS_TABLE, WEBSOCKET_CALLBACK_URL). */
 export function pushDispatcherFromEnv(notificationsTable: string, buffer: EventBuffer = eventBufferFromEnv(notificationsTable)): PushDispatcher {
   return new PushDispatcher(
-    { freshnessMs: numberEnv('FRESHNESS_SECONDS', 86_400) * 1000 },
+    { freshnessMs: numberEnv('FRESHNESS_SECONDS', 86_400) * 1000, retentionMs: numberEnv('RETENTION_DAYS', 30) * 86_400_000 },
     {
       buffer,
       registry: connectionRegistryFromEnv(),
