@@ -88,14 +88,19 @@ describe('structured logs and metrics of the real handlers', () => {
     const emf = functionLog().filter((l) => l['_aws']?.CloudWatchMetrics);
     const publish = emf.find((l) => l['RoutePublishAttempts'] === 1 && l['notification_type'] === 'welcome' && l['result'] === 'published');
     expect(publish).toBeDefined();
-    expect(publish!['_aws'].CloudWatchMetrics[0]).toMatchObject({ Namespace: 'Herald', Metrics: [{ Name: 'RoutePublishAttempts', Unit: 'Count' }] });
-    expect(publish!['_aws'].CloudWatchMetrics[0].Dimensions[0].sort()).toEqual(['channel', 'notification_type', 'result', 'service'].sort());
+    // A document carries one directive per dimension set; each metric is read with its directive's dimensions.
+    type Directive = { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] };
+    const directiveOf = (blob: Record<string, any>, metric: string) => (blob['_aws'].CloudWatchMetrics as Directive[]).find((d) => d.Metrics.some((m) => m.Name === metric))!;
+    expect(directiveOf(publish!, 'RoutePublishAttempts')).toMatchObject({ Namespace: 'Herald', Metrics: [{ Name: 'RoutePublishAttempts', Unit: 'Count' }] });
+    expect(directiveOf(publish!, 'RoutePublishAttempts').Dimensions[0]!.sort()).toEqual(['channel', 'notification_type', 'result', 'service'].sort());
     const rejected = emf.find((l) => l['IntentsRejected'] === 1);
-    expect(rejected!['_aws'].CloudWatchMetrics[0].Dimensions[0].sort()).toEqual(['reason', 'service']);
+    expect(directiveOf(rejected!, 'IntentsRejected').Dimensions[0]!.sort()).toEqual(['reason', 'service']);
     expect(emf.some((l) => l['RoutePublishedTotal'] === 1)).toBe(true);
     for (const blob of emf) {
-      for (const dimension of blob['_aws'].CloudWatchMetrics[0].Dimensions.flat() as string[]) {
-        expect(['service', 'channel', 'notification_type', 'result', 'classification', 'reason', 'event_type']).toContain(dimension);
+      for (const directive of blob['_aws'].CloudWatchMetrics as Directive[]) {
+        for (const dimension of directive.Dimensions.flat()) {
+          expect(['service', 'channel', 'notification_type', 'result', 'classification', 'reason', 'event_type', 'route', 'status']).toContain(dimension);
+        }
       }
     }
   });
