@@ -8,6 +8,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { existsSync, readFileSync } from 'node:fs';
 import { DynamoNotificationStore } from '../functions/adapters/DynamoNotificationStore.ts';
 import { DynamoRejectionStore } from '../functions/adapters/DynamoRejectionStore.ts';
+import { DynamoUserStates } from '../functions/adapters/DynamoUserStates.ts';
 import type { OfflineEndpoints } from '../local/OfflineStack.ts';
 import { CliError, EXIT } from './output.ts';
 
@@ -21,6 +22,8 @@ export interface HeraldTarget {
   readonly secrets: SecretsManagerClient;
   readonly store: DynamoNotificationStore;
   readonly rejections: DynamoRejectionStore;
+  /** Users' lifecycle state and notification preferences. */
+  readonly users: DynamoUserStates;
   readonly websocketUrl?: string;
   /** Local only: the HS256 key of the offline stack. */
   readonly localTokenSecret?: string;
@@ -47,6 +50,7 @@ export async function resolveTarget(options: { endpoints?: string; stack?: strin
       secrets: new SecretsManagerClient(config),
       store: new DynamoNotificationStore(documents, { tableName: outputs['HeraldTableName']!, retentionMs: RETENTION_MS, ...streamsTable(outputs) }),
       rejections: new DynamoRejectionStore(documents, { tableName: outputs['HeraldTableName']!, retentionMs: RETENTION_MS }),
+      users: new DynamoUserStates(documents, outputs['HeraldTableName']!),
       ...(outputs['HeraldWebSocketUrl'] ? { websocketUrl: outputs['HeraldWebSocketUrl'] } : {}),
     };
   }
@@ -68,6 +72,7 @@ export async function resolveTarget(options: { endpoints?: string; stack?: strin
     secrets: new SecretsManagerClient({ ...config, endpoint: endpoints.events }),
     store: new DynamoNotificationStore(documents, { tableName, retentionMs: RETENTION_MS, ...streamsTable(endpoints.outputs) }),
     rejections: new DynamoRejectionStore(documents, { tableName, retentionMs: RETENTION_MS }),
+    users: new DynamoUserStates(documents, tableName),
     ...(endpoints.websocket ? { websocketUrl: endpoints.websocket } : {}),
     ...(tokenSecret ? { localTokenSecret: tokenSecret } : {}),
   };

@@ -9,7 +9,8 @@ import { validateIntentBeforeSending } from '../functions/core/intent/validateIn
 import { notificationIdFor } from '../functions/core/route/identifiers.ts';
 import { SqsRouteQueue } from '../functions/adapters/SqsRouteQueue.ts';
 import { sqsSafeJson } from '../functions/adapters/sqsSafeJson.ts';
-import { deliveryMessageFor } from '../functions/core/types.ts';
+import { CHANNELS, deliveryMessageFor, type Channel } from '../functions/core/types.ts';
+import { validatePreferences, withChannel, withTypeChannel, type UserPreferences } from '../functions/core/preferences/preferences.ts';
 import { resolveTarget, type HeraldTarget } from './HeraldTarget.ts';
 import { TailConnectError, tailUser } from './tailUser.ts';
 import { verifyDeployment } from './verifyDeployment.ts';
@@ -37,6 +38,7 @@ Commands:
   verify         prove a deployment works end to end (run it right after cdk deploy)
   token          mint a connection token for a user and device session
   tail           connect as a user and print their events as they arrive
+  preferences    show or change what a user receives (types and channels turned off or on)
 
 Run \`herald <command> --help\` for examples.${COMMON}`,
   send: `herald send — send a notification intent to the intake queue
@@ -132,6 +134,19 @@ in order; reconnects are noted on stderr. --count counts events so delivered.
 For people: one line per event (#position kind payload; replayed ones marked; positions of other
 device sessions' events named), other frames by type. With --json: every frame exactly as
 received, one per line (after a reconnect a replay may repeat an event; the count does not).${COMMON}`,
+  preferences: `herald preferences — show or change a user's notification preferences
+
+  herald preferences get --user u-42
+  herald preferences set --user u-42 --type digest --channel email --off     (one type on one channel)
+  herald preferences set --user u-42 --channel email --off                   (a whole channel; required types stay on)
+  herald preferences set --user u-42 --file preferences.json                 (replace them all)
+
+A preferences document: {"channels":{"email":false},"types":{"digest":{"email":true}}} (docs/preferences.md).
+The catalog decides what a choice means: a type's required channels are delivered whatever is chosen,
+an opt-in type (default "off") only to users who turned it on. The CLI checks the document's shape;
+it does not know the catalog, so a choice for a type the catalog lacks is stored and has no effect.
+A change applies to intents accepted from about a second later. A deleted user has none (exit 4).
+Options: --user <id>  --type <t> --channel <push|email> --on | --off  |  --file <preferences.json>${COMMON}`,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -153,6 +168,7 @@ async function main(argv: string[]): Promise<number> {
         day: { type: 'string' }, limit: { type: 'string' }, channel: { type: 'string' }, 'extra-attempts': { type: 'string' },
         'reset-attempts': { type: 'boolean' }, ttl: { type: 'string' }, secret: { type: 'string' }, cursor: { type: 'string' },
         count: { type: 'string' }, timeout: { type: 'string' }, wait: { type: 'boolean' }, token: { type: 'string' },
+        on: { type: 'boolean' }, off: { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -190,6 +206,8 @@ async function main(argv: string[]): Promise<number> {
       return token(target, values, emit);
     case 'tail':
       return tail(target, values, positionals, json);
+    case 'preferences':
+      return preferences(target, values, positionals, emit);
   }
   return EXIT.usage;
 }
@@ -320,6 +338,66 @@ async function status(target: HeraldTarget, values: Values, positionals: string[
     );
   });
   return EXIT.ok;
+}
+
+async function preferences(target: HeraldTarget, values: Values, positionals: string[], emit: Emit): Promise<number> {
+  const [action] = positionals;
+  const user = values['user'];
+  if ((action !== 'get' && action !== 'set') || typeof user !== 'string' || user === '') throw new CliError('preferences needs get or set, and --user <id>', EXIT.usage);
+  const show = (stored: { preferences: UserPreferences; updatedAt?: number }) =>
+    emit({ user_id: user, preferences: stored.preferences, ...(stored.updatedAt !== undefined ? { updated_at: stored.updatedAt } : {}) }, () => {
+      const rows = [
+        ...Object.entries(stored.preferences.channels ?? {}).map(([channel, on]) => ({ type: '(every type)', channel, receives: on ? 'yes' : 'no' })),
+        ...Object.entries(stored.preferences.types ?? {}).flatMap(([type, byChannel]) => Object.entries(byChannel).map(([channel, on]) => ({ type, channel, receives: on ? 'yes' : 'no' }))),
+      ];
+      if (rows.length === 0) console.log(`${user} has made no choices: every type as the catalog sets it`);
+      else printTable(rows, ['type', 'channel', 'receives']);
+      if (stored.updatedAt !== undefined) console.log(`set ${iso(stored.updatedAt)}`);
+    });
+  if (action === 'get') {
+    const stored = await target.users.getPreferences(user);
+    if (stored.deleted) throw new CliError(`user ${user} is deleted (user.deleted): Herald keeps no preferences for them`, EXIT.invalidInput);
+    show(stored);
+    return EXIT.ok;
+  }
+  const change = preferenceChange(values);
+  // Read, change, write conditional on the version read: a concurrent change (the app's API) is never lost.
+  for (let attempt = 1; attempt <= 5; attempt += 1) {
+    const current = await target.users.getPreferences(user);
+    if (current.deleted) throw new CliError(`user ${user} is deleted (user.deleted): preferences cannot be set`, EXIT.invalidInput);
+    const next = change(current.preferences);
+    const checked = validatePreferences(next);
+    if (!checked.ok) throw new CliError(`preferences are invalid: ${checked.message}`, EXIT.invalidInput);
+    const now = Date.now();
+    const outcome = await target.users.putPreferences(user, checked.preferences, now, current.updatedAt ?? 0);
+    if (outcome === 'deleted') throw new CliError(`user ${user} is deleted (user.deleted): preferences cannot be set`, EXIT.invalidInput);
+    if (outcome === 'stored') {
+      show({ preferences: checked.preferences, updatedAt: now });
+      return EXIT.ok;
+    }
+  }
+  throw new CliError(`the preferences of ${user} kept changing while being set; try again`, EXIT.failure);
+}
+
+/** What `preferences set` asks for: a whole document (--file), or one choice (--channel with --on/--off, and --type for one type). */
+function preferenceChange(values: Values): (current: UserPreferences) => unknown {
+  if (typeof values['file'] === 'string') {
+    if (values['type'] !== undefined || values['channel'] !== undefined) throw new CliError('give --file, or --channel [--type] with --on/--off, not both', EXIT.usage);
+    const text = readIntentFile(values['file']);
+    let document: unknown;
+    try {
+      document = JSON.parse(text);
+    } catch (error) {
+      throw new CliError(`--file ${values['file']} is not JSON: ${(error as Error).message}`, EXIT.invalidInput);
+    }
+    return () => document;
+  }
+  const channel = values['channel'];
+  if (typeof channel !== 'string' || !CHANNELS.includes(channel as Channel)) throw new CliError(`--channel must be one of ${CHANNELS.join(', ')}`, EXIT.usage);
+  if ((values['on'] === true) === (values['off'] === true)) throw new CliError('say --on or --off', EXIT.usage);
+  const on = values['on'] === true;
+  const type = values['type'];
+  return typeof type === 'string' ? (current) => withTypeChannel(current, type, channel as Channel, on) : (current) => withChannel(current, channel as Channel, on);
 }
 
 async function rejections(target: HeraldTarget, values: Values, emit: Emit): Promise<number> {

@@ -17,6 +17,7 @@ import { DEAD_LETTERS_INDEX, DUE_INDEX, OPEN_BY_USER_INDEX, ROUTE_INDEX_ATTRIBUT
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { HeraldFunction, SYSTEM_LOG_LEVELS, type SystemLogLevelName } from './parts/HeraldFunction.ts';
 import { Monitoring } from './parts/Monitoring.ts';
+import { AppApi } from './parts/AppApi.ts';
 import { PushGateway, type ConnectionAuthProps } from './parts/PushGateway.ts';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { deadLetterQueue, QueueWithDeadLetters } from './parts/QueueWithDeadLetters.ts';
@@ -241,6 +242,8 @@ export class NotificationService extends Construct {
   public readonly sweeperFunction: HeraldFunction;
   /** The WebSocket side; undefined when the service is email-only (`push: false`). */
   public readonly push: PushGateway | undefined;
+  /** The HTTP API for apps (preferences), with push: it takes the WebSocket's access tokens. */
+  public readonly appApi: AppApi | undefined;
   public readonly lifecycleFunction: HeraldFunction;
   /** Lifecycle events from the bus, consumed by the lifecycle function. */
   public readonly lifecycleQueue: Queue;
@@ -538,7 +541,15 @@ export class NotificationService extends Construct {
       targets: [new SqsQueue(this.lifecycleQueue, { deadLetterQueue: this.busDeadLetterQueue, retryAttempts: 8, maxEventAge: Duration.hours(24) })],
     });
 
-    const pushFunctions = this.push ? [this.push.authorizerFunction, this.push.connectionFunction] : [];
+    this.appApi = this.push === undefined ? undefined : new AppApi(this, 'App', {
+      table: this.table,
+      tokenEnvironment: this.push.tokenEnvironment,
+      ...(this.push.tokenSecret ? { tokenSecret: this.push.tokenSecret } : {}),
+      environment: { TABLE_NAME: this.table.tableName, ...powertoolsEnvironment },
+      functionDefaults,
+    });
+
+    const pushFunctions = this.push ? [this.push.authorizerFunction, this.push.connectionFunction, ...(this.appApi ? [this.appApi.apiFunction] : [])] : [];
     const functions = [this.acceptFunction, this.lifecycleFunction, this.deliverFunction, this.sweeperFunction, ...pushFunctions];
     for (const fn of functions) {
       // Active and PassThrough tracing both write segments (PassThrough: for sampled upstream requests).
@@ -587,6 +598,7 @@ export class NotificationService extends Construct {
       output('WebSocketUrl', this.push.url, 'Clients connect here with ?token=<JWT>');
       output('ConnectionsTableName', this.push.connectionsTable.tableName, 'Live WebSocket connections by user');
       output('StreamsTableName', this.push.streamsTable.tableName, 'Per-user event buffer');
+      if (this.appApi) output('HttpApiUrl', this.appApi.url, 'The app API (GET/PUT /v1/preferences) with Authorization: Bearer <the WebSocket token>');
       if (this.push.tokenSecret) output('TokenSecretArn', this.push.tokenSecret.secretArn, 'HS256 key for connection tokens');
     }
   }

@@ -15,6 +15,7 @@ import { LOCAL_ACCOUNT, LOCAL_REGION, resolveValue, type LocalResourceValues } f
 import { SqsEventSource } from './SqsEventSource.ts';
 import { DemoServer } from './DemoServer.ts';
 import { WebSocketGateway, type GatewayLimits, type GatewayRoute } from './WebSocketGateway.ts';
+import { HttpApiGateway, type HttpApiRoute } from './HttpApiGateway.ts';
 import { randomBytes } from 'node:crypto';
 import { AdminServer } from './AdminServer.ts';
 import { attachRequestAccounting, mergeLedgers, type RequestLedger } from '../functions/adapters/requestAccounting.ts';
@@ -45,6 +46,8 @@ export interface OfflinePorts {
   readonly gateway: number;
   /** The demo page. */
   readonly demo: number;
+  /** The HTTP API for apps (preferences). */
+  readonly httpApi: number;
 }
 
 export const DEFAULT_PORTS: OfflinePorts = {
@@ -60,11 +63,14 @@ export const DEFAULT_PORTS: OfflinePorts = {
   gateway: 4591,
   demo: 4592,
   connectionsProxy: 4593,
+  httpApi: 4594,
 };
 
 
 /** Stand-in for the WebSocket API id; URLs built on it are rewritten to the local gateway. */
 const LOCAL_API_ID = 'localwsapi';
+/** Stand-in for the HTTP API id (in its events' requestContext). */
+const LOCAL_HTTP_API_ID = 'localhttpapi';
 
 export interface OfflineStackOptions {
   /** `cdk synth` output directory. */
@@ -130,6 +136,8 @@ export interface OfflineEndpoints {
   readonly websocket?: string;
   /** The @connections management API base URL (what `WEBSOCKET_CALLBACK_URL` points to); absent without push. */
   readonly websocketCallback?: string;
+  /** The HTTP API for apps (preferences), when the stack has one. */
+  readonly httpApi?: string;
   /** The demo page, when enabled. */
   readonly demo?: string;
   /** Secret values by logical id (local only: the generated token-signing key among them). */
@@ -174,6 +182,7 @@ export class OfflineStack {
   /** Secrets by logical id: the AWSCURRENT value, and the AWSPREVIOUS one after a PutSecretValue. */
   private readonly secrets = new Map<string, { arn: string; value: string; previous?: string; version: number }>();
   private gateway?: WebSocketGateway;
+  private httpApi?: HttpApiGateway;
   private demo?: DemoServer;
   private readonly schedules: { logicalId: string; fn: LocalFunction; expression: string }[] = [];
   private logStream?: WriteStream;
@@ -284,6 +293,8 @@ export class OfflineStack {
       await this.bus.listen(ports.events);
       this.gateway = this.createGateway();
       if (this.gateway) await this.gateway.listen(ports.gateway);
+      this.httpApi = this.createHttpApi();
+      if (this.httpApi) await this.httpApi.listen(ports.httpApi);
       this.wireSchedules();
       this.wireEventSources();
 
@@ -318,6 +329,7 @@ export class OfflineStack {
         ...(this.gateway
           ? { websocket, websocketCallback: this.localUrl(`https://${LOCAL_API_ID}.execute-api.${LOCAL_REGION}.amazonaws.com/${this.stageName()}`) }
           : {}),
+        ...(this.httpApi ? { httpApi: `http://127.0.0.1:${ports.httpApi}` } : {}),
         secrets: Object.fromEntries([...this.secrets].map(([id, s]) => [id, s.value])),
         outputs,
         functions: Object.fromEntries([...this.functions.keys()].map((id) => [id, id])),
@@ -335,6 +347,7 @@ export class OfflineStack {
     await Promise.allSettled(this.eventSources.map((s) => s.stop()));
     await this.demo?.close();
     await this.gateway?.close();
+    await this.httpApi?.close();
     await this.bus?.close();
     await Promise.allSettled([...this.asyncInvokers.values()].map((i) => i.close()));
     await this.admin?.close();
@@ -735,6 +748,48 @@ export class OfflineStack {
     return new WebSocketGateway({ apiId: LOCAL_API_ID, stageName: this.stageName(), routes }, this.log, this.options.gatewayLimits);
   }
 
+  /** The HTTP API of the template (one at most): its routes to local functions, its CORS configuration. */
+  private createHttpApi(): HttpApiGateway | undefined {
+    const template = this.stack.template;
+    const api = resourcesOfType(template, 'AWS::ApiGatewayV2::Api').find(([, r]) => r.Properties?.['ProtocolType'] === 'HTTP');
+    if (!api) return undefined;
+    const [apiLogicalId, apiResource] = api;
+    const routes: HttpApiRoute[] = [];
+    for (const [id, route] of resourcesOfType(template, 'AWS::ApiGatewayV2::Route')) {
+      const p = route.Properties ?? {};
+      if ((p['ApiId'] as { Ref?: string } | undefined)?.Ref !== apiLogicalId) continue;
+      const integrationId = JSON.stringify(p['Target']).match(/"Ref":"([A-Za-z0-9]+)"/)?.[1];
+      const uri = integrationId ? template.Resources[integrationId]?.Properties?.['IntegrationUri'] : undefined;
+      const fnId = JSON.stringify(uri).match(/"Fn::GetAtt":\["([A-Za-z0-9]+)","Arn"\]/)?.[1];
+      const fn = fnId ? this.functions.get(fnId) : undefined;
+      if (!fn) {
+        this.log(`[offline] HTTP route ${id}: integration is not a template function; skipped`);
+        continue;
+      }
+      routes.push({ routeKey: String(p['RouteKey']), fn });
+    }
+    const cors = apiResource.Properties?.['CorsConfiguration'] as Record<string, unknown> | undefined;
+    const list = (value: unknown) => (Array.isArray(value) ? value.map(String) : []);
+    return new HttpApiGateway(
+      {
+        apiId: LOCAL_HTTP_API_ID,
+        routes,
+        ...(cors
+          ? {
+              cors: {
+                allowOrigins: list(cors['AllowOrigins']),
+                allowMethods: list(cors['AllowMethods']),
+                allowHeaders: list(cors['AllowHeaders']),
+                exposeHeaders: list(cors['ExposeHeaders']),
+                ...(typeof cors['MaxAge'] === 'number' ? { maxAge: cors['MaxAge'] } : {}),
+              },
+            }
+          : {}),
+      },
+      this.log,
+    );
+  }
+
   private resourceValues(): LocalResourceValues {
     return {
       ref: (id) =>
@@ -753,6 +808,8 @@ export class OfflineStack {
         if (bus && attribute === 'Arn') return `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/${bus}`;
         if (bus && attribute === 'Name') return bus;
         if (this.functions.has(id) && attribute === 'Arn') return `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${id}`;
+        const resource = this.stack.template.Resources[id];
+        if (resource?.Type === 'AWS::ApiGatewayV2::Api' && resource.Properties?.['ProtocolType'] === 'HTTP' && attribute === 'ApiEndpoint') return `http://127.0.0.1:${this.ports.httpApi}`;
         return undefined;
       },
     };

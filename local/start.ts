@@ -124,6 +124,7 @@ herald: offline stack running
   EventBridge         ${endpoints.events}
   admin               ${endpoints.admin}
   WebSocket           ${endpoints.websocket ? `${endpoints.websocket}?token=<JWT>` : 'none: push is off ("push": false)'}
+  app API (HTTP)      ${endpoints.httpApi ? `${endpoints.httpApi}/v1/preferences  (Authorization: Bearer <JWT>)` : 'none: push is off ("push": false)'}
   demo page           ${endpoints.demo ?? (endpoints.websocket ? 'n/a (the catalog has no push-only type)' : 'n/a (no push)')}
   demo token (u-42)   ${demoToken ?? (endpoints.websocket ? 'n/a (tokens are verified with a JWKS)' : 'n/a (no push)')}
   intake queue        ${endpoints.outputs['HeraldIntakeQueueUrl']}

@@ -1,11 +1,16 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { UserStateStore } from '../core/lifecycle/lifecyclePorts.ts';
+import type { RecipientState, UserStateStore } from '../core/lifecycle/lifecyclePorts.ts';
+import type { UserPreferences } from '../core/preferences/preferences.ts';
 import { userStateKey } from './dynamoKeys.ts';
 import { batchGetAll } from './batchGetAll.ts';
 import { Coalescer } from './Coalescer.ts';
 
-/** One item per user (`U#<user>` / `LIFECYCLE`) in the notifications table. */
+/**
+ * One item per user (`U#<user>` / `LIFECYCLE`) in the notifications table: what the lifecycle
+ * service applied and remembers (a deletion), and the user's notification preferences (JSON text) —
+ * together, so that acceptance reads both in the one BatchGetItem it makes per batch of recipients.
+ */
 export class DynamoUserStates implements UserStateStore {
   public constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -17,7 +22,8 @@ export class DynamoUserStates implements UserStateStore {
       new UpdateCommand({
         TableName: this.tableName,
         Key: userStateKey(userId),
-        UpdateExpression: 'SET user_id = :user, deleted_at = :at, deleted_until = :until, expires_at = :ttl',
+        // A deleted user's preferences go with them.
+        UpdateExpression: 'SET user_id = :user, deleted_at = :at, deleted_until = :until, expires_at = :ttl REMOVE preferences, preferences_updated_at',
         ExpressionAttributeValues: { ':user': userId, ':at': occurredAtMs, ':until': until, ':ttl': Math.ceil(until / 1000) },
       }),
     );
@@ -52,16 +58,76 @@ export class DynamoUserStates implements UserStateStore {
    * intents of one batch) share one BatchGetItem.
    */
   public async deletedAmong(userIds: readonly string[], now: number): Promise<Set<string>> {
-    const unique = [...new Set(userIds)];
-    const deletedUntil = await Promise.all(unique.map((userId) => this.deletedUntil.load(userId)));
-    return new Set(unique.filter((_, i) => deletedUntil[i] !== undefined && deletedUntil[i]! > now));
+    const states = await this.recipientStates(userIds, now);
+    return new Set([...states].filter(([, state]) => state.deleted).map(([userId]) => userId));
   }
 
-  private readonly deletedUntil = new Coalescer<string, number | undefined>(async (userIds) => {
-    const items = await batchGetAll(this.client, this.tableName, userIds.map(userStateKey), { projection: 'user_id, deleted_until' });
-    const found = new Map(items.map((item) => [item['user_id'] as string, item['deleted_until'] as number | undefined]));
+  public async recipientStates(userIds: readonly string[], now: number): Promise<Map<string, RecipientState>> {
+    const unique = [...new Set(userIds)];
+    const stored = await Promise.all(unique.map((userId) => this.stored.load(userId)));
+    return new Map(unique.map((userId, i) => {
+      const item = stored[i];
+      const deletedUntil = item?.['deleted_until'] as number | undefined;
+      const preferences = preferencesOf(item?.['preferences']);
+      return [userId, { deleted: deletedUntil !== undefined && deletedUntil > now, ...(preferences ? { preferences } : {}) }];
+    }));
+  }
+
+  /** Eventually consistent: a deletion or a preference change takes effect within about a second. */
+  private readonly stored = new Coalescer<string, Record<string, unknown> | undefined>(async (userIds) => {
+    const items = await batchGetAll(this.client, this.tableName, userIds.map(userStateKey), { projection: 'user_id, deleted_until, preferences' });
+    const found = new Map(items.map((item) => [item['user_id'] as string, item]));
     return new Map(userIds.map((userId) => [userId, found.get(userId)]));
   });
+
+  /** The user's preferences as stored (strongly consistent), and when they were last set. */
+  public async getPreferences(userId: string): Promise<{ preferences: UserPreferences; updatedAt?: number; deleted: boolean }> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: userStateKey(userId), ConsistentRead: true, ProjectionExpression: 'preferences, preferences_updated_at, deleted_until' }),
+    );
+    const deletedUntil = Item?.['deleted_until'] as number | undefined;
+    return {
+      preferences: preferencesOf(Item?.['preferences']) ?? {},
+      ...(Item?.['preferences_updated_at'] !== undefined ? { updatedAt: Item['preferences_updated_at'] as number } : {}),
+      deleted: deletedUntil !== undefined && deletedUntil > Date.now(),
+    };
+  }
+
+  /**
+   * Replaces the user's preferences (already validated), unless the user is deleted: false then.
+   * Conditional on the version read when `expectedUpdatedAt` is given (0: never set), so two
+   * read-modify-write changes cannot lose one another.
+   */
+  public async putPreferences(userId: string, preferences: UserPreferences, now: number, expectedUpdatedAt?: number): Promise<'stored' | 'deleted' | 'changed'> {
+    const versioned = expectedUpdatedAt === undefined ? '' : expectedUpdatedAt === 0 ? ' AND attribute_not_exists(preferences_updated_at)' : ' AND preferences_updated_at = :expected';
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: userStateKey(userId),
+          UpdateExpression: 'SET user_id = :user, preferences = :preferences, preferences_updated_at = :now',
+          ConditionExpression: `(attribute_not_exists(deleted_until) OR deleted_until <= :now)${versioned}`,
+          ExpressionAttributeValues: {
+            ':user': userId,
+            ':preferences': JSON.stringify(preferences),
+            ':now': now,
+            ...(expectedUpdatedAt !== undefined && expectedUpdatedAt !== 0 ? { ':expected': expectedUpdatedAt } : {}),
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return 'stored';
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const deletedUntil = error.Item?.['deleted_until']?.N;
+      return deletedUntil !== undefined && Number(deletedUntil) > now ? 'deleted' : 'changed';
+    }
+  }
+}
+
+/** Preferences are stored as JSON text (like payloads: no DynamoDB map rules to meet, no marshalling). */
+function preferencesOf(stored: unknown): UserPreferences | undefined {
+  return typeof stored === 'string' ? (JSON.parse(stored) as UserPreferences) : undefined;
 }
 
 const appliedAttribute = (eventKey: string) => `applied:${eventKey}`;

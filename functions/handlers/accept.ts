@@ -99,6 +99,10 @@ async function acceptRecord(record: SQSRecord): Promise<void> {
       invocationSummary.count('routes', result.routes);
       countMetric('IntentsAccepted', {});
       countMetric('RoutesCreated', {}, result.routes);
+      if (result.optedOut.length > 0) {
+        invocationSummary.count('opted_out', result.optedOut.length);
+        for (const channel of new Set(result.optedOut)) countMetric('RoutesOptedOut', { channel }, result.optedOut.filter((c) => c === channel).length);
+      }
       if (result.throttled > 0) {
         invocationSummary.count('throttled', result.throttled);
         countMetric('RoutesThrottled', { notification_type: result.notificationType }, result.throttled);

@@ -62,6 +62,8 @@ export class PushGateway extends Construct {
   public readonly connectionFunction: HeraldFunction;
   /** The HS256 secret, when tokens are verified with one. */
   public readonly tokenSecret?: ISecret;
+  /** How access tokens are verified (JWT_SECRET_ARN or JWKS_URL, JWT_ISSUER, JWT_AUDIENCE): the app API takes the same tokens. */
+  public readonly tokenEnvironment: Readonly<Record<string, string>>;
 
   public constructor(scope: Construct, id: string, props: PushGatewayProps) {
     super(scope, id);
@@ -116,6 +118,7 @@ export class PushGateway extends Construct {
       authEnvironment['JWT_SECRET_ARN'] = secret.secretArn;
     }
 
+    this.tokenEnvironment = authEnvironment;
     const functionDefaults = { removalPolicy: props.removalPolicy, logRetention: props.logRetention, tracing: props.tracing, logging: props.logging };
     this.authorizerFunction = new HeraldFunction(this, 'Authorizer', {
       ...functionDefaults,

@@ -149,7 +149,7 @@ describe('NotificationService: table', () => {
 describe('NotificationService: functions and IAM', () => {
   it('runs every function on nodejs24.x', () => {
     const functions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(functions.map((f) => f.Properties['Runtime'])).toEqual(Array(6).fill('nodejs24.x'));
+    expect(functions.map((f) => f.Properties['Runtime'])).toEqual(Array(7).fill('nodejs24.x'));
   });
 
   const actions = (statements: any[]) => statements.flatMap((s) => [s.Action].flat());
@@ -284,7 +284,7 @@ describe('NotificationService: event bus and schedule', () => {
       [
         'HeraldEventBusName', 'HeraldIntakeDeadLetterQueueUrl', 'HeraldIntakeQueueUrl', 'HeraldRouteDeadLetterQueueUrl', 'HeraldRouteQueueUrl',
         'HeraldTableName', 'HeraldWebSocketUrl', 'HeraldConnectionsTableName', 'HeraldStreamsTableName', 'HeraldTokenSecretArn',
-        'HeraldLifecycleDeadLetterQueueUrl', 'HeraldLifecycleQueueUrl', 'HeraldBusDeadLetterQueueUrl', 'HeraldEmailFrom', 'HeraldVerifyTypes',
+        'HeraldLifecycleDeadLetterQueueUrl', 'HeraldLifecycleQueueUrl', 'HeraldBusDeadLetterQueueUrl', 'HeraldEmailFrom', 'HeraldVerifyTypes', 'HeraldHttpApiUrl',
       ].sort(),
     );
   });
@@ -292,7 +292,8 @@ describe('NotificationService: event bus and schedule', () => {
 
 describe('NotificationService: WebSocket push', () => {
   const apiId = logicalId(service.push!.api);
-  const routeKeys = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route').map((r) => r.Properties['RouteKey']);
+  const webSocketApiId = Object.entries(resources).find(([, r]) => r.Type === 'AWS::ApiGatewayV2::Api' && r.Properties['ProtocolType'] === 'WEBSOCKET')![0];
+  const routeKeys = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route' && r.Properties['ApiId'].Ref === webSocketApiId).map((r) => r.Properties['RouteKey']);
 
   it('routes $connect, $disconnect, $default, resume and ping, selecting on the body\'s action', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET', RouteSelectionExpression: '$request.body.action' });
@@ -608,7 +609,7 @@ describe('NotificationService: AWS rules the template follows', () => {
   const heraldRoles = heraldFunctions(resources).map((f) => f.Properties['Role']['Fn::GetAtt'][0] as string);
 
   it('lets each function write logs to its own log group only (not AWSLambdaBasicExecutionRole, which allows every log group)', () => {
-    expect(heraldRoles).toHaveLength(6);
+    expect(heraldRoles).toHaveLength(7);
     for (const [id, role] of roles.filter(([id]) => heraldRoles.includes(id))) {
       expect(JSON.stringify(role.Properties['ManagedPolicyArns'] ?? [])).not.toContain('AWSLambdaBasicExecutionRole');
       const fn = heraldFunctions(resources).find((f) => f.Properties['Role']['Fn::GetAtt'][0] === id)!;
@@ -731,7 +732,7 @@ describe('NotificationService: email only (push: false, config/herald.email-only
   const json = Template.fromStack(emailOnly).toJSON() as { Resources: typeof resources; Outputs: Record<string, unknown> };
   const types = Object.values(json.Resources).map((r) => r.Type);
 
-  it('builds no WebSocket API, authorizer, token secret, connection function, connections or streams table', () => {
+  it('builds no WebSocket API, authorizer, token secret, connection function, connections or streams table, nor the app API (no tokens to take)', () => {
     expect(emailOnly.service.push).toBeUndefined();
     expect(types.filter((t) => t.startsWith('AWS::ApiGatewayV2::') || t === 'AWS::SecretsManager::Secret')).toEqual([]);
     expect(types.filter((t) => t === 'AWS::DynamoDB::Table')).toHaveLength(1);
@@ -763,5 +764,33 @@ describe('NotificationService: email only (push: false, config/herald.email-only
     expect(() => new NotificationService(stack, 'H', { catalog: emailOnlyConfig.catalog, emailFrom: 'a@example.com', push: false, firstPushAttemptMaxRoutes: 5 })).toThrow(
       'firstPushAttemptMaxRoutes needs push; with push: false leave it out',
     );
+  });
+});
+
+describe('NotificationService: the app API (HTTP)', () => {
+  const [apiId, api] = Object.entries(resources).find(([, r]) => r.Type === 'AWS::ApiGatewayV2::Api' && r.Properties['ProtocolType'] === 'HTTP')!;
+  const fnId = logicalId(service.appApi!.apiFunction);
+
+  it('routes GET and PUT /v1/preferences to the api function, payload format 2.0, with CORS for any origin and the headers a client sends', () => {
+    const routes = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route' && r.Properties['ApiId'].Ref === apiId);
+    expect(routes.map((r) => r.Properties['RouteKey']).sort()).toEqual(['GET /v1/preferences', 'PUT /v1/preferences']);
+    for (const route of routes) {
+      const integration = resources[route.Properties['Target']['Fn::Join'][1][1].Ref]!;
+      expect(integration.Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0', IntegrationUri: { 'Fn::GetAtt': [fnId, 'Arn'] } });
+      // No authorizer: the function verifies the token (an authorizer would be a second invocation).
+      expect(route.Properties['AuthorizationType'] ?? 'NONE').toBe('NONE');
+    }
+    expect(api.Properties['CorsConfiguration']).toEqual({
+      AllowOrigins: ['*'], AllowMethods: ['GET', 'PUT'], AllowHeaders: ['authorization', 'content-type', 'if-match'], ExposeHeaders: ['etag'], MaxAge: 3600,
+    });
+  });
+
+  it('gives the api function the token settings of the WebSocket, and only GetItem/UpdateItem on the table itself', () => {
+    const env = resources[fnId]!.Properties['Environment']['Variables'];
+    expect(Object.keys(env)).toEqual(expect.arrayContaining(['TABLE_NAME', 'JWT_SECRET_ARN']));
+    const statements = policyStatements(service.appApi!.apiFunction);
+    const dynamo = statements.filter((st: any) => JSON.stringify(st.Action).includes('dynamodb:'));
+    expect(dynamo).toEqual([{ Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [logicalId(service.table), 'Arn'] } }]);
+    expect(JSON.stringify(statements)).toContain('secretsmanager:GetSecretValue');
   });
 });

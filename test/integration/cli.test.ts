@@ -29,7 +29,7 @@ afterEach(async () => {
 afterAll(() => rmSync(intentFiles, { recursive: true, force: true }));
 
 describe('herald CLI', () => {
-  it.each(['send', 'status', 'rejections', 'dead-letters', 'dlq', 'redrive-queue', 'token', 'tail', 'verify'])('%s --help shows examples and exits 0', async (command) => {
+  it.each(['send', 'status', 'rejections', 'dead-letters', 'dlq', 'redrive-queue', 'token', 'tail', 'verify', 'preferences'])('%s --help shows examples and exits 0', async (command) => {
     const result = await herald(command, '--help');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`herald ${command}`);

@@ -27,7 +27,7 @@ describe('validateCatalog', () => {
     [{ a: { channels: ['push'], email } }, 'catalog entry "a": has an email template but no email channel'],
     [{ a: { channels: ['push'], maxAttempts: 0 } }, 'catalog entry "a": maxAttempts must be an integer from 1 to 50'],
     [{ ok: { channels: ['push'] }, b: { channels: ['push'], maxAttempts: 51 } }, 'catalog entry "b"'],
-    [{ a: { channels: ['push'], maxAttempt: 3 } }, 'catalog entry "a": unknown keys maxAttempt (an entry has channels, email, maxAttempts, throttle)'],
+    [{ a: { channels: ['push'], maxAttempt: 3 } }, 'catalog entry "a": unknown keys maxAttempt (an entry has channels, email, maxAttempts, throttle, preferences)'],
     [{ a: { channels: ['push'], throttle: 5 } }, 'catalog entry "a": throttle must be an object { limit, windowSeconds }'],
     [{ a: { channels: ['push'], throttle: { limit: 5, window: 60 } } }, 'catalog entry "a": throttle has unknown keys window'],
     [{ a: { channels: ['push'], throttle: { limit: 0, windowSeconds: 60 } } }, 'catalog entry "a": throttle.limit must be an integer from 1 to 100'],

@@ -5,7 +5,8 @@ import type { DeliverRoute, DeliveryDecision } from '../deliver/DeliverRoute.ts'
 import { AcceptanceInProgressError, ConfigurationError } from '../errors.ts';
 import { validateIntent, type IntentLimits, type InvalidIntent } from '../intent/validateIntent.ts';
 import type { BeginAcceptanceResult, ChannelDispatcher, NotificationStore, RejectionStore, RouteQueue, RouteState } from '../ports.ts';
-import type { UserStateStore } from '../lifecycle/lifecyclePorts.ts';
+import type { RecipientState, UserStateStore } from '../lifecycle/lifecyclePorts.ts';
+import { PREFERENCE_CANCEL_REASON, wantsRoute } from '../preferences/preferences.ts';
 import type { EventBuffer } from '../push/pushPorts.ts';
 import type { StreamHead } from '../push/pushTypes.ts';
 import { contentHashOf, notificationIdFor, routeIdFor } from '../route/identifiers.ts';
@@ -38,8 +39,11 @@ export interface AcceptIntentConfig {
 
 export interface AcceptIntentDeps {
   readonly store: NotificationStore;
-  /** Deleted users (lifecycle): intents for them are refused or their routes created cancelled. */
-  readonly users: Pick<UserStateStore, 'deletedAmong'>;
+  /**
+   * Recipients' states: deleted users (lifecycle) get no routes (the intent is refused, or their
+   * routes are created cancelled); a route a user's preferences turn off is created cancelled.
+   */
+  readonly users: Pick<UserStateStore, 'recipientStates'>;
   readonly rejections: RejectionStore;
   readonly routeQueue: RouteQueue;
   readonly clock: Clock;
@@ -76,6 +80,8 @@ export type AcceptResult =
       readonly attemptedHere: number;
       /** Routes created `cancelled` because their recipient's throttle window was full. */
       readonly throttled: number;
+      /** The channels of the routes created `cancelled` because their recipient turned them off (preferences). */
+      readonly optedOut: readonly RouteRecord['channel'][];
       readonly notificationType: string;
     }
   | { readonly kind: 'duplicate'; readonly notificationId: string }
@@ -150,18 +156,23 @@ export class AcceptIntent {
     // A route pushed here is written without the payload (its event holds it), so only the rest must fit.
     const pushedHere = fresh[0]?.channel === 'push' && this.firstAttemptLimit() >= 1;
     const storeTogether = record.route_count === 1 && entry.throttle === undefined && this.deps.store.storesRouteWithNotification(record, fresh[0]!, pushedHere);
-    // One round trip: the deleted-user check, the stream heads (only a fresh acceptance uses them)
-    // and any other notification's write go out together. Nearly every intent has a live
-    // recipient, so the write is rarely wasted; when it is, it is taken back before the intent is refused.
-    const [deleted, heads, begunApart] = await Promise.all([
-      this.deps.users.deletedAmong(recipients.map((r) => r.user_id), now),
+    // One round trip: the recipients' states (deleted? preferences?), the stream heads (only a fresh
+    // acceptance uses them) and any other notification's write go out together. Nearly every intent
+    // has a live recipient, so the write is rarely wasted; when it is, it is taken back before the intent is refused.
+    const [states, heads, begunApart] = await Promise.all([
+      this.deps.users.recipientStates(recipients.map((r) => r.user_id), now),
       this.streamHeadsOf(recipients, entry.channels),
       storeTogether ? undefined : this.deps.store.beginAcceptance(record, leaseToken, leaseExpiresAt),
     ]);
     if (begunApart?.kind === 'created') held.lease = { notificationId, token: leaseToken };
+    const deleted = new Set([...states].filter(([, state]) => state.deleted).map(([userId]) => userId));
+    const wanted = (routes: RouteRecord[]) => cancelledIfUnwanted(routes, intent.notification_type, entry, states, now);
+    // Who gets nothing either way (deleted, or every channel turned off) takes no place in a throttle's window.
+    const unreachable = new Set([...deleted, ...recipients.map((r) => r.user_id).filter((userId) =>
+      entry.channels.every((channel) => !wantsRoute(entry, intent.notification_type, channel, states.get(userId)?.preferences)))]);
     const everyoneDeleted = recipients.every((r) => deleted.has(r.user_id));
-    const throttled = begunApart?.kind === 'created' && !everyoneDeleted ? await this.throttledAmong(record, recipients, deleted) : new Set<string>();
-    const built = everyoneDeleted ? [] : cancelledIfThrottled(cancelledIfDeleted(fresh, deleted, now), throttled, now);
+    const throttled = begunApart?.kind === 'created' && !everyoneDeleted ? await this.throttledAmong(record, recipients, unreachable) : new Set<string>();
+    const built = everyoneDeleted ? [] : cancelledIfThrottled(wanted(cancelledIfDeleted(fresh, deleted, now)), throttled, now);
     const attemptHere = new Set(this.pushRoutesToAttemptHere(built).map((r) => r.route_id));
     const attemptLeaseExpiresAt = now + (this.config.firstPushAttempt?.leaseMs ?? 0);
     let routes = built.map((route) =>
@@ -215,8 +226,8 @@ export class AcceptIntent {
       await this.watchUnwatchedRoutes(notificationId, written, now);
       const rebuilt = buildRoutes(notificationId, recipients, entry.channels, maxAttempts, existing.accepted_at, this.config.dueShards);
       // The same window as the first acceptance (its acceptance time), so the same answers.
-      const throttledBefore = await this.throttledAmong(existing, recipients, deleted);
-      routes = cancelledIfThrottled(cancelledIfDeleted(rebuilt, deleted, now), throttledBefore, now).map((route) =>
+      const throttledBefore = await this.throttledAmong(existing, recipients, unreachable);
+      routes = cancelledIfThrottled(wanted(cancelledIfDeleted(rebuilt, deleted, now)), throttledBefore, now).map((route) =>
         written.get(route.route_id)?.stored_with_notification ? { ...route, stored_with_notification: true } : route,
       );
     }
@@ -237,7 +248,8 @@ export class AcceptIntent {
       throw new AcceptanceInProgressError(notificationId);
     }
     const throttledRoutes = routes.filter((r) => r.cancel_reason === THROTTLED).length;
-    return { kind: 'accepted', notificationId, routes: routes.length, resumed, attemptedHere: attemptHere.size, throttled: throttledRoutes, notificationType: intent.notification_type };
+    const optedOut = routes.filter((r) => r.cancel_reason === PREFERENCE_CANCEL_REASON).map((r) => r.channel);
+    return { kind: 'accepted', notificationId, routes: routes.length, resumed, attemptedHere: attemptHere.size, throttled: throttledRoutes, optedOut, notificationType: intent.notification_type };
   }
 
   /**
@@ -253,14 +265,14 @@ export class AcceptIntent {
   }
 
   /**
-   * The live recipients of a throttled type whose window (the one the notification's acceptance
+   * The reachable recipients (live, wanting the type on some channel) of a throttled type whose window (the one the notification's acceptance
    * time falls in) is full; each asks once per user, whatever its channels and device sessions.
    */
-  private async throttledAmong(notification: Pick<NotificationRecord, 'notification_id' | 'notification_type' | 'accepted_at'>, recipients: readonly Recipient[], deleted: ReadonlySet<string>): Promise<Set<string>> {
+  private async throttledAmong(notification: Pick<NotificationRecord, 'notification_id' | 'notification_type' | 'accepted_at'>, recipients: readonly Recipient[], unreachable: ReadonlySet<string>): Promise<Set<string>> {
     const policy = this.config.catalog[notification.notification_type]!.throttle;
     if (policy === undefined) return new Set();
     const windowStart = throttleWindowStart(notification.accepted_at, policy);
-    const users = [...new Set(recipients.map((r) => r.user_id))].filter((user) => !deleted.has(user));
+    const users = [...new Set(recipients.map((r) => r.user_id))].filter((user) => !unreachable.has(user));
     const admitted = await this.deps.throttle!.admit(
       users.map((userId) => ({ userId, notificationType: notification.notification_type, notificationId: notification.notification_id, windowStart, policy })),
     );
@@ -431,6 +443,18 @@ function leasedForFirstAttempt(route: RouteRecord, leaseToken: string, leaseExpi
 /** The routes, with a deleted recipient's created cancelled. */
 function cancelledIfDeleted(routes: readonly RouteRecord[], deleted: ReadonlySet<string>, now: number): RouteRecord[] {
   return routes.map((route) => (deleted.has(route.user_id) ? cancelledAtAcceptance(route, now) : route));
+}
+
+/**
+ * The routes, with those a recipient's preferences turn off created cancelled (`preference`): never
+ * attempted. A throttle is asked only for what is left.
+ */
+function cancelledIfUnwanted(routes: readonly RouteRecord[], type: string, entry: Catalog[string], states: ReadonlyMap<string, RecipientState>, now: number): RouteRecord[] {
+  return routes.map((route) =>
+    !TERMINAL_STATUSES.has(route.status) && !wantsRoute(entry, type, route.channel, states.get(route.user_id)?.preferences)
+      ? cancelledAtAcceptance(route, now, PREFERENCE_CANCEL_REASON)
+      : route,
+  );
 }
 
 /** Why a route over its recipient's throttle is cancelled. */

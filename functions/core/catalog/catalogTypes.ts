@@ -28,6 +28,20 @@ export interface CatalogEntry {
    * @default no throttle
    */
   readonly throttle?: RecipientThrottlePolicy;
+  /**
+   * What recipients may choose (docs/preferences.md): `required` channels (or `true`: all) are
+   * delivered whatever a user chose; `default: "off"` makes the type opt-in (delivered only to users
+   * who turned it on).
+   * @default every channel on, each one the user can turn off
+   */
+  readonly preferences?: TypePreferencePolicy;
+}
+
+/** A type's preference policy. */
+export interface TypePreferencePolicy {
+  readonly required?: true | readonly Channel[];
+  /** @default "on" */
+  readonly default?: 'on' | 'off';
 }
 
 /** A per-type recipient throttle (docs/limits.md). */

@@ -7,7 +7,8 @@ const TYPE_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
 /** SQS redrive needs maxReceiveCount above every route's attempts; 1,000 is SQS's ceiling. */
 export const MAX_ATTEMPTS_CEILING = 50;
 // A misspelt key ("maxAttempt", "htm") would otherwise be ignored without a word.
-const ENTRY_KEYS = ['channels', 'email', 'maxAttempts', 'throttle'];
+const ENTRY_KEYS = ['channels', 'email', 'maxAttempts', 'throttle', 'preferences'];
+const PREFERENCE_KEYS = ['required', 'default'];
 const THROTTLE_KEYS = ['limit', 'windowSeconds'];
 /** The admitted notifications of a window are kept in one item: 100 ids keep it near 2 KB. */
 export const THROTTLE_LIMIT_CEILING = 100;
@@ -82,6 +83,7 @@ export function validateCatalog(catalog: unknown): Catalog {
       throw new ConfigurationError(`${where}: maxAttempts must be an integer from 1 to ${MAX_ATTEMPTS_CEILING}`);
     }
     if (entry['throttle'] !== undefined) validateThrottle(entry['throttle'], where);
+    if (entry['preferences'] !== undefined) validatePreferencePolicy(entry['preferences'], channels as Channel[], where);
   }
   return catalog as Catalog;
 }
@@ -99,5 +101,24 @@ function validateThrottle(throttle: unknown, where: string): void {
   }
   if (!whole(windowSeconds, THROTTLE_WINDOW_SECONDS.min, THROTTLE_WINDOW_SECONDS.max)) {
     throw new ConfigurationError(`${where}: throttle.windowSeconds must be an integer from ${THROTTLE_WINDOW_SECONDS.min} to ${THROTTLE_WINDOW_SECONDS.max} (30 days)`);
+  }
+}
+
+function validatePreferencePolicy(policy: unknown, channels: readonly Channel[], where: string): void {
+  if (typeof policy !== 'object' || policy === null || Array.isArray(policy)) {
+    throw new ConfigurationError(`${where}: preferences must be an object { required?, default? }`);
+  }
+  const extra = unknownKeys(policy, PREFERENCE_KEYS);
+  if (extra.length > 0) throw new ConfigurationError(`${where}: preferences has unknown keys ${extra.join(', ')} (it has ${PREFERENCE_KEYS.join(', ')})`);
+  const { required, default: fallback } = policy as Record<string, unknown>;
+  if (required !== undefined && required !== true) {
+    if (!Array.isArray(required) || required.length === 0) throw new ConfigurationError(`${where}: preferences.required must be true or a non-empty array of the type's channels`);
+    for (const channel of required) {
+      if (!channels.includes(channel as Channel)) throw new ConfigurationError(`${where}: preferences.required names "${String(channel)}", not a channel of this type (${channels.join(', ')})`);
+    }
+  }
+  if (fallback !== undefined && fallback !== 'on' && fallback !== 'off') throw new ConfigurationError(`${where}: preferences.default must be "on" or "off"`);
+  if (fallback === 'off' && (required === true || (Array.isArray(required) && required.length === channels.length))) {
+    throw new ConfigurationError(`${where}: preferences.default "off" has no effect when every channel is required`);
   }
 }

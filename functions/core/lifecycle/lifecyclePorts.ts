@@ -1,3 +1,4 @@
+import type { UserPreferences } from '../preferences/preferences.ts';
 /** What Herald remembers about a user's lifecycle. */
 export interface UserStateStore {
   /** Remembers the deletion until `until` (epoch ms) so new intents for the user are refused. */
@@ -8,4 +9,12 @@ export interface UserStateStore {
   markApplied(userId: string, eventKey: string, occurredAtMs: number): Promise<void>;
   /** Which of these users are deleted (and still remembered) at `now`. */
   deletedAmong(userIds: readonly string[], now: number): Promise<Set<string>>;
+  /** For each of these users: deleted (and still remembered) at `now`, and their notification preferences. One read for all. */
+  recipientStates(userIds: readonly string[], now: number): Promise<Map<string, RecipientState>>;
+}
+
+/** What acceptance needs to know about a recipient. */
+export interface RecipientState {
+  readonly deleted: boolean;
+  readonly preferences?: UserPreferences;
 }
