@@ -47,6 +47,8 @@ export interface HeraldConfigFile {
   readonly systemLogLevel?: SystemLogLevelName;
   /** X-Ray active tracing on every function (see NotificationServiceProps.tracing). Default true. */
   readonly tracing?: boolean;
+  /** One-click unsubscribe links in every email a user may turn off (see NotificationServiceProps.unsubscribeLinks). Default true. */
+  readonly unsubscribeLinks?: boolean;
   /** On-demand (default) or provisioned capacity with auto scaling (see NotificationServiceProps.tableCapacity). */
   readonly tableCapacity?: TableCapacityProps;
   /** SES configuration set every email is sent with. Default none. */
@@ -92,6 +94,7 @@ export const CONFIG_KEYS: Readonly<Record<keyof HeraldConfigFile, true>> = {
   logLevel: true,
   systemLogLevel: true,
   tracing: true,
+  unsubscribeLinks: true,
   tableCapacity: true,
   emailConfigurationSet: true,
   intentSources: true,

@@ -36,6 +36,7 @@ export class HeraldStack extends Stack {
       ...(config.logLevel !== undefined ? { logLevel: config.logLevel } : {}),
       ...(config.systemLogLevel !== undefined ? { systemLogLevel: config.systemLogLevel } : {}),
       ...(config.tracing !== undefined ? { tracing: config.tracing } : {}),
+      ...(config.unsubscribeLinks !== undefined ? { unsubscribeLinks: config.unsubscribeLinks } : {}),
       ...(config.tableCapacity !== undefined ? { tableCapacity: config.tableCapacity } : {}),
       ...(config.deliverMaxConcurrency !== undefined ? { deliverMaxConcurrency: config.deliverMaxConcurrency } : {}),
       ...(config.intakeBatchingWindowSeconds !== undefined ? { intakeBatchingWindow: Duration.seconds(config.intakeBatchingWindowSeconds) } : {}),

@@ -177,6 +177,15 @@ export interface NotificationServiceProps {
    */
   readonly tracing?: boolean;
   /**
+   * One-click unsubscribe (RFC 8058) in every email a user may turn off: `List-Unsubscribe` and
+   * `List-Unsubscribe-Post` headers naming a signed link on the app API, also available to
+   * templates as `{{unsubscribe_url}}` (docs/preferences.md). Mailbox providers require it of bulk
+   * senders. Off, emails carry no link, and an email-only stack has no HTTP API (which LocalStack's
+   * free plan lacks).
+   * @default true
+   */
+  readonly unsubscribeLinks?: boolean;
+  /**
    * How DynamoDB bills every table's reads and writes: on demand, or provisioned capacity with auto
    * scaling (cheaper per unit for steady traffic, throttled when traffic outruns scaling; see
    * {@link TableCapacityProps}).
@@ -541,15 +550,23 @@ export class NotificationService extends Construct {
       targets: [new SqsQueue(this.lifecycleQueue, { deadLetterQueue: this.busDeadLetterQueue, retryAttempts: 8, maxEventAge: Duration.hours(24) })],
     });
 
-    this.appApi = this.push === undefined ? undefined : new AppApi(this, 'App', {
+    const emails = validated.emailFrom !== '' && (props.unsubscribeLinks ?? true);
+    this.appApi = this.push === undefined && !emails ? undefined : new AppApi(this, 'App', {
       table: this.table,
-      tokenEnvironment: this.push.tokenEnvironment,
-      ...(this.push.tokenSecret ? { tokenSecret: this.push.tokenSecret } : {}),
+      ...(this.push ? { accessTokens: { environment: this.push.tokenEnvironment, ...(this.push.tokenSecret ? { secret: this.push.tokenSecret } : {}) } } : {}),
+      unsubscribe: emails,
       environment: { TABLE_NAME: this.table.tableName, ...powertoolsEnvironment },
       functionDefaults,
+      removalPolicy,
     });
+    if (this.appApi?.unsubscribeSecret) {
+      // Each email a user may turn off carries its one-click unsubscribe link, signed here.
+      this.deliverFunction.addEnvironment('UNSUBSCRIBE_URL', `${this.appApi.url}/v1/unsubscribe`);
+      this.deliverFunction.addEnvironment('UNSUBSCRIBE_SECRET_ARN', this.appApi.unsubscribeSecret.secretArn);
+      this.appApi.unsubscribeSecret.grantRead(this.deliverFunction);
+    }
 
-    const pushFunctions = this.push ? [this.push.authorizerFunction, this.push.connectionFunction, ...(this.appApi ? [this.appApi.apiFunction] : [])] : [];
+    const pushFunctions = [...(this.push ? [this.push.authorizerFunction, this.push.connectionFunction] : []), ...(this.appApi ? [this.appApi.apiFunction] : [])];
     const functions = [this.acceptFunction, this.lifecycleFunction, this.deliverFunction, this.sweeperFunction, ...pushFunctions];
     for (const fn of functions) {
       // Active and PassThrough tracing both write segments (PassThrough: for sampled upstream requests).
@@ -593,12 +610,13 @@ export class NotificationService extends Construct {
     output('LifecycleDeadLetterQueueUrl', this.lifecycleDeadLetterQueue.queueUrl, 'Lifecycle events whose handling failed after every retry');
     output('BusDeadLetterQueueUrl', this.busDeadLetterQueue.queueUrl, 'Bus events EventBridge could not deliver to the intake or lifecycle queue');
     if (validated.emailFrom !== '') output('EmailFrom', validated.emailFrom, 'Sender address of every email (an SES identity, or in a verified domain)');
+    if (this.appApi) output('HttpApiUrl', this.appApi.url, 'The app API: GET/PUT /v1/preferences (Authorization: Bearer <the WebSocket token>), /v1/unsubscribe (the links in emails)');
     output('VerifyTypes', JSON.stringify(verifyTypes(catalog)), 'Notification types `herald verify` sends (one per channel) and the template fields an email needs');
     if (this.push) {
       output('WebSocketUrl', this.push.url, 'Clients connect here with ?token=<JWT>');
       output('ConnectionsTableName', this.push.connectionsTable.tableName, 'Live WebSocket connections by user');
       output('StreamsTableName', this.push.streamsTable.tableName, 'Per-user event buffer');
-      if (this.appApi) output('HttpApiUrl', this.appApi.url, 'The app API (GET/PUT /v1/preferences) with Authorization: Bearer <the WebSocket token>');
+
       if (this.push.tokenSecret) output('TokenSecretArn', this.push.tokenSecret.secretArn, 'HS256 key for connection tokens');
     }
   }
@@ -688,6 +706,7 @@ function validateProps(props: NotificationServiceProps, catalog: Catalog): Valid
   }
   // Both come from a JSON config file too, where nothing checks their type: "false" is not false.
   if (props.tracing !== undefined && typeof props.tracing !== 'boolean') throw new Error('NotificationService: tracing must be true or false');
+  if (props.unsubscribeLinks !== undefined && typeof props.unsubscribeLinks !== 'boolean') throw new Error('NotificationService: unsubscribeLinks must be true or false');
   if (props.systemLogLevel !== undefined && !(SYSTEM_LOG_LEVELS as readonly string[]).includes(props.systemLogLevel)) {
     throw new Error(`NotificationService: systemLogLevel must be one of ${SYSTEM_LOG_LEVELS.join(', ')}`);
   }

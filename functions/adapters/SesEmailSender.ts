@@ -1,7 +1,6 @@
 import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { DispatchError } from '../core/errors.ts';
 import type { EmailSender } from '../core/ports.ts';
-import type { RenderedEmail } from '../core/email/renderTemplate.ts';
 
 /** SES rejects these for good: retrying cannot help. */
 const PERMANENT_ERRORS = new Set([
@@ -40,7 +39,7 @@ export class SesEmailSender implements EmailSender {
     private readonly options: { readonly from: string; readonly configurationSet?: string },
   ) {}
 
-  public async send(input: { to: string; email: RenderedEmail; routeId: string }): Promise<void> {
+  public async send(input: Parameters<EmailSender['send']>[0]): Promise<void> {
     try {
       await this.client.send(
         new SendEmailCommand({
@@ -53,6 +52,8 @@ export class SesEmailSender implements EmailSender {
                 Text: { Data: input.email.text, Charset: 'UTF-8' },
                 ...(input.email.html !== undefined ? { Html: { Data: input.email.html, Charset: 'UTF-8' } } : {}),
               },
+              // Custom headers of a simple message (docs.aws.amazon.com/ses/latest/dg/header-fields.html: List-Unsubscribe and -Post at most once each).
+              ...(input.headers && input.headers.length > 0 ? { Headers: input.headers.map((h) => ({ Name: h.name, Value: h.value })) } : {}),
             },
           },
           // Lets SES event destinations correlate bounces with the route.

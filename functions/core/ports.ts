@@ -139,7 +139,7 @@ export interface RouteQueue {
 
 /** Sends one rendered email. Throws a DispatchError classified as retryable or not. */
 export interface EmailSender {
-  send(input: { readonly to: string; readonly email: RenderedEmail; readonly routeId: string }): Promise<void>;
+  send(input: { readonly to: string; readonly email: RenderedEmail; readonly routeId: string; readonly headers?: readonly { readonly name: string; readonly value: string }[] }): Promise<void>;
 }
 
 /** Delivers one leased route on its channel. Throws a DispatchError on failure. */

@@ -2,25 +2,35 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { PreferencesApi } from '../core/preferences/PreferencesApi.ts';
+import { UnsubscribeApi } from '../core/preferences/UnsubscribeApi.ts';
 import { systemClock } from '../core/types.ts';
 import { documentClient } from '../adapters/awsClients.ts';
 import { DynamoUserStates } from '../adapters/DynamoUserStates.ts';
 import { accessTokenVerifierFromEnv } from './shared/accessTokens.ts';
 import { loadServiceConfig } from './shared/config.ts';
+import { unsubscribeTokensFromEnv } from './shared/unsubscribe.ts';
 import { countMetric, countMetricsFlush, logger, traced, traceInvocation } from './shared/observability.ts';
 
 const config = loadServiceConfig();
-const preferences = new PreferencesApi(config.catalog, {
-  verify: accessTokenVerifierFromEnv(),
-  store: new DynamoUserStates(traced(documentClient()), config.tableName),
-  clock: systemClock,
-});
+const store = new DynamoUserStates(traced(documentClient()), config.tableName);
+// Preferences need the access tokens (a stack with push); unsubscribe needs the unsubscribe key (a stack that emails).
+const preferences = process.env['JWT_SECRET_ARN'] || process.env['JWKS_URL'] ? new PreferencesApi(config.catalog, { verify: accessTokenVerifierFromEnv(), store, clock: systemClock }) : undefined;
+const tokens = unsubscribeTokensFromEnv();
+const unsubscribe = tokens ? new UnsubscribeApi(config.catalog, { tokens, store, clock: systemClock }) : undefined;
 
-/** api λ: the HTTP API for apps (payload format 2.0) — `GET` / `PUT /v1/preferences`. */
+/** api λ: the HTTP API for apps (payload format 2.0): `GET` / `PUT /v1/preferences`, `GET` / `POST /v1/unsubscribe`. */
 export const handler = middy(async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
   const body = event.body === undefined ? undefined : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  const method = event.requestContext.http.method;
+  if (event.rawPath === '/v1/unsubscribe' && unsubscribe) {
+    const answer = await unsubscribe.handle({ method, ...(event.queryStringParameters?.['token'] !== undefined ? { token: event.queryStringParameters['token'] } : {}) });
+    countMetric('Unsubscribes', { outcome: answer.outcome });
+    if (answer.outcome !== 'page' && answer.outcome !== 'unsubscribed') logger.info('unsubscribe refused', { outcome: answer.outcome, status: answer.status });
+    return { statusCode: answer.status, headers: { 'cache-control': 'no-store', ...answer.headers }, body: String(answer.body) };
+  }
+  if (event.rawPath !== '/v1/preferences' || !preferences) return { statusCode: 404, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'Not Found' }) };
   const answer = await preferences.handle({
-    method: event.requestContext.http.method,
+    method,
     ...(event.headers['authorization'] !== undefined ? { authorization: event.headers['authorization'] } : {}),
     ...(event.headers['if-match'] !== undefined ? { ifMatch: event.headers['if-match'] } : {}),
     ...(event.headers['content-type'] !== undefined ? { contentType: event.headers['content-type'] } : {}),

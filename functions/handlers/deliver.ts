@@ -12,6 +12,7 @@ import { loadServiceConfig, numberEnv, requireEnv, streamsTableOption } from './
 import { logInvocationSummary } from './shared/invocationSummary.ts';
 import { countMetric, countMetricsFlush, logger, traced, traceInvocation } from './shared/observability.ts';
 import { pushConfigured } from './shared/pushFromEnv.ts';
+import { unsubscribeLinkFromEnv } from './shared/unsubscribe.ts';
 import { forgetPushOutcomes, pushDispatcherFromEnv, routeAttempts } from './shared/routeAttempts.ts';
 
 const config = loadServiceConfig();
@@ -24,7 +25,7 @@ const deliverRoute = routeAttempts({
     email: new EmailDispatcher(config.catalog, new SesEmailSender(traced(sesClient()), {
         from: requireEnv('EMAIL_FROM'),
         ...(process.env['EMAIL_CONFIGURATION_SET'] ? { configurationSet: process.env['EMAIL_CONFIGURATION_SET'] } : {}),
-      })),
+      }), unsubscribeLinkFromEnv()),
     // An email-only service has no push channel; its catalog names none.
     ...(pushConfigured() ? { push: pushDispatcherFromEnv(config.tableName) } : {}),
   },

@@ -1,48 +1,70 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { CorsHttpMethod, HttpApi, HttpMethod, HttpStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { HeraldFunction, type HeraldFunctionProps } from './HeraldFunction.ts';
 
 export interface AppApiProps {
   readonly table: ITable;
-  /** The access tokens' settings, as the WebSocket's authorizer has them (JWT_SECRET_ARN or JWKS_URL, JWT_ISSUER, JWT_AUDIENCE). */
-  readonly tokenEnvironment: Readonly<Record<string, string>>;
-  readonly tokenSecret?: ISecret;
+  /**
+   * With push: the access tokens' settings as the WebSocket's authorizer has them (JWT_SECRET_ARN
+   * or JWKS_URL, JWT_ISSUER, JWT_AUDIENCE), which the preferences routes take.
+   */
+  readonly accessTokens?: { readonly environment: Readonly<Record<string, string>>; readonly secret?: ISecret };
+  /** With email: the one-click unsubscribe routes, and a key of their own to sign the links. */
+  readonly unsubscribe: boolean;
   readonly environment: Readonly<Record<string, string>>;
   readonly functionDefaults: Pick<HeraldFunctionProps, 'removalPolicy' | 'logRetention' | 'tracing' | 'logging' | 'define'>;
-  readonly reservedConcurrency?: number;
+  readonly removalPolicy: RemovalPolicy;
 }
 
 /**
- * The HTTP API apps call with the same access tokens as the WebSocket: `GET` / `PUT
- * /v1/preferences` (docs/openapi.yaml). One function verifies the token and answers, so there is no
- * authorizer invocation on top of it; the user is the token's, never a parameter.
+ * The HTTP API of apps and of email recipients (docs/openapi.yaml), answered by one function:
+ * `GET` / `PUT /v1/preferences` with the WebSocket's access tokens (the user is the token's,
+ * never a parameter; no authorizer, so no second invocation), and `GET` / `POST /v1/unsubscribe`,
+ * the one-click unsubscribe link every email a user may turn off carries (RFC 8058).
  */
 export class AppApi extends Construct {
   public readonly api: HttpApi;
   public readonly apiFunction: HeraldFunction;
+  /** Signs the unsubscribe links (deliver) and verifies them (the api function). */
+  public readonly unsubscribeSecret?: Secret;
 
   public constructor(scope: Construct, id: string, props: AppApiProps) {
     super(scope, id);
+    if (props.unsubscribe) {
+      this.unsubscribeSecret = new Secret(this, 'UnsubscribeSecret', {
+        description: 'HS256 key that signs Herald one-click unsubscribe links',
+        generateSecretString: { passwordLength: 64, excludePunctuation: true },
+        removalPolicy: props.removalPolicy,
+      });
+      Validations.of(this.unsubscribeSecret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason: 'Rotating the unsubscribe key would invalidate every link in mail already sent; it is replaced by hand if it leaks.',
+      });
+    }
     this.apiFunction = new HeraldFunction(this, 'Function', {
       ...props.functionDefaults,
       handler: 'api',
-      ...(props.reservedConcurrency !== undefined ? { reservedConcurrency: props.reservedConcurrency } : {}),
       timeout: Duration.seconds(10),
       memorySize: 256,
-      environment: { ...props.environment, ...props.tokenEnvironment },
+      environment: {
+        ...props.environment,
+        ...(props.accessTokens?.environment ?? {}),
+        ...(this.unsubscribeSecret ? { UNSUBSCRIBE_SECRET_ARN: this.unsubscribeSecret.secretArn } : {}),
+      },
     });
     // The users' state items only need the table itself, not its indexes (which table.grant adds).
     this.apiFunction.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [props.table.tableArn] }));
-    props.tokenSecret?.grantRead(this.apiFunction);
+    props.accessTokens?.secret?.grantRead(this.apiFunction);
+    this.unsubscribeSecret?.grantRead(this.apiFunction);
 
     this.api = new HttpApi(this, 'Http', {
-      description: 'Herald for apps: the signed-in user\'s notification preferences (Authorization: Bearer <the WebSocket token>)',
-      // Bearer tokens, no cookies: any origin may call it; the token decides what it may see.
+      description: 'Herald for apps and email recipients: notification preferences (Authorization: Bearer <the WebSocket token>) and one-click unsubscribe',
+      // Bearer tokens and signed links, no cookies: any origin may call it.
       corsPreflight: {
         allowOrigins: ['*'],
         allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.PUT],
@@ -52,16 +74,19 @@ export class AppApi extends Construct {
       },
     });
     const integration = new HttpLambdaIntegration('Api', this.apiFunction);
-    for (const route of this.api.addRoutes({ path: '/v1/preferences', methods: [HttpMethod.GET, HttpMethod.PUT], integration })) {
+    const routes = [
+      ...(props.accessTokens ? this.api.addRoutes({ path: '/v1/preferences', methods: [HttpMethod.GET, HttpMethod.PUT], integration }) : []),
+      ...(props.unsubscribe ? this.api.addRoutes({ path: '/v1/unsubscribe', methods: [HttpMethod.GET, HttpMethod.POST], integration }) : []),
+    ];
+    for (const route of routes) {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions-APIG4',
-        reason: 'The function verifies the access token itself (HS256 or JWKS, as the WebSocket authorizer) and answers 401 without one: an authorizer would add an invocation to every request.',
+        reason: 'The function authorizes each request itself: preferences by the access token (HS256 or JWKS, as the WebSocket authorizer; 401 without one), unsubscribe by the signed link (RFC 8058 asks for no sign-in). An authorizer would add an invocation to every request.',
       });
     }
-    const stage = this.api.defaultStage as HttpStage;
-    Validations.of(stage).acknowledge({
+    Validations.of(this.api.defaultStage as HttpStage).acknowledge({
       id: 'AwsSolutions-APIG1',
-      reason: 'Stage access logs need the account-wide API Gateway CloudWatch role, which this construct must not change; every request is counted (ApiRequests) and refusals logged by the function.',
+      reason: 'Stage access logs need the account-wide API Gateway CloudWatch role, which this construct must not change; every request is counted (ApiRequests, Unsubscribes) and refusals logged by the function.',
     });
   }
 

@@ -336,10 +336,15 @@ describe('NotificationService: WebSocket push', () => {
     expect(manage(service.push!.authorizerFunction)).toHaveLength(0);
   });
 
-  it('lets only the authorizer read the token secret and passes the freshness window to the deliverer', () => {
-    const reads = (fn: typeof service.deliverFunction) => policyStatements(fn).some((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
-    expect(reads(service.push!.authorizerFunction)).toBe(true);
-    expect([service.acceptFunction, service.deliverFunction, service.sweeperFunction, service.push!.connectionFunction].some(reads)).toBe(false);
+  it('lets only the token verifiers (the authorizer, the app API) read the token secret, deliver only the unsubscribe key, and passes the freshness window to the deliverer', () => {
+    const reads = (fn: typeof service.deliverFunction, secret: { node: { defaultChild?: unknown } }) =>
+      policyStatements(fn).some((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue') && JSON.stringify(s.Resource).includes(logicalId(secret)));
+    const tokenSecret = service.push!.tokenSecret! as unknown as { node: { defaultChild?: unknown } };
+    expect(reads(service.push!.authorizerFunction, tokenSecret)).toBe(true);
+    expect(reads(service.appApi!.apiFunction, tokenSecret)).toBe(true);
+    expect([service.acceptFunction, service.deliverFunction, service.sweeperFunction, service.push!.connectionFunction].some((fn) => reads(fn, tokenSecret))).toBe(false);
+    expect(reads(service.deliverFunction, service.appApi!.unsubscribeSecret!)).toBe(true);
+    expect([service.acceptFunction, service.sweeperFunction, service.push!.authorizerFunction].some((fn) => reads(fn, service.appApi!.unsubscribeSecret!))).toBe(false);
     expect(resources[logicalId(service.deliverFunction)]!.Properties['Environment']['Variables']['FRESHNESS_SECONDS']).toBe('86400');
   });
 
@@ -732,11 +737,14 @@ describe('NotificationService: email only (push: false, config/herald.email-only
   const json = Template.fromStack(emailOnly).toJSON() as { Resources: typeof resources; Outputs: Record<string, unknown> };
   const types = Object.values(json.Resources).map((r) => r.Type);
 
-  it('builds no WebSocket API, authorizer, token secret, connection function, connections or streams table, nor the app API (no tokens to take)', () => {
+  it('builds no WebSocket API, authorizer, token secret, connection function, connections or streams table; its app API has only the unsubscribe routes', () => {
     expect(emailOnly.service.push).toBeUndefined();
-    expect(types.filter((t) => t.startsWith('AWS::ApiGatewayV2::') || t === 'AWS::SecretsManager::Secret')).toEqual([]);
+    const routes = Object.values(json.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route').map((r) => r.Properties['RouteKey']);
+    expect(routes.sort()).toEqual(['GET /v1/unsubscribe', 'POST /v1/unsubscribe']);
+    expect(Object.values(json.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Api').map((r) => r.Properties['ProtocolType'])).toEqual(['HTTP']);
+    expect(Object.values(json.Resources).filter((r) => r.Type === 'AWS::SecretsManager::Secret').map((r) => r.Properties['Description'])).toEqual(['HS256 key that signs Herald one-click unsubscribe links']);
     expect(types.filter((t) => t === 'AWS::DynamoDB::Table')).toHaveLength(1);
-    expect(heraldFunctions(json.Resources)).toHaveLength(4);
+    expect(heraldFunctions(json.Resources)).toHaveLength(5);
     expect(Object.keys(json.Outputs).filter((name) => /WebSocket|Connections|Streams|TokenSecret/.test(name))).toEqual([]);
   });
 
@@ -773,7 +781,7 @@ describe('NotificationService: the app API (HTTP)', () => {
 
   it('routes GET and PUT /v1/preferences to the api function, payload format 2.0, with CORS for any origin and the headers a client sends', () => {
     const routes = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route' && r.Properties['ApiId'].Ref === apiId);
-    expect(routes.map((r) => r.Properties['RouteKey']).sort()).toEqual(['GET /v1/preferences', 'PUT /v1/preferences']);
+    expect(routes.map((r) => r.Properties['RouteKey']).sort()).toEqual(['GET /v1/preferences', 'GET /v1/unsubscribe', 'POST /v1/unsubscribe', 'PUT /v1/preferences']);
     for (const route of routes) {
       const integration = resources[route.Properties['Target']['Fn::Join'][1][1].Ref]!;
       expect(integration.Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0', IntegrationUri: { 'Fn::GetAtt': [fnId, 'Arn'] } });

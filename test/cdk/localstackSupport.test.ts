@@ -27,9 +27,11 @@ describe('deploying the template to LocalStack (cdklocal)', () => {
     expect(types.filter((t) => !t.startsWith('AWS::ApiGatewayV2::') && t !== 'AWS::CDK::Metadata').every((t) => LOCALSTACK_SUPPORT[t]!.plan === 'free')).toBe(true);
   });
 
-  it('needs only the free plan with the email-only configuration (push: false)', () => {
+  it('needs only the free plan with the email-only configuration (push: false) without unsubscribe links (no HTTP API)', () => {
     const emailOnly = JSON.parse(readFileSync('config/herald.email-only.json', 'utf8')) as HeraldConfigFile;
-    const emailOnlyTypes = typesOf(synth(emailOnly));
+    const withLinks = typesOf(synth(emailOnly));
+    expect(withLinks.filter((t) => t !== 'AWS::CDK::Metadata' && LOCALSTACK_SUPPORT[t]!.plan !== 'free').every((t) => t.startsWith('AWS::ApiGatewayV2::'))).toBe(true);
+    const emailOnlyTypes = typesOf(synth({ ...emailOnly, unsubscribeLinks: false }));
     expect(emailOnlyTypes.filter((t) => !(t in LOCALSTACK_SUPPORT))).toEqual([]);
     expect(emailOnlyTypes.filter((t) => t !== 'AWS::CDK::Metadata' && LOCALSTACK_SUPPORT[t]!.plan !== 'free')).toEqual([]);
   });

@@ -64,10 +64,21 @@ describe('an email-only Herald (push: false) on its own offline stack', () => {
     return emails.filter((email) => email.destination.to.includes(to));
   };
 
-  it('runs without a WebSocket gateway: no WebSocket endpoint, no push outputs, four functions', () => {
+  it('runs without a WebSocket gateway: no WebSocket endpoint, no push outputs; five functions (the app API serves the unsubscribe links)', () => {
     expect(endpoints.websocket).toBeUndefined();
     expect(Object.keys(endpoints.outputs).filter((name) => /WebSocket|Connections|Streams|TokenSecret/.test(name))).toEqual([]);
-    expect(Object.keys(endpoints.functions)).toHaveLength(4);
+    expect(Object.keys(endpoints.functions)).toHaveLength(5);
+    expect(endpoints.httpApi).toBeDefined();
+  });
+
+  it('serves the unsubscribe link of each email, and no preferences API (no access tokens without push)', async () => {
+    const user = uid('links');
+    await send(welcome(user));
+    const [email] = await waitFor('the welcome email', async () => ((await mailbox(`${user}@example.com`)).length > 0 ? mailbox(`${user}@example.com`) : undefined));
+    const link = (email as unknown as { headers?: { name: string; value: string }[] }).headers?.find((h) => h.name === 'List-Unsubscribe')?.value.slice(1, -1);
+    expect(link).toMatch(/\/v1\/unsubscribe\?token=/);
+    expect((await fetch(link!)).status).toBe(200);
+    expect((await fetch(`${endpoints.httpApi}/v1/preferences`)).status).toBe(404);
   });
 
   it('accepts an intent and emails it; the route ends published', async () => {

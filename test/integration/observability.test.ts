@@ -99,7 +99,7 @@ describe('structured logs and metrics of the real handlers', () => {
     for (const blob of emf) {
       for (const directive of blob['_aws'].CloudWatchMetrics as Directive[]) {
         for (const dimension of directive.Dimensions.flat()) {
-          expect(['service', 'channel', 'notification_type', 'result', 'classification', 'reason', 'event_type', 'route', 'status']).toContain(dimension);
+          expect(['service', 'channel', 'notification_type', 'result', 'classification', 'reason', 'event_type', 'route', 'status', 'outcome']).toContain(dimension);
         }
       }
     }

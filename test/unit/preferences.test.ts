@@ -99,6 +99,7 @@ describe('catalog preferences', () => {
     [{ channels: ['push'], preferences: { default: 'maybe' } }, 'must be "on" or "off"'],
     [{ channels: ['push'], preferences: { required: true, default: 'off' } }, 'no effect'],
     [{ channels: ['push'], preferences: { requried: ['push'] } }, 'unknown keys requried'],
+    [{ channels: ['email'], preferences: { required: true }, email: { subject: 's', text: 'stop: {{unsubscribe_url}}' } }, 'its emails have no unsubscribe link'],
   ])('refuses %o', (entry, message) => {
     expect(() => validateCatalog({ t: entry })).toThrow(message);
   });

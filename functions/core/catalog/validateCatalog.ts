@@ -1,7 +1,8 @@
 import { ConfigurationError } from '../errors.ts';
 import { CHANNELS, type Channel } from '../types.ts';
-import { templateFields } from '../email/renderTemplate.ts';
-import type { Catalog } from './catalogTypes.ts';
+import { templateFields, UNSUBSCRIBE_URL_TEMPLATE_FIELD } from '../email/renderTemplate.ts';
+import { requiredChannels } from '../preferences/preferences.ts';
+import type { Catalog, CatalogEntry } from './catalogTypes.ts';
 
 const TYPE_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
 /** SQS redrive needs maxReceiveCount above every route's attempts; 1,000 is SQS's ceiling. */
@@ -84,6 +85,11 @@ export function validateCatalog(catalog: unknown): Catalog {
     }
     if (entry['throttle'] !== undefined) validateThrottle(entry['throttle'], where);
     if (entry['preferences'] !== undefined) validatePreferencePolicy(entry['preferences'], channels as Channel[], where);
+    const template = entry['email'] as Record<string, string> | undefined;
+    if (template !== undefined && requiredChannels(entry as unknown as CatalogEntry).includes('email')) {
+      const usesLink = ['subject', 'text', 'html'].some((field) => typeof template[field] === 'string' && templateFields(template[field]).includes(UNSUBSCRIBE_URL_TEMPLATE_FIELD));
+      if (usesLink) throw new ConfigurationError(`${where}: the email template uses {{${UNSUBSCRIBE_URL_TEMPLATE_FIELD}}}, but the type requires email, so its emails have no unsubscribe link`);
+    }
   }
   return catalog as Catalog;
 }

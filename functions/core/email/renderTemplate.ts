@@ -4,6 +4,9 @@ import { HeraldError } from '../errors.ts';
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}/g;
 
+/** The template field every unsubscribable email fills with its one-click unsubscribe link (not a payload field). */
+export const UNSUBSCRIBE_URL_TEMPLATE_FIELD = 'unsubscribe_url';
+
 /** A template refers to a payload field that is missing or not a scalar. */
 export class TemplateRenderError extends HeraldError {
   public constructor(message: string) {

@@ -1,3 +1,4 @@
+import { UNSUBSCRIBE_URL_TEMPLATE_FIELD } from '../email/renderTemplate.ts';
 import type { ErrorObject } from 'ajv/dist/2020.js';
 import { MAX_INTENT_BYTES, MAX_PAYLOAD_DEPTH } from '../constants.ts';
 import type { Catalog } from '../catalog/catalogTypes.ts';
@@ -121,7 +122,8 @@ function checkContent(intent: Intent, ids: ReturnType<typeof identifyingFields>,
     seen.add(key);
   }
   if (entry?.email !== undefined) {
-    const missing = missingTemplateFields(entry.email, intent.payload);
+    // The unsubscribe link is the email's own, filled in when it is sent.
+    const missing = missingTemplateFields(entry.email, intent.payload).filter((field) => field !== UNSUBSCRIBE_URL_TEMPLATE_FIELD);
     if (missing.length > 0) {
       return {
         ok: false,
