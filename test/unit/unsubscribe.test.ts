@@ -1,3 +1,4 @@
+import { jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import type { CatalogEntry } from '../../functions/core/catalog/catalogTypes.ts';
 import type { PreferenceStore } from '../../functions/core/preferences/PreferencesApi.ts';
@@ -29,6 +30,14 @@ describe('UnsubscribeTokens', () => {
     ['nothing', async () => ''],
   ])('refuses %s as invalid', async (_name, token) => {
     await expect(tokens.verify(await token(), NOW)).rejects.toBeInstanceOf(InvalidUnsubscribeTokenError);
+  });
+
+  it('is a standard HS256 JWT: jose verifies it with the same key and audience', async () => {
+    const token = await tokens.sign(claims, Date.now());
+    const { payload, protectedHeader } = await jwtVerify(token, new TextEncoder().encode(KEY), { algorithms: ['HS256'], audience: 'herald:unsubscribe' });
+    expect(protectedHeader.alg).toBe('HS256');
+    expect(payload).toMatchObject({ sub: 'u-1', typ: 'digest', ch: 'email' });
+    expect(payload.exp! - payload.iat!).toBe(UNSUBSCRIBE_TOKEN_TTL_SECONDS);
   });
 
   it('is never accepted as a connection token', async () => {

@@ -19,7 +19,7 @@ const unknownKeys = (value: object, known: readonly string[]) => Object.keys(val
 
 /**
  * Checks a catalog and throws a {@link ConfigurationError} naming the first bad entry.
- * Runs at synth time (the construct) and again at cold start (the handlers).
+ * Runs at synth time (the construct); the handlers get the catalog it accepted, compiled into their bundles.
  */
 export function validateCatalog(catalog: unknown): Catalog {
   if (typeof catalog !== 'object' || catalog === null || Array.isArray(catalog)) {
