@@ -9,8 +9,9 @@ import { validateIntentBeforeSending } from '../functions/core/intent/validateIn
 import { notificationIdFor } from '../functions/core/route/identifiers.ts';
 import { SqsRouteQueue } from '../functions/adapters/SqsRouteQueue.ts';
 import { sqsSafeJson } from '../functions/adapters/sqsSafeJson.ts';
-import { CHANNELS, deliveryMessageFor, type Channel } from '../functions/core/types.ts';
+import { CHANNELS, deliveryMessageFor, systemClock, type Channel } from '../functions/core/types.ts';
 import { validatePreferences, withChannel, withTypeChannel, type UserPreferences } from '../functions/core/preferences/preferences.ts';
+import { changePreferences } from '../functions/core/preferences/PreferencesApi.ts';
 import { resolveTarget, type HeraldTarget } from './HeraldTarget.ts';
 import { TailConnectError, tailUser } from './tailUser.ts';
 import { verifyDeployment } from './verifyDeployment.ts';
@@ -361,22 +362,15 @@ async function preferences(target: HeraldTarget, values: Values, positionals: st
     return EXIT.ok;
   }
   const change = preferenceChange(values);
-  // Read, change, write conditional on the version read: a concurrent change (the app's API) is never lost.
-  for (let attempt = 1; attempt <= 5; attempt += 1) {
-    const current = await target.users.getPreferences(user);
-    if (current.deleted) throw new CliError(`user ${user} is deleted (user.deleted): preferences cannot be set`, EXIT.invalidInput);
-    const next = change(current.preferences);
-    const checked = validatePreferences(next);
+  const changed = await changePreferences(target.users, user, (current) => {
+    const checked = validatePreferences(change(current));
     if (!checked.ok) throw new CliError(`preferences are invalid: ${checked.message}`, EXIT.invalidInput);
-    const now = Date.now();
-    const outcome = await target.users.putPreferences(user, checked.preferences, now, current.updatedAt ?? 0);
-    if (outcome === 'deleted') throw new CliError(`user ${user} is deleted (user.deleted): preferences cannot be set`, EXIT.invalidInput);
-    if (outcome === 'stored') {
-      show({ preferences: checked.preferences, updatedAt: now });
-      return EXIT.ok;
-    }
-  }
-  throw new CliError(`the preferences of ${user} kept changing while being set; try again`, EXIT.failure);
+    return checked.preferences;
+  }, systemClock);
+  if (changed.outcome === 'deleted') throw new CliError(`user ${user} is deleted (user.deleted): preferences cannot be set`, EXIT.invalidInput);
+  if (changed.outcome !== 'stored') throw new CliError(`the preferences of ${user} kept changing while being set; try again`, EXIT.failure);
+  show({ preferences: changed.preferences, updatedAt: changed.updatedAt });
+  return EXIT.ok;
 }
 
 /** What `preferences set` asks for: a whole document (--file), or one choice (--channel with --on/--off, and --type for one type). */

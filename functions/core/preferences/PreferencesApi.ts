@@ -9,6 +9,38 @@ export interface PreferenceStore {
   putPreferences(userId: string, preferences: UserPreferences, now: number, expectedUpdatedAt?: number): Promise<'stored' | 'deleted' | 'changed'>;
 }
 
+/** What {@link changePreferences} did. */
+export type PreferenceChange =
+  | { readonly outcome: 'stored'; readonly preferences: UserPreferences; readonly updatedAt: number }
+  | { readonly outcome: 'unchanged'; readonly preferences: UserPreferences }
+  | { readonly outcome: 'deleted' }
+  | { readonly outcome: 'contended' };
+
+/**
+ * Read, change, write conditional on the version read, and again if another change came in
+ * between (at most 5 rounds): two read-modify-write changes (the CLI, the app, an unsubscribe
+ * link) never lose one another. `change` answers the new document, or undefined when there is
+ * nothing to change; it may throw to refuse (it sees the current document).
+ */
+export async function changePreferences(
+  store: PreferenceStore,
+  userId: string,
+  change: (current: UserPreferences) => UserPreferences | undefined,
+  clock: Clock,
+): Promise<PreferenceChange> {
+  for (let round = 1; round <= 5; round += 1) {
+    const current = await store.getPreferences(userId);
+    if (current.deleted) return { outcome: 'deleted' };
+    const next = change(current.preferences);
+    if (next === undefined) return { outcome: 'unchanged', preferences: current.preferences };
+    const now = clock.now();
+    const outcome = await store.putPreferences(userId, next, now, current.updatedAt ?? 0);
+    if (outcome === 'deleted') return { outcome: 'deleted' };
+    if (outcome === 'stored') return { outcome: 'stored', preferences: next, updatedAt: now };
+  }
+  return { outcome: 'contended' };
+}
+
 /** One request to the preferences resource, as the HTTP API hands it over. */
 export interface PreferencesRequest {
   readonly method: string;

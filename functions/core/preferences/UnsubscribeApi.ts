@@ -1,6 +1,6 @@
 import type { Catalog } from '../catalog/catalogTypes.ts';
 import type { Clock } from '../types.ts';
-import type { ApiResponse, PreferenceStore } from './PreferencesApi.ts';
+import { changePreferences, type ApiResponse, type PreferenceStore } from './PreferencesApi.ts';
 import { requiredChannels, withTypeChannel } from './preferences.ts';
 import { InvalidUnsubscribeTokenError, type UnsubscribeTokens } from './unsubscribeTokens.ts';
 
@@ -46,16 +46,10 @@ export class UnsubscribeApi {
     if (request.method === 'GET') {
       return page(200, 'page', 'Unsubscribe', `Stop “${label}” emails?`, {}, true);
     }
-    for (let attempt = 1; attempt <= 5; attempt += 1) {
-      const current = await this.deps.store.getPreferences(claims.userId);
-      if (current.deleted) return page(410, 'deleted', 'Nothing to unsubscribe', 'This account no longer exists; Herald sends it nothing.');
-      if (current.preferences.types?.[claims.notificationType]?.email === false) break;
-      const next = withTypeChannel(current.preferences, claims.notificationType, 'email', false);
-      const outcome = await this.deps.store.putPreferences(claims.userId, next, this.deps.clock.now(), current.updatedAt ?? 0);
-      if (outcome === 'deleted') return page(410, 'deleted', 'Nothing to unsubscribe', 'This account no longer exists; Herald sends it nothing.');
-      if (outcome === 'stored') break;
-      if (attempt === 5) throw new Error(`the preferences of ${claims.userId} kept changing while unsubscribing`);
-    }
+    const changed = await changePreferences(this.deps.store, claims.userId, (current) =>
+      current.types?.[claims.notificationType]?.email === false ? undefined : withTypeChannel(current, claims.notificationType, 'email', false), this.deps.clock);
+    if (changed.outcome === 'deleted') return page(410, 'deleted', 'Nothing to unsubscribe', 'This account no longer exists; Herald sends it nothing.');
+    if (changed.outcome === 'contended') throw new Error(`the preferences of ${claims.userId} kept changing while unsubscribing`);
     return page(200, 'unsubscribed', 'Unsubscribed', `You will no longer get “${label}” emails. You can turn them on again in the app's notification settings.`);
   }
 }
