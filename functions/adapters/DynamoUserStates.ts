@@ -94,7 +94,7 @@ export class DynamoUserStates implements UserStateStore {
   }
 
   /**
-   * Replaces the user's preferences (already validated), unless the user is deleted: false then.
+   * Replaces the user's preferences (already validated), unless the user is deleted ('deleted').
    * Conditional on the version read when `expectedUpdatedAt` is given (0: never set), so two
    * read-modify-write changes cannot lose one another.
    */
