@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { DynamoNotificationStore } from '../functions/adapters/DynamoNotificationStore.ts';
 import { DynamoRejectionStore } from '../functions/adapters/DynamoRejectionStore.ts';
 import { DynamoUserStates } from '../functions/adapters/DynamoUserStates.ts';
+import { DynamoSuppressionList } from '../functions/adapters/DynamoSuppressionList.ts';
 import type { OfflineEndpoints } from '../local/OfflineStack.ts';
 import { CliError, EXIT } from './output.ts';
 
@@ -24,6 +25,8 @@ export interface HeraldTarget {
   readonly rejections: DynamoRejectionStore;
   /** Users' lifecycle state and notification preferences. */
   readonly users: DynamoUserStates;
+  /** Addresses no email is sent to (hard bounces, complaints, operators). */
+  readonly suppressions: DynamoSuppressionList;
   readonly websocketUrl?: string;
   /** Local only: the HS256 key of the offline stack. */
   readonly localTokenSecret?: string;
@@ -51,6 +54,7 @@ export async function resolveTarget(options: { endpoints?: string; stack?: strin
       store: new DynamoNotificationStore(documents, { tableName: outputs['HeraldTableName']!, retentionMs: RETENTION_MS, ...streamsTable(outputs) }),
       rejections: new DynamoRejectionStore(documents, { tableName: outputs['HeraldTableName']!, retentionMs: RETENTION_MS }),
       users: new DynamoUserStates(documents, outputs['HeraldTableName']!),
+      suppressions: new DynamoSuppressionList(documents, outputs['HeraldTableName']!),
       ...(outputs['HeraldWebSocketUrl'] ? { websocketUrl: outputs['HeraldWebSocketUrl'] } : {}),
     };
   }
@@ -73,6 +77,7 @@ export async function resolveTarget(options: { endpoints?: string; stack?: strin
     store: new DynamoNotificationStore(documents, { tableName, retentionMs: RETENTION_MS, ...streamsTable(endpoints.outputs) }),
     rejections: new DynamoRejectionStore(documents, { tableName, retentionMs: RETENTION_MS }),
     users: new DynamoUserStates(documents, tableName),
+    suppressions: new DynamoSuppressionList(documents, tableName),
     ...(endpoints.websocket ? { websocketUrl: endpoints.websocket } : {}),
     ...(tokenSecret ? { localTokenSecret: tokenSecret } : {}),
   };

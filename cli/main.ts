@@ -12,6 +12,7 @@ import { sqsSafeJson } from '../functions/adapters/sqsSafeJson.ts';
 import { CHANNELS, deliveryMessageFor, systemClock, type Channel } from '../functions/core/types.ts';
 import { validatePreferences, withChannel, withTypeChannel, type UserPreferences } from '../functions/core/preferences/preferences.ts';
 import { changePreferences } from '../functions/core/preferences/PreferencesApi.ts';
+import { normalizeEmailAddress } from '../functions/core/email/emailFeedback.ts';
 import { resolveTarget, type HeraldTarget } from './HeraldTarget.ts';
 import { TailConnectError, tailUser } from './tailUser.ts';
 import { verifyDeployment } from './verifyDeployment.ts';
@@ -34,12 +35,13 @@ Commands:
   status         a notification and every route
   rejections     recent rejected intents and why
   dead-letters   list dead-lettered routes; \`dead-letters redrive\` tries them again
-  dlq            show what waits in a dead-letter queue (intake, route, lifecycle, bus)
+  dlq            show what waits in a dead-letter queue (intake, route, lifecycle, feedback, bus)
   redrive-queue  send a dead-letter queue's messages back where they failed
   verify         prove a deployment works end to end (run it right after cdk deploy)
   token          mint a connection token for a user and device session
   tail           connect as a user and print their events as they arrive
   preferences    show or change what a user receives (types and channels turned off or on)
+  suppression    show, add or remove an address on the suppression list (hard bounces, complaints)
 
 Run \`herald <command> --help\` for examples.${COMMON}`,
   send: `herald send — send a notification intent to the intake queue
@@ -86,7 +88,8 @@ Redrive needs an explicit attempts policy: --reset-attempts (a fresh budget) or 
   herald dlq intake       intents the accept function failed on every receive
   herald dlq route        route messages that crashed the deliver function
   herald dlq lifecycle    lifecycle events the lifecycle function failed on every receive
-  herald dlq bus          events EventBridge could not deliver to the intake or lifecycle queue
+  herald dlq feedback     SES events (bounces, complaints…) the feedback function failed on every receive
+  herald dlq bus          events EventBridge could not deliver to the intake, lifecycle or feedback queue
   herald dlq bus --limit 20 --json
 
 Options: --limit <1–100> (default 10)${COMMON}`,
@@ -95,11 +98,14 @@ Options: --limit <1–100> (default 10)${COMMON}`,
   herald redrive-queue intake       back to the intake queue
   herald redrive-queue route        back to the route queue
   herald redrive-queue lifecycle    back to the lifecycle queue
+  herald redrive-queue feedback     back to the feedback queue
   herald redrive-queue bus          put each event on the bus again (its rule routes it)
 
-intake, route and lifecycle use SQS StartMessageMoveTask (where the endpoint lacks it, the offline
-stack, the CLI moves them itself). The bus DLQ holds EventBridge failure records, which SQS cannot
-move (no source queue): each event is put on the bus again and deleted once the bus took it.${COMMON}`,
+intake, route, lifecycle and feedback use SQS StartMessageMoveTask (where the endpoint lacks it, the
+offline stack, the CLI moves them itself). The bus DLQ holds EventBridge failure records, which SQS
+cannot move (no source queue): each event is put on Herald's bus again and deleted once the bus took
+it — except SES's events (source aws.ses, which no one but SES may put on a bus): those go straight
+to the feedback queue, where their rule would have put them.${COMMON}`,
   verify: `herald verify — prove a deployment works end to end, and say precisely what does not
 
   herald verify --stack Herald
@@ -148,6 +154,18 @@ an opt-in type (default "off") only to users who turned it on. The CLI checks th
 it does not know the catalog, so a choice for a type the catalog lacks is stored and has no effect.
 A change applies to intents accepted from about a second later. A deleted user has none (exit 4).
 Options: --user <id>  --type <t> --channel <push|email> --on | --off  |  --file <preferences.json>${COMMON}`,
+  suppression: `herald suppression — the addresses Herald sends no email to
+
+  herald suppression get --email ada@example.com
+  herald suppression remove --email ada@example.com      (after the recipient fixed their mailbox, or asked to be mailed again)
+  herald suppression add --email ada@example.com         (stop emailing an address by hand)
+
+A hard bounce or a complaint reported by SES adds the address (docs/email-feedback.md); an email route
+to a listed address is created cancelled (suppressed) without calling SES. Removing it does not remove
+it from SES's own account-level suppression list: \`aws sesv2 delete-suppressed-destination --email-address …\`.
+Exit 3 when get or remove finds the address not listed.
+
+Options: --email <address>${COMMON}`,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -209,6 +227,8 @@ async function main(argv: string[]): Promise<number> {
       return tail(target, values, positionals, json);
     case 'preferences':
       return preferences(target, values, positionals, emit);
+    case 'suppression':
+      return suppression(target, values, positionals, emit);
   }
   return EXIT.usage;
 }
@@ -334,10 +354,41 @@ async function status(target: HeraldTarget, values: Values, positionals: string[
         next_attempt: r.status === 'failed' || r.status === 'pending' ? iso(r.next_attempt_at) : '',
         failure: r.last_failure_classification ?? '', message: r.last_failure_message ?? r.cancel_reason ?? '',
         cursor: r.stream_position !== undefined ? `#${r.stream_position}` : '',
+        // What SES reported after the send: delivered, bounced (type/subtype: diagnostic), complained…
+        email: r.email_feedback
+          ? [r.email_feedback.outcome, r.email_feedback.bounce_sub_type ? `${r.email_feedback.bounce_type}/${r.email_feedback.bounce_sub_type}` : '', r.email_feedback.diagnostic ?? ''].filter(Boolean).join(' ')
+          : r.email_message_id ? 'sent' : '',
       })),
-      ['route', 'status', 'attempts', 'next_attempt', 'failure', 'message', 'cursor'],
+      ['route', 'status', 'attempts', 'next_attempt', 'failure', 'message', 'cursor', 'email'],
     );
   });
+  return EXIT.ok;
+}
+
+async function suppression(target: HeraldTarget, values: Values, positionals: string[], emit: Emit): Promise<number> {
+  const [action] = positionals;
+  if ((action !== 'get' && action !== 'add' && action !== 'remove') || typeof values['email'] !== 'string' || !values['email'].includes('@')) {
+    throw new CliError('suppression needs get, add or remove, and --email <address>', EXIT.usage);
+  }
+  const email = normalizeEmailAddress(values['email']);
+  if (action === 'get') {
+    const entry = await target.suppressions.get(email);
+    if (!entry) throw new CliError(`${email} is not on the suppression list`, EXIT.notFound);
+    emit(entry, () => {
+      console.log(`${entry.email} suppressed ${iso(entry.suppressed_at)} (${entry.reason}${entry.bounce_sub_type ? `, ${entry.bounce_type}/${entry.bounce_sub_type}` : ''})`);
+      if (entry.diagnostic) console.log(`  ${entry.diagnostic}`);
+      if (entry.notification_id) console.log(`  from ${entry.notification_id} ${entry.route_id ?? ''} (SES message ${entry.message_id ?? '?'})`);
+    });
+    return EXIT.ok;
+  }
+  if (action === 'add') {
+    const added = await target.suppressions.suppress({ email, reason: 'manual', suppressed_at: Date.now() });
+    emit({ email, outcome: added }, () => console.log(added === 'added' ? `${email} added to the suppression list` : `${email} was already on the suppression list`));
+    return EXIT.ok;
+  }
+  const removed = await target.suppressions.remove(email);
+  if (!removed) throw new CliError(`${email} is not on the suppression list`, EXIT.notFound);
+  emit({ email, outcome: 'removed' }, () => console.log(`${email} removed from the suppression list: the next email to it is sent`));
   return EXIT.ok;
 }
 
@@ -436,6 +487,7 @@ const DEAD_LETTER_QUEUES: Record<string, { readonly dlq: string; readonly source
   intake: { dlq: 'HeraldIntakeDeadLetterQueueUrl', source: 'HeraldIntakeQueueUrl' },
   route: { dlq: 'HeraldRouteDeadLetterQueueUrl', source: 'HeraldRouteQueueUrl' },
   lifecycle: { dlq: 'HeraldLifecycleDeadLetterQueueUrl', source: 'HeraldLifecycleQueueUrl' },
+  feedback: { dlq: 'HeraldFeedbackDeadLetterQueueUrl', source: 'HeraldFeedbackQueueUrl' },
   bus: { dlq: 'HeraldBusDeadLetterQueueUrl' },
 };
 
@@ -545,7 +597,16 @@ async function redriveBusEvents(target: HeraldTarget, dlqUrl: string, emit: Emit
     for (const message of fresh) seen.add(message.MessageId!);
     const events = fresh.map((message) => ({ message, event: busEventOf(message.Body ?? '') }));
     for (const { message, event } of events.filter((e) => e.event === undefined)) left.push({ message_id: message.MessageId!, reason: 'not an EventBridge event' });
-    const puttable = events.filter((e): e is { message: Message; event: BusEvent } => e.event !== undefined);
+    const readable = events.filter((e): e is { message: Message; event: BusEvent } => e.event !== undefined);
+    // SES's events: straight to the feedback queue, as their rule delivers them (the whole event).
+    const fromSes = readable.filter(({ event }) => event.source === 'aws.ses');
+    const feedbackQueueUrl = target.outputs['HeraldFeedbackQueueUrl'];
+    if (fromSes.length > 0 && feedbackQueueUrl) {
+      await target.sqs.send(new SendMessageBatchCommand({ QueueUrl: feedbackQueueUrl, Entries: fromSes.map(({ message }, i) => ({ Id: String(i), MessageBody: message.Body! })) }));
+      await target.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: dlqUrl, Entries: fromSes.map(({ message }, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle! })) }));
+      put += fromSes.length;
+    }
+    const puttable = readable.filter(({ event }) => event.source !== 'aws.ses' || !feedbackQueueUrl);
     if (puttable.length === 0) continue;
     const answer = await target.events.send(
       new PutEventsCommand({

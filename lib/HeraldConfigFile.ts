@@ -49,6 +49,8 @@ export interface HeraldConfigFile {
   readonly tracing?: boolean;
   /** One-click unsubscribe links in every email a user may turn off (see NotificationServiceProps.unsubscribeLinks). Default true. */
   readonly unsubscribeLinks?: boolean;
+  /** Bounces, complaints and deliveries fed back from SES (see NotificationServiceProps.emailFeedback). Default true. */
+  readonly emailFeedback?: boolean;
   /** On-demand (default) or provisioned capacity with auto scaling (see NotificationServiceProps.tableCapacity). */
   readonly tableCapacity?: TableCapacityProps;
   /** SES configuration set every email is sent with. Default none. */
@@ -95,6 +97,7 @@ export const CONFIG_KEYS: Readonly<Record<keyof HeraldConfigFile, true>> = {
   systemLogLevel: true,
   tracing: true,
   unsubscribeLinks: true,
+  emailFeedback: true,
   tableCapacity: true,
   emailConfigurationSet: true,
   intentSources: true,
@@ -140,6 +143,7 @@ export function checkConfigFile(config: HeraldConfigFile): void {
     if (value !== undefined && !(Number.isInteger(value) && value >= 1)) fail(`${key} must be a whole number, at least 1 (got ${value})`);
   }
   if (config.push !== undefined && typeof config.push !== 'boolean') fail(`push must be true or false (got ${JSON.stringify(config.push)})`);
+  if (config.emailFeedback !== undefined && typeof config.emailFeedback !== 'boolean') fail(`emailFeedback must be true or false (got ${JSON.stringify(config.emailFeedback)})`);
   for (const key of ['intentSources', 'lifecycleSources'] as const) {
     const value = config[key];
     if (value !== undefined && !(Array.isArray(value) && value.every((s) => typeof s === 'string'))) fail(`${key} must be a list of strings`);

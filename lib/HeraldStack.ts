@@ -37,6 +37,7 @@ export class HeraldStack extends Stack {
       ...(config.systemLogLevel !== undefined ? { systemLogLevel: config.systemLogLevel } : {}),
       ...(config.tracing !== undefined ? { tracing: config.tracing } : {}),
       ...(config.unsubscribeLinks !== undefined ? { unsubscribeLinks: config.unsubscribeLinks } : {}),
+      ...(config.emailFeedback !== undefined ? { emailFeedback: config.emailFeedback } : {}),
       ...(config.tableCapacity !== undefined ? { tableCapacity: config.tableCapacity } : {}),
       ...(config.deliverMaxConcurrency !== undefined ? { deliverMaxConcurrency: config.deliverMaxConcurrency } : {}),
       ...(config.intakeBatchingWindowSeconds !== undefined ? { intakeBatchingWindow: Duration.seconds(config.intakeBatchingWindowSeconds) } : {}),

@@ -5,11 +5,13 @@ import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { CfnConfigurationSet, CfnConfigurationSetEventDestination } from 'aws-cdk-lib/aws-ses';
 import { Construct } from 'constructs';
 import { DEFAULT_RETRY_POLICY, validateRetryPolicy, type RetryPolicy } from '../functions/core/backoff/computeBackoff.ts';
 import { INTAKE_RECEIVE_BACKOFF, LIFECYCLE_RECEIVE_BACKOFF } from '../functions/core/backoff/receiveBackoff.ts';
 import type { Catalog } from '../functions/core/catalog/catalogTypes.ts';
 import { templateFields } from '../functions/core/email/renderTemplate.ts';
+import { FEEDBACK_DETAIL_TYPES, FEEDBACK_EVENT_TYPES } from '../functions/core/email/emailFeedback.ts';
 import { MAX_ATTEMPTS_CEILING, validateCatalog } from '../functions/core/catalog/validateCatalog.ts';
 import { DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES_CEILING } from '../functions/core/constants.ts';
 import { validateClientBudget, type ClientBudgetPolicy } from '../functions/core/push/ClientBudget.ts';
@@ -88,8 +90,19 @@ export interface NotificationServiceProps {
   readonly catalog: Catalog;
   /** Sender address of every email; it (or its domain) must be a verified SES identity. Required when any type emails. */
   readonly emailFrom?: string;
-  /** SES configuration set every email is sent with (event publishing, dedicated IPs). @default none */
+  /**
+   * An existing SES configuration set to send every email with (your own event publishing,
+   * dedicated IPs); Herald adds its feedback event destination to it. @default a configuration set of Herald's own
+   */
   readonly emailConfigurationSet?: string;
+  /**
+   * Bounces, complaints and deliveries fed back from SES (docs/email-feedback.md): a configuration
+   * set event destination on the default event bus → a rule → the feedback queue → the feedback
+   * function, which records each email route's outcome and puts hard-bounced and complaining
+   * addresses on Herald's suppression list. Off, Herald sends without a configuration set of its
+   * own and learns nothing after the send. @default true when any type emails
+   */
+  readonly emailFeedback?: boolean;
   /**
    * The `source` values the bus rules accept, per kind of event. Restrict who may put which
    * source with the `events:source` condition key in the producers' IAM policies.
@@ -207,6 +220,9 @@ const SWEEP_TIMEOUT = Duration.seconds(60);
 const LIFECYCLE_TIMEOUT = Duration.minutes(5);
 /** Receives of a lifecycle event before its DLQ (each failure comes back after a short backoff: receiveBackoff.ts). */
 const LIFECYCLE_MAX_RECEIVES = LIFECYCLE_RECEIVE_BACKOFF.maxReceives;
+/** One batch of ten SES events: two small writes each. */
+const FEEDBACK_TIMEOUT = Duration.seconds(30);
+const FEEDBACK_MAX_RECEIVES = LIFECYCLE_RECEIVE_BACKOFF.maxReceives;
 /** API Gateway's own account default is 10,000 messages/s with a 5,000 burst: far above what Herald's connection function needs. */
 const DEFAULT_STAGE_THROTTLE = { rateLimit: 500, burstLimit: 1000 } as const;
 /** Connections per user before the oldest is closed ({@link PushProps.maxConnectionsPerUser}). */
@@ -258,6 +274,13 @@ export class NotificationService extends Construct {
   public readonly lifecycleQueue: Queue;
   /** Lifecycle events whose handling failed every receive. */
   public readonly lifecycleDeadLetterQueue: Queue;
+  /** SES feedback events (bounces, complaints, deliveries) waiting for the feedback function; undefined without email feedback. */
+  public readonly feedbackQueue: Queue | undefined;
+  /** SES feedback events whose handling failed every retry. */
+  public readonly feedbackDeadLetterQueue: Queue | undefined;
+  public readonly feedbackFunction: HeraldFunction | undefined;
+  /** The configuration set every email is sent with (its name), when Herald sends with one. */
+  public readonly emailConfigurationSetName: string | undefined;
   /** Events the bus could not deliver to a target (EventBridge failure records; redriven by putting them on the bus again). */
   public readonly busDeadLetterQueue: Queue;
   public readonly monitoring: Monitoring;
@@ -442,6 +465,12 @@ export class NotificationService extends Construct {
     if (validated.firstPushAttemptMaxRoutes > 0) this.push?.grantPublish(this.acceptFunction);
     else this.push?.grantReadEvents(this.acceptFunction);
 
+    const emailFeedback = validated.emailFrom !== '' && (props.emailFeedback ?? true);
+    // SES publishes a message's events only through the configuration set it was sent with
+    // (docs.aws.amazon.com/ses/latest/dg/event-publishing-add-event-destination.html).
+    this.emailConfigurationSetName = props.emailConfigurationSet ?? (emailFeedback ? new CfnConfigurationSet(this, 'EmailConfigurationSet', {}).ref : undefined);
+    const configurationSetName = this.emailConfigurationSetName;
+
     this.deliverFunction = new HeraldFunction(this, 'Deliver', {
       ...functionDefaults,
       ...reserved('deliver'),
@@ -453,7 +482,7 @@ export class NotificationService extends Construct {
         // The lease outlives the function timeout, so a live attempt is never leased twice.
         LEASE_MS: String(DELIVER_TIMEOUT.toMilliseconds() * 2),
         EMAIL_FROM: validated.emailFrom,
-        ...(props.emailConfigurationSet ? { EMAIL_CONFIGURATION_SET: props.emailConfigurationSet } : {}),
+        ...(configurationSetName ? { EMAIL_CONFIGURATION_SET: configurationSetName } : {}),
         FRESHNESS_SECONDS: String(validated.freshnessSeconds),
         ...pushEnvironment,
       },
@@ -478,7 +507,7 @@ export class NotificationService extends Construct {
           actions: ['ses:SendEmail'],
           resources: [
             stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' }),
-            ...(props.emailConfigurationSet ? [stack.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: props.emailConfigurationSet })] : []),
+            ...(configurationSetName ? [stack.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: configurationSetName })] : []),
           ],
           conditions: { StringEquals: { 'ses:FromAddress': validated.emailFrom } },
         }),
@@ -550,6 +579,53 @@ export class NotificationService extends Construct {
       targets: [new SqsQueue(this.lifecycleQueue, { deadLetterQueue: this.busDeadLetterQueue, retryAttempts: 8, maxEventAge: Duration.hours(24) })],
     });
 
+    if (emailFeedback && configurationSetName) {
+      // SES → the default bus (the only one an SES event destination may name) → a rule that takes
+      // only this configuration set's events → the feedback queue: the lifecycle path's shape, so a
+      // failed event is retried with backoff and ends in a DLQ, never dropped by an async invoke.
+      new CfnConfigurationSetEventDestination(this, 'EmailFeedbackDestination', {
+        configurationSetName,
+        eventDestination: {
+          name: 'herald-feedback',
+          enabled: true,
+          matchingEventTypes: [...FEEDBACK_EVENT_TYPES],
+          eventBridgeDestination: { eventBusArn: Stack.of(this).formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' }) },
+        },
+      });
+      const feedback = new QueueWithDeadLetters(this, 'FeedbackQueue', {
+        visibilityTimeout: Duration.seconds(FEEDBACK_TIMEOUT.toSeconds() * VISIBILITY_FACTOR),
+        maxReceiveCount: FEEDBACK_MAX_RECEIVES,
+        removalPolicy,
+      });
+      this.feedbackQueue = feedback.queue;
+      this.feedbackDeadLetterQueue = feedback.deadLetterQueue;
+      this.feedbackFunction = new HeraldFunction(this, 'Feedback', {
+        ...functionDefaults,
+        handler: 'feedback',
+        timeout: FEEDBACK_TIMEOUT,
+        memorySize: 256,
+        environment: {
+          TABLE_NAME: this.table.tableName,
+          RETENTION_DAYS: String(validated.retentionDays),
+          FEEDBACK_QUEUE_URL: this.feedbackQueue.queueUrl,
+          FEEDBACK_MAX_RECEIVES: String(FEEDBACK_MAX_RECEIVES),
+          ...powertoolsEnvironment,
+        },
+      });
+      // UpdateItem: a route's outcome; PutItem: a suppression entry.
+      this.table.grant(this.feedbackFunction, 'dynamodb:UpdateItem', 'dynamodb:PutItem');
+      this.feedbackFunction.addEventSource(new SqsEventSource(this.feedbackQueue, { batchSize: 10, reportBatchItemFailures: true }));
+      new Rule(this, 'EmailFeedbackEvents', {
+        description: 'SES bounce, complaint, delivery, reject and delay events of Herald\'s configuration set to the feedback queue',
+        eventPattern: {
+          source: ['aws.ses'],
+          detailType: [...FEEDBACK_DETAIL_TYPES],
+          detail: { mail: { tags: { 'ses:configuration-set': [configurationSetName] } } },
+        },
+        targets: [new SqsQueue(this.feedbackQueue, { deadLetterQueue: this.busDeadLetterQueue, retryAttempts: 8, maxEventAge: Duration.hours(24) })],
+      });
+    }
+
     const emails = validated.emailFrom !== '' && (props.unsubscribeLinks ?? true);
     this.appApi = this.push === undefined && !emails ? undefined : new AppApi(this, 'App', {
       table: this.table,
@@ -567,7 +643,7 @@ export class NotificationService extends Construct {
     }
 
     const pushFunctions = [...(this.push ? [this.push.authorizerFunction, this.push.connectionFunction] : []), ...(this.appApi ? [this.appApi.apiFunction] : [])];
-    const functions = [this.acceptFunction, this.lifecycleFunction, this.deliverFunction, this.sweeperFunction, ...pushFunctions];
+    const functions = [this.acceptFunction, this.lifecycleFunction, this.deliverFunction, this.sweeperFunction, ...pushFunctions, ...(this.feedbackFunction ? [this.feedbackFunction] : [])];
     for (const fn of functions) {
       // Active and PassThrough tracing both write segments (PassThrough: for sampled upstream requests).
       fn.acknowledge({
@@ -575,7 +651,7 @@ export class NotificationService extends Construct {
         reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions.',
       });
     }
-    for (const fn of [this.acceptFunction, this.deliverFunction, this.sweeperFunction, this.lifecycleFunction]) {
+    for (const fn of [this.acceptFunction, this.deliverFunction, this.sweeperFunction, this.lifecycleFunction, ...(this.feedbackFunction ? [this.feedbackFunction] : [])]) {
       fn.acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(this.table.node.defaultChild as never)}.Arn>/index/*]`,
         reason: 'Access to the table\'s own indexes (the sparse due-routes and open-routes-by-user indexes); scoped to this table.',
@@ -585,16 +661,25 @@ export class NotificationService extends Construct {
     this.monitoring = new Monitoring(this, 'Monitoring', {
       intakeQueue: this.intakeQueue,
       routeQueue: this.routeQueue,
-      deadLetterQueues: { Intake: this.intakeDeadLetterQueue, Route: this.routeDeadLetterQueue, Lifecycle: this.lifecycleDeadLetterQueue, Bus: this.busDeadLetterQueue },
+      deadLetterQueues: {
+        Intake: this.intakeDeadLetterQueue,
+        Route: this.routeDeadLetterQueue,
+        Lifecycle: this.lifecycleDeadLetterQueue,
+        Bus: this.busDeadLetterQueue,
+        ...(this.feedbackDeadLetterQueue ? { Feedback: this.feedbackDeadLetterQueue } : {}),
+      },
       functions: {
         Accept: this.acceptFunction,
         Deliver: this.deliverFunction,
         Sweeper: this.sweeperFunction,
         Lifecycle: this.lifecycleFunction,
+        ...(this.feedbackFunction ? { Feedback: this.feedbackFunction } : {}),
         ...(this.push ? { Authorizer: this.push.authorizerFunction, Connection: this.push.connectionFunction } : {}),
       },
       tables: { Notifications: this.table, ...(this.push ? { Connections: this.push.connectionsTable, Streams: this.push.streamsTable } : {}) },
       push: this.push !== undefined,
+      // Alarms at SES's review thresholds whenever Herald emails (docs/operations.md).
+      email: validated.emailFrom !== '',
       ...(props.alarmTopic ? { alarmTopic: props.alarmTopic } : {}),
       ...(props.throttledRoutesAlarmThreshold !== undefined ? { throttledRoutesThreshold: props.throttledRoutesAlarmThreshold } : {}),
     });
@@ -610,6 +695,9 @@ export class NotificationService extends Construct {
     output('LifecycleDeadLetterQueueUrl', this.lifecycleDeadLetterQueue.queueUrl, 'Lifecycle events whose handling failed after every retry');
     output('BusDeadLetterQueueUrl', this.busDeadLetterQueue.queueUrl, 'Bus events EventBridge could not deliver to the intake or lifecycle queue');
     if (validated.emailFrom !== '') output('EmailFrom', validated.emailFrom, 'Sender address of every email (an SES identity, or in a verified domain)');
+    if (this.feedbackQueue) output('FeedbackQueueUrl', this.feedbackQueue.queueUrl, 'SES bounce, complaint and delivery events waiting for the feedback function');
+    if (this.feedbackDeadLetterQueue) output('FeedbackDeadLetterQueueUrl', this.feedbackDeadLetterQueue.queueUrl, 'SES feedback events whose handling failed after every retry');
+    if (configurationSetName) output('EmailConfigurationSetName', configurationSetName, 'The SES configuration set every email is sent with');
     if (this.appApi) output('HttpApiUrl', this.appApi.url, 'The app API: GET/PUT /v1/preferences (Authorization: Bearer <the WebSocket token>), /v1/unsubscribe (the links in emails)');
     output('VerifyTypes', JSON.stringify(verifyTypes(catalog)), 'Notification types `herald verify` sends (one per channel) and the template fields an email needs');
     if (this.push) {
@@ -707,6 +795,7 @@ function validateProps(props: NotificationServiceProps, catalog: Catalog): Valid
   // Both come from a JSON config file too, where nothing checks their type: "false" is not false.
   if (props.tracing !== undefined && typeof props.tracing !== 'boolean') throw new Error('NotificationService: tracing must be true or false');
   if (props.unsubscribeLinks !== undefined && typeof props.unsubscribeLinks !== 'boolean') throw new Error('NotificationService: unsubscribeLinks must be true or false');
+  if (props.emailFeedback !== undefined && typeof props.emailFeedback !== 'boolean') throw new Error('NotificationService: emailFeedback must be true or false');
   if (props.systemLogLevel !== undefined && !(SYSTEM_LOG_LEVELS as readonly string[]).includes(props.systemLogLevel)) {
     throw new Error(`NotificationService: systemLogLevel must be one of ${SYSTEM_LOG_LEVELS.join(', ')}`);
   }

@@ -73,12 +73,21 @@ export class EventBus {
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
-  /** Accepts entries like PutEvents; returns one result per entry. */
-  public async putEvents(entries: readonly PutEventsEntry[]): Promise<{ EventId?: string; ErrorCode?: string; ErrorMessage?: string }[]> {
+  /**
+   * Accepts entries like PutEvents; returns one result per entry. `aws.*` sources are AWS services'
+   * own: a caller's entry with one fails with NotAuthorizedForSourceException, as on AWS (seen in
+   * github.com/aws-samples/serverless-patterns/pull/3089); `asService` is how the offline stack's
+   * own services (SES event publishing) put theirs.
+   */
+  public async putEvents(entries: readonly PutEventsEntry[], options: { asService?: boolean } = {}): Promise<{ EventId?: string; ErrorCode?: string; ErrorMessage?: string }[]> {
     const results = [];
     for (const entry of entries) {
       if (!entry.Source || !entry.DetailType || entry.Detail === undefined) {
         results.push({ ErrorCode: 'MalformedDetail', ErrorMessage: 'Source, DetailType and Detail are required' });
+        continue;
+      }
+      if (entry.Source.startsWith('aws.') && !options.asService) {
+        results.push({ ErrorCode: 'NotAuthorizedForSourceException', ErrorMessage: 'Not authorized for the source.' });
         continue;
       }
       let detail: unknown;

@@ -8,6 +8,7 @@ import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readCloudAssembly, resourcesOfType, type SynthesizedStack, type TemplateResource } from './CloudAssembly.ts';
+import { SesEventPublisher, type LocalSesEventDestination } from './SesEventPublisher.ts';
 import { EventBus, type LocalRule, type LocalTarget } from './EventBus.ts';
 import { LocalFunction } from './FunctionHost.ts';
 import { LAMBDA_ASYNC_RETRY_DELAYS_MS, LambdaAsyncInvoker, type AsyncInvokeSettings } from './LambdaAsyncInvoker.ts';
@@ -194,6 +195,8 @@ export class OfflineStack {
   private bus?: EventBus;
   private admin?: AdminServer;
   public readonly sesFaults: FaultProxy;
+  /** SES event publishing of the template's configuration sets (bounces, complaints, deliveries). */
+  public sesEvents?: SesEventPublisher;
   public readonly dynamodbFaults: FaultProxy;
   public readonly sqsFaults: FaultProxy;
   public readonly eventsFaults: FaultProxy;
@@ -279,8 +282,9 @@ export class OfflineStack {
         AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
         AWS_ENDPOINT_URL_DYNAMODB: viaProxies ? dynamodbEndpoint : dynamo.endpoint,
         AWS_ENDPOINT_URL_SQS: viaProxies ? sqsProxyEndpoint : sqs.endpoint,
-        AWS_ENDPOINT_URL_SESV2: viaProxies ? sesEndpoint : ses.endpoint,
-        AWS_ENDPOINT_URL_SES: viaProxies ? sesEndpoint : ses.endpoint,
+        // Always SES's face, not the emulator: it publishes a sent message's events (SesEventPublisher).
+        AWS_ENDPOINT_URL_SESV2: sesEndpoint,
+        AWS_ENDPOINT_URL_SES: sesEndpoint,
         AWS_ENDPOINT_URL_EVENTBRIDGE: viaProxies ? eventsProxyEndpoint : eventsEndpoint,
         AWS_ENDPOINT_URL_SECRETS_MANAGER: viaProxies ? eventsProxyEndpoint : eventsEndpoint,
         AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
@@ -291,6 +295,10 @@ export class OfflineStack {
       this.createFunctions(functionEnvironment);
       this.bus = new EventBus(this.buses.values(), this.rulesOnBuses(), this.targetSqs, this.log, 200, { secretsmanager: (op, body) => this.secretsApi(op, body) });
       await this.bus.listen(ports.events);
+      this.sesEvents = new SesEventPublisher(this.sesEventDestinations(), (busName, entry) => {
+        void this.bus?.putEvents([{ EventBusName: busName, Source: entry.source, DetailType: entry.detailType, Detail: JSON.stringify(entry.detail), Resources: entry.resources }], { asService: true });
+      });
+      this.sesFaults.observer = { operation: 'SendEmail', applied: (request, response) => this.sesEvents?.afterSendEmail(request, response) };
       this.gateway = this.createGateway();
       if (this.gateway) await this.gateway.listen(ports.gateway);
       this.httpApi = this.createHttpApi();
@@ -348,6 +356,7 @@ export class OfflineStack {
     await this.demo?.close();
     await this.gateway?.close();
     await this.httpApi?.close();
+    this.sesEvents?.close();
     await this.bus?.close();
     await Promise.allSettled([...this.asyncInvokers.values()].map((i) => i.close()));
     await this.admin?.close();
@@ -574,6 +583,17 @@ export class OfflineStack {
     }
   }
 
+  /** The template's SES configuration set event destinations on an EventBridge bus. */
+  private sesEventDestinations(): LocalSesEventDestination[] {
+    return [...resourcesOfType(this.stack.template, 'AWS::SES::ConfigurationSetEventDestination')].flatMap(([, resource]) => {
+      const p = resolveValue(resource.Properties ?? {}, this.resourceValues()) as Record<string, unknown>;
+      const destination = p['EventDestination'] as { Enabled?: boolean; MatchingEventTypes?: string[]; EventBridgeDestination?: { EventBusArn?: string } } | undefined;
+      const busArn = destination?.EventBridgeDestination?.EventBusArn;
+      if (!destination || destination.Enabled === false || !busArn) return [];
+      return [{ configurationSetName: String(p['ConfigurationSetName']), eventTypes: new Set(destination.MatchingEventTypes ?? []), busName: busArn.slice(busArn.lastIndexOf('/') + 1) }];
+    });
+  }
+
   private rulesOnBuses(): LocalRule[] {
     const rules: LocalRule[] = [];
     for (const [id, resource] of resourcesOfType(this.stack.template, 'AWS::Events::Rule')) {
@@ -581,7 +601,8 @@ export class OfflineStack {
       if (p['EventPattern'] === undefined) continue;
       const busRef = p['EventBusName'] as { Ref?: string } | string | undefined;
       const busName = typeof busRef === 'object' && busRef?.Ref ? this.buses.get(busRef.Ref) ?? busRef.Ref : String(busRef ?? 'default');
-      rules.push({ logicalId: id, busName, pattern: p['EventPattern'] as Record<string, unknown>, targets: this.targetsOf(id, resource) });
+      // A pattern may name a resource (a configuration set's name): resolved like any property.
+      rules.push({ logicalId: id, busName, pattern: resolveValue(p['EventPattern'], this.resourceValues()) as Record<string, unknown>, targets: this.targetsOf(id, resource) });
     }
     return rules;
   }
@@ -798,6 +819,8 @@ export class OfflineStack {
         this.buses.get(id) ??
         this.secrets.get(id)?.arn ??
         (this.stack.template.Resources[id]?.Type === 'AWS::ApiGatewayV2::Api' ? LOCAL_API_ID : undefined) ??
+        // A configuration set's Ref is its name; CloudFormation makes one up when the template gives none.
+        (this.stack.template.Resources[id]?.Type === 'AWS::SES::ConfigurationSet' ? String(this.stack.template.Resources[id]?.Properties?.['Name'] ?? id) : undefined) ??
         (this.functions.has(id) ? id : undefined),
       getAtt: (id, attribute) => {
         const queue = this.queues.get(id);

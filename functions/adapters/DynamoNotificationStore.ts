@@ -13,6 +13,8 @@ import { queryUpTo } from './queryUpTo.ts';
 import { DYNAMODB_BATCH_WRITE_SIZE } from '../core/constants.ts';
 import type { BeginAcceptanceResult, NotificationStore, RouteRef, RouteState } from '../core/ports.ts';
 import type { AttemptOutcome } from '../core/route/routeTransitions.ts';
+import type { EmailFeedbackRecord } from '../core/email/emailFeedback.ts';
+import type { EmailFeedbackStore } from '../core/email/RecordEmailFeedback.ts';
 import { effectiveNotification, effectiveRoute, eventIdOf, needsEvidence, successMayGoUnwritten, type RouteEvidence } from '../core/route/effectiveStatus.ts';
 import { TERMINAL_STATUSES, type NotificationRecord, type RouteAddress, type RouteRecord } from '../core/types.ts';
 import { eventSk, streamPk } from './DynamoEventBuffer.ts';
@@ -69,7 +71,7 @@ const setDueAt = (value: string) => `due_at = ${value}, open_user = user_id`;
  * which may be stored in the notification's item (`stored_with_notification`): one write creates
  * both, and the route's terminal outcome completes the acceptance in the same write.
  */
-export class DynamoNotificationStore implements NotificationStore {
+export class DynamoNotificationStore implements NotificationStore, EmailFeedbackStore {
   public constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly options: DynamoNotificationStoreOptions,
@@ -397,7 +399,10 @@ export class DynamoNotificationStore implements NotificationStore {
     }
     const completeAcceptance = acceptanceComplete ? ' #state = :accepted, accepted_complete_at = if_not_exists(accepted_complete_at, :now),' : '';
     if (outcome.status === 'published') {
-      update = `SET${completeAcceptance} #status = :to, published_at = :now, terminal_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at, due_at, open_user`;
+      // An email's SES message id: what its feedback events name.
+      const messageId = outcome.messageId === undefined ? '' : ' email_message_id = :message_id,';
+      if (messageId) values[':message_id'] = outcome.messageId;
+      update = `SET${completeAcceptance}${messageId} #status = :to, published_at = :now, terminal_at = :now, updated_at = :now REMOVE lease_token, lease_expires_at, due_at, open_user`;
     } else {
       values[':class'] = outcome.classification;
       values[':message'] = outcome.message;
@@ -630,6 +635,28 @@ export class DynamoNotificationStore implements NotificationStore {
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
+    }
+  }
+
+  public async recordEmailFeedback(route: RouteAddress, feedback: EmailFeedbackRecord): Promise<'recorded' | 'kept_earlier' | 'route_missing'> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.options.tableName,
+          Key: routeItemKey(route),
+          UpdateExpression: 'SET email_feedback = :feedback',
+          // Only on the route that exists (an item of a purged or expired route is not made anew),
+          // and only over an outcome of lower rank: events in any order, or twice, end the same.
+          ConditionExpression: 'route_id = :route AND (attribute_not_exists(email_feedback) OR email_feedback.#rank < :rank)',
+          ExpressionAttributeNames: { '#rank': 'rank' },
+          ExpressionAttributeValues: { ':feedback': feedback, ':route': route.route_id, ':rank': feedback.rank },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return 'recorded';
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return error.Item?.['route_id']?.S === route.route_id ? 'kept_earlier' : 'route_missing';
     }
   }
 

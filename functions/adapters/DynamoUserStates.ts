@@ -2,14 +2,15 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { RecipientState, UserStateStore } from '../core/lifecycle/lifecyclePorts.ts';
 import type { UserPreferences } from '../core/preferences/preferences.ts';
-import { userStateKey } from './dynamoKeys.ts';
+import { suppressionKey, userStateKey } from './dynamoKeys.ts';
 import { batchGetAll } from './batchGetAll.ts';
 import { Coalescer } from './Coalescer.ts';
 
 /**
  * One item per user (`U#<user>` / `LIFECYCLE`) in the notifications table: what the lifecycle
  * service applied and remembers (a deletion), and the user's notification preferences (JSON text) —
- * together, so that acceptance reads both in the one BatchGetItem it makes per batch of recipients.
+ * together, so that acceptance reads both, and the suppression entries of the recipients'
+ * addresses (DynamoSuppressionList), in the one BatchGetItem it makes per batch of recipients.
  */
 export class DynamoUserStates implements UserStateStore {
   public constructor(
@@ -64,7 +65,7 @@ export class DynamoUserStates implements UserStateStore {
 
   public async recipientStates(userIds: readonly string[], now: number): Promise<Map<string, RecipientState>> {
     const unique = [...new Set(userIds)];
-    const stored = await Promise.all(unique.map((userId) => this.stored.load(userId)));
+    const stored = await Promise.all(unique.map((userId) => this.stored.load(userStateKey(userId).pk)));
     return new Map(unique.map((userId, i) => {
       const item = stored[i];
       const deletedUntil = item?.['deleted_until'] as number | undefined;
@@ -73,11 +74,25 @@ export class DynamoUserStates implements UserStateStore {
     }));
   }
 
-  /** Eventually consistent: a deletion or a preference change takes effect within about a second. */
-  private readonly stored = new Coalescer<string, Record<string, unknown> | undefined>(async (userIds) => {
-    const items = await batchGetAll(this.client, this.tableName, userIds.map(userStateKey), { projection: 'user_id, deleted_until, preferences' });
-    const found = new Map(items.map((item) => [item['user_id'] as string, item]));
-    return new Map(userIds.map((userId) => [userId, found.get(userId)]));
+  /**
+   * The addresses among `emails` (normalized) on the suppression list. Asked in the same turn as
+   * recipientStates, it shares that BatchGetItem: acceptance reads a recipient's state and address in one request.
+   */
+  public async suppressedAmong(emails: readonly string[]): Promise<Set<string>> {
+    const unique = [...new Set(emails)];
+    const stored = await Promise.all(unique.map((email) => this.stored.load(suppressionKey(email).pk)));
+    return new Set(unique.filter((_, i) => stored[i] !== undefined));
+  }
+
+  /**
+   * Eventually consistent: a deletion, a preference change or a suppression takes effect within
+   * about a second. Keyed by partition key: `U#<user>` (state) or `E#<address>` (suppression).
+   */
+  private readonly stored = new Coalescer<string, Record<string, unknown> | undefined>(async (pks) => {
+    const keys = pks.map((pk) => ({ pk, sk: pk.startsWith('E#') ? SUPPRESSION_SK : USER_STATE_SK }));
+    const items = await batchGetAll(this.client, this.tableName, keys, { projection: 'pk, deleted_until, preferences' });
+    const found = new Map(items.map((item) => [item['pk'] as string, item]));
+    return new Map(pks.map((pk) => [pk, found.get(pk)]));
   });
 
   /** The user's preferences as stored (strongly consistent), and when they were last set. */
@@ -129,5 +144,8 @@ export class DynamoUserStates implements UserStateStore {
 function preferencesOf(stored: unknown): UserPreferences | undefined {
   return typeof stored === 'string' ? (JSON.parse(stored) as UserPreferences) : undefined;
 }
+
+const USER_STATE_SK = userStateKey('').sk;
+const SUPPRESSION_SK = suppressionKey('').sk;
 
 const appliedAttribute = (eventKey: string) => `applied:${eventKey}`;

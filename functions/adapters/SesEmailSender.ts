@@ -1,4 +1,5 @@
 import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
+import { routeTags } from '../core/email/emailFeedback.ts';
 import { DispatchError } from '../core/errors.ts';
 import type { EmailSender } from '../core/ports.ts';
 
@@ -39,9 +40,9 @@ export class SesEmailSender implements EmailSender {
     private readonly options: { readonly from: string; readonly configurationSet?: string },
   ) {}
 
-  public async send(input: Parameters<EmailSender['send']>[0]): Promise<void> {
+  public async send(input: Parameters<EmailSender['send']>[0]): Promise<{ messageId?: string }> {
     try {
-      await this.client.send(
+      const { MessageId } = await this.client.send(
         new SendEmailCommand({
           FromEmailAddress: this.options.from,
           Destination: { ToAddresses: [input.to] },
@@ -56,11 +57,12 @@ export class SesEmailSender implements EmailSender {
               ...(input.headers && input.headers.length > 0 ? { Headers: input.headers.map((h) => ({ Name: h.name, Value: h.value })) } : {}),
             },
           },
-          // Lets SES event destinations correlate bounces with the route.
-          EmailTags: [{ Name: 'herald_route', Value: input.routeId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 256) }],
+          // SES publishes a message's tags with each of its events: the feedback function finds the route by them.
+          EmailTags: routeTags(input.route),
           ...(this.options.configurationSet ? { ConfigurationSetName: this.options.configurationSet } : {}),
         }),
       );
+      return MessageId === undefined ? {} : { messageId: MessageId };
     } catch (error) {
       throw classifySesError(error);
     }

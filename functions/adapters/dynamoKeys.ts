@@ -25,6 +25,8 @@ export const ROUTE_INDEX_ATTRIBUTES = ['notification_id', 'route_id', 'user_id',
 export const DEAD_LETTERS_INDEX = 'dead_letters';
 export const deadLetterDay = (at: number) => new Date(at).toISOString().slice(0, 10);
 export const userStateKey = (userId: string) => ({ pk: `U#${userId}`, sk: 'LIFECYCLE' });
+/** An address on the suppression list (normalized: core/email/emailFeedback.ts normalizeEmailAddress). */
+export const suppressionKey = (email: string) => ({ pk: `E#${email}`, sk: 'SUPPRESSION' });
 /** A recipient throttle's window: with the user's other items, so they live and go together. */
 export const throttleKey = (userId: string, notificationType: string, windowStart: number) => ({ pk: `U#${userId}`, sk: `THROTTLE#${notificationType}#${windowStart}` });
 

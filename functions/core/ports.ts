@@ -139,11 +139,22 @@ export interface RouteQueue {
 
 /** Sends one rendered email. Throws a DispatchError classified as retryable or not. */
 export interface EmailSender {
-  send(input: { readonly to: string; readonly email: RenderedEmail; readonly routeId: string; readonly headers?: readonly { readonly name: string; readonly value: string }[] }): Promise<void>;
+  /** Sends one email for `route` (tagged with it, so SES's feedback events find it); answers SES's message id. */
+  send(input: {
+    readonly to: string;
+    readonly email: RenderedEmail;
+    readonly route: RouteAddress;
+    readonly headers?: readonly { readonly name: string; readonly value: string }[];
+  }): Promise<{ readonly messageId?: string }>;
+}
+
+/** What a channel tells of a successful dispatch: the provider's id of what it sent, if any. */
+export interface DispatchReceipt {
+  readonly messageId?: string;
 }
 
 /** Delivers one leased route on its channel. Throws a DispatchError on failure. */
 export interface ChannelDispatcher {
   /** `leaseToken` is the current attempt's lease, for writes that must be conditional on it. */
-  dispatch(notification: NotificationRecord, route: RouteRecord, leaseToken: string): Promise<void>;
+  dispatch(notification: NotificationRecord, route: RouteRecord, leaseToken: string): Promise<DispatchReceipt | void>;
 }

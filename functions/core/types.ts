@@ -1,3 +1,4 @@
+import type { EmailFeedbackRecord } from './email/emailFeedback.ts';
 /** Delivery channels a catalog entry can name. */
 export const CHANNELS = ['push', 'email'] as const;
 export type Channel = (typeof CHANNELS)[number];
@@ -109,8 +110,16 @@ export interface RouteRecord {
   readonly stream_position?: number;
   /** Set by the lifecycle service on a route leased at the time: finish the attempt, then no retry. */
   readonly cancel_requested?: string;
-  /** Why a cancelled route was cancelled: the lifecycle event type, or `throttled` (its recipient's throttle window was full at acceptance). */
+  /**
+   * Why a cancelled route was cancelled: the lifecycle event type, `throttled` (its recipient's
+   * throttle window was full at acceptance), `preference` (the user turned it off) or `suppressed`
+   * (its address is on the suppression list).
+   */
   readonly cancel_reason?: string;
+  /** Email routes: the SES message id of the send that published the route. */
+  readonly email_message_id?: string;
+  /** Email routes: what SES reported after the send — delivered, bounced, complained… (core/email/emailFeedback.ts). */
+  readonly email_feedback?: EmailFeedbackRecord;
   readonly updated_at: number;
   /**
    * The notification's only route, stored in one record with the notification: created by the

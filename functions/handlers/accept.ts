@@ -26,6 +26,7 @@ const firstPushAttemptMaxRoutes = numberEnv('FIRST_PUSH_ATTEMPT_MAX_ROUTES', 0);
 const firstPushAttemptLeaseMs = numberEnv('LEASE_MS', 20_000);
 /** How long one acceptance holds a notification; a retry is never held back longer than that. */
 const acceptanceLeaseMs = numberEnv('ACCEPT_LEASE_MS', 20_000);
+const userStates = new DynamoUserStates(traced(documentClient()), config.tableName);
 const acceptIntent = new AcceptIntent(
   {
     catalog: config.catalog,
@@ -37,7 +38,9 @@ const acceptIntent = new AcceptIntent(
   },
   {
     store,
-    users: new DynamoUserStates(traced(documentClient()), config.tableName),
+    // One store answers both, so a recipient's state and address share a BatchGetItem.
+    users: userStates,
+    suppressions: userStates,
     rejections: new DynamoRejectionStore(traced(documentClient()), { tableName: config.tableName, retentionMs: config.retentionMs }),
     routeQueue: new SqsRouteQueue(traced(sqsClient()), requireEnv('ROUTE_QUEUE_URL')),
     clock: systemClock,
@@ -102,6 +105,7 @@ async function acceptRecord(record: SQSRecord): Promise<void> {
       if (result.optedOut.length > 0) {
         invocationSummary.count('opted_out', result.optedOut.length);
         for (const channel of new Set(result.optedOut)) countMetric('RoutesOptedOut', { channel }, result.optedOut.filter((c) => c === channel).length);
+        if (result.suppressed > 0) countMetric('RoutesSuppressed', {}, result.suppressed);
       }
       if (result.throttled > 0) {
         invocationSummary.count('throttled', result.throttled);

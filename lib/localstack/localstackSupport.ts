@@ -32,6 +32,12 @@ export const LOCALSTACK_SUPPORT: Readonly<Record<string, { plan: LocalStackPlan;
   'AWS::ApiGatewayV2::Integration': { plan: 'base', confirmed: true },
   'AWS::ApiGatewayV2::Authorizer': { plan: 'base', confirmed: true },
   'AWS::ApiGatewayV2::Stage': { plan: 'base', confirmed: true },
+  // Email feedback (emailFeedback, default on). The community image's CloudFormation has a resource
+  // provider only for AWS::SES::EmailIdentity (localstack-core/localstack/services/ses/resource_providers/,
+  // read 2026-12-05 from github.com/localstack/localstack); none for configuration sets or their
+  // event destinations, so this assumes the paid image. `"emailFeedback": false` leaves both out.
+  'AWS::SES::ConfigurationSet': { plan: 'base', confirmed: false, note: 'no CloudFormation provider in the community image' },
+  'AWS::SES::ConfigurationSetEventDestination': { plan: 'base', confirmed: false, note: 'no CloudFormation provider in the community image; SES publishing to EventBridge unverified' },
   // Only with tableCapacity mode "provisioned" (docs.localstack.cloud/api-coverage/v1/services/application-autoscaling:
   // "available starting with the Base plan").
   'AWS::ApplicationAutoScaling::ScalableTarget': { plan: 'base', confirmed: true },

@@ -27,6 +27,8 @@ export interface MonitoringProps {
   readonly tables?: Record<string, ITable>;
   /** Whether the service pushes (a dashboard row for push). @default true */
   readonly push?: boolean;
+  /** Whether the service emails: alarms on the account's SES bounce and complaint rates. @default false */
+  readonly email?: boolean;
   /** Where alarms notify. @default alarms without actions */
   readonly alarmTopic?: ITopic;
   /** Oldest intake or route message older than this alarms. @default 5 minutes */
@@ -52,13 +54,13 @@ export class Monitoring extends Construct {
     const namespace = props.namespace ?? 'Herald';
     const herald = (metricName: string) =>
       new Metric({ namespace, metricName, dimensionsMap: { service: 'herald' }, statistic: 'Sum', period: Duration.minutes(5) });
-    const alarm = (name: string, metric: IMetric, threshold: number, description: string, evaluationPeriods = 1) => {
+    const alarm = (name: string, metric: IMetric, threshold: number, description: string, evaluationPeriods = 1, comparisonOperator = ComparisonOperator.GREATER_THAN_THRESHOLD) => {
       const created = new Alarm(this, name, {
         alarmDescription: `${description} Runbook: docs/operations.md#${name.toLowerCase()}`,
         metric,
         threshold,
         evaluationPeriods,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        comparisonOperator,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       });
       if (props.alarmTopic) created.addAlarmAction(new SnsAction(props.alarmTopic));
@@ -78,6 +80,16 @@ export class Monitoring extends Construct {
     alarm('DeadLetterRate', herald('RouteDeadLettersTotal'), props.deadLetterThreshold ?? 10, 'Routes are being dead-lettered.');
     if (props.throttledRoutesThreshold !== undefined) {
       alarm('ThrottledRoutes', herald('RoutesThrottledTotal'), props.throttledRoutesThreshold, 'Recipient throttles are cancelling many routes.');
+    }
+    if (props.email) {
+      // SES's own rates, over its representative volume of the account's mail, as SES reviews them:
+      // a decimal 0–1, under review from 5 % bounces or 0.1 % complaints
+      // (docs.aws.amazon.com/ses/latest/dg/reputationdashboard-cloudwatch-alarm.html). Account-wide: every sender in the account and region counts.
+      const reputation = (metricName: string) => new Metric({ namespace: 'AWS/SES', metricName, statistic: 'Maximum', period: Duration.hours(1) });
+      alarm('EmailBounceRate', reputation('Reputation.BounceRate'), 0.05, 'The account\'s SES bounce rate reached 5 %: SES puts an account under review there.', 1,
+        ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD);
+      alarm('EmailComplaintRate', reputation('Reputation.ComplaintRate'), 0.001, 'The account\'s SES complaint rate reached 0.1 %: SES puts an account under review there.', 1,
+        ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD);
     }
     for (const [name, fn] of Object.entries(props.functions)) {
       alarm(`${name}Errors`, fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), 0, `The ${name} function is failing.`);
@@ -106,6 +118,14 @@ export class Monitoring extends Construct {
       new GraphWidget({ title: '2. Routes', left: [herald('RoutesCreated'), herald('RoutePublishedTotal'), herald('RouteRetriesTotal'), herald('RouteDeadLettersTotal')], width }),
       ...(push ? [new GraphWidget({ title: '3. Push', left: [herald('PushEventsSent'), herald('GoneConnections'), herald('ReplayedEvents'), herald('StaleCursors')], width })] : []),
     );
+    if (props.email) {
+      const feedback = (outcome: string) =>
+        new Metric({ namespace, metricName: 'EmailFeedback', dimensionsMap: { service: 'herald', outcome }, statistic: 'Sum', period: Duration.minutes(5), label: outcome });
+      this.dashboard.addWidgets(
+        new GraphWidget({ title: 'Email feedback', left: ['delivered', 'bounced', 'complained', 'soft_bounced', 'delayed', 'rejected'].map(feedback), width: 12 }),
+        new GraphWidget({ title: 'Suppressed routes and addresses', left: [herald('RoutesSuppressed'), herald('AddressesSuppressed')], width: 12 }),
+      );
+    }
     this.dashboard.addWidgets(
       new GraphWidget({
         title: 'Queue age (s)',

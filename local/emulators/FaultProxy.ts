@@ -92,6 +92,12 @@ export class FaultProxy {
   private readonly requestsByCaller = new Map<string, number>();
   private random: () => number = Math.random;
   public passed = 0;
+  /**
+   * Told of every request of `operation` the service applied and answered with 2xx, whether or not
+   * the caller saw the answer (an `ambiguous` or `drop` fault): what the service itself would act on
+   * (SES publishing a sent message's events).
+   */
+  public observer?: { readonly operation: string; applied(request: string, response: string): void };
 
   public constructor(
     private readonly target: string,
@@ -182,7 +188,7 @@ export class FaultProxy {
     counts.requests += 1;
     this.requestsByCaller.set(facts.caller, (this.requestsByCaller.get(facts.caller) ?? 0) + 1);
     const rule = this.pick(facts, text);
-    if (rule === undefined) return void this.pass(req, res, body);
+    if (rule === undefined) return void this.pass(req, res, body, facts);
     const effect = effectOf(rule);
     // A crash needs an environment to end: a request from outside any function passes untouched.
     if ((effect === 'crash' || effect === 'crash_after' || effect === 'timeout') && !isFunctionCaller(facts.caller)) {
@@ -195,15 +201,15 @@ export class FaultProxy {
     if (rule.delayMs !== undefined && effect !== 'hang') await sleep(rule.delayMs);
     switch (effect) {
       case 'latency':
-        return void this.pass(req, res, body);
+        return void this.pass(req, res, body, facts);
       case 'error':
         return answerError(res, rule, 'InternalFailure');
       case 'ambiguous': {
-        await this.forward(req, body);
+        this.observed(facts, text, await this.forward(req, body));
         return answerError(res, rule, 'InternalServerError');
       }
       case 'drop': {
-        await this.forward(req, body);
+        this.observed(facts, text, await this.forward(req, body));
         req.socket.destroy();
         return;
       }
@@ -219,7 +225,7 @@ export class FaultProxy {
         req.socket.destroy();
         return;
       case 'crash_after':
-        await this.forward(req, body);
+        this.observed(facts, text, await this.forward(req, body));
         this.callers?.stopEnvironment(facts.caller, 'crash');
         req.socket.destroy();
         return;
@@ -243,10 +249,16 @@ export class FaultProxy {
     return undefined;
   }
 
-  private pass(req: IncomingMessage, res: ServerResponse, body: Buffer): void {
+  private pass(req: IncomingMessage, res: ServerResponse, body: Buffer, facts?: RequestFacts): void {
     this.passed += 1;
+    const watched = facts !== undefined && this.observer?.operation === facts.operation;
     const upstream = request(new URL(req.url ?? '/', this.target), { method: req.method, headers: req.headers }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
+      if (watched) {
+        const parts: Buffer[] = [];
+        up.on('data', (part: Buffer) => parts.push(part));
+        up.on('end', () => this.observed(facts, body.toString('utf8'), { status: up.statusCode ?? 502, body: Buffer.concat(parts) }));
+      }
       up.pipe(res);
     });
     upstream.on('error', (error) => {
@@ -255,6 +267,15 @@ export class FaultProxy {
       res.end(`fault proxy: upstream error: ${error.message}`);
     });
     upstream.end(body);
+  }
+
+  private observed(facts: RequestFacts, request: string, answer: { status: number; body: Buffer }): void {
+    if (this.observer?.operation !== facts.operation || answer.status < 200 || answer.status >= 300) return;
+    try {
+      this.observer.applied(request, answer.body.toString('utf8'));
+    } catch {
+      // An observer's failure is its own; the request was answered.
+    }
   }
 
   /** Sends the request to the service and reads its whole answer (which the caller may never see). */

@@ -46,16 +46,16 @@ describe('NotificationService: queues', () => {
 
   it('encrypts every queue and denies non-TLS access', () => {
     const queues = Object.values(resources).filter((r) => r.Type === 'AWS::SQS::Queue');
-    // intake, route and lifecycle with their DLQs, and the bus's DLQ.
-    expect(queues).toHaveLength(7);
+    // intake, route, lifecycle and feedback with their DLQs, and the bus's DLQ.
+    expect(queues).toHaveLength(9);
     for (const queue of queues) expect(queue.Properties['SqsManagedSseEnabled']).toBe(true);
     const policies = Object.values(resources).filter((r) => r.Type === 'AWS::SQS::QueuePolicy');
     expect(policies.every((p) => JSON.stringify(p.Properties).includes('"aws:SecureTransport":"false"'))).toBe(true);
   });
 
-  it('gives the pipeline queues 3× their function timeout of visibility (30 s: crash recovery) and the lifecycle queue 6×', () => {
+  it('gives the pipeline queues 3× their function timeout of visibility (30 s: crash recovery), the lifecycle and feedback queues 6×', () => {
     const mappings = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::EventSourceMapping');
-    expect(mappings).toHaveLength(3);
+    expect(mappings).toHaveLength(4);
     const factors = mappings.map((mapping) => {
       const fn = resources[mapping.Properties['FunctionName'].Ref]!;
       const queue = resources[mapping.Properties['EventSourceArn']['Fn::GetAtt'][0]]!;
@@ -63,7 +63,7 @@ describe('NotificationService: queues', () => {
       expect(queue.Properties['VisibilityTimeout']).toBeGreaterThanOrEqual(fn.Properties['Timeout']);
       return [fn.Properties['Timeout'], queue.Properties['VisibilityTimeout'] / fn.Properties['Timeout']];
     });
-    expect(factors.sort()).toEqual([[10, 3], [10, 3], [300, 6]]);
+    expect(factors.sort()).toEqual([[10, 3], [10, 3], [30, 6], [300, 6]]);
   });
 
   it('reports partial batch failures on every SQS event source', () => {
@@ -149,7 +149,7 @@ describe('NotificationService: table', () => {
 describe('NotificationService: functions and IAM', () => {
   it('runs every function on nodejs24.x', () => {
     const functions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Function');
-    expect(functions.map((f) => f.Properties['Runtime'])).toEqual(Array(7).fill('nodejs24.x'));
+    expect(functions.map((f) => f.Properties['Runtime'])).toEqual(Array(8).fill('nodejs24.x'));
   });
 
   const actions = (statements: any[]) => statements.flatMap((s) => [s.Action].flat());
@@ -285,6 +285,7 @@ describe('NotificationService: event bus and schedule', () => {
         'HeraldEventBusName', 'HeraldIntakeDeadLetterQueueUrl', 'HeraldIntakeQueueUrl', 'HeraldRouteDeadLetterQueueUrl', 'HeraldRouteQueueUrl',
         'HeraldTableName', 'HeraldWebSocketUrl', 'HeraldConnectionsTableName', 'HeraldStreamsTableName', 'HeraldTokenSecretArn',
         'HeraldLifecycleDeadLetterQueueUrl', 'HeraldLifecycleQueueUrl', 'HeraldBusDeadLetterQueueUrl', 'HeraldEmailFrom', 'HeraldVerifyTypes', 'HeraldHttpApiUrl',
+        'HeraldFeedbackQueueUrl', 'HeraldFeedbackDeadLetterQueueUrl', 'HeraldEmailConfigurationSetName',
       ].sort(),
     );
   });
@@ -450,12 +451,16 @@ describe('NotificationService: alarms and dashboard', () => {
   });
 
   it('alarms on errors and throttles of every function', () => {
-    const functions = [service.acceptFunction, service.deliverFunction, service.sweeperFunction, service.lifecycleFunction, service.push!.authorizerFunction, service.push!.connectionFunction];
+    const functions = [
+      service.acceptFunction, service.deliverFunction, service.sweeperFunction, service.lifecycleFunction, service.feedbackFunction!,
+      service.push!.authorizerFunction, service.push!.connectionFunction,
+    ];
     for (const fn of functions) {
       expect(alarmOn('Errors', logicalId(fn))).toHaveLength(1);
       expect(alarmOn('Throttles', logicalId(fn))).toHaveLength(1);
     }
-    expect(alarms).toHaveLength(4 + 2 + 1 + 12 + 3);
+    // DLQs 5, queue ages 2, dead-letter rate 1, functions 7 × 2, tables 3, SES bounce and complaint rates 2.
+    expect(alarms).toHaveLength(5 + 2 + 1 + 14 + 3 + 2);
   });
 
   it('links every alarm to a section of the runbook that exists', () => {
@@ -614,7 +619,7 @@ describe('NotificationService: AWS rules the template follows', () => {
   const heraldRoles = heraldFunctions(resources).map((f) => f.Properties['Role']['Fn::GetAtt'][0] as string);
 
   it('lets each function write logs to its own log group only (not AWSLambdaBasicExecutionRole, which allows every log group)', () => {
-    expect(heraldRoles).toHaveLength(7);
+    expect(heraldRoles).toHaveLength(8);
     for (const [id, role] of roles.filter(([id]) => heraldRoles.includes(id))) {
       expect(JSON.stringify(role.Properties['ManagedPolicyArns'] ?? [])).not.toContain('AWSLambdaBasicExecutionRole');
       const fn = heraldFunctions(resources).find((f) => f.Properties['Role']['Fn::GetAtt'][0] === id)!;
@@ -709,6 +714,85 @@ describe('NotificationService: AWS rules the template follows', () => {
   });
 });
 
+describe('NotificationService: email feedback (SES configuration set → default bus → feedback queue)', () => {
+  it('sends every email with a configuration set of its own whose event destination is the default bus, for the five feedback event types', () => {
+    const setId = Object.entries(resources).find(([, r]) => r.Type === 'AWS::SES::ConfigurationSet')![0];
+    expect(service.emailConfigurationSetName).toBeDefined();
+    template.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
+      ConfigurationSetName: { Ref: setId },
+      EventDestination: {
+        Enabled: true,
+        MatchingEventTypes: ['bounce', 'complaint', 'delivery', 'reject', 'deliveryDelay'],
+        EventBridgeDestination: { EventBusArn: { 'Fn::Join': ['', Match.arrayWith([':event-bus/default'])] } },
+      },
+    });
+    const deliver = resources[logicalId(service.deliverFunction)]!;
+    expect(deliver.Properties['Environment'].Variables.EMAIL_CONFIGURATION_SET).toEqual({ Ref: setId });
+  });
+
+  it('takes only SES events of its configuration set from the default bus into the feedback queue, failed deliveries to the bus DLQ', () => {
+    const rule = Object.values(resources).find((r) => r.Type === 'AWS::Events::Rule' && JSON.stringify(r.Properties['EventPattern'] ?? {}).includes('aws.ses'))!;
+    // No EventBusName: the default bus, the only one SES publishes to.
+    expect(rule.Properties['EventBusName']).toBeUndefined();
+    const setId = Object.entries(resources).find(([, r]) => r.Type === 'AWS::SES::ConfigurationSet')![0];
+    expect(rule.Properties['EventPattern']).toEqual({
+      source: ['aws.ses'],
+      'detail-type': ['Email Bounced', 'Email Complaint Received', 'Email Delivered', 'Email Rejected', 'Email Delivery Delayed'],
+      detail: { mail: { tags: { 'ses:configuration-set': [{ Ref: setId }] } } },
+    });
+    expect(rule.Properties['Targets']).toEqual([expect.objectContaining({
+      Arn: { 'Fn::GetAtt': [logicalId(service.feedbackQueue!), 'Arn'] },
+      RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 86400 },
+      DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(service.busDeadLetterQueue), 'Arn'] } },
+    })]);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: logicalId(service.feedbackFunction!) },
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(service.feedbackQueue!), 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(service.feedbackDeadLetterQueue!), 'Arn'] }, maxReceiveCount: 6 },
+    });
+    const policy = Object.values(resources).find((r) => r.Type === 'AWS::SQS::QueuePolicy' && JSON.stringify(r.Properties['Queues']).includes(logicalId(service.feedbackQueue!)))!;
+    expect(JSON.stringify(policy.Properties['PolicyDocument'])).toContain('events.amazonaws.com');
+  });
+
+  it('lets the feedback function write routes and suppression entries, and nothing else on the table', () => {
+    const statements = policyStatements(service.feedbackFunction!);
+    const onTable = statements.filter((st) => JSON.stringify(st.Resource).includes(logicalId(service.table as never)));
+    expect(onTable.flatMap((st) => [st.Action].flat()).sort()).toEqual(['dynamodb:PutItem', 'dynamodb:UpdateItem']);
+  });
+
+  it('alarms at SES\'s review thresholds: bounce rate 5 %, complaint rate 0.1 % (SES\'s reputation metrics, 0–1)', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SES', MetricName: 'Reputation.BounceRate', Threshold: 0.05, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching',
+      AlarmDescription: Match.stringLikeRegexp('docs/operations.md#emailbouncerate'),
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SES', MetricName: 'Reputation.ComplaintRate', Threshold: 0.001, ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmDescription: Match.stringLikeRegexp('docs/operations.md#emailcomplaintrate'),
+    });
+  });
+
+  it('adds its destination to a configuration set you name, and creates none', () => {
+    const { stack: configured, template: synthesized } = synth({ emailConfigurationSet: 'herald-events' });
+    const json = synthesized.toJSON().Resources as typeof resources;
+    expect(Object.values(json).some((r) => r.Type === 'AWS::SES::ConfigurationSet')).toBe(false);
+    synthesized.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', { ConfigurationSetName: 'herald-events' });
+    expect(configured.service.emailConfigurationSetName).toBe('herald-events');
+  });
+
+  it('with emailFeedback false: no configuration set, destination, queue, function or rule for it (the reputation alarms stay)', () => {
+    const { stack: configured, template: synthesized } = synth({ emailFeedback: false });
+    const json = synthesized.toJSON().Resources as typeof resources;
+    expect(Object.values(json).filter((r) => r.Type.startsWith('AWS::SES::'))).toEqual([]);
+    expect(configured.service.feedbackFunction).toBeUndefined();
+    expect(JSON.stringify(json)).not.toContain('aws.ses');
+    expect(JSON.stringify(json)).not.toContain('EMAIL_CONFIGURATION_SET');
+    synthesized.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Reputation.BounceRate' });
+  });
+});
+
 describe('cdk-nag AwsSolutions', () => {
   /** What cdk-nag reports as errors on the stack synthesized from `of` (acknowledged findings are not errors). */
   function nagErrors(of: HeraldConfigFile) {
@@ -744,7 +828,8 @@ describe('NotificationService: email only (push: false, config/herald.email-only
     expect(Object.values(json.Resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Api').map((r) => r.Properties['ProtocolType'])).toEqual(['HTTP']);
     expect(Object.values(json.Resources).filter((r) => r.Type === 'AWS::SecretsManager::Secret').map((r) => r.Properties['Description'])).toEqual(['HS256 key that signs Herald one-click unsubscribe links']);
     expect(types.filter((t) => t === 'AWS::DynamoDB::Table')).toHaveLength(1);
-    expect(heraldFunctions(json.Resources)).toHaveLength(5);
+    // accept, deliver, sweeper, lifecycle, feedback, the app API.
+    expect(heraldFunctions(json.Resources)).toHaveLength(6);
     expect(Object.keys(json.Outputs).filter((name) => /WebSocket|Connections|Streams|TokenSecret/.test(name))).toEqual([]);
   });
 
@@ -757,10 +842,10 @@ describe('NotificationService: email only (push: false, config/herald.email-only
     expect(JSON.stringify(json.Resources)).not.toContain('execute-api:ManageConnections');
   });
 
-  it('alarms on and draws only what it has: four functions, one table, no push row', () => {
+  it('alarms on and draws only what it has: five functions (with feedback), one table, no push row', () => {
     const alarmNames = Object.values(json.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').map((r) => JSON.stringify(r.Properties['AlarmDescription'] ?? ''));
     expect(alarmNames.some((name) => /Authorizer|Connection|Streams/.test(name))).toBe(false);
-    expect(alarmNames.filter((name) => name.includes('function is failing'))).toHaveLength(4);
+    expect(alarmNames.filter((name) => name.includes('function is failing'))).toHaveLength(5);
     const dashboard = Object.values(json.Resources).find((r) => r.Type === 'AWS::CloudWatch::Dashboard')!;
     const body = JSON.stringify(dashboard.Properties['DashboardBody']);
     expect(body).toContain('1. Intake');

@@ -21,17 +21,19 @@ describe('deploying the template to LocalStack (cdklocal)', () => {
     expect(provisionedTypes.filter((t) => !(t in LOCALSTACK_SUPPORT))).toEqual([]);
   });
 
-  it('needs the paid Base plan only for the WebSocket API; everything else is in the free plan', () => {
+  const paidOnly = (t: string) => t.startsWith('AWS::ApiGatewayV2::') || t.startsWith('AWS::SES::');
+
+  it('needs the paid Base plan only for the API Gateway V2 APIs and the SES configuration set of email feedback; everything else is in the free plan', () => {
     const base = types.filter((t) => LOCALSTACK_SUPPORT[t]!.plan === 'base');
-    expect(base.every((t) => t.startsWith('AWS::ApiGatewayV2::'))).toBe(true);
-    expect(types.filter((t) => !t.startsWith('AWS::ApiGatewayV2::') && t !== 'AWS::CDK::Metadata').every((t) => LOCALSTACK_SUPPORT[t]!.plan === 'free')).toBe(true);
+    expect(base.every(paidOnly)).toBe(true);
+    expect(types.filter((t) => !paidOnly(t) && t !== 'AWS::CDK::Metadata').every((t) => LOCALSTACK_SUPPORT[t]!.plan === 'free')).toBe(true);
   });
 
-  it('needs only the free plan with the email-only configuration (push: false) without unsubscribe links (no HTTP API)', () => {
+  it('needs only the free plan with the email-only configuration (push: false) without unsubscribe links (no HTTP API) or email feedback (no configuration set)', () => {
     const emailOnly = JSON.parse(readFileSync('config/herald.email-only.json', 'utf8')) as HeraldConfigFile;
     const withLinks = typesOf(synth(emailOnly));
-    expect(withLinks.filter((t) => t !== 'AWS::CDK::Metadata' && LOCALSTACK_SUPPORT[t]!.plan !== 'free').every((t) => t.startsWith('AWS::ApiGatewayV2::'))).toBe(true);
-    const emailOnlyTypes = typesOf(synth({ ...emailOnly, unsubscribeLinks: false }));
+    expect(withLinks.filter((t) => t !== 'AWS::CDK::Metadata' && LOCALSTACK_SUPPORT[t]!.plan !== 'free').every(paidOnly)).toBe(true);
+    const emailOnlyTypes = typesOf(synth({ ...emailOnly, unsubscribeLinks: false, emailFeedback: false }));
     expect(emailOnlyTypes.filter((t) => !(t in LOCALSTACK_SUPPORT))).toEqual([]);
     expect(emailOnlyTypes.filter((t) => t !== 'AWS::CDK::Metadata' && LOCALSTACK_SUPPORT[t]!.plan !== 'free')).toEqual([]);
   });

@@ -13,7 +13,8 @@ import { EventBus } from '../../local/EventBus.ts';
 import { LocalFunction } from '../../local/FunctionHost.ts';
 import { LambdaAsyncInvoker } from '../../local/LambdaAsyncInvoker.ts';
 import { reachableQueueUrl } from '../../local/emulators/startSqs.ts';
-import { addFault, clearFaults, connectionRegistry, endpoints, intent, sendIntent, sqs, store, uid, waitFor } from './support.ts';
+import { addFault, clearFaults, connectionRegistry, endpoints, events, intent, sendIntent, sqs, store, uid, waitFor } from './support.ts';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { closeAllClients, RawClient, tokenSecret } from './wsClient.ts';
 
 // Each test here shows one AWS behaviour the offline stack reproduces (docs/local-stack.md, "AWS
@@ -231,5 +232,19 @@ describe('SQS ChangeMessageVisibility: at most 12 h counted from the receive', (
     // Act / Assess: 43,000 s is under SQS's 43,200 but not once the time since the receive is counted.
     expect(await delayMessage(sqs, queueUrl, message!.ReceiptHandle!, 43_000_000)).toBe(false);
     expect(await delayMessage(sqs, queueUrl, message!.ReceiptHandle!, 600_000)).toBe(true);
+  });
+});
+
+describe('EventBridge PutEvents: aws.* sources belong to AWS services', () => {
+  it('refuses a caller\'s entry with source aws.ses (NotAuthorizedForSourceException) and takes the others of the same request', async () => {
+    const answer = await events.send(new PutEventsCommand({
+      Entries: [
+        { EventBusName: 'default', Source: 'aws.ses', DetailType: 'Email Bounced', Detail: '{}' },
+        { EventBusName: 'default', Source: 'tests', DetailType: 'anything', Detail: '{}' },
+      ],
+    }));
+    expect(answer.FailedEntryCount).toBe(1);
+    expect(answer.Entries?.[0]).toMatchObject({ ErrorCode: 'NotAuthorizedForSourceException' });
+    expect(answer.Entries?.[1]?.EventId).toEqual(expect.any(String));
   });
 });

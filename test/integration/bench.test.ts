@@ -254,7 +254,7 @@ describe('npm run bench -- --quick (smoke test: numbers are produced, not judged
     expect(Object.keys(perMessage['ping']!)).toEqual(['apigateway.PostToConnection']);
     expect(perMessage['first_resume']!['dynamodb.UpdateItem']).toBeGreaterThanOrEqual(1);
     expect(perMessage['connect']!['dynamodb.Query']).toBe(1);
-    expect(report.bundles.length).toBe(7);
+    expect(report.bundles.length).toBe(8);
     for (const b of report.bundles) positive(b.medianColdInitMs);
     const markdown = readFileSync(join(out, 'smoke.md'), 'utf8');
     expect(markdown).toContain('$ per million deliveries');

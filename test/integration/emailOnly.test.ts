@@ -64,10 +64,10 @@ describe('an email-only Herald (push: false) on its own offline stack', () => {
     return emails.filter((email) => email.destination.to.includes(to));
   };
 
-  it('runs without a WebSocket gateway: no WebSocket endpoint, no push outputs; five functions (the app API serves the unsubscribe links)', () => {
+  it('runs without a WebSocket gateway: no WebSocket endpoint, no push outputs; six functions (the app API serves the unsubscribe links; feedback takes the SES events)', () => {
     expect(endpoints.websocket).toBeUndefined();
     expect(Object.keys(endpoints.outputs).filter((name) => /WebSocket|Connections|Streams|TokenSecret/.test(name))).toEqual([]);
-    expect(Object.keys(endpoints.functions)).toHaveLength(5);
+    expect(Object.keys(endpoints.functions)).toHaveLength(6);
     expect(endpoints.httpApi).toBeDefined();
   });
 

@@ -7,6 +7,7 @@ import { validateIntent, type IntentLimits, type InvalidIntent } from '../intent
 import type { BeginAcceptanceResult, ChannelDispatcher, NotificationStore, RejectionStore, RouteQueue, RouteState } from '../ports.ts';
 import type { RecipientState, UserStateStore } from '../lifecycle/lifecyclePorts.ts';
 import { PREFERENCE_CANCEL_REASON, wantsRoute } from '../preferences/preferences.ts';
+import { normalizeEmailAddress } from '../email/emailFeedback.ts';
 import type { EventBuffer } from '../push/pushPorts.ts';
 import type { StreamHead } from '../push/pushTypes.ts';
 import { contentHashOf, notificationIdFor, routeIdFor } from '../route/identifiers.ts';
@@ -44,6 +45,12 @@ export interface AcceptIntentDeps {
    * routes are created cancelled); a route a user's preferences turn off is created cancelled.
    */
   readonly users: Pick<UserStateStore, 'recipientStates'>;
+  /**
+   * Addresses on the suppression list (a hard bounce, a complaint, an operator): an email route to
+   * one is created cancelled (`suppressed`) and never sent. Asked together with `users`, so one
+   * BatchGetItem answers both. @default no suppression list
+   */
+  readonly suppressions?: { suppressedAmong(emails: readonly string[]): Promise<ReadonlySet<string>> };
   readonly rejections: RejectionStore;
   readonly routeQueue: RouteQueue;
   readonly clock: Clock;
@@ -82,6 +89,8 @@ export type AcceptResult =
       readonly throttled: number;
       /** The channels of the routes created `cancelled` because their recipient turned them off (preferences). */
       readonly optedOut: readonly RouteRecord['channel'][];
+      /** Email routes created `cancelled` because their address is on the suppression list. */
+      readonly suppressed: number;
       readonly notificationType: string;
     }
   | { readonly kind: 'duplicate'; readonly notificationId: string }
@@ -159,17 +168,21 @@ export class AcceptIntent {
     // One round trip: the recipients' states (deleted? preferences?), the stream heads (only a fresh
     // acceptance uses them) and any other notification's write go out together. Nearly every intent
     // has a live recipient, so the write is rarely wasted; when it is, it is taken back before the intent is refused.
-    const [states, heads, begunApart] = await Promise.all([
+    const emailed = entry.channels.includes('email') ? recipients.flatMap((r) => (r.email === undefined ? [] : [normalizeEmailAddress(r.email)])) : [];
+    const [states, suppressed, heads, begunApart] = await Promise.all([
       this.deps.users.recipientStates(recipients.map((r) => r.user_id), now),
+      this.deps.suppressions && emailed.length > 0 ? this.deps.suppressions.suppressedAmong(emailed) : new Set<string>(),
       this.streamHeadsOf(recipients, entry.channels),
       storeTogether ? undefined : this.deps.store.beginAcceptance(record, leaseToken, leaseExpiresAt),
     ]);
     if (begunApart?.kind === 'created') held.lease = { notificationId, token: leaseToken };
     const deleted = new Set([...states].filter(([, state]) => state.deleted).map(([userId]) => userId));
-    const wanted = (routes: RouteRecord[]) => cancelledIfUnwanted(routes, intent.notification_type, entry, states, now);
-    // Who gets nothing either way (deleted, or every channel turned off) takes no place in a throttle's window.
-    const unreachable = new Set([...deleted, ...recipients.map((r) => r.user_id).filter((userId) =>
-      entry.channels.every((channel) => !wantsRoute(entry, intent.notification_type, channel, states.get(userId)?.preferences)))]);
+    const wanted = (routes: RouteRecord[]) => cancelledIfSuppressed(cancelledIfUnwanted(routes, intent.notification_type, entry, states, now), suppressed, now);
+    // Who gets nothing either way (deleted, every channel turned off or suppressed) takes no place in a throttle's window.
+    const reachable = (r: Recipient, channel: RouteRecord['channel']) =>
+      wantsRoute(entry, intent.notification_type, channel, states.get(r.user_id)?.preferences) &&
+      !(channel === 'email' && r.email !== undefined && suppressed.has(normalizeEmailAddress(r.email)));
+    const unreachable = new Set([...deleted, ...recipients.filter((r) => entry.channels.every((channel) => !reachable(r, channel))).map((r) => r.user_id)]);
     const everyoneDeleted = recipients.every((r) => deleted.has(r.user_id));
     const throttled = begunApart?.kind === 'created' && !everyoneDeleted ? await this.throttledAmong(record, recipients, unreachable) : new Set<string>();
     const built = everyoneDeleted ? [] : cancelledIfThrottled(wanted(cancelledIfDeleted(fresh, deleted, now)), throttled, now);
@@ -249,7 +262,18 @@ export class AcceptIntent {
     }
     const throttledRoutes = routes.filter((r) => r.cancel_reason === THROTTLED).length;
     const optedOut = routes.filter((r) => r.cancel_reason === PREFERENCE_CANCEL_REASON).map((r) => r.channel);
-    return { kind: 'accepted', notificationId, routes: routes.length, resumed, attemptedHere: attemptHere.size, throttled: throttledRoutes, optedOut, notificationType: intent.notification_type };
+    const suppressedRoutes = routes.filter((r) => r.cancel_reason === SUPPRESSED_CANCEL_REASON).length;
+    return {
+      kind: 'accepted',
+      notificationId,
+      routes: routes.length,
+      resumed,
+      attemptedHere: attemptHere.size,
+      throttled: throttledRoutes,
+      optedOut,
+      suppressed: suppressedRoutes,
+      notificationType: intent.notification_type,
+    };
   }
 
   /**
@@ -453,6 +477,19 @@ function cancelledIfUnwanted(routes: readonly RouteRecord[], type: string, entry
   return routes.map((route) =>
     !TERMINAL_STATUSES.has(route.status) && !wantsRoute(entry, type, route.channel, states.get(route.user_id)?.preferences)
       ? cancelledAtAcceptance(route, now, PREFERENCE_CANCEL_REASON)
+      : route,
+  );
+}
+
+/** Why an email route to an address on the suppression list is cancelled. */
+export const SUPPRESSED_CANCEL_REASON = 'suppressed';
+
+/** The routes, with an email route to a suppressed address created cancelled: SES is never called for it. */
+function cancelledIfSuppressed(routes: readonly RouteRecord[], suppressed: ReadonlySet<string>, now: number): RouteRecord[] {
+  if (suppressed.size === 0) return [...routes];
+  return routes.map((route) =>
+    route.channel === 'email' && route.email !== undefined && !TERMINAL_STATUSES.has(route.status) && suppressed.has(normalizeEmailAddress(route.email))
+      ? cancelledAtAcceptance(route, now, SUPPRESSED_CANCEL_REASON)
       : route,
   );
 }

@@ -126,8 +126,8 @@ export class DeliverRoute {
     const dispatcher = this.deps.dispatchers[route.channel];
     if (dispatcher === undefined) return failure('payload_encoding_failed', `route has unknown channel "${route.channel}"`, false);
     try {
-      await dispatcher.dispatch(notification, route, leaseToken);
-      return { ok: true };
+      const receipt = await dispatcher.dispatch(notification, route, leaseToken);
+      return receipt?.messageId === undefined ? { ok: true } : { ok: true, messageId: receipt.messageId };
     } catch (error) {
       if (error instanceof DispatchError) return failure(error.classification, error.message, error.retryable);
       throw error;
@@ -135,7 +135,7 @@ export class DeliverRoute {
   }
 }
 
-type AttemptResult = { ok: true } | { ok: false; classification: FailureClassification; message: string; retryable: boolean };
+type AttemptResult = { ok: true; messageId?: string } | { ok: false; classification: FailureClassification; message: string; retryable: boolean };
 
 function failure(classification: FailureClassification, message: string, retryable: boolean): AttemptResult {
   return { ok: false, classification, message, retryable };

@@ -2,8 +2,8 @@ import type { Catalog } from '../catalog/catalogTypes.ts';
 import { requiredChannels } from '../preferences/preferences.ts';
 import { renderTemplate, TemplateRenderError, UNSUBSCRIBE_URL_TEMPLATE_FIELD } from '../email/renderTemplate.ts';
 import { DispatchError } from '../errors.ts';
-import type { ChannelDispatcher, EmailSender } from '../ports.ts';
-import type { NotificationRecord, RouteRecord } from '../types.ts';
+import type { ChannelDispatcher, DispatchReceipt, EmailSender } from '../ports.ts';
+import { deliveryMessageFor, type NotificationRecord, type RouteRecord } from '../types.ts';
 
 /** The one-click unsubscribe link of a user and type (a URL with a signed token). */
 export type UnsubscribeLink = (userId: string, notificationType: string) => Promise<string>;
@@ -22,7 +22,7 @@ export class EmailDispatcher implements ChannelDispatcher {
     private readonly unsubscribeLink?: UnsubscribeLink,
   ) {}
 
-  public async dispatch(notification: NotificationRecord, route: RouteRecord): Promise<void> {
+  public async dispatch(notification: NotificationRecord, route: RouteRecord): Promise<DispatchReceipt> {
     if (route.email === undefined || route.email.trim() === '') {
       throw new DispatchError('recipient_missing', `recipient ${route.user_id} has no email address`, false);
     }
@@ -46,6 +46,6 @@ export class EmailDispatcher implements ChannelDispatcher {
       throw error;
     }
     const headers = link === undefined ? [] : [{ name: 'List-Unsubscribe', value: `<${link}>` }, { name: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' }];
-    await this.sender.send({ to: route.email, email, routeId: route.route_id, ...(headers.length > 0 ? { headers } : {}) });
+    return this.sender.send({ to: route.email, email, route: deliveryMessageFor(route), ...(headers.length > 0 ? { headers } : {}) });
   }
 }

@@ -33,7 +33,11 @@ export function refuseLease(route: RouteRecord, now: number): LeaseRefusal | und
 
 /** The state a finished attempt moves a leased route to. */
 export type AttemptOutcome =
-  | { readonly status: 'published' }
+  | {
+      readonly status: 'published';
+      /** The provider's id of what was sent (SES's message id), kept on the route. */
+      readonly messageId?: string;
+    }
   | {
       readonly status: 'failed';
       readonly nextAttemptAt: number;
@@ -50,12 +54,12 @@ export type AttemptOutcome =
  */
 export function decideOutcome(
   route: RouteRecord,
-  result: { ok: true } | { ok: false; classification: FailureClassification; message: string; retryable: boolean },
+  result: { ok: true; messageId?: string } | { ok: false; classification: FailureClassification; message: string; retryable: boolean },
   now: number,
   policy: RetryPolicy,
   random?: () => number,
 ): AttemptOutcome {
-  if (result.ok) return { status: 'published' };
+  if (result.ok) return result.messageId === undefined ? { status: 'published' } : { status: 'published', messageId: result.messageId };
   const message = result.message.trim().slice(0, 1024);
   if (!result.retryable || route.attempts >= route.max_attempts) {
     return { status: 'dead_letter', classification: result.classification, message };
