@@ -37,6 +37,8 @@ export interface HeraldConfigFile {
   readonly intakeBatchingWindowSeconds?: number;
   /** How long a `user.deleted` is remembered, refusing new intents for the user. Default 30. */
   readonly deletedUserRetentionDays?: number;
+  /** How long an item stays in a user's in-app inbox, in days (catalog `inbox`). Default 90. */
+  readonly inboxRetentionDays?: number;
   /** Days every function's log group keeps its lines: one of CloudWatch Logs' values (1, 3, 5, 7, 14, 30, 60, 90, …, 3653; 9999 never expires). Default 30. */
   readonly logRetentionDays?: number;
   /** "destroy" for throw-away dev stacks; default "retain". */
@@ -91,6 +93,7 @@ export const CONFIG_KEYS: Readonly<Record<keyof HeraldConfigFile, true>> = {
   deliverMaxConcurrency: true,
   intakeBatchingWindowSeconds: true,
   deletedUserRetentionDays: true,
+  inboxRetentionDays: true,
   logRetentionDays: true,
   removalPolicy: true,
   logLevel: true,
@@ -129,7 +132,7 @@ export function checkConfigFile(config: HeraldConfigFile): void {
   if (extraRetry.length > 0) fail(`retry has unknown keys ${extraRetry.join(', ')} (known: ${Object.keys(RETRY_KEYS).join(', ')})`);
   // A quoted number ("60") would otherwise reach Duration's arithmetic as a string.
   const numeric: [string, unknown][] = [
-    ...(['maxPayloadBytes', 'retentionDays', 'sweepIntervalMinutes', 'pushFreshnessMinutes', 'firstPushAttemptMaxRoutes', 'deliverMaxConcurrency', 'intakeBatchingWindowSeconds', 'deletedUserRetentionDays', 'logRetentionDays', 'maxConnectionsPerUser', 'maxConnectionsPerDeviceSession', 'throttledRoutesAlarmThreshold'] as const).map(
+    ...(['maxPayloadBytes', 'retentionDays', 'sweepIntervalMinutes', 'pushFreshnessMinutes', 'firstPushAttemptMaxRoutes', 'deliverMaxConcurrency', 'intakeBatchingWindowSeconds', 'deletedUserRetentionDays', 'inboxRetentionDays', 'logRetentionDays', 'maxConnectionsPerUser', 'maxConnectionsPerDeviceSession', 'throttledRoutesAlarmThreshold'] as const).map(
       (key): [string, unknown] => [key, config[key]],
     ),
     ...Object.entries(retry).map(([key, value]): [string, unknown] => [`retry.${key}`, value]),
@@ -138,7 +141,7 @@ export function checkConfigFile(config: HeraldConfigFile): void {
     if (value !== undefined && typeof value !== 'number') fail(`${key} must be a number (got ${JSON.stringify(value)})`);
   }
   // Whole days and minutes: CDK's own message for 0 or 0.5 would not name the key.
-  for (const key of ['retentionDays', 'sweepIntervalMinutes', 'deletedUserRetentionDays', 'maxConnectionsPerUser', 'maxConnectionsPerDeviceSession', 'throttledRoutesAlarmThreshold'] as const) {
+  for (const key of ['retentionDays', 'sweepIntervalMinutes', 'deletedUserRetentionDays', 'inboxRetentionDays', 'maxConnectionsPerUser', 'maxConnectionsPerDeviceSession', 'throttledRoutesAlarmThreshold'] as const) {
     const value = config[key];
     if (value !== undefined && !(Number.isInteger(value) && value >= 1)) fail(`${key} must be a whole number, at least 1 (got ${value})`);
   }

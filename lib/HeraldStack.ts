@@ -42,6 +42,7 @@ export class HeraldStack extends Stack {
       ...(config.deliverMaxConcurrency !== undefined ? { deliverMaxConcurrency: config.deliverMaxConcurrency } : {}),
       ...(config.intakeBatchingWindowSeconds !== undefined ? { intakeBatchingWindow: Duration.seconds(config.intakeBatchingWindowSeconds) } : {}),
       ...(config.deletedUserRetentionDays !== undefined ? { deletedUserRetention: Duration.days(config.deletedUserRetentionDays) } : {}),
+      ...(config.inboxRetentionDays !== undefined ? { inboxRetention: Duration.days(config.inboxRetentionDays) } : {}),
       ...(config.logRetentionDays !== undefined ? { logRetention: config.logRetentionDays as RetentionDays } : {}),
       ...(config.emailConfigurationSet !== undefined ? { emailConfigurationSet: config.emailConfigurationSet } : {}),
       ...(config.intentSources !== undefined || config.lifecycleSources !== undefined

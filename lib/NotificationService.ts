@@ -12,6 +12,7 @@ import { INTAKE_RECEIVE_BACKOFF, LIFECYCLE_RECEIVE_BACKOFF } from '../functions/
 import type { Catalog } from '../functions/core/catalog/catalogTypes.ts';
 import { templateFields } from '../functions/core/email/renderTemplate.ts';
 import { FEEDBACK_DETAIL_TYPES, FEEDBACK_EVENT_TYPES } from '../functions/core/email/emailFeedback.ts';
+import { DEFAULT_INBOX_RETENTION_DAYS } from '../functions/core/inbox/inbox.ts';
 import { MAX_ATTEMPTS_CEILING, validateCatalog } from '../functions/core/catalog/validateCatalog.ts';
 import { DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES_CEILING } from '../functions/core/constants.ts';
 import { validateClientBudget, type ClientBudgetPolicy } from '../functions/core/push/ClientBudget.ts';
@@ -147,6 +148,8 @@ export interface NotificationServiceProps {
   readonly intakeBatchingWindow?: Duration;
   /** How long a `user.deleted` is remembered; new intents for the user are refused meanwhile. @default Duration.days(30) */
   readonly deletedUserRetention?: Duration;
+  /** How long an item stays in a user's in-app inbox (catalog types with `inbox: true`; docs/inbox.md). @default Duration.days(90) */
+  readonly inboxRetention?: Duration;
   /**
    * WebSocket push settings, or `false` for an email-only service: no WebSocket API, authorizer,
    * connection function, connections or streams table (a catalog type on the push channel then
@@ -430,6 +433,9 @@ export class NotificationService extends Construct {
       environment: { TABLE_NAME: this.table.tableName, ...powertoolsEnvironment },
     });
     const pushEnvironment = this.push?.pushEnvironment() ?? {};
+    // Types kept in the in-app inbox (docs/inbox.md): accept adds the items, the app API serves them.
+    const inboxTypes = Object.values(catalog).some((entry) => entry.inbox);
+    const inboxEnvironment = { INBOX_RETENTION_DAYS: String(validated.inboxRetentionDays), FRESHNESS_SECONDS: String(validated.freshnessSeconds) };
 
     this.acceptFunction = new HeraldFunction(this, 'Accept', {
       ...functionDefaults,
@@ -454,6 +460,7 @@ export class NotificationService extends Construct {
               ...pushEnvironment,
             }
           : {}),
+        ...(inboxTypes ? { ...pushEnvironment, ...inboxEnvironment } : {}),
       },
     });
     this.acceptFunction.addEventSource(
@@ -462,8 +469,10 @@ export class NotificationService extends Construct {
     // DeleteItem: an intent whose recipients are all deleted has its notification taken back.
     this.table.grant(this.acceptFunction, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem');
     this.routeQueue.grantSendMessages(this.acceptFunction);
-    if (validated.firstPushAttemptMaxRoutes > 0) this.push?.grantPublish(this.acceptFunction);
+    if (validated.firstPushAttemptMaxRoutes > 0 || inboxTypes) this.push?.grantPublish(this.acceptFunction);
     else this.push?.grantReadEvents(this.acceptFunction);
+    // GetItem: an inbox's counts, read before the transaction that adds an item.
+    if (inboxTypes) this.table.grant(this.acceptFunction, 'dynamodb:GetItem');
 
     const emailFeedback = validated.emailFrom !== '' && (props.emailFeedback ?? true);
     // SES publishes a message's events only through the configuration set it was sent with
@@ -631,6 +640,9 @@ export class NotificationService extends Construct {
       table: this.table,
       ...(this.push ? { accessTokens: { environment: this.push.tokenEnvironment, ...(this.push.tokenSecret ? { secret: this.push.tokenSecret } : {}) } } : {}),
       unsubscribe: emails,
+      ...(this.push && inboxTypes
+        ? { inbox: { environment: { ...pushEnvironment, ...inboxEnvironment }, grantPublish: (fn: HeraldFunction) => this.push!.grantPublish(fn) } }
+        : {}),
       environment: { TABLE_NAME: this.table.tableName, ...powertoolsEnvironment },
       functionDefaults,
       removalPolicy,
@@ -718,6 +730,7 @@ interface ValidatedProps {
   readonly sweepGraceMs: number;
   readonly maxAttempts: number;
   readonly freshnessSeconds: number;
+  readonly inboxRetentionDays: number;
   readonly firstPushAttemptMaxRoutes: number;
   readonly intakeBatchingWindowSeconds: number;
   /** The push settings; undefined when the service is email-only (`push: false`). */
@@ -789,6 +802,12 @@ function validateProps(props: NotificationServiceProps, catalog: Catalog): Valid
     if (pushing.length > 0) throw new Error(`NotificationService: push is off (push: false), but catalog types ${pushing.join(', ')} use the push channel`);
   }
   const freshnessSeconds = (push?.freshnessWindow ?? Duration.hours(24)).toSeconds();
+  const inboxed = Object.entries(catalog).filter(([, entry]) => entry.inbox).map(([type]) => `"${type}"`);
+  if (push === undefined && inboxed.length > 0) {
+    throw new Error(`NotificationService: push is off (push: false), but catalog types ${inboxed.join(', ')} go to the inbox, which needs push's tokens and streams`);
+  }
+  const inboxRetentionDays = (props.inboxRetention ?? Duration.days(DEFAULT_INBOX_RETENTION_DAYS)).toDays();
+  if (!(Number.isInteger(inboxRetentionDays) && inboxRetentionDays >= 1 && inboxRetentionDays <= 3650)) throw new Error('NotificationService: inboxRetention must be whole days, from 1 to 3650');
   if (freshnessSeconds < 60 || freshnessSeconds > 14 * 86_400) {
     throw new Error('NotificationService: push.freshnessWindow must be from 1 minute to 14 days');
   }
@@ -835,7 +854,7 @@ function validateProps(props: NotificationServiceProps, catalog: Catalog): Valid
     throw new Error('NotificationService: emailConfigurationSet must be an SES configuration set name (letters, digits, _ and -, at most 64)');
   }
   return {
-    emailFrom, maxPayloadBytes, dueShards, retentionDays, sweepGraceMs, maxAttempts, freshnessSeconds, firstPushAttemptMaxRoutes, push, intakeBatchingWindowSeconds,
+    emailFrom, maxPayloadBytes, dueShards, retentionDays, sweepGraceMs, maxAttempts, freshnessSeconds, inboxRetentionDays, firstPushAttemptMaxRoutes, push, intakeBatchingWindowSeconds,
     intentSources: validateSources('intents', props.eventSources?.intents),
     lifecycleSources: validateSources('lifecycle', props.eventSources?.lifecycle),
   };

@@ -17,6 +17,7 @@ import { invocationSummary, logInvocationSummary } from './shared/invocationSumm
 import { receiveCountOf, redeliverAfter } from './shared/redeliverAfter.ts';
 import { countMetric, countMetricsFlush, logger, traced, traceInvocation } from './shared/observability.ts';
 import { eventBufferFromEnv } from './shared/pushFromEnv.ts';
+import { inboxServiceFromEnv } from './shared/inboxFromEnv.ts';
 import { forgetPushOutcomes, pushDispatcherFromEnv, routeAttempts } from './shared/routeAttempts.ts';
 
 const config = loadServiceConfig();
@@ -46,6 +47,8 @@ const acceptIntent = new AcceptIntent(
     clock: systemClock,
     throttle: new DynamoRecipientThrottle(traced(documentClient()), config.tableName),
     ...(firstPushAttemptMaxRoutes > 0 ? firstPushAttemptDeps() : {}),
+    // Types kept in the in-app inbox (catalog `inbox`) get an item per recipient at acceptance.
+    ...(Object.values(config.catalog).some((entry) => entry.inbox) ? { inbox: inboxServiceFromEnv(config.tableName) } : {}),
   },
 );
 

@@ -16,6 +16,12 @@ export interface AppApiProps {
   readonly accessTokens?: { readonly environment: Readonly<Record<string, string>>; readonly secret?: ISecret };
   /** With email: the one-click unsubscribe routes, and a key of their own to sign the links. */
   readonly unsubscribe: boolean;
+  /**
+   * With a catalog type kept in the inbox (and push): the inbox routes, with what they need — the
+   * push gateway's environment and grants (each change is an event in the user's stream, posted
+   * to their connections) and the inbox settings.
+   */
+  readonly inbox?: { readonly environment: Readonly<Record<string, string>>; readonly grantPublish: (fn: HeraldFunction) => void };
   readonly environment: Readonly<Record<string, string>>;
   readonly functionDefaults: Pick<HeraldFunctionProps, 'removalPolicy' | 'logRetention' | 'tracing' | 'logging' | 'define'>;
   readonly removalPolicy: RemovalPolicy;
@@ -55,10 +61,14 @@ export class AppApi extends Construct {
         ...props.environment,
         ...(props.accessTokens?.environment ?? {}),
         ...(this.unsubscribeSecret ? { UNSUBSCRIBE_SECRET_ARN: this.unsubscribeSecret.secretArn } : {}),
+        ...(props.inbox?.environment ?? {}),
       },
     });
-    // The users' state items only need the table itself, not its indexes (which table.grant adds).
-    this.apiFunction.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [props.table.tableArn] }));
+    // The users' state items only need the table itself, not its indexes (which table.grant adds);
+    // the inbox also lists (Query), reads items by key (BatchGetItem) and changes them in transactions (UpdateItem, PutItem on the stream).
+    const tableActions = props.inbox ? ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'] : ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
+    this.apiFunction.addToRolePolicy(new PolicyStatement({ actions: tableActions, resources: [props.table.tableArn] }));
+    if (props.inbox) props.inbox.grantPublish(this.apiFunction);
     props.accessTokens?.secret?.grantRead(this.apiFunction);
     this.unsubscribeSecret?.grantRead(this.apiFunction);
 
@@ -67,7 +77,7 @@ export class AppApi extends Construct {
       // Bearer tokens and signed links, no cookies: any origin may call it.
       corsPreflight: {
         allowOrigins: ['*'],
-        allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.PUT],
+        allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.PUT, CorsHttpMethod.POST],
         allowHeaders: ['authorization', 'content-type', 'if-match'],
         exposeHeaders: ['etag'],
         maxAge: Duration.hours(1),
@@ -77,11 +87,19 @@ export class AppApi extends Construct {
     const routes = [
       ...(props.accessTokens ? this.api.addRoutes({ path: '/v1/preferences', methods: [HttpMethod.GET, HttpMethod.PUT], integration }) : []),
       ...(props.unsubscribe ? this.api.addRoutes({ path: '/v1/unsubscribe', methods: [HttpMethod.GET, HttpMethod.POST], integration }) : []),
+      ...(props.inbox && props.accessTokens
+        ? [
+          ...this.api.addRoutes({ path: '/v1/inbox', methods: [HttpMethod.GET], integration }),
+          ...this.api.addRoutes({ path: '/v1/inbox/counts', methods: [HttpMethod.GET], integration }),
+          ...this.api.addRoutes({ path: '/v1/inbox/mark', methods: [HttpMethod.POST], integration }),
+          ...this.api.addRoutes({ path: '/v1/inbox/mark-all', methods: [HttpMethod.POST], integration }),
+        ]
+        : []),
     ];
     for (const route of routes) {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions-APIG4',
-        reason: 'The function authorizes each request itself: preferences by the access token (HS256 or JWKS, as the WebSocket authorizer; 401 without one), unsubscribe by the signed link (RFC 8058 asks for no sign-in). An authorizer would add an invocation to every request.',
+        reason: 'The function authorizes each request itself: preferences and the inbox by the access token (HS256 or JWKS, as the WebSocket authorizer; 401 without one), unsubscribe by the signed link (RFC 8058 asks for no sign-in). An authorizer would add an invocation to every request.',
       });
     }
     Validations.of(this.api.defaultStage as HttpStage).acknowledge({

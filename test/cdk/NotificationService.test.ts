@@ -14,6 +14,11 @@ const emailOnlyConfig = JSON.parse(readFileSync('config/herald.email-only.json',
 // Assertions are about the template; skip esbuild bundling to keep these tests fast.
 const app = () => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
 
+/** The catalog with no type kept in the inbox. */
+function withoutInbox(catalog: HeraldConfigFile['catalog']): HeraldConfigFile['catalog'] {
+  return Object.fromEntries(Object.entries(catalog).map(([type, { inbox: _inbox, ...entry }]) => [type, entry]));
+}
+
 function synth(change: Partial<HeraldConfigFile> = {}) {
   const stack = new HeraldStack(app(), 'Herald', { config: { ...config, ...change } });
   return { stack, template: Template.fromStack(stack) };
@@ -158,7 +163,8 @@ describe('NotificationService: functions and IAM', () => {
   it.each([
     // Accept also publishes (the first push attempt of small intents): streams and connections.
     // DeleteItem on the table: taking back the notification of an intent whose recipients are all deleted.
-    ['accept', () => service.acceptFunction, ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DeleteItem']],
+    // GetItem: an inbox's counts (config/herald.json keeps friend.request in the inbox).
+    ['accept', () => service.acceptFunction, ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:GetItem']],
     ['lifecycle', () => service.lifecycleFunction, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query', 'dynamodb:DeleteItem']],
     ['deliver', () => service.deliverFunction, ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DeleteItem']],
     ['sweeper', () => service.sweeperFunction, ['dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem']],
@@ -187,7 +193,8 @@ describe('NotificationService: functions and IAM', () => {
     expect(env).toMatchObject({ FIRST_PUSH_ATTEMPT_MAX_ROUTES: '10', LEASE_MS: '20000', FRESHNESS_SECONDS: '86400' });
     expect(Object.keys(env)).toEqual(expect.arrayContaining(['STREAMS_TABLE', 'CONNECTIONS_TABLE', 'WEBSOCKET_CALLBACK_URL']));
 
-    const off = synth({ firstPushAttemptMaxRoutes: 0 });
+    // Without an inbox type too: the inbox also makes accept a publisher (its items' events).
+    const off = synth({ firstPushAttemptMaxRoutes: 0, catalog: withoutInbox(config.catalog) });
     const offResources = off.template.toJSON().Resources as typeof resources;
     const offEnv = offResources[logicalId(off.stack.service.acceptFunction, off.stack)]!.Properties['Environment']['Variables'];
     expect(offEnv['FIRST_PUSH_ATTEMPT_MAX_ROUTES']).toBe('0');
@@ -864,9 +871,11 @@ describe('NotificationService: the app API (HTTP)', () => {
   const [apiId, api] = Object.entries(resources).find(([, r]) => r.Type === 'AWS::ApiGatewayV2::Api' && r.Properties['ProtocolType'] === 'HTTP')!;
   const fnId = logicalId(service.appApi!.apiFunction);
 
-  it('routes GET and PUT /v1/preferences to the api function, payload format 2.0, with CORS for any origin and the headers a client sends', () => {
+  it('routes preferences, the inbox and unsubscribe to the api function, payload format 2.0, with CORS for any origin and the headers a client sends', () => {
     const routes = Object.values(resources).filter((r) => r.Type === 'AWS::ApiGatewayV2::Route' && r.Properties['ApiId'].Ref === apiId);
-    expect(routes.map((r) => r.Properties['RouteKey']).sort()).toEqual(['GET /v1/preferences', 'GET /v1/unsubscribe', 'POST /v1/unsubscribe', 'PUT /v1/preferences']);
+    expect(routes.map((r) => r.Properties['RouteKey']).sort()).toEqual([
+      'GET /v1/inbox', 'GET /v1/inbox/counts', 'GET /v1/preferences', 'GET /v1/unsubscribe', 'POST /v1/inbox/mark', 'POST /v1/inbox/mark-all', 'POST /v1/unsubscribe', 'PUT /v1/preferences',
+    ]);
     for (const route of routes) {
       const integration = resources[route.Properties['Target']['Fn::Join'][1][1].Ref]!;
       expect(integration.Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0', IntegrationUri: { 'Fn::GetAtt': [fnId, 'Arn'] } });
@@ -874,16 +883,27 @@ describe('NotificationService: the app API (HTTP)', () => {
       expect(route.Properties['AuthorizationType'] ?? 'NONE').toBe('NONE');
     }
     expect(api.Properties['CorsConfiguration']).toEqual({
-      AllowOrigins: ['*'], AllowMethods: ['GET', 'PUT'], AllowHeaders: ['authorization', 'content-type', 'if-match'], ExposeHeaders: ['etag'], MaxAge: 3600,
+      AllowOrigins: ['*'], AllowMethods: ['GET', 'PUT', 'POST'], AllowHeaders: ['authorization', 'content-type', 'if-match'], ExposeHeaders: ['etag'], MaxAge: 3600,
     });
   });
 
-  it('gives the api function the token settings of the WebSocket, and only GetItem/UpdateItem on the table itself', () => {
+  it('gives the api function the token settings of the WebSocket, and on the table itself only GetItem/UpdateItem — and Query/BatchGetItem with an inbox, plus publishing on the streams', () => {
     const env = resources[fnId]!.Properties['Environment']['Variables'];
-    expect(Object.keys(env)).toEqual(expect.arrayContaining(['TABLE_NAME', 'JWT_SECRET_ARN']));
+    expect(Object.keys(env)).toEqual(expect.arrayContaining(['TABLE_NAME', 'JWT_SECRET_ARN', 'STREAMS_TABLE', 'CONNECTIONS_TABLE', 'WEBSOCKET_CALLBACK_URL', 'INBOX_RETENTION_DAYS']));
+    expect(env['INBOX_RETENTION_DAYS']).toBe('90');
     const statements = policyStatements(service.appApi!.apiFunction);
-    const dynamo = statements.filter((st: any) => JSON.stringify(st.Action).includes('dynamodb:'));
-    expect(dynamo).toEqual([{ Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [logicalId(service.table), 'Arn'] } }]);
+    const onTable = statements.filter((st: any) => JSON.stringify(st.Resource) === JSON.stringify({ 'Fn::GetAtt': [logicalId(service.table), 'Arn'] }));
+    expect(onTable).toEqual([{ Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [logicalId(service.table), 'Arn'] } }]);
     expect(JSON.stringify(statements)).toContain('secretsmanager:GetSecretValue');
+    expect(JSON.stringify(statements)).toContain('execute-api:ManageConnections');
+
+    const plain = synth({ catalog: withoutInbox(config.catalog) });
+    const plainStatements = policyStatements(plain.stack.service.appApi!.apiFunction, { stack: plain.stack, resources: plain.template.toJSON().Resources });
+    const plainDynamo = plainStatements.filter((st: any) => JSON.stringify(st.Action).includes('dynamodb:'));
+    expect(plainDynamo).toEqual([{ Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: { 'Fn::GetAtt': [logicalId(plain.stack.service.table, plain.stack), 'Arn'] } }]);
+  });
+
+  it('refuses an inbox type without push (the inbox needs its tokens and streams)', () => {
+    expect(() => synth({ push: false, catalog: { note: { channels: ['email'], inbox: true, email: { subject: 's', text: 't' } } } })).toThrow(/push is off.*"note" go to the inbox/);
   });
 });

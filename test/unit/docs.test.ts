@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 
 // The README and docs/ are read by people who cannot see the code: these keep them true to it.
 const readme = readFileSync('README.md', 'utf8');
@@ -79,5 +80,11 @@ describe('docs/', () => {
   it('links only to files that exist', () => {
     const broken = docs.filter((f) => f.endsWith('.md')).flatMap((page) => relativeLinks(join('docs', page)).filter((target) => !existsSync(target)).map((t) => `${page} → ${t}`));
     expect(broken).toEqual([]);
+  });
+});
+
+describe('machine-readable documents in docs/', () => {
+  it.each(['openapi.yaml', 'asyncapi.yaml'])('%s is valid YAML (a strict parser, as code generators use)', (file) => {
+    expect(() => parseYaml(readFileSync(join('docs', file), 'utf8'), { strict: true, uniqueKeys: true })).not.toThrow();
   });
 });

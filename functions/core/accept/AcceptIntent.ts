@@ -8,6 +8,7 @@ import type { BeginAcceptanceResult, ChannelDispatcher, NotificationStore, Rejec
 import type { RecipientState, UserStateStore } from '../lifecycle/lifecyclePorts.ts';
 import { PREFERENCE_CANCEL_REASON, wantsRoute } from '../preferences/preferences.ts';
 import { normalizeEmailAddress } from '../email/emailFeedback.ts';
+import type { InboxService } from '../inbox/InboxService.ts';
 import type { EventBuffer } from '../push/pushPorts.ts';
 import type { StreamHead } from '../push/pushTypes.ts';
 import { contentHashOf, notificationIdFor, routeIdFor } from '../route/identifiers.ts';
@@ -68,7 +69,12 @@ export interface AcceptIntentDeps {
    * intake message whose first push was published by its event may have stopped before posting it.
    */
   readonly push?: ChannelDispatcher;
+  /** The in-app inbox; required when a catalog entry has `inbox: true`. */
+  readonly inbox?: Pick<InboxService, 'add'>;
 }
+
+/** Inbox items added at once for one intent (each is a read of the counts and the stream head, then a transaction). */
+const INBOX_ADD_CONCURRENCY = 8;
 
 /** An intake message as the handler sees it. */
 export interface IntakeMessage {
@@ -164,7 +170,8 @@ export class AcceptIntent {
     // first (its time decides the window): they are not stored with the notification.
     // A route pushed here is written without the payload (its event holds it), so only the rest must fit.
     const pushedHere = fresh[0]?.channel === 'push' && this.firstAttemptLimit() >= 1;
-    const storeTogether = record.route_count === 1 && entry.throttle === undefined && this.deps.store.storesRouteWithNotification(record, fresh[0]!, pushedHere);
+    // Nor are an inbox type's: their acceptance completes after the inbox items are added.
+    const storeTogether = record.route_count === 1 && entry.throttle === undefined && !entry.inbox && this.deps.store.storesRouteWithNotification(record, fresh[0]!, pushedHere);
     // One round trip: the recipients' states (deleted? preferences?), the stream heads (only a fresh
     // acceptance uses them) and any other notification's write go out together. Nearly every intent
     // has a live recipient, so the write is rarely wasted; when it is, it is taken back before the intent is refused.
@@ -256,6 +263,10 @@ export class AcceptIntent {
     // Completing last means a crash anywhere above leaves the notification 'accepting': the intent
     // comes back, and the resumed acceptance enqueues every route that is still open. The only
     // route, stored with the notification, completed the acceptance itself when its attempt ended it.
+    // Inbox items last, before the acceptance completes: a failure brings the intent back, and the
+    // resumed acceptance adds what is missing (idempotent) while the routes go on as they are. An
+    // inbox type's route is never stored with its notification, so no attempt completes the acceptance first.
+    if (entry.inbox) await this.addToInboxes(record, begun.kind === 'exists' ? begun.record.accepted_at : record.accepted_at, routes);
     if (!attempted.completedAcceptance && !(await this.deps.store.completeAcceptance(notificationId, leaseToken, this.deps.clock.now()))) {
       // Our lease expired and another invocation took over; it finishes the job.
       throw new AcceptanceInProgressError(notificationId);
@@ -375,6 +386,23 @@ export class AcceptIntent {
    * whether the acceptance was completed with them (the only route, stored with the notification,
    * ended: published or dead-lettered).
    */
+  /**
+   * Adds the notification to the inbox of each recipient who gets it (not deleted, not throttled;
+   * a channel turned off still leaves the in-app history). A failure throws: the intent comes back
+   * and the resumed acceptance adds what is missing.
+   */
+  private async addToInboxes(record: NotificationRecord, acceptedAt: number, routes: readonly RouteRecord[]): Promise<void> {
+    const inbox = this.deps.inbox;
+    if (inbox === undefined) throw new ConfigurationError(`notification type "${record.notification_type}" goes to the inbox, but acceptance has no inbox`);
+    const excluded = new Set(['user.deleted', THROTTLED]);
+    const users = [...new Set(routes.filter((r) => !(r.status === 'cancelled' && excluded.has(r.cancel_reason ?? ''))).map((r) => r.user_id))];
+    const now = this.deps.clock.now();
+    for (let i = 0; i < users.length; i += INBOX_ADD_CONCURRENCY) {
+      await Promise.all(users.slice(i, i + INBOX_ADD_CONCURRENCY).map((userId) =>
+        inbox.add({ userId, notificationId: record.notification_id, notificationType: record.notification_type, payload: record.payload, createdAt: acceptedAt }, now)));
+    }
+  }
+
   private async attemptLeasedRoutes(notification: NotificationRecord, routes: readonly RouteRecord[]): Promise<{ retries: RouteRecord[]; completedAcceptance: boolean }> {
     if (routes.length === 0) return { retries: [], completedAcceptance: false };
     const deliverer = this.deps.deliverer!;

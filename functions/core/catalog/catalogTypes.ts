@@ -35,6 +35,13 @@ export interface CatalogEntry {
    * @default every channel on, each one the user can turn off
    */
   readonly preferences?: TypePreferencePolicy;
+  /**
+   * Also keep each notification of this type in its recipients' in-app inbox (docs/inbox.md): an
+   * item per recipient, kept for the inbox retention, with read state synced to every device of
+   * the user. Needs push (the inbox's API and live sync use its tokens and streams).
+   * @default false
+   */
+  readonly inbox?: boolean;
 }
 
 /** A type's preference policy. */

@@ -8,7 +8,7 @@ const TYPE_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
 /** SQS redrive needs maxReceiveCount above every route's attempts; 1,000 is SQS's ceiling. */
 export const MAX_ATTEMPTS_CEILING = 50;
 // A misspelt key ("maxAttempt", "htm") would otherwise be ignored without a word.
-const ENTRY_KEYS = ['channels', 'email', 'maxAttempts', 'throttle', 'preferences'];
+const ENTRY_KEYS = ['channels', 'email', 'maxAttempts', 'throttle', 'preferences', 'inbox'];
 const PREFERENCE_KEYS = ['required', 'default'];
 const THROTTLE_KEYS = ['limit', 'windowSeconds'];
 /** The admitted notifications of a window are kept in one item: 100 ids keep it near 2 KB. */
@@ -84,6 +84,7 @@ export function validateCatalog(catalog: unknown): Catalog {
       throw new ConfigurationError(`${where}: maxAttempts must be an integer from 1 to ${MAX_ATTEMPTS_CEILING}`);
     }
     if (entry['throttle'] !== undefined) validateThrottle(entry['throttle'], where);
+    if (entry['inbox'] !== undefined && typeof entry['inbox'] !== 'boolean') throw new ConfigurationError(`${where}: inbox must be true or false`);
     if (entry['preferences'] !== undefined) validatePreferencePolicy(entry['preferences'], channels as Channel[], where);
     const template = entry['email'] as Record<string, string> | undefined;
     if (template !== undefined && requiredChannels(entry as unknown as CatalogEntry).includes('email')) {

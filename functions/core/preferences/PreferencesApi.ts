@@ -60,6 +60,7 @@ export interface ApiResponse {
 /** Every error the API answers with: `{"error": <code>, "message": <what to do>}` (docs/openapi.yaml). */
 export const API_ERROR_CODES = [
   'unauthorized', 'invalid_json', 'invalid_preferences', 'unsupported_media_type', 'too_large', 'user_deleted', 'precondition_failed', 'method_not_allowed',
+  'invalid_request', 'invalid_cursor', 'busy', 'not_found',
 ] as const;
 export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
 
@@ -81,25 +82,11 @@ export class PreferencesApi {
   ) {}
 
   public async handle(request: PreferencesRequest): Promise<ApiResponse> {
-    const identity = await this.authenticate(request.authorization);
+    const identity = await authenticateBearer(this.deps.verify, request.authorization);
     if ('status' in identity) return identity;
     if (request.method === 'GET') return this.get(identity.userId);
     if (request.method === 'PUT') return this.put(identity.userId, request);
     return error(405, 'method_not_allowed', `${request.method} is not allowed here: GET or PUT`, { allow: 'GET, PUT' });
-  }
-
-  private async authenticate(authorization: string | undefined): Promise<AccessIdentity | ApiResponse> {
-    const token = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
-    const challenge = { 'www-authenticate': 'Bearer error="invalid_token"' };
-    if (token === undefined) {
-      return error(401, 'unauthorized', 'send the access token (the one the WebSocket takes) as "Authorization: Bearer <token>"', { 'www-authenticate': 'Bearer' });
-    }
-    try {
-      return await this.deps.verify(token);
-    } catch (failure) {
-      if (failure instanceof InvalidTokenError) return error(401, 'unauthorized', `the access token was refused: ${failure.message}`, challenge);
-      throw failure;
-    }
   }
 
   private async get(userId: string): Promise<ApiResponse> {
@@ -147,6 +134,24 @@ function deleted(userId: string): ApiResponse {
   return error(403, 'user_deleted', `user ${userId} was deleted (user.deleted): Herald keeps no preferences for them`);
 }
 
-function error(status: number, code: ApiErrorCode, message: string, headers: Record<string, string> = {}): ApiResponse {
+/**
+ * The user an `Authorization: Bearer <token>` header names (the WebSocket's access token), or the
+ * 401 answer: the user is always the token's `sub`, never a parameter.
+ */
+export async function authenticateBearer(verify: (token: string | undefined) => Promise<AccessIdentity>, authorization: string | undefined): Promise<AccessIdentity | ApiResponse> {
+  const token = authorization?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+  const challenge = { 'www-authenticate': 'Bearer error="invalid_token"' };
+  if (token === undefined) {
+    return error(401, 'unauthorized', 'send the access token (the one the WebSocket takes) as "Authorization: Bearer <token>"', { 'www-authenticate': 'Bearer' });
+  }
+  try {
+    return await verify(token);
+  } catch (failure) {
+    if (failure instanceof InvalidTokenError) return error(401, 'unauthorized', `the access token was refused: ${failure.message}`, challenge);
+    throw failure;
+  }
+}
+
+export function error(status: number, code: ApiErrorCode, message: string, headers: Record<string, string> = {}): ApiResponse {
   return { status, headers, body: { error: code, message } };
 }

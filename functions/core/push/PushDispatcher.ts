@@ -2,11 +2,9 @@ import { DispatchError } from '../errors.ts';
 import type { ChannelDispatcher } from '../ports.ts';
 import { successMayGoUnwritten } from '../route/effectiveStatus.ts';
 import type { Clock, NotificationRecord, RouteRecord } from '../types.ts';
-import { eventBody, serialiseFrame } from './frames.ts';
-import { ConnectionGoneError, FrameTooLargeError, type ConnectionRegistry, type ConnectionSender, type EventBuffer } from './pushPorts.ts';
+import { postToLiveConnections } from './postEvent.ts';
+import type { ConnectionRegistry, ConnectionSender, EventBuffer } from './pushPorts.ts';
 
-/** How long after $connect a 410 is taken as "not open yet" rather than "gone". */
-export const CONNECT_GRACE_MS = 10_000;
 
 export interface PushDispatcherConfig {
   /** How long events stay replayable (the freshness window). */
@@ -72,34 +70,7 @@ export class PushDispatcher implements ChannelDispatcher {
       throw new DispatchError('push_buffer_write_failed', `appending to the event buffer failed: ${(error as Error).message}`, true, { cause: error });
     }
 
-    // Listed only after the event is stored, never alongside it: a client that registers after
-    // this read resumes from a stream that already holds the event, so no live client misses it.
-    const listed = await this.deps.registry.listForUser(route.user_id);
-    const connections = listed.filter((c) => route.device_session_id === undefined || c.device_session_id === route.device_session_id);
-    let sent = 0;
-    let gone = 0;
-    let tooLarge: FrameTooLargeError | undefined;
-    const failures: string[] = [];
-    await Promise.all(
-      connections.map(async (connection) => {
-        const frame = serialiseFrame({ type: 'event', ...eventBody(event, connection.device_session_id) });
-        try {
-          await this.deps.sender.send(connection.connection_id, frame);
-          sent += 1;
-        } catch (error) {
-          if (error instanceof FrameTooLargeError) {
-            tooLarge = error;
-          } else if (error instanceof ConnectionGoneError) {
-            gone += 1;
-            // $connect registers a connection before API Gateway can post to it; a 410 in that
-            // window must not drop a connection that is about to open (replay covers the event).
-            await this.deps.registry.removeIfConnectedBefore(connection.user_id, connection.connection_id, now - CONNECT_GRACE_MS);
-          } else {
-            failures.push(`${connection.connection_id}: ${(error as Error).name}: ${(error as Error).message}`);
-          }
-        }
-      }),
-    );
+    const { sent, gone, tooLarge, failures } = await postToLiveConnections(this.deps, event, now);
     this.deps.onReport?.({ notification, route, position: event.position, sent, gone });
     // Acceptance bounds the payload so that this cannot happen; if it does, no retry can help.
     if (tooLarge) throw new DispatchError('payload_encoding_failed', `${tooLarge.message}; the event is stored, but no client can be sent it`, false, { cause: tooLarge });

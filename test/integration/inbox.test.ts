@@ -1,0 +1,222 @@
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DynamoInboxStore } from '../../functions/adapters/DynamoInboxStore.ts';
+import { countsOf, INBOX_ACTIONS, type InboxAction } from '../../functions/core/inbox/inbox.ts';
+import { InboxService, type InboxItem } from '../../functions/core/inbox/InboxService.ts';
+import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
+import { addFault, clearFaults, documents, endpoints, eventBuffer, intent, outputs, sendIntent, store, uid, waitFor } from './support.ts';
+import { closeAllClients, connectAs, tokenFor, type Frame } from './wsClient.ts';
+
+const api = endpoints.httpApi!;
+const DAY = 86_400_000;
+
+afterEach(async () => {
+  await closeAllClients();
+});
+
+async function call(method: string, token: string, path: string, body?: unknown) {
+  const response = await fetch(`${api}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text === '' ? undefined : (JSON.parse(text) as Record<string, any>) };
+}
+
+/** Sends a `mention` (a type kept in the inbox) to the user; answers its notification id. */
+async function mention(user: string, text = 'hi'): Promise<string> {
+  const sent = intent('mention', { user_id: user }, { text });
+  await sendIntent(sent);
+  return notificationIdFor('tests', sent.idempotency_key);
+}
+
+async function inboxOf(token: string, count: number, query = '') {
+  return waitFor(`${count} inbox item(s)`, async () => {
+    const answer = await call('GET', token, `/v1/inbox${query}`);
+    return answer.status === 200 && answer.body!['items'].length === count ? answer.body! : undefined;
+  });
+}
+
+const inboxEvents = (frames: Frame[]) => frames.flatMap((f) => (f.type === 'event' ? [f] : f.type === 'events' ? (f['events'] as Frame[]) : [])).filter((e) => e['kind'] === 'inbox');
+
+describe('the in-app inbox on the offline stack', () => {
+  it('lists a notification of an inbox type with its counts; reading it on device A reaches A and B with the same counts', async () => {
+    const user = uid('inbox');
+    const [token, a, b] = [await tokenFor(user, 'laptop'), await connectAs(user, 'laptop'), await connectAs(user, 'phone')];
+    const id = await mention(user, 'you were mentioned');
+
+    const listed = await inboxOf(token, 1);
+    expect(listed['items'][0]).toMatchObject({ notification_id: id, notification_type: 'mention', payload: { text: 'you were mentioned' }, state: 'unseen', archived: false });
+    expect(listed['counts']).toEqual({ unseen: 1, unread: 1 });
+    // Both devices got the item as it arrived (besides the mention's own push event).
+    for (const device of [a, b]) await device.waitFor('the added event', () => inboxEvents(device.frames).find((e) => e['payload']['op'] === 'added'));
+
+    const itemId = listed['items'][0]['item_id'] as string;
+    const marked = await call('POST', token, '/v1/inbox/mark', { action: 'read', item_ids: [itemId] });
+
+    expect(marked).toMatchObject({ status: 200, body: { changed: 1, counts: { unseen: 0, unread: 0 } } });
+    for (const device of [a, b]) {
+      const changed = await device.waitFor('the changed event', () => inboxEvents(device.frames).find((e) => e['payload']['op'] === 'changed'));
+      expect(changed['payload']).toEqual({ op: 'changed', items: [{ item_id: itemId, state: 'read', archived: false }], counts: { unseen: 0, unread: 0 } });
+    }
+    expect((await call('GET', token, '/v1/inbox/counts')).body).toEqual({ unseen: 0, unread: 0 });
+  });
+
+  it('a device offline during a change gets it by replay from its cursor', async () => {
+    const user = uid('replay');
+    const token = await tokenFor(user, 'phone');
+    const phone = await connectAs(user, 'phone');
+    await mention(user);
+    const [item] = (await inboxOf(token, 1))['items'];
+    const added = await phone.waitFor('the added event', () => inboxEvents(phone.frames).find((e) => e['payload']['op'] === 'added'));
+    await phone.close();
+
+    await call('POST', token, '/v1/inbox/mark', { action: 'archive', item_ids: [item.item_id] });
+    const back = await connectAs(user, 'phone');
+    back.send({ action: 'resume', cursor: added['cursor'] });
+
+    const replayed = await back.waitFor('the replayed change', () => inboxEvents(back.frames).find((e) => e['payload']['op'] === 'changed'));
+    expect(replayed['payload']).toMatchObject({ items: [{ item_id: item.item_id, archived: true }], counts: { unseen: 0, unread: 0 } });
+  });
+
+  it("another user's token sees only its own inbox and cannot change this one", async () => {
+    const owner = uid('owner');
+    const other = uid('other');
+    const [ownerToken, otherToken] = [await tokenFor(owner, 'p'), await tokenFor(other, 'p')];
+    await mention(owner);
+    const [item] = (await inboxOf(ownerToken, 1))['items'];
+
+    expect((await call('GET', otherToken, '/v1/inbox')).body).toMatchObject({ items: [], counts: { unseen: 0, unread: 0 } });
+    expect((await call('POST', otherToken, '/v1/inbox/mark', { action: 'read', item_ids: [item.item_id] })).body).toMatchObject({ changed: 0 });
+    expect((await call('GET', ownerToken, '/v1/inbox')).body!['items'][0]).toMatchObject({ item_id: item.item_id, state: 'unseen' });
+    expect((await fetch(`${api}/v1/inbox`)).status).toBe(401);
+  });
+
+  it('answers bad requests with a specific error and changes nothing', async () => {
+    const token = await tokenFor(uid('bad'), 'p');
+    expect(await call('GET', token, '/v1/inbox?filter=everything')).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+    expect(await call('GET', token, '/v1/inbox?limit=0')).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+    expect(await call('GET', token, '/v1/inbox?cursor=bm90LWEtY3Vyc29y')).toMatchObject({ status: 400, body: { error: 'invalid_cursor' } });
+    expect(await call('POST', token, '/v1/inbox/mark', { action: 'burn', item_ids: ['x'] })).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+    expect(await call('POST', token, '/v1/inbox/mark', { action: 'read', item_ids: [] })).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+    expect(await call('POST', token, '/v1/inbox/mark-all', { action: 'read', before: 'now' })).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+    // No such route: API Gateway answers it, the function never runs.
+    expect(await call('PUT', token, '/v1/inbox')).toMatchObject({ status: 404 });
+  });
+
+  it('pages through every item once, newest first, while new items arrive; mark-all reads only what was there when it began', async () => {
+    const user = uid('pages');
+    const token = await tokenFor(user, 'p');
+    for (let i = 0; i < 7; i += 1) await mention(user, `m${i}`);
+    await inboxOf(token, 7, '?limit=100');
+
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let arrivals = 0;
+    do {
+      const page = await call('GET', token, `/v1/inbox?limit=3${cursor ? `&cursor=${cursor}` : ''}`);
+      seen.push(...page.body!['items'].map((i: { item_id: string }) => i.item_id));
+      cursor = page.body!['next'];
+      if (arrivals < 2) {
+        arrivals += 1;
+        await mention(user, `late${arrivals}`);
+      }
+    } while (cursor !== undefined);
+    const all = (await inboxOf(token, 9, '?limit=100'))['items'].map((i: { item_id: string }) => i.item_id);
+
+    // Every item that was there at the first page, once each, newest first.
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen).toEqual(all.filter((id: string) => seen.includes(id)));
+    expect(seen.length).toBeGreaterThanOrEqual(7);
+
+    const before = Date.now();
+    await mention(user, 'after mark-all began');
+    let result;
+    do result = (await call('POST', token, '/v1/inbox/mark-all', { action: 'read', before })).body!;
+    while (result['more']);
+    await inboxOf(token, 10, '?limit=100');
+    const counts = (await call('GET', token, '/v1/inbox/counts')).body!;
+    expect(counts['unread']).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('adding at acceptance under faults', () => {
+  afterEach(async () => {
+    await clearFaults('dynamodb');
+  });
+
+  it('a failed inbox transaction brings the intent back; the resumed acceptance adds the item once, and the push still goes out once', async () => {
+    const user = uid('fault');
+    const token = await tokenFor(user, 'p');
+    const device = await connectAs(user, 'p');
+    // A 400 the SDK does not retry: the acceptance fails and the intake message comes back.
+    await addFault('dynamodb', { operation: 'TransactWriteItems', caller: 'Accept', times: 1, status: 400, errorType: 'ValidationException' });
+    const id = await mention(user, 'after a fault');
+
+    const listed = await inboxOf(token, 1);
+    expect(listed['counts']).toEqual({ unseen: 1, unread: 1 });
+    expect(await waitFor('the notification accepted', async () => (await store.getNotification(id))?.state === 'accepted')).toBe(true);
+    await device.waitFor('the push event', () => device.events().find((e) => e['kind'] === 'mention'));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(device.events().filter((e) => e['kind'] === 'mention')).toHaveLength(1);
+    expect(inboxEvents(device.frames).filter((e) => e['payload']['op'] === 'added')).toHaveLength(1);
+  });
+});
+
+describe('counts stay exact under concurrent changes (InboxService and DynamoInboxStore against DynamoDB Local)', () => {
+  const store = new DynamoInboxStore(documents, { tableName: outputs.tableName, streamsTable: outputs.streamsTableName, buffer: eventBuffer });
+  const inbox = new InboxService({ retentionMs: 90 * DAY, freshnessMs: DAY }, { store });
+
+  it('after any interleaving of arrivals, marks and mark-alls from several devices, the counts equal the items', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(fc.record({ action: fc.constantFrom<InboxAction>(...INBOX_ACTIONS), pick: fc.array(fc.nat(5), { minLength: 1, maxLength: 3 }), all: fc.boolean() }), { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 0, max: 3 }),
+        async (initial, operations, arrivals) => {
+          const user = uid('prop');
+          const now = Date.now();
+          const add = (i: number) => inbox.add({ userId: user, notificationId: notificationIdFor('prop', `${user}-${i}`), notificationType: 'mention', payload: { i }, createdAt: now + i }, now);
+          for (let i = 0; i < initial; i += 1) await add(i);
+          const ids = (await store.list(user, { filter: 'all', limit: 100 })).items.map((item) => item.item_id);
+          // Everything at once: each device's change, and new items arriving meanwhile.
+          await Promise.all([
+            ...operations.map((op) => (op.all ? inbox.markAll(user, op.action, now + 100, now) : inbox.mark(user, op.pick.map((p) => ids[p % ids.length]!), op.action, now))),
+            ...Array.from({ length: arrivals }, (_, k) => add(initial + k)),
+          ]);
+          const items: InboxItem[] = (await store.list(user, { filter: 'all', limit: 100 })).items as InboxItem[];
+          const expected = items.reduce((sum, item) => ({ unseen: sum.unseen + countsOf(item).unseen, unread: sum.unread + countsOf(item).unread }), { unseen: 0, unread: 0 });
+          expect(await inbox.counts(user)).toEqual(expected);
+          expect(items).toHaveLength(initial + arrivals);
+          // The last event in the stream carries the same counts: devices that follow it agree.
+          const head = await eventBuffer.tail(user, Date.now());
+          const [last] = await eventBuffer.readAfter(user, head.position - 1, 1, Date.now());
+          expect((last!.payload as { counts: unknown }).counts).toEqual(expected);
+        },
+      ),
+      { numRuns: 12 },
+    );
+  });
+
+  it('two devices marking the same item read at once change it once: one event, unread counted down once', async () => {
+    const user = uid('twice');
+    const now = Date.now();
+    await inbox.add({ userId: user, notificationId: notificationIdFor('prop', user), notificationType: 'mention', payload: {}, createdAt: now }, now);
+    const [item] = (await store.list(user, { filter: 'all', limit: 1 })).items;
+    const results = await Promise.all([inbox.mark(user, [item!.item_id], 'read', now), inbox.mark(user, [item!.item_id], 'read', now)]);
+    expect(results.map((r) => r.changed).sort()).toEqual([0, 1]);
+    expect(await inbox.counts(user)).toEqual({ unseen: 0, unread: 0 });
+    const events = await eventBuffer.readAfter(user, 0, 100, Date.now());
+    expect(events.filter((e) => e.kind === 'inbox').map((e) => (e.payload as { op: string }).op)).toEqual(['added', 'changed']);
+  });
+
+  it('adding the same notification twice (a retried acceptance) keeps one item and one event', async () => {
+    const user = uid('again');
+    const now = Date.now();
+    const input = { userId: user, notificationId: notificationIdFor('prop', user), notificationType: 'mention', payload: {}, createdAt: now };
+    expect(await Promise.all([inbox.add(input, now), inbox.add(input, now)])).toEqual(expect.arrayContaining(['added', 'exists']));
+    expect(await inbox.counts(user)).toEqual({ unseen: 1, unread: 1 });
+    expect((await eventBuffer.readAfter(user, 0, 100, Date.now())).filter((e) => e.kind === 'inbox')).toHaveLength(1);
+  });
+});
