@@ -10,6 +10,10 @@ import { DynamoNotificationStore } from '../functions/adapters/DynamoNotificatio
 import { DynamoRejectionStore } from '../functions/adapters/DynamoRejectionStore.ts';
 import { DynamoUserStates } from '../functions/adapters/DynamoUserStates.ts';
 import { DynamoSuppressionList } from '../functions/adapters/DynamoSuppressionList.ts';
+import { DynamoEventBuffer } from '../functions/adapters/DynamoEventBuffer.ts';
+import { DynamoInboxStore } from '../functions/adapters/DynamoInboxStore.ts';
+import { DEFAULT_INBOX_RETENTION_DAYS } from '../functions/core/inbox/inbox.ts';
+import { InboxService } from '../functions/core/inbox/InboxService.ts';
 import type { OfflineEndpoints } from '../local/OfflineStack.ts';
 import { CliError, EXIT } from './output.ts';
 
@@ -27,6 +31,8 @@ export interface HeraldTarget {
   readonly users: DynamoUserStates;
   /** Addresses no email is sent to (hard bounces, complaints, operators). */
   readonly suppressions: DynamoSuppressionList;
+  /** Users' in-app inboxes (read only here: nothing is posted to connections); a stack with push. */
+  readonly inbox?: InboxService;
   readonly websocketUrl?: string;
   /** Local only: the HS256 key of the offline stack. */
   readonly localTokenSecret?: string;
@@ -55,6 +61,7 @@ export async function resolveTarget(options: { endpoints?: string; stack?: strin
       rejections: new DynamoRejectionStore(documents, { tableName: outputs['HeraldTableName']!, retentionMs: RETENTION_MS }),
       users: new DynamoUserStates(documents, outputs['HeraldTableName']!),
       suppressions: new DynamoSuppressionList(documents, outputs['HeraldTableName']!),
+      ...inboxOf(documents, outputs),
       ...(outputs['HeraldWebSocketUrl'] ? { websocketUrl: outputs['HeraldWebSocketUrl'] } : {}),
     };
   }
@@ -78,9 +85,20 @@ export async function resolveTarget(options: { endpoints?: string; stack?: strin
     rejections: new DynamoRejectionStore(documents, { tableName, retentionMs: RETENTION_MS }),
     users: new DynamoUserStates(documents, tableName),
     suppressions: new DynamoSuppressionList(documents, tableName),
+    ...inboxOf(documents, endpoints.outputs),
     ...(endpoints.websocket ? { websocketUrl: endpoints.websocket } : {}),
     ...(tokenSecret ? { localTokenSecret: tokenSecret } : {}),
   };
+}
+
+/** The inbox of a stack with push (its retention from the stack's output). */
+function inboxOf(documents: DynamoDBDocumentClient, outputs: Record<string, string>): { inbox?: InboxService } {
+  const tableName = outputs['HeraldTableName'];
+  const streamsTable = outputs['HeraldStreamsTableName'];
+  if (!tableName || !streamsTable) return {};
+  const buffer = new DynamoEventBuffer(documents, { streamsTable, notificationsTable: tableName });
+  const retentionDays = Number(outputs['HeraldInboxRetentionDays'] ?? DEFAULT_INBOX_RETENTION_DAYS);
+  return { inbox: new InboxService({ retentionDays, freshnessMs: 86_400_000 }, { store: new DynamoInboxStore(documents, { tableName, streamsTable, buffer }) }) };
 }
 
 /** The event buffer, where a route pushed at acceptance shows it was published (a stack with push). */

@@ -13,6 +13,7 @@ import { CHANNELS, deliveryMessageFor, systemClock, type Channel } from '../func
 import { validatePreferences, withChannel, withTypeChannel, type UserPreferences } from '../functions/core/preferences/preferences.ts';
 import { changePreferences } from '../functions/core/preferences/PreferencesApi.ts';
 import { normalizeEmailAddress } from '../functions/core/email/emailFeedback.ts';
+import { publicItem, type InboxFilter } from '../functions/core/inbox/InboxService.ts';
 import { resolveTarget, type HeraldTarget } from './HeraldTarget.ts';
 import { TailConnectError, tailUser } from './tailUser.ts';
 import { verifyDeployment } from './verifyDeployment.ts';
@@ -42,6 +43,7 @@ Commands:
   tail           connect as a user and print their events as they arrive
   preferences    show or change what a user receives (types and channels turned off or on)
   suppression    show, add or remove an address on the suppression list (hard bounces, complaints)
+  inbox          a user's in-app inbox: items and counts
 
 Run \`herald <command> --help\` for examples.${COMMON}`,
   send: `herald send — send a notification intent to the intake queue
@@ -154,6 +156,13 @@ an opt-in type (default "off") only to users who turned it on. The CLI checks th
 it does not know the catalog, so a choice for a type the catalog lacks is stored and has no effect.
 A change applies to intents accepted from about a second later. A deleted user has none (exit 4).
 Options: --user <id>  --type <t> --channel <push|email> --on | --off  |  --file <preferences.json>${COMMON}`,
+  inbox: `herald inbox — a user's in-app inbox, newest first, with the unseen and unread counts
+
+  herald inbox --user u-42
+  herald inbox --user u-42 --filter unread --limit 50 --json
+  herald inbox --user u-42 --cursor <next>              (the next page)
+
+Options: --user <id>  --filter <inbox|unread|archived|all> (default inbox)  --type <t>  --limit <1–100> (default 20)  --cursor <c>${COMMON}`,
   suppression: `herald suppression — the addresses Herald sends no email to
 
   herald suppression get --email ada@example.com
@@ -187,7 +196,7 @@ async function main(argv: string[]): Promise<number> {
         day: { type: 'string' }, limit: { type: 'string' }, channel: { type: 'string' }, 'extra-attempts': { type: 'string' },
         'reset-attempts': { type: 'boolean' }, ttl: { type: 'string' }, secret: { type: 'string' }, cursor: { type: 'string' },
         count: { type: 'string' }, timeout: { type: 'string' }, wait: { type: 'boolean' }, token: { type: 'string' },
-        on: { type: 'boolean' }, off: { type: 'boolean' },
+        on: { type: 'boolean' }, off: { type: 'boolean' }, filter: { type: 'string' },
       },
     });
   } catch (error) {
@@ -229,6 +238,8 @@ async function main(argv: string[]): Promise<number> {
       return preferences(target, values, positionals, emit);
     case 'suppression':
       return suppression(target, values, positionals, emit);
+    case 'inbox':
+      return inbox(target, values, emit);
   }
   return EXIT.usage;
 }
@@ -361,6 +372,30 @@ async function status(target: HeraldTarget, values: Values, positionals: string[
       })),
       ['route', 'status', 'attempts', 'next_attempt', 'failure', 'message', 'cursor', 'email'],
     );
+  });
+  return EXIT.ok;
+}
+
+async function inbox(target: HeraldTarget, values: Values, emit: Emit): Promise<number> {
+  const user = values['user'];
+  if (typeof user !== 'string' || user === '') throw new CliError('inbox needs --user <id>', EXIT.usage);
+  if (!target.inbox) throw new CliError('this stack has no push, so no inbox', EXIT.usage);
+  const filter = (values['filter'] ?? 'inbox') as InboxFilter;
+  if (!['inbox', 'unread', 'archived', 'all'].includes(filter)) throw new CliError('--filter must be inbox, unread, archived or all', EXIT.usage);
+  const limit = integerOption(values, 'limit', { min: 1, max: 100 }, 20);
+  const now = Date.now();
+  let page;
+  try {
+    page = await target.inbox.list(user, { filter, limit, ...(typeof values['type'] === 'string' ? { type: values['type'] } : {}), ...(typeof values['cursor'] === 'string' ? { cursor: values['cursor'] } : {}) }, now);
+  } catch (error) {
+    if ((error as Error).name === 'InvalidInboxCursorError') throw new CliError('--cursor is not one herald inbox printed', EXIT.invalidInput);
+    throw error;
+  }
+  const counts = await target.inbox.counts(user, now);
+  emit({ user_id: user, items: page.items.map(publicItem), ...(page.next ? { next: page.next } : {}), counts }, () => {
+    console.log(`${user}: ${counts.unread} unread, ${counts.unseen} unseen`);
+    printTable(page.items.map((i) => ({ item: i.item_id, type: i.notification_type, state: i.state, archived: i.archived ? 'yes' : '', created: iso(i.created_at) })), ['item', 'type', 'state', 'archived', 'created']);
+    if (page.next) console.log(`more: --cursor ${page.next}`);
   });
   return EXIT.ok;
 }

@@ -1,8 +1,9 @@
-import { HeraldClient, storageCursorStore, type HeraldEvent } from '../client/index.ts';
+import { HeraldClient, HeraldInbox, storageCursorStore, type HeraldEvent, type InboxView } from '../client/index.ts';
 
 /** The demo page: sign in as a test user, watch live notifications, send one through the intake queue. */
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 let client: HeraldClient | undefined;
+let inbox: HeraldInbox | undefined;
 
 async function post<T>(path: string, body: unknown): Promise<T> {
   const response = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -29,16 +30,38 @@ function showNextAttempt(): void {
   if (at !== undefined) $('retry-in').textContent = String(Math.max(0, Math.ceil((at - Date.now()) / 1_000)));
 }
 
+/** The bell and the list: what HeraldInbox holds, redrawn on every change. */
+function showInbox(view: InboxView): void {
+  $('bell-count').textContent = String(view.counts.unread);
+  const list = $('inbox');
+  list.replaceChildren(...view.items.map((item) => {
+    const li = document.createElement('li');
+    li.dataset['item'] = item.item_id;
+    li.dataset['state'] = item.state;
+    li.innerHTML = '<span class="text"></span> <button class="mark-read">Mark read</button>';
+    li.querySelector('.text')!.textContent = String(item.payload['text'] ?? item.notification_type);
+    const button = li.querySelector<HTMLButtonElement>('.mark-read')!;
+    button.disabled = item.state === 'read';
+    button.addEventListener('click', () => void inbox?.mark([item.item_id], 'read').catch((e: Error) => ($('notice').textContent = e.message)));
+    return li;
+  }));
+}
+
 async function signIn(): Promise<void> {
+  inbox?.close();
   client?.close();
   const userId = $<HTMLInputElement>('user').value.trim();
   const deviceSessionId = $<HTMLInputElement>('session').value.trim();
-  const { websocket } = (await (await fetch('/config')).json()) as { websocket: string };
+  const { websocket, httpApi } = (await (await fetch('/config')).json()) as { websocket: string; httpApi?: string };
+  const token = async () => (await post<{ token: string }>('/token', { user_id: userId, device_session_id: deviceSessionId })).token;
   client = new HeraldClient({
     url: websocket,
-    token: async () => (await post<{ token: string }>('/token', { user_id: userId, device_session_id: deviceSessionId })).token,
+    token,
     cursorStore: storageCursorStore(localStorage, `herald.demo.${userId}.${deviceSessionId}`),
   });
+  $('inbox-panel').hidden = httpApi === undefined;
+  inbox = httpApi === undefined ? undefined : new HeraldInbox({ client, apiUrl: httpApi, token });
+  inbox?.subscribe(showInbox);
   client.on('state', (state) => {
     $('state').textContent = state;
     $('state').dataset['state'] = state;
@@ -56,12 +79,13 @@ async function signIn(): Promise<void> {
   });
   $('who').textContent = `${userId} / ${deviceSessionId}`;
   client.connect();
+  await inbox?.load();
 }
 
-async function sendTest(): Promise<void> {
+async function sendTest(toInbox = false): Promise<void> {
   const userId = $<HTMLInputElement>('user').value.trim();
   const text = $<HTMLInputElement>('message').value || 'Hello from the demo page';
-  const { notification_id } = await post<{ notification_id: string }>('/send', { user_id: userId, text });
+  const { notification_id } = await post<{ notification_id: string }>('/send', { user_id: userId, text, inbox: toInbox });
   $('notice').textContent = `Sent ${notification_id} to the intake queue`;
 }
 
@@ -72,3 +96,5 @@ $('retry').addEventListener('click', () => {
 });
 setInterval(showNextAttempt, 250);
 $('send').addEventListener('click', () => void sendTest().catch((e: Error) => ($('notice').textContent = e.message)));
+$('send-inbox').addEventListener('click', () => void sendTest(true).catch((e: Error) => ($('notice').textContent = e.message)));
+$('read-all').addEventListener('click', () => void inbox?.markAll('read').catch((e: Error) => ($('notice').textContent = e.message)));

@@ -578,6 +578,8 @@ export class NotificationService extends Construct {
       },
     });
     this.table.grant(this.lifecycleFunction, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query');
+    // BatchWriteItem: a deleted user's inbox is removed.
+    if (inboxTypes) this.table.grant(this.lifecycleFunction, 'dynamodb:BatchWriteItem');
     this.push?.grantPurge(this.lifecycleFunction);
     // The event source's grant includes sqs:ChangeMessageVisibility: a failed event comes back after a short backoff.
     this.lifecycleFunction.addEventSource(new SqsEventSource(this.lifecycleQueue, { batchSize: 10, reportBatchItemFailures: true }));
@@ -709,6 +711,7 @@ export class NotificationService extends Construct {
     if (validated.emailFrom !== '') output('EmailFrom', validated.emailFrom, 'Sender address of every email (an SES identity, or in a verified domain)');
     if (this.feedbackQueue) output('FeedbackQueueUrl', this.feedbackQueue.queueUrl, 'SES bounce, complaint and delivery events waiting for the feedback function');
     if (this.feedbackDeadLetterQueue) output('FeedbackDeadLetterQueueUrl', this.feedbackDeadLetterQueue.queueUrl, 'SES feedback events whose handling failed after every retry');
+    if (inboxTypes) output('InboxRetentionDays', String(validated.inboxRetentionDays), 'Days an item stays in a user\'s in-app inbox (herald inbox reads with it)');
     if (configurationSetName) output('EmailConfigurationSetName', configurationSetName, 'The SES configuration set every email is sent with');
     if (this.appApi) output('HttpApiUrl', this.appApi.url, 'The app API: GET/PUT /v1/preferences (Authorization: Bearer <the WebSocket token>), /v1/unsubscribe (the links in emails)');
     output('VerifyTypes', JSON.stringify(verifyTypes(catalog)), 'Notification types `herald verify` sends (one per channel) and the template fields an email needs');

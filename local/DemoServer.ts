@@ -17,6 +17,10 @@ export interface DemoServerOptions {
   readonly tokenSecret: string;
   /** A catalog type with the push channel, used by "send test notification". */
   readonly notificationType: string;
+  /** A catalog type kept in the inbox (push, no email), for the inbox panel; none: no panel. */
+  readonly inboxType?: string;
+  /** The app API (the inbox panel calls it from the browser). */
+  readonly httpApiUrl?: string;
   readonly sqs: SQSClient;
 }
 
@@ -62,7 +66,10 @@ export class DemoServer {
       res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(this.bundle);
       return;
     }
-    if (req.method === 'GET' && path === '/config') return reply(res, 200, { websocket: this.options.websocketUrl });
+    if (req.method === 'GET' && path === '/config') {
+      const inbox = this.options.inboxType && this.options.httpApiUrl ? { httpApi: this.options.httpApiUrl } : {};
+      return reply(res, 200, { websocket: this.options.websocketUrl, ...inbox });
+    }
     if (req.method === 'POST' && path === '/token') {
       const body = await readJson(req);
       const token = await mintAccessToken(this.options.tokenSecret, {
@@ -75,8 +82,10 @@ export class DemoServer {
     if (req.method === 'POST' && path === '/send') {
       const body = await readJson(req);
       const key = `demo-${randomUUID()}`;
+      // `inbox: true`: a type kept in the inbox, for the inbox panel.
+      const type = body['inbox'] === true && this.options.inboxType ? this.options.inboxType : this.options.notificationType;
       const intent = {
-        notification_type: this.options.notificationType,
+        notification_type: type,
         producer: 'demo-page',
         idempotency_key: key,
         audience: { kind: 'user', user_id: String(body['user_id'] ?? '') },

@@ -89,7 +89,7 @@ export interface OfflineStackOptions {
   /** WebSocket idle and lifetime limits. @default API Gateway's: 10 min idle, 2 h */
   readonly gatewayLimits?: GatewayLimits;
   /** Serve the demo page, sending test notifications of this (push) type. @default no demo page */
-  readonly demo?: { readonly notificationType: string };
+  readonly demo?: { readonly notificationType: string; readonly inboxType?: string };
   /** Count AWS requests per operation in every function and in the event sources (benchmarks). @default false */
   readonly requestAccounting?: boolean;
   /**
@@ -320,6 +320,7 @@ export class OfflineStack {
           intakeQueueUrl: outputs['HeraldIntakeQueueUrl'] ?? '',
           tokenSecret,
           notificationType: this.options.demo.notificationType,
+          ...(this.options.demo.inboxType && this.httpApi ? { inboxType: this.options.demo.inboxType, httpApiUrl: `http://127.0.0.1:${ports.httpApi}` } : {}),
           sqs: this.sqs,
         });
         demo = await this.demo.listen(ports.demo);

@@ -90,13 +90,15 @@ if (!values['no-synth']) {
     process.exit(1);
   }
 }
-const config = JSON.parse(readFileSync(values.config, 'utf8')) as { catalog: Record<string, { channels: string[] }> };
+const config = JSON.parse(readFileSync(values.config, 'utf8')) as { catalog: Record<string, { channels: string[]; inbox?: boolean }> };
 const pushType = Object.entries(config.catalog).find(([, entry]) => entry.channels.includes('push') && !entry.channels.includes('email'))?.[0];
+// The demo page's inbox panel sends a type kept in the inbox (without email: the demo has no template fields).
+const inboxType = Object.entries(config.catalog).find(([, entry]) => entry.inbox && !entry.channels.includes('email'))?.[0];
 let stopping = false;
 const stack = new OfflineStack({
   assemblyDir,
   logs: values.logs,
-  ...(pushType ? { demo: { notificationType: pushType } } : {}),
+  ...(pushType ? { demo: { notificationType: pushType, ...(inboxType ? { inboxType } : {}) } } : {}),
   ports,
   onEmulatorEnded: (reason) => void shutdown(`herald: ${reason}; the offline stack cannot go on without it`, 1),
 });

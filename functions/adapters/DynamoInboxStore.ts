@@ -1,9 +1,12 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { InboxAction, InboxItemStatus } from '../core/inbox/inbox.ts';
+import type { CountsByDay, InboxAction, InboxItemStatus } from '../core/inbox/inbox.ts';
 import { parseInboxItemId, type InboxFilter, type InboxItem, type InboxPage, type InboxStore, type StoredCounts } from '../core/inbox/InboxService.ts';
 import type { StreamEvent, StreamHead } from '../core/push/pushTypes.ts';
 import { batchGetAll } from './batchGetAll.ts';
+import { batchWriteAll } from './batchWriteAll.ts';
+import { chunk } from './chunk.ts';
+import { DYNAMODB_BATCH_WRITE_SIZE } from '../core/constants.ts';
 import { eventItem, type DynamoEventBuffer } from './DynamoEventBuffer.ts';
 import { payloadOf, payloadText } from './storedPayload.ts';
 
@@ -13,6 +16,8 @@ const COUNTS_SK = 'COUNTS';
 const itemSk = (createdAt: number, notificationId: string) => `T#${String(createdAt).padStart(15, '0')}#${notificationId}`;
 /** Above every item sk created at `before` ('~' sorts after the notification id's characters). */
 const itemSkUpTo = (before: number) => `T#${String(before).padStart(15, '0')}#~`;
+/** Below every item sk created at or after `since`. */
+const itemSkFrom = (since: number) => `T#${String(since).padStart(15, '0')}#`;
 
 /**
  * Inboxes in the notifications table: per user (`I#<user>`) one item per notification
@@ -27,7 +32,7 @@ export class DynamoInboxStore implements InboxStore {
 
   public async counts(userId: string): Promise<StoredCounts> {
     const { Item } = await this.client.send(new GetCommand({ TableName: this.options.tableName, Key: { pk: inboxPk(userId), sk: COUNTS_SK }, ConsistentRead: true }));
-    return { unseen: (Item?.['unseen'] as number | undefined) ?? 0, unread: (Item?.['unread'] as number | undefined) ?? 0, version: (Item?.['version'] as number | undefined) ?? 0 };
+    return { byDay: (Item?.['by_day'] as CountsByDay | undefined) ?? {}, version: (Item?.['version'] as number | undefined) ?? 0 };
   }
 
   public async getItems(userId: string, itemIds: readonly string[]): Promise<InboxItem[]> {
@@ -40,10 +45,11 @@ export class DynamoInboxStore implements InboxStore {
     return items.map(toItem);
   }
 
-  public async list(userId: string, options: { filter: InboxFilter; type?: string; limit: number; cursor?: string; before?: number; wouldChange?: InboxAction }): Promise<InboxPage> {
+  public async list(userId: string, options: { filter: InboxFilter; since: number; type?: string; limit: number; cursor?: string; before?: number; wouldChange?: InboxAction }): Promise<InboxPage> {
     const filters: string[] = [];
     const names: Record<string, string> = {};
-    const values: Record<string, unknown> = { ':pk': inboxPk(userId), ':low': 'T#', ':high': options.before === undefined ? 'T#~' : itemSkUpTo(options.before) };
+    // From the oldest item still kept (retention) to `before`.
+    const values: Record<string, unknown> = { ':pk': inboxPk(userId), ':low': itemSkFrom(options.since), ':high': options.before === undefined ? 'T#~' : itemSkUpTo(options.before) };
     const where = (expression: string, extra: Record<string, unknown>) => {
       filters.push(expression);
       Object.assign(values, extra);
@@ -92,7 +98,7 @@ export class DynamoInboxStore implements InboxStore {
     return this.options.buffer.tail(userId, now);
   }
 
-  public async add(item: InboxItem, counts: StoredCounts, event: StreamEvent): Promise<'added' | 'exists' | 'conflict'> {
+  public async add(item: InboxItem, counts: StoredCounts, after: CountsByDay, event: StreamEvent): Promise<'added' | 'exists' | 'conflict'> {
     try {
       await this.client.send(
         new TransactWriteCommand({
@@ -100,11 +106,11 @@ export class DynamoInboxStore implements InboxStore {
             {
               Put: {
                 TableName: this.options.tableName,
-                Item: { pk: inboxPk(item.user_id), sk: itemSk(item.created_at, item.notification_id), ...item, payload: payloadText(item.payload) },
+                Item: { pk: inboxPk(item.user_id), sk: itemSk(item.created_at, item.notification_id), ...item, payload: payloadText(item.payload), expires_at: Math.ceil(item.expires_at_ms / 1000) },
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
-            this.countsWrite(item.user_id, counts, { unseen: counts.unseen + 1, unread: counts.unread + 1 }),
+            this.countsWrite(item.user_id, counts, after),
             this.eventPut(event),
           ],
         }),
@@ -117,8 +123,7 @@ export class DynamoInboxStore implements InboxStore {
     }
   }
 
-  public async change(userId: string, changes: readonly { readonly item: InboxItem; readonly to: InboxItemStatus }[], counts: StoredCounts, event: StreamEvent): Promise<'changed' | 'conflict'> {
-    const payload = event.payload as { counts: { unseen: number; unread: number } };
+  public async change(userId: string, changes: readonly { readonly item: InboxItem; readonly to: InboxItemStatus }[], counts: StoredCounts, after: CountsByDay, event: StreamEvent): Promise<'changed' | 'conflict'> {
     try {
       await this.client.send(
         new TransactWriteCommand({
@@ -134,7 +139,7 @@ export class DynamoInboxStore implements InboxStore {
                 ExpressionAttributeValues: { ':to': to.state, ':toArchived': to.archived, ':from': item.state, ':fromArchived': item.archived },
               },
             })),
-            this.countsWrite(userId, counts, payload.counts),
+            this.countsWrite(userId, counts, after),
             this.eventPut(event),
           ],
         }),
@@ -146,15 +151,36 @@ export class DynamoInboxStore implements InboxStore {
     }
   }
 
+  public async purge(userId: string): Promise<number> {
+    let deleted = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.options.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': inboxPk(userId) },
+          ProjectionExpression: 'pk, sk',
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      const keys = (page.Items ?? []).map((item) => ({ pk: item['pk'], sk: item['sk'] }));
+      for (const group of chunk(keys, DYNAMODB_BATCH_WRITE_SIZE)) await batchWriteAll(this.client, this.options.tableName, group.map((Key) => ({ DeleteRequest: { Key } })));
+      deleted += keys.filter((key) => key.sk !== COUNTS_SK).length;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return deleted;
+  }
+
   /** The counts, conditional on the version read: changes to one inbox are applied one at a time. */
-  private countsWrite(userId: string, read: StoredCounts, after: { unseen: number; unread: number }) {
+  private countsWrite(userId: string, read: StoredCounts, after: CountsByDay) {
     return {
       Update: {
         TableName: this.options.tableName,
         Key: { pk: inboxPk(userId), sk: COUNTS_SK },
-        UpdateExpression: 'SET unseen = :unseen, unread = :unread, version = :next',
+        UpdateExpression: 'SET by_day = :byDay, version = :next',
         ConditionExpression: read.version === 0 ? 'attribute_not_exists(version)' : 'version = :version',
-        ExpressionAttributeValues: { ':unseen': after.unseen, ':unread': after.unread, ':next': read.version + 1, ...(read.version === 0 ? {} : { ':version': read.version }) },
+        ExpressionAttributeValues: { ':byDay': after, ':next': read.version + 1, ...(read.version === 0 ? {} : { ':version': read.version }) },
       },
     };
   }

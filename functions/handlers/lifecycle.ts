@@ -10,12 +10,13 @@ import { systemClock } from '../core/types.ts';
 import { documentClient } from '../adapters/awsClients.ts';
 import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts';
 import { DynamoUserStates } from '../adapters/DynamoUserStates.ts';
-import { numberEnv, requireEnv, streamsTableOption } from './shared/config.ts';
+import { loadServiceConfig, numberEnv, requireEnv, streamsTableOption } from './shared/config.ts';
+import { inboxServiceFromEnv } from './shared/inboxFromEnv.ts';
 import { receiveCountOf, redeliverAfter } from './shared/redeliverAfter.ts';
 import { countMetric, countMetricsFlush, logger, traced, traceInvocation } from './shared/observability.ts';
 import { connectionRegistryFromEnv, connectionSenderFromEnv, eventBufferFromEnv, pushConfigured } from './shared/pushFromEnv.ts';
 
-const tableName = requireEnv('TABLE_NAME');
+const { tableName, catalog } = loadServiceConfig();
 const applyLifecycleEvent = new ApplyLifecycleEvent(
   {
     deletedUserRetentionMs: numberEnv('DELETED_USER_RETENTION_DAYS', 30) * 86_400_000,
@@ -29,6 +30,7 @@ const applyLifecycleEvent = new ApplyLifecycleEvent(
     ...(pushConfigured()
       ? { push: { buffer: eventBufferFromEnv(tableName), sessions: new SessionInvalidator({ registry: connectionRegistryFromEnv(), sender: connectionSenderFromEnv() }) } }
       : {}),
+    ...(Object.values(catalog).some((entry) => entry.inbox) ? { inbox: inboxServiceFromEnv(tableName) } : {}),
     clock: systemClock,
   },
 );

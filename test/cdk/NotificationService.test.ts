@@ -165,7 +165,7 @@ describe('NotificationService: functions and IAM', () => {
     // DeleteItem on the table: taking back the notification of an intent whose recipients are all deleted.
     // GetItem: an inbox's counts (config/herald.json keeps friend.request in the inbox).
     ['accept', () => service.acceptFunction, ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:GetItem']],
-    ['lifecycle', () => service.lifecycleFunction, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query', 'dynamodb:DeleteItem']],
+    ['lifecycle', () => service.lifecycleFunction, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:Query', 'dynamodb:DeleteItem']],
     ['deliver', () => service.deliverFunction, ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:DeleteItem']],
     ['sweeper', () => service.sweeperFunction, ['dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem']],
   ])('grants %s only the DynamoDB actions it uses, on this table only', (_name, fn, expected) => {
@@ -292,7 +292,7 @@ describe('NotificationService: event bus and schedule', () => {
         'HeraldEventBusName', 'HeraldIntakeDeadLetterQueueUrl', 'HeraldIntakeQueueUrl', 'HeraldRouteDeadLetterQueueUrl', 'HeraldRouteQueueUrl',
         'HeraldTableName', 'HeraldWebSocketUrl', 'HeraldConnectionsTableName', 'HeraldStreamsTableName', 'HeraldTokenSecretArn',
         'HeraldLifecycleDeadLetterQueueUrl', 'HeraldLifecycleQueueUrl', 'HeraldBusDeadLetterQueueUrl', 'HeraldEmailFrom', 'HeraldVerifyTypes', 'HeraldHttpApiUrl',
-        'HeraldFeedbackQueueUrl', 'HeraldFeedbackDeadLetterQueueUrl', 'HeraldEmailConfigurationSetName',
+        'HeraldFeedbackQueueUrl', 'HeraldFeedbackDeadLetterQueueUrl', 'HeraldEmailConfigurationSetName', 'HeraldInboxRetentionDays',
       ].sort(),
     );
   });

@@ -55,6 +55,45 @@ describe('demo page in headless Chromium', () => {
     }
   });
 
+  it('shows the inbox bell on two pages of one user: reading an item on one drops the count on the other', async (context) => {
+    if (unavailable) context.skip(unavailable);
+    const user = uid('web-inbox');
+    const [laptop, phone] = [await browser!.newPage(), await browser!.newPage()];
+    try {
+      for (const [page, session] of [[laptop, 'laptop'], [phone, 'phone']] as const) {
+        await page.goto(endpoints.demo!);
+        await page.fill('#user', user);
+        await page.fill('#session', session);
+        await page.click('#signin');
+        await page.waitForSelector('#state[data-state="open"]', { timeout: 15_000 });
+        await page.waitForSelector('#inbox-panel:not([hidden])');
+      }
+
+      // Act 1: one notification to the inbox, sent from the laptop's page.
+      const text = `inbox ${uid('msg')}`;
+      await laptop.fill('#message', text);
+      await laptop.click('#send-inbox');
+
+      // Assess: both bells show it.
+      for (const page of [laptop, phone]) {
+        await page.locator('#inbox li', { hasText: text }).waitFor({ timeout: 20_000 });
+        await page.waitForFunction(() => document.querySelector('#bell-count')?.textContent === '1');
+      }
+
+      // Act 2: read it on the laptop.
+      await laptop.locator('#inbox li', { hasText: text }).locator('.mark-read').click();
+
+      // Assess: the phone's bell drops to 0 and shows the item read.
+      await phone.waitForFunction(() => document.querySelector('#bell-count')?.textContent === '0', undefined, { timeout: 15_000 });
+      expect(await phone.locator('#inbox li', { hasText: text }).getAttribute('data-state')).toBe('read');
+      expect(await laptop.textContent('#bell-count')).toBe('0');
+      await phone.screenshot({ path: '.local/demo-inbox.png' });
+    } finally {
+      await laptop.close();
+      await phone.close();
+    }
+  });
+
   it("reconnects as soon as the browser is back online, not at the end of its backoff, and shows what came meanwhile", async (context) => {
     if (unavailable) context.skip(unavailable);
     // Offline only after the drop: Chromium's offline emulation may hold back frames of an open

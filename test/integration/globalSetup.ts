@@ -18,7 +18,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const stack = new OfflineStack({
     assemblyDir,
     ports: await freeOfflinePorts(),
-    demo: { notificationType: 'ping' },
+    demo: { notificationType: 'ping', inboxType: 'mention' },
     schedules: 'manual',
     logs: '.local/test-functions.log',
   });

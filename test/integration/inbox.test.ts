@@ -1,11 +1,15 @@
 import fc from 'fast-check';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DynamoInboxStore } from '../../functions/adapters/DynamoInboxStore.ts';
 import { countsOf, INBOX_ACTIONS, type InboxAction } from '../../functions/core/inbox/inbox.ts';
 import { InboxService, type InboxItem } from '../../functions/core/inbox/InboxService.ts';
 import { notificationIdFor } from '../../functions/core/route/identifiers.ts';
-import { addFault, clearFaults, documents, endpoints, eventBuffer, intent, outputs, sendIntent, store, uid, waitFor } from './support.ts';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { addFault, clearFaults, documents, endpoints, eventBuffer, events, intent, outputs, sendIntent, store, uid, waitFor } from './support.ts';
 import { closeAllClients, connectAs, tokenFor, type Frame } from './wsClient.ts';
+import { runCommand } from '../runCommand.ts';
+import { HeraldClient, HeraldInbox, type InboxView } from '../../client/index.ts';
 
 const api = endpoints.httpApi!;
 const DAY = 86_400_000;
@@ -48,19 +52,20 @@ describe('the in-app inbox on the offline stack', () => {
 
     const listed = await inboxOf(token, 1);
     expect(listed['items'][0]).toMatchObject({ notification_id: id, notification_type: 'mention', payload: { text: 'you were mentioned' }, state: 'unseen', archived: false });
-    expect(listed['counts']).toEqual({ unseen: 1, unread: 1 });
+    // The list reads the counts and version just before the page, so ask the counts now.
+    expect((await call('GET', token, '/v1/inbox/counts')).body).toEqual({ counts: { unseen: 1, unread: 1 }, version: 1 });
     // Both devices got the item as it arrived (besides the mention's own push event).
     for (const device of [a, b]) await device.waitFor('the added event', () => inboxEvents(device.frames).find((e) => e['payload']['op'] === 'added'));
 
     const itemId = listed['items'][0]['item_id'] as string;
     const marked = await call('POST', token, '/v1/inbox/mark', { action: 'read', item_ids: [itemId] });
 
-    expect(marked).toMatchObject({ status: 200, body: { changed: 1, counts: { unseen: 0, unread: 0 } } });
+    expect(marked).toMatchObject({ status: 200, body: { changed: 1, counts: { unseen: 0, unread: 0 }, version: 2 } });
     for (const device of [a, b]) {
       const changed = await device.waitFor('the changed event', () => inboxEvents(device.frames).find((e) => e['payload']['op'] === 'changed'));
-      expect(changed['payload']).toEqual({ op: 'changed', items: [{ item_id: itemId, state: 'read', archived: false }], counts: { unseen: 0, unread: 0 } });
+      expect(changed['payload']).toEqual({ op: 'changed', items: [{ item_id: itemId, state: 'read', archived: false }], counts: { unseen: 0, unread: 0 }, version: 2 });
     }
-    expect((await call('GET', token, '/v1/inbox/counts')).body).toEqual({ unseen: 0, unread: 0 });
+    expect((await call('GET', token, '/v1/inbox/counts')).body).toEqual({ counts: { unseen: 0, unread: 0 }, version: 2 });
   });
 
   it('a device offline during a change gets it by replay from its cursor', async () => {
@@ -137,7 +142,7 @@ describe('the in-app inbox on the offline stack', () => {
     while (result['more']);
     await inboxOf(token, 10, '?limit=100');
     const counts = (await call('GET', token, '/v1/inbox/counts')).body!;
-    expect(counts['unread']).toBeLessThanOrEqual(1);
+    expect(counts['counts']['unread']).toBeLessThanOrEqual(1);
   });
 });
 
@@ -154,8 +159,8 @@ describe('adding at acceptance under faults', () => {
     await addFault('dynamodb', { operation: 'TransactWriteItems', caller: 'Accept', times: 1, status: 400, errorType: 'ValidationException' });
     const id = await mention(user, 'after a fault');
 
-    const listed = await inboxOf(token, 1);
-    expect(listed['counts']).toEqual({ unseen: 1, unread: 1 });
+    await inboxOf(token, 1);
+    expect((await call('GET', token, '/v1/inbox/counts')).body!['counts']).toEqual({ unseen: 1, unread: 1 });
     expect(await waitFor('the notification accepted', async () => (await store.getNotification(id))?.state === 'accepted')).toBe(true);
     await device.waitFor('the push event', () => device.events().find((e) => e['kind'] === 'mention'));
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -166,7 +171,7 @@ describe('adding at acceptance under faults', () => {
 
 describe('counts stay exact under concurrent changes (InboxService and DynamoInboxStore against DynamoDB Local)', () => {
   const store = new DynamoInboxStore(documents, { tableName: outputs.tableName, streamsTable: outputs.streamsTableName, buffer: eventBuffer });
-  const inbox = new InboxService({ retentionMs: 90 * DAY, freshnessMs: DAY }, { store });
+  const inbox = new InboxService({ retentionDays: 90, freshnessMs: DAY }, { store });
 
   it('after any interleaving of arrivals, marks and mark-alls from several devices, the counts equal the items', async () => {
     await fc.assert(
@@ -179,15 +184,15 @@ describe('counts stay exact under concurrent changes (InboxService and DynamoInb
           const now = Date.now();
           const add = (i: number) => inbox.add({ userId: user, notificationId: notificationIdFor('prop', `${user}-${i}`), notificationType: 'mention', payload: { i }, createdAt: now + i }, now);
           for (let i = 0; i < initial; i += 1) await add(i);
-          const ids = (await store.list(user, { filter: 'all', limit: 100 })).items.map((item) => item.item_id);
+          const ids = (await store.list(user, { filter: 'all', since: 0, limit: 100 })).items.map((item) => item.item_id);
           // Everything at once: each device's change, and new items arriving meanwhile.
           await Promise.all([
             ...operations.map((op) => (op.all ? inbox.markAll(user, op.action, now + 100, now) : inbox.mark(user, op.pick.map((p) => ids[p % ids.length]!), op.action, now))),
             ...Array.from({ length: arrivals }, (_, k) => add(initial + k)),
           ]);
-          const items: InboxItem[] = (await store.list(user, { filter: 'all', limit: 100 })).items as InboxItem[];
+          const items: InboxItem[] = (await store.list(user, { filter: 'all', since: 0, limit: 100 })).items as InboxItem[];
           const expected = items.reduce((sum, item) => ({ unseen: sum.unseen + countsOf(item).unseen, unread: sum.unread + countsOf(item).unread }), { unseen: 0, unread: 0 });
-          expect(await inbox.counts(user)).toEqual(expected);
+          expect(await inbox.counts(user, Date.now())).toMatchObject(expected);
           expect(items).toHaveLength(initial + arrivals);
           // The last event in the stream carries the same counts: devices that follow it agree.
           const head = await eventBuffer.tail(user, Date.now());
@@ -203,10 +208,10 @@ describe('counts stay exact under concurrent changes (InboxService and DynamoInb
     const user = uid('twice');
     const now = Date.now();
     await inbox.add({ userId: user, notificationId: notificationIdFor('prop', user), notificationType: 'mention', payload: {}, createdAt: now }, now);
-    const [item] = (await store.list(user, { filter: 'all', limit: 1 })).items;
+    const [item] = (await store.list(user, { filter: 'all', since: 0, limit: 1 })).items;
     const results = await Promise.all([inbox.mark(user, [item!.item_id], 'read', now), inbox.mark(user, [item!.item_id], 'read', now)]);
     expect(results.map((r) => r.changed).sort()).toEqual([0, 1]);
-    expect(await inbox.counts(user)).toEqual({ unseen: 0, unread: 0 });
+    expect(await inbox.counts(user, Date.now())).toMatchObject({ unseen: 0, unread: 0 });
     const events = await eventBuffer.readAfter(user, 0, 100, Date.now());
     expect(events.filter((e) => e.kind === 'inbox').map((e) => (e.payload as { op: string }).op)).toEqual(['added', 'changed']);
   });
@@ -216,7 +221,108 @@ describe('counts stay exact under concurrent changes (InboxService and DynamoInb
     const now = Date.now();
     const input = { userId: user, notificationId: notificationIdFor('prop', user), notificationType: 'mention', payload: {}, createdAt: now };
     expect(await Promise.all([inbox.add(input, now), inbox.add(input, now)])).toEqual(expect.arrayContaining(['added', 'exists']));
-    expect(await inbox.counts(user)).toEqual({ unseen: 1, unread: 1 });
+    expect(await inbox.counts(user, Date.now())).toMatchObject({ unseen: 1, unread: 1 });
     expect((await eventBuffer.readAfter(user, 0, 100, Date.now())).filter((e) => e.kind === 'inbox')).toHaveLength(1);
+  });
+});
+
+describe('the client SDK\'s HeraldInbox', () => {
+  it('keeps two devices\' views in step: a read on the laptop (optimistic, then settled) drops the phone\'s count too', async () => {
+    const user = uid('sdk');
+    const token = () => tokenFor(user, 'any');
+    const device = (sid: string) => {
+      const client = new HeraldClient({ url: endpoints.websocket!, token: () => tokenFor(user, sid) });
+      const inbox = new HeraldInbox({ client, apiUrl: api, token });
+      client.connect();
+      return { client, inbox };
+    };
+    const [laptop, phone] = [device('laptop'), device('phone')];
+    try {
+      await mention(user, 'hello');
+      await inboxOf(await token(), 1);
+      await Promise.all([laptop.inbox.load(), phone.inbox.load()]);
+      const views: InboxView[] = [];
+      phone.inbox.subscribe((view) => views.push(view));
+      expect(phone.inbox.view.counts).toEqual({ unseen: 1, unread: 1 });
+
+      const marking = laptop.inbox.mark([laptop.inbox.view.items[0]!.item_id], 'read');
+      // Optimistic: the laptop shows it read before the server answers.
+      expect(laptop.inbox.view).toMatchObject({ counts: { unseen: 0, unread: 0 }, pending: 1 });
+      await marking;
+
+      expect(laptop.inbox.view).toMatchObject({ counts: { unseen: 0, unread: 0 }, pending: 0, version: 2 });
+      await waitFor('the phone to see the read', async () => phone.inbox.view.version === 2);
+      expect(phone.inbox.view.counts).toEqual({ unseen: 0, unread: 0 });
+      expect(phone.inbox.view.items[0]).toMatchObject({ state: 'read' });
+      // The phone's badge never went back up on the way.
+      expect(views.map((v) => v.counts.unread)).toEqual([1, 0]);
+    } finally {
+      for (const d of [laptop, phone]) {
+        d.inbox.close();
+        d.client.close();
+      }
+    }
+  });
+});
+
+describe('herald inbox (operators)', () => {
+  it('lists a user\'s items and counts, as a table and as JSON, and pages on with --cursor', async () => {
+    const user = uid('cli');
+    const token = await tokenFor(user, 'p');
+    // One at a time: each accepted before the next is sent, so creation order is send order.
+    for (const [i, text] of ['one', 'two', 'three'].entries()) {
+      await mention(user, text);
+      await inboxOf(token, i + 1);
+    }
+    const herald = (...args: string[]) => runCommand(process.execPath, ['bin/herald-cli.mjs', 'inbox', '--user', user, ...args, '--endpoints', '.local/test-endpoints.json']);
+
+    const first = await herald('--limit', '2', '--json');
+    expect(first.code, first.stderr).toBe(0);
+    const page = JSON.parse(first.stdout);
+    expect(page).toMatchObject({ user_id: user, counts: { unseen: 3, unread: 3 }, next: expect.any(String) });
+    expect(page.items.map((i: { payload: { text: string } }) => i.payload.text)).toEqual(['three', 'two']);
+    const second = JSON.parse((await herald('--limit', '2', '--cursor', page.next, '--json')).stdout);
+    expect(second.items.map((i: { payload: { text: string } }) => i.payload.text)).toEqual(['one']);
+    expect((await herald()).stdout).toContain(`${user}: 3 unread, 3 unseen`);
+    expect((await herald('--filter', 'nope')).code).toBe(2);
+  });
+});
+
+describe('retention and user.deleted', () => {
+  const inboxStore = new DynamoInboxStore(documents, { tableName: outputs.tableName, streamsTable: outputs.streamsTableName, buffer: eventBuffer });
+  const inbox = new InboxService({ retentionDays: 90, freshnessMs: DAY }, { store: inboxStore });
+
+  it('an item leaves the list and the counts when its retention ends, with no write; storage may delete it a day later (TTL)', async () => {
+    const user = uid('old');
+    const now = Date.now();
+    const created = now - 10 * DAY;
+    await inbox.add({ userId: user, notificationId: notificationIdFor('retention', user), notificationType: 'mention', payload: {}, createdAt: created }, now);
+    const [item] = (await inbox.list(user, { filter: 'inbox', limit: 10 }, now)).items;
+    expect(await inbox.counts(user, now)).toMatchObject({ unseen: 1, unread: 1 });
+
+    // 81 days later the item is 91 days old: gone from the list, the counts and marking.
+    const later = now + 81 * DAY;
+    expect((await inbox.list(user, { filter: 'all', limit: 10 }, later)).items).toEqual([]);
+    expect(await inbox.counts(user, later)).toMatchObject({ unseen: 0, unread: 0 });
+    expect((await inbox.mark(user, [item!.item_id], 'read', later)).changed).toBe(0);
+    // Still stored, with a TTL a day after it left the inbox.
+    const stored = await documents.send(new QueryCommand({ TableName: outputs.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `I#${user}` } }));
+    const row = stored.Items!.find((i) => i['sk'] !== 'COUNTS')!;
+    expect(row['expires_at']).toBe(Math.ceil((Date.parse(new Date(created).toISOString().slice(0, 10)) + 92 * DAY) / 1000));
+  });
+
+  it('user.deleted removes the inbox: items and counts', async () => {
+    const user = uid('gone');
+    const token = await tokenFor(user, 'p');
+    await mention(user);
+    await inboxOf(token, 1);
+    const put = await events.send(new PutEventsCommand({
+      Entries: [{ EventBusName: outputs.busName, Source: 'accounts', DetailType: 'herald.lifecycle', Detail: JSON.stringify({ event_type: 'user.deleted', user_id: user, occurred_at_ms: Date.now() }) }],
+    }));
+    expect(put.FailedEntryCount).toBe(0);
+    await waitFor('the inbox removed', async () => {
+      const left = await documents.send(new QueryCommand({ TableName: outputs.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `I#${user}` } }));
+      return left.Count === 0;
+    });
   });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyInboxAction, countsDelta, countsOf, INBOX_ACTIONS, INBOX_STATES, NEW_ITEM_STATUS, type InboxItemStatus } from '../../functions/core/inbox/inbox.ts';
+import { applyInboxAction, countsDelta, countsOf, countsSince, dayOf, deletableAt, INBOX_ACTIONS, INBOX_STATES, keptSince, NEW_ITEM_STATUS, withDelta, type InboxItemStatus } from '../../functions/core/inbox/inbox.ts';
 import { InboxApi } from '../../functions/core/inbox/InboxApi.ts';
 import { inboxItemId, parseInboxItemId, type InboxService } from '../../functions/core/inbox/InboxService.ts';
 import { InvalidTokenError } from '../../functions/core/auth/AccessTokenVerifier.ts';
@@ -116,5 +116,50 @@ describe('InboxApi', () => {
 
   it('mark-all defaults `before` to now and hands it back', async () => {
     expect((await request('POST', '/v1/inbox/mark-all', { body: '{"action":"read"}' })).body).toMatchObject({ before: 1_000, more: false });
+  });
+});
+
+describe('inbox retention by creation day', () => {
+  const DAY = 86_400_000;
+  const start = Date.UTC(2026, 11, 5, 13, 0);
+
+  it('keeps an item through its creation day plus retentionDays, then drops it from the counts at once', () => {
+    const created = Date.UTC(2026, 11, 5, 23, 59);
+    const byDay = withDelta({}, created, { unseen: 1, unread: 1 }, keptSince(start, 90));
+    expect(countsSince(byDay, keptSince(Date.UTC(2027, 2, 5, 23, 0), 90))).toEqual({ unseen: 1, unread: 1 }); // 90 days later
+    expect(countsSince(byDay, keptSince(Date.UTC(2027, 2, 6, 0, 0), 90))).toEqual({ unseen: 0, unread: 0 }); // 91st day
+    expect(dayOf(created)).toBe('2026-12-05');
+    expect(deletableAt(created, 90)).toBeGreaterThan(keptSince(Date.UTC(2027, 2, 6, 0, 0), 90) + 90 * DAY);
+  });
+
+  it('counts over the window equal the window\'s items, whatever was added, changed and expired on the way', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ ageDays: fc.integer({ min: 0, max: 10 }), actions: fc.array(fc.constantFrom(...INBOX_ACTIONS), { maxLength: 3 }), step: fc.integer({ min: 0, max: 3 }) }), { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 5 }),
+        (events, retentionDays) => {
+          let now = start;
+          let byDay = {};
+          const items: { created: number; status: InboxItemStatus }[] = [];
+          for (const e of events) {
+            now += e.step * DAY;
+            const created = now - e.ageDays * DAY;
+            let status: InboxItemStatus = NEW_ITEM_STATUS;
+            byDay = withDelta(byDay, created, countsDelta(undefined, status), keptSince(now, retentionDays));
+            for (const action of e.actions) {
+              const after = applyInboxAction(status, action);
+              byDay = withDelta(byDay, created, countsDelta(status, after), keptSince(now, retentionDays));
+              status = after;
+            }
+            items.push({ created, status });
+          }
+          const since = keptSince(now, retentionDays);
+          const expected = items.filter((i) => i.created >= since).reduce((sum, i) => ({ unseen: sum.unseen + countsOf(i.status).unseen, unread: sum.unread + countsOf(i.status).unread }), { unseen: 0, unread: 0 });
+          expect(countsSince(byDay, since)).toEqual(expected);
+          // Only days still kept are stored.
+          expect(Object.keys(byDay).every((day) => day >= dayOf(since))).toBe(true);
+        },
+      ),
+    );
   });
 });

@@ -44,7 +44,7 @@ export class InboxApi {
         case '/v1/inbox':
           return request.method === 'GET' ? await this.list(userId, request.query ?? {}) : notAllowed(request.method, 'GET');
         case '/v1/inbox/counts':
-          return request.method === 'GET' ? ok(await this.deps.inbox.counts(userId)) : notAllowed(request.method, 'GET');
+          return request.method === 'GET' ? ok(countsAnswer(await this.deps.inbox.counts(userId, this.deps.clock.now()))) : notAllowed(request.method, 'GET');
         case '/v1/inbox/mark':
         case '/v1/inbox/mark-all':
           return request.method === 'POST' ? await this.mark(userId, request) : notAllowed(request.method, 'POST');
@@ -65,11 +65,11 @@ export class InboxApi {
     if (!Number.isInteger(limit) || limit < 1 || limit > INBOX_PAGE_MAX) return error(400, 'invalid_request', `limit must be a whole number from 1 to ${INBOX_PAGE_MAX}`);
     const type = query['type'];
     if (type !== undefined && !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(type)) return error(400, 'invalid_request', 'type must be a notification type name');
-    const [page, counts] = await Promise.all([
-      this.deps.inbox.list(userId, { filter, limit, ...(type !== undefined ? { type } : {}), ...(query['cursor'] ? { cursor: query['cursor'] } : {}) }),
-      this.deps.inbox.counts(userId),
-    ]);
-    return ok({ items: page.items.map(publicItem), ...(page.next !== undefined ? { next: page.next } : {}), counts });
+    const now = this.deps.clock.now();
+    const counts = await this.deps.inbox.counts(userId, now);
+    const page = await this.deps.inbox.list(userId, { filter, limit, ...(type !== undefined ? { type } : {}), ...(query['cursor'] ? { cursor: query['cursor'] } : {}) }, now);
+    // The version is read before the page: events above it may or may not be in the page, never below.
+    return ok({ items: page.items.map(publicItem), ...(page.next !== undefined ? { next: page.next } : {}), ...countsAnswer(counts) });
   }
 
   private async mark(userId: string, request: InboxRequest): Promise<ApiResponse> {
@@ -103,6 +103,11 @@ export class InboxApi {
 }
 
 const ok = (body: unknown): ApiResponse => ({ status: 200, headers: {}, body });
+
+/** `{counts: {unseen, unread}, version}`: the version lets a client ignore events it already has. */
+function countsAnswer({ version, ...counts }: { unseen: number; unread: number; version: number }): { counts: { unseen: number; unread: number }; version: number } {
+  return { counts, version };
+}
 
 function notAllowed(method: string, allowed: string): ApiResponse {
   return error(405, 'method_not_allowed', `${method} is not allowed here: ${allowed}`, { allow: allowed });

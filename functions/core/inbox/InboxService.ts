@@ -3,8 +3,13 @@ import type { StreamEvent, StreamHead } from '../push/pushTypes.ts';
 import {
   applyInboxAction,
   countsDelta,
+  countsSince,
   INBOX_MARK_BATCH,
+  keptSince,
   NEW_ITEM_STATUS,
+  deletableAt,
+  withDelta,
+  type CountsByDay,
   type InboxAction,
   type InboxCounts,
   type InboxItemStatus,
@@ -19,12 +24,13 @@ export interface InboxItem extends InboxItemStatus {
   readonly notification_type: string;
   readonly payload: Record<string, unknown>;
   readonly created_at: number;
-  /** When retention ends (epoch ms). */
+  /** When storage may delete it (epoch ms): a day after it left the inbox (inbox.ts deletableAt). */
   readonly expires_at_ms: number;
 }
 
-/** The user's counts as stored, with the version every change is conditional on. */
-export interface StoredCounts extends InboxCounts {
+/** The user's counts as stored (per creation day of the items), with the version every change is conditional on. */
+export interface StoredCounts {
+  readonly byDay: CountsByDay;
   readonly version: number;
 }
 
@@ -38,9 +44,13 @@ export interface InboxPage {
 }
 
 /** What changed in one transaction: the stream event that tells every device of the user. */
+/**
+ * `version` numbers the user's inbox changes (1, 2, …, one per transaction): a client that loaded
+ * the list at version v ignores events at or below it, so nothing older overwrites what it read.
+ */
 export type InboxEventPayload =
-  | { readonly op: 'added'; readonly item: PublicInboxItem; readonly counts: InboxCounts }
-  | { readonly op: 'changed'; readonly items: readonly ({ readonly item_id: string } & InboxItemStatus)[]; readonly counts: InboxCounts };
+  | { readonly op: 'added'; readonly item: PublicInboxItem; readonly counts: InboxCounts; readonly version: number }
+  | { readonly op: 'changed'; readonly items: readonly ({ readonly item_id: string } & InboxItemStatus)[]; readonly counts: InboxCounts; readonly version: number };
 
 /** An item as clients see it. */
 export type PublicInboxItem = Omit<InboxItem, 'user_id' | 'expires_at_ms'>;
@@ -55,20 +65,24 @@ export interface InboxStore {
   counts(userId: string): Promise<StoredCounts>;
   /** Strongly consistent; missing ids are left out. */
   getItems(userId: string, itemIds: readonly string[]): Promise<InboxItem[]>;
-  /** Newest first. `before`: only items created at or before it (epoch ms). */
-  list(userId: string, options: { filter: InboxFilter; type?: string; limit: number; cursor?: string; before?: number; wouldChange?: InboxAction }): Promise<InboxPage>;
+  /** Newest first, created at or after `since` (epoch ms). `before`: only items created at or before it. */
+  list(userId: string, options: { filter: InboxFilter; since: number; type?: string; limit: number; cursor?: string; before?: number; wouldChange?: InboxAction }): Promise<InboxPage>;
   /** The stream's epoch and last position (strongly consistent; begins the stream if need be). */
   head(userId: string, now: number): Promise<StreamHead>;
   /** `exists`: the item is there already (an earlier attempt added it, with its event). */
-  add(item: InboxItem, counts: StoredCounts, event: StreamEvent): Promise<'added' | 'exists' | 'conflict'>;
-  change(userId: string, changes: readonly { readonly item: InboxItem; readonly to: InboxItemStatus }[], counts: StoredCounts, event: StreamEvent): Promise<'changed' | 'conflict'>;
+  /** `counts`: as read (its version is the condition); `after`: the counts to write. */
+  add(item: InboxItem, counts: StoredCounts, after: CountsByDay, event: StreamEvent): Promise<'added' | 'exists' | 'conflict'>;
+  change(userId: string, changes: readonly { readonly item: InboxItem; readonly to: InboxItemStatus }[], counts: StoredCounts, after: CountsByDay, event: StreamEvent): Promise<'changed' | 'conflict'>;
+  /** Deletes the user's inbox (items and counts); answers how many items were deleted. */
+  purge(userId: string): Promise<number>;
 }
 
 /** Sends a stored event to the user's live connections (best effort: the stream has it for replay). */
 export type LiveEventSender = (event: StreamEvent) => Promise<void>;
 
 export interface InboxServiceConfig {
-  readonly retentionMs: number;
+  /** Whole days an item is kept (inbox.ts keptSince). */
+  readonly retentionDays: number;
   /** How long an inbox event stays replayable: the push freshness window. */
   readonly freshnessMs: number;
   /** Transactions tried before giving up on a busy inbox. @default 12 */
@@ -82,6 +96,8 @@ export const INBOX_EVENT_KIND = 'inbox';
 export interface MarkResult {
   readonly changed: number;
   readonly counts: InboxCounts;
+  /** The inbox's version after this request (its change's, when it made one). */
+  readonly version: number;
   /** Mark-all: more items remain; call again with the same `before`. */
   readonly more?: boolean;
   readonly before?: number;
@@ -115,25 +131,32 @@ export class InboxService {
       payload: input.payload,
       created_at: input.createdAt,
       ...NEW_ITEM_STATUS,
-      expires_at_ms: input.createdAt + this.config.retentionMs,
+      expires_at_ms: deletableAt(input.createdAt, this.config.retentionDays),
     };
+    const since = keptSince(now, this.config.retentionDays);
     return this.retrying(input.userId, async () => {
       const [counts, head] = await Promise.all([this.deps.store.counts(input.userId), this.deps.store.head(input.userId, now)]);
-      const after = plus(counts, countsDelta(undefined, NEW_ITEM_STATUS));
-      const event = this.event(input.userId, head, `inbox/${item.item_id}/added`, { op: 'added', item: publicItem(item), counts: after }, now);
-      const outcome = await this.deps.store.add(item, counts, event);
+      const after = withDelta(counts.byDay, item.created_at, countsDelta(undefined, NEW_ITEM_STATUS), since);
+      const event = this.event(input.userId, head, `inbox/${item.item_id}/added`, { op: 'added', item: publicItem(item), counts: countsSince(after, since), version: counts.version + 1 }, now);
+      const outcome = await this.deps.store.add(item, counts, after, event);
       if (outcome === 'added') await this.deps.live?.(event);
       return outcome === 'conflict' ? undefined : outcome;
     });
   }
 
-  public async counts(userId: string): Promise<InboxCounts> {
-    const { unseen, unread } = await this.deps.store.counts(userId);
-    return { unseen, unread };
+  /** The counts of the items still kept at `now`, and the inbox's version (its last change). */
+  public async counts(userId: string, now: number): Promise<InboxCounts & { readonly version: number }> {
+    const stored = await this.deps.store.counts(userId);
+    return { ...countsSince(stored.byDay, keptSince(now, this.config.retentionDays)), version: stored.version };
   }
 
-  public list(userId: string, options: { filter: InboxFilter; type?: string; limit: number; cursor?: string }): Promise<InboxPage> {
-    return this.deps.store.list(userId, options);
+  public list(userId: string, options: { filter: InboxFilter; type?: string; limit: number; cursor?: string }, now: number): Promise<InboxPage> {
+    return this.deps.store.list(userId, { ...options, since: keptSince(now, this.config.retentionDays) });
+  }
+
+  /** Deletes the user's inbox (user.deleted); answers the items deleted. */
+  public purge(userId: string): Promise<number> {
+    return this.deps.store.purge(userId);
   }
 
   /** Applies `action` to these items (at most INBOX_MARK_BATCH); unknown ids and no-ops are skipped. */
@@ -141,7 +164,9 @@ export class InboxService {
     const ids = [...new Set(itemIds)];
     return this.retrying(userId, async () => {
       const [items, counts, head] = await Promise.all([this.deps.store.getItems(userId, ids), this.deps.store.counts(userId), this.deps.store.head(userId, now)]);
-      return this.applyTo(userId, items, action, counts, head, now);
+      // An item past retention is gone from the inbox, whether or not storage has deleted it yet.
+      const since = keptSince(now, this.config.retentionDays);
+      return this.applyTo(userId, items.filter((item) => item.created_at >= since), action, counts, head, now);
     });
   }
 
@@ -153,7 +178,7 @@ export class InboxService {
   public async markAll(userId: string, action: InboxAction, before: number, now: number): Promise<MarkResult> {
     return this.retrying(userId, async () => {
       const [page, counts, head] = await Promise.all([
-        this.deps.store.list(userId, { filter: action === 'unarchive' ? 'archived' : 'inbox', limit: INBOX_MARK_BATCH, before, wouldChange: action }),
+        this.deps.store.list(userId, { filter: action === 'unarchive' ? 'archived' : 'inbox', since: keptSince(now, this.config.retentionDays), limit: INBOX_MARK_BATCH, before, wouldChange: action }),
         this.deps.store.counts(userId),
         this.deps.store.head(userId, now),
       ]);
@@ -167,16 +192,19 @@ export class InboxService {
       .map((item) => ({ item, to: applyInboxAction(item, action) }))
       .filter(({ item, to }) => to.state !== item.state || to.archived !== item.archived)
       .slice(0, INBOX_MARK_BATCH);
-    if (changes.length === 0) return { changed: 0, counts: { unseen: counts.unseen, unread: counts.unread } };
-    const after = changes.reduce((sum, { item, to }) => plus(sum, countsDelta(item, to)), { unseen: counts.unseen, unread: counts.unread });
+    const since = keptSince(now, this.config.retentionDays);
+    if (changes.length === 0) return { changed: 0, counts: countsSince(counts.byDay, since), version: counts.version };
+    const after = changes.reduce((byDay, { item, to }) => withDelta(byDay, item.created_at, countsDelta(item, to), since), counts.byDay);
+    const visible = countsSince(after, since);
     const event = this.event(userId, head, `inbox/changed/${counts.version + 1}`, {
       op: 'changed',
       items: changes.map(({ item, to }) => ({ item_id: item.item_id, state: to.state, archived: to.archived })),
-      counts: after,
+      counts: visible,
+      version: counts.version + 1,
     }, now);
-    if ((await this.deps.store.change(userId, changes, counts, event)) === 'conflict') return undefined;
+    if ((await this.deps.store.change(userId, changes, counts, after, event)) === 'conflict') return undefined;
     await this.deps.live?.(event);
-    return { changed: changes.length, counts: after };
+    return { changed: changes.length, counts: visible, version: counts.version + 1 };
   }
 
   private event(userId: string, head: StreamHead, eventId: string, payload: InboxEventPayload, now: number): StreamEvent {
@@ -221,6 +249,3 @@ export function publicItem({ user_id: _user, expires_at_ms: _expires, ...item }:
   return item;
 }
 
-function plus(a: InboxCounts, b: InboxCounts): InboxCounts {
-  return { unseen: a.unseen + b.unseen, unread: a.unread + b.unread };
-}

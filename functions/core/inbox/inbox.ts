@@ -58,6 +58,57 @@ export function countsDelta(before: InboxItemStatus | undefined, after: InboxIte
 
 export const NEW_ITEM_STATUS: InboxItemStatus = { state: 'unseen', archived: false };
 
+const DAY_MS = 86_400_000;
+
+/** The UTC day (`yyyy-mm-dd`) of an epoch-ms time. */
+export const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/**
+ * Start of the oldest UTC day whose items are still kept at `now` (epoch ms): an item lives while
+ * its creation day is at most `retentionDays` days back. Counting, listing and marking all use this
+ * one boundary, and the counts are kept per creation day (CountsByDay), so an item leaving the
+ * window leaves the counts at the same moment — with no write: expiry keeps counts exact.
+ */
+export function keptSince(now: number, retentionDays: number): number {
+  return Date.parse(`${dayOf(now - retentionDays * DAY_MS)}T00:00:00.000Z`);
+}
+
+/** When storage may delete an item (its TTL): a day after it left the window. */
+export function deletableAt(createdAt: number, retentionDays: number): number {
+  return Date.parse(`${dayOf(createdAt)}T00:00:00.000Z`) + (retentionDays + 2) * DAY_MS;
+}
+
+/** A user's counts per creation day of the items (`yyyy-mm-dd` → counts). */
+export type CountsByDay = Readonly<Record<string, InboxCounts>>;
+
+/** The counts of the days still kept at `since` (keptSince). */
+export function countsSince(byDay: CountsByDay, since: number): InboxCounts {
+  const first = dayOf(since);
+  let unseen = 0;
+  let unread = 0;
+  for (const [day, counts] of Object.entries(byDay)) {
+    if (day < first) continue;
+    unseen += counts.unseen;
+    unread += counts.unread;
+  }
+  return { unseen, unread };
+}
+
+/** `byDay` with `delta` added to the day of `createdAt`, without the days older than `since` (and empty days). */
+export function withDelta(byDay: CountsByDay, createdAt: number, delta: InboxCounts, since: number): CountsByDay {
+  const first = dayOf(since);
+  const day = dayOf(createdAt);
+  const next: Record<string, InboxCounts> = {};
+  for (const [d, counts] of Object.entries(byDay)) if (d >= first) next[d] = counts;
+  // An item older than the window counts for nothing, whatever happens to it.
+  if (day >= first) {
+    const current = next[day] ?? { unseen: 0, unread: 0 };
+    next[day] = { unseen: current.unseen + delta.unseen, unread: current.unread + delta.unread };
+  }
+  for (const [d, counts] of Object.entries(next)) if (counts.unseen === 0 && counts.unread === 0) delete next[d];
+  return next;
+}
+
 /** Items one mark request or one page of mark-all changes at most (one DynamoDB transaction: these, the counts and the event). */
 export const INBOX_MARK_BATCH = 50;
 /** Items per list page at most. */

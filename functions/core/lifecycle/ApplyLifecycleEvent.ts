@@ -24,13 +24,14 @@ export interface ApplyLifecycleConfig {
 }
 
 export type LifecycleResult =
-  | { readonly kind: 'applied'; readonly cancelled: number; readonly cancelRequested: number; readonly connectionsClosed: number; readonly bufferItemsPurged: number }
+  | { readonly kind: 'applied'; readonly cancelled: number; readonly cancelRequested: number; readonly connectionsClosed: number; readonly bufferItemsPurged: number; readonly inboxItemsPurged: number }
   | { readonly kind: 'duplicate' | 'superseded'; readonly appliedAt: number };
 
 /**
  * Applies one user lifecycle event (seed: lifecycle-consumer):
  * - `user.deleted`: remember the deletion (new intents refused), cancel every open route, end every
- *   session, purge the event buffer and stream head (old cursors become stale via the epoch);
+ *   session, purge the event buffer and stream head (old cursors become stale via the epoch) and
+ *   the in-app inbox;
  * - `user.blocked`: cancel every open route, end every session; the stream is kept;
  * - `session.revoked`: end that device session (all sessions without `device_session_id`) and
  *   cancel routes targeted at it (at any device session without `device_session_id`).
@@ -45,6 +46,8 @@ export class ApplyLifecycleEvent {
       readonly routes: NotificationStore;
       /** The push side; absent in an email-only service, which has no streams or sessions to end. */
       readonly push?: { readonly buffer: EventBuffer; readonly sessions: SessionInvalidator };
+      /** The in-app inbox, where the catalog keeps types there: a deleted user's is removed. */
+      readonly inbox?: { purge(userId: string): Promise<number> };
       readonly clock: Clock;
     },
   ) {}
@@ -63,6 +66,7 @@ export class ApplyLifecycleEvent {
     let cancelled = { cancelled: 0, requested: 0 };
     let connectionsClosed = 0;
     let bufferItemsPurged = 0;
+    let inboxItemsPurged = 0;
     switch (event.event_type) {
       case 'user.deleted':
         await users.markDeleted(event.user_id, event.occurred_at_ms, now + this.config.deletedUserRetentionMs);
@@ -72,6 +76,7 @@ export class ApplyLifecycleEvent {
         bufferItemsPurged = (await this.deps.push?.buffer.purge(event.user_id, async (evidence) => {
           await Promise.all(evidence.map((e) => this.deps.routes.recordPublishedByEvent({ ...e, user_id: event.user_id }, now)));
         })) ?? 0;
+        inboxItemsPurged = (await this.deps.inbox?.purge(event.user_id)) ?? 0;
         break;
       case 'user.blocked':
         cancelled = await this.cancelOpenRoutes(event.user_id, 'user.blocked', () => true, remainingMs);
@@ -91,7 +96,7 @@ export class ApplyLifecycleEvent {
     }
     // Last, so an invocation that ran out of time is retried in full rather than skipped.
     await users.markApplied(event.user_id, key, event.occurred_at_ms);
-    return { kind: 'applied', cancelled: cancelled.cancelled, cancelRequested: cancelled.requested, connectionsClosed, bufferItemsPurged };
+    return { kind: 'applied', cancelled: cancelled.cancelled, cancelRequested: cancelled.requested, connectionsClosed, bufferItemsPurged, inboxItemsPurged };
   }
 
   /** Connections closed; none in an email-only service. */

@@ -15,7 +15,7 @@ export function inboxServiceFromEnv(notificationsTable: string): InboxService {
   const buffer = eventBufferFromEnv(notificationsTable);
   const live = { registry: connectionRegistryFromEnv(), sender: connectionSenderFromEnv() };
   return new InboxService(
-    { retentionMs: numberEnv('INBOX_RETENTION_DAYS', DEFAULT_INBOX_RETENTION_DAYS) * 86_400_000, freshnessMs: numberEnv('FRESHNESS_SECONDS', 86_400) * 1000 },
+    { retentionDays: numberEnv('INBOX_RETENTION_DAYS', DEFAULT_INBOX_RETENTION_DAYS), freshnessMs: numberEnv('FRESHNESS_SECONDS', 86_400) * 1000 },
     {
       store: new DynamoInboxStore(traced(documentClient()), { tableName: notificationsTable, streamsTable: requireEnv('STREAMS_TABLE'), buffer }),
       // Best effort: the event is in the stream, and a device that missed it replays it.
