@@ -18,6 +18,8 @@ import { freeOfflinePorts } from '../local/freePort.ts';
 export const BENCH_CONFIG = 'bench/herald.bench.json';
 export const PUSH_TYPE = 'bench.push';
 export const EMAIL_TYPE = 'bench.email';
+/** A push type kept in the inbox (catalog `inbox`). */
+export const INBOX_TYPE = 'bench.inbox';
 
 /**
  * The offline stack as the benchmarks use it: request accounting on, no fault proxies in the

@@ -75,6 +75,12 @@ export const PRICES = {
     source: 'https://aws.amazon.com/api-gateway/pricing/',
     confirmed: false,
   },
+  apiGatewayHttpRequest: {
+    usd: 1.0 / 1e6,
+    per: 'HTTP API request, in 512 KB increments (first 300 million/month)',
+    source: 'https://aws.amazon.com/api-gateway/pricing/',
+    confirmed: false,
+  },
   apiGatewayConnectionMinute: {
     usd: 0.25 / 1e6,
     per: 'WebSocket connection minute',

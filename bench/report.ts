@@ -1,6 +1,6 @@
 import type { DeviceMonthCost, RouteCost } from './costModel.ts';
 import { PRICES, PRICES_AS_OF, PRICES_REGION } from './prices.ts';
-import type { BundleResult, CeilingResult, ClientMessageCost, CostResult, LatencyResult, ReplayResult, ThroughputResult } from './scenarios.ts';
+import type { BundleResult, CeilingResult, ClientMessageCost, CostResult, InboxOperationCost, LatencyResult, ReplayResult, ThroughputResult } from './scenarios.ts';
 import { round } from './stats.ts';
 
 export interface BenchReport {
@@ -16,6 +16,8 @@ export interface BenchReport {
   readonly replay: ReplayResult;
   /** Requests per client message (absent in reports before 2026-12-04-abuse-limits). */
   readonly clientMessages?: ClientMessageCost[];
+  /** Inbox operations on the app API (absent before 2026-12-05-inbox). */
+  readonly inbox?: InboxOperationCost[];
   /** A device connected all month, from the measured cost of a ping (absent before 2026-12-04-lean). */
   readonly deviceMonth?: DeviceMonthCost;
   readonly bundles: BundleResult[];
@@ -164,6 +166,19 @@ export function renderMarkdown(report: BenchReport, baseline?: BenchReport): str
     lines.push(`| DynamoDB WRU | ${report.clientMessages.map((m) => num(m.dynamodbWriteUnitsPerMessage, 3)).join(' | ')} |`);
     lines.push(`| DynamoDB RRU | ${report.clientMessages.map((m) => num(m.dynamodbReadUnitsPerMessage, 3)).join(' | ')} |`);
     lines.push('');
+  }
+
+  if (report.inbox) {
+    lines.push('## Inbox operations on the app API', '');
+    lines.push(`Counted with request accounting on, every function together; dollars include each operation's HTTP API requests (list price). Run on one user's inbox of ${report.inbox[0]?.inboxItems ?? 0} items, filled first (not counted): listing a page of 20, marking one item read (its event posted to the user's one connection), and marking every item read with the mark-all loop (50 items per call). The inbox notification itself (acceptance's item, with its push) is the "inbox 1 device" column of the cost table.`, '');
+    const inboxOps = [...new Set(report.inbox.flatMap((o) => Object.keys(o.requestsPerOperation)))].sort();
+    lines.push(`| per operation | ${report.inbox.map((o) => `${o.operation.replaceAll('_', ' ')} (${o.operations})`).join(' | ')} |`);
+    lines.push(`|---|${report.inbox.map(() => '---').join('|')}|`);
+    lines.push(`| HTTP API requests | ${report.inbox.map((o) => num(o.httpRequestsPerOperation, 3)).join(' | ')} |`);
+    for (const op of inboxOps) lines.push(`| ${op} | ${report.inbox.map((o) => num(o.requestsPerOperation[op] ?? 0, 3)).join(' | ')} |`);
+    lines.push(`| DynamoDB WRU | ${report.inbox.map((o) => num(o.dynamodbWriteUnitsPerOperation, 3)).join(' | ')} |`);
+    lines.push(`| DynamoDB RRU | ${report.inbox.map((o) => num(o.dynamodbReadUnitsPerOperation, 3)).join(' | ')} |`);
+    lines.push(`| **$ per million operations** | ${report.inbox.map((o) => `**${money(o.usdPerMillion)}**`).join(' | ')} |`, '');
   }
 
   if (report.deviceMonth) {

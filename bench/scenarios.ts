@@ -7,13 +7,16 @@ import { notificationIdFor } from '../functions/core/route/identifiers.ts';
 import { statSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { pathToFileURL } from 'node:url';
-import { eventItem, HEAD_SK, streamPk } from '../functions/adapters/DynamoEventBuffer.ts';
+import { DynamoEventBuffer, eventItem, HEAD_SK, streamPk } from '../functions/adapters/DynamoEventBuffer.ts';
 import { batchWriteAll } from '../functions/adapters/batchWriteAll.ts';
 import { chunk } from '../functions/adapters/chunk.ts';
 import { DYNAMODB_BATCH_WRITE_SIZE } from '../functions/core/constants.ts';
 import { encodeCursor } from '../functions/core/push/cursorCodec.ts';
 import { BenchClient } from './benchClient.ts';
-import { EMAIL_TYPE, nowMs, PUSH_TYPE, sleep, type BenchStack } from './benchStack.ts';
+import { EMAIL_TYPE, INBOX_TYPE, nowMs, PUSH_TYPE, sleep, type BenchStack } from './benchStack.ts';
+import { DynamoInboxStore } from '../functions/adapters/DynamoInboxStore.ts';
+import { InboxService } from '../functions/core/inbox/InboxService.ts';
+import { PRICES } from './prices.ts';
 import { costPerRoute, type MeasuredRun, type RouteCost } from './costModel.ts';
 import { median, percentile, round } from './stats.ts';
 
@@ -110,7 +113,8 @@ export type CostCase =
   | 'push_1_device_backlog'
   | 'push_1_device_1kib'
   | 'push_1_device_backlog_1kib'
-  | 'push_1_device_8kib';
+  | 'push_1_device_8kib'
+  | 'inbox_1_device';
 
 /** The payload size (UTF-8 bytes of its JSON) of a cost case: ~100 B unless the case names one. */
 export function payloadBytesOf(kind: CostCase): number {
@@ -153,7 +157,9 @@ export async function measureCost(bench: BenchStack, kind: CostCase, routes: num
   const intent = (i: number) =>
     kind === 'email'
       ? { notification_type: EMAIL_TYPE, producer: 'bench', idempotency_key: `${run}-${i}`, audience: { kind: 'user', user_id: users[i], email: `${users[i]}@bench.example.com` }, payload: payloadOfSize(i, bytes) }
-      : pushIntent(users[i]!, `${run}-${i}`, payloadOfSize(i, bytes));
+      : kind === 'inbox_1_device'
+        ? { ...pushIntent(users[i]!, `${run}-${i}`, payloadOfSize(i, bytes)), notification_type: INBOX_TYPE }
+        : pushIntent(users[i]!, `${run}-${i}`, payloadOfSize(i, bytes));
   if (load === 'backlog') await bench.sendIntentsBatched(Array.from({ length: routes }, (_, i) => intent(i)));
   else await sendOpenLoop(routes, load, (i) => bench.sendIntent(intent(i)));
   await bench.waitForPublished(before, routes, 120_000);
@@ -443,5 +449,101 @@ export async function measureClientMessages(bench: BenchStack, clientCount: numb
     }
   });
   await Promise.all(clients.map((c) => c.close()));
+  return results;
+}
+
+// ── inbox operations ─────────────────────────────────────────────────────────────────────────────
+
+/** What one inbox operation on the app API costs: requests, units and dollars, all functions counted. */
+export interface InboxOperationCost {
+  readonly operation: 'list_20' | 'mark_one_read' | 'mark_all_read';
+  readonly operations: number;
+  /** Items in the inbox the operation ran on. */
+  readonly inboxItems: number;
+  /** Per operation (`service.Operation`): requests, inside the functions (the app API's calls, HTTP requests apart). */
+  readonly requestsPerOperation: Record<string, number>;
+  readonly httpRequestsPerOperation: number;
+  readonly dynamodbWriteUnitsPerOperation: number;
+  readonly dynamodbReadUnitsPerOperation: number;
+  /** Every charge of one operation, the HTTP API requests included, per million operations. */
+  readonly usdPerMillion: number;
+}
+
+/**
+ * The inbox's read and change paths through the app API, counted with request accounting: listing
+ * a page of 20 (each request), marking one item read (each request, with its event posted to the
+ * user's connection), and marking all of `items` unread items read (the whole loop of mark-all
+ * calls). The inbox is filled first through the inbox store directly (not counted).
+ */
+export async function measureInboxOperations(bench: BenchStack, items: number, listCalls: number, markCalls: number): Promise<InboxOperationCost[]> {
+  const user = `inbox-${runId()}`;
+  const api = bench.endpoints.httpApi;
+  if (api === undefined) throw new Error('the bench stack has no app API');
+  const buffer = new DynamoEventBuffer(bench.documents, { streamsTable: bench.streamsTable, notificationsTable: bench.tableName });
+  const inbox = new InboxService({ retentionDays: 90, freshnessMs: 86_400_000 }, { store: new DynamoInboxStore(bench.documents, { tableName: bench.tableName, streamsTable: bench.streamsTable, buffer }) });
+  const now = Date.now();
+  for (let i = 0; i < items; i += 1) {
+    await inbox.add({ userId: user, notificationId: notificationIdFor('bench-inbox', `${user}-${i}`), notificationType: INBOX_TYPE, payload: { n: i }, createdAt: now - items + i }, now);
+  }
+  const token = await bench.token(user, 'device-0');
+  const device = await BenchClient.connect(bench.endpoints.websocket, token);
+  const call = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${api}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    if (!response.ok) throw new Error(`inbox bench: ${method} ${path}: ${response.status} ${await response.text()}`);
+    return (await response.json()) as Record<string, unknown>;
+  };
+  const results: InboxOperationCost[] = [];
+  const counted = async (operation: InboxOperationCost['operation'], operations: number, act: () => Promise<number>) => {
+    await bench.settle(500);
+    await bench.resetMeasurements();
+    const httpRequests = await act();
+    await bench.settle(500);
+    const measured = await bench.measure(operations);
+    const perOperation: Record<string, number> = {};
+    let writeUnits = 0;
+    let readUnits = 0;
+    for (const ledger of Object.values(measured.functions)) {
+      for (const [op, count] of Object.entries(ledger)) {
+        perOperation[op] = (perOperation[op] ?? 0) + count.requests / operations;
+        writeUnits += (count.writeUnits + count.indexWriteUnits + count.estimatedWriteUnits) / operations;
+        readUnits += count.readUnits / operations;
+      }
+    }
+    const cost = costPerRoute({ ...measured, producer: {}, eventSources: {} });
+    results.push({
+      operation,
+      operations,
+      inboxItems: items,
+      requestsPerOperation: Object.fromEntries(Object.entries(perOperation).map(([op, n]) => [op, round(n, 3)])),
+      httpRequestsPerOperation: round(httpRequests / operations, 3),
+      dynamodbWriteUnitsPerOperation: round(writeUnits, 3),
+      dynamodbReadUnitsPerOperation: round(readUnits, 3),
+      usdPerMillion: round(cost.usdPerMillion + (httpRequests / operations) * PRICES.apiGatewayHttpRequest.usd * 1e6, 3),
+    });
+  };
+  try {
+    await counted('list_20', listCalls, async () => {
+      for (let i = 0; i < listCalls; i += 1) await call('GET', '/v1/inbox?limit=20');
+      return listCalls;
+    });
+    const page = (await call('GET', `/v1/inbox?limit=${Math.min(100, markCalls)}`))['items'] as { item_id: string }[];
+    await counted('mark_one_read', markCalls, async () => {
+      for (let i = 0; i < markCalls; i += 1) await call('POST', '/v1/inbox/mark', { action: 'read', item_ids: [page[i % page.length]!.item_id] });
+      return markCalls;
+    });
+    await counted('mark_all_read', 1, async () => {
+      let requests = 0;
+      let before: number | undefined;
+      for (;;) {
+        const answer = await call('POST', '/v1/inbox/mark-all', { action: 'read', ...(before !== undefined ? { before } : {}) });
+        requests += 1;
+        before = answer['before'] as number;
+        if (!answer['more']) break;
+      }
+      return requests;
+    });
+  } finally {
+    await device.close();
+  }
   return results;
 }

@@ -216,7 +216,19 @@ describe('npm run bench -- --quick (smoke test: numbers are produced, not judged
     const report = JSON.parse(readFileSync(join(out, 'smoke.json'), 'utf8')) as BenchReport;
     const positive = (n: number | undefined) => expect(Number.isFinite(n) && n! > 0, String(n)).toBe(true);
 
-    expect(report.cost.map((c) => c.case)).toEqual(['push_1_device', 'push_3_devices', 'email', 'push_1_device_backlog', 'push_1_device_1kib', 'push_1_device_backlog_1kib', 'push_1_device_8kib']);
+    expect(report.cost.map((c) => c.case)).toEqual(['push_1_device', 'push_3_devices', 'email', 'push_1_device_backlog', 'push_1_device_1kib', 'push_1_device_backlog_1kib', 'push_1_device_8kib', 'inbox_1_device']);
+    // An inbox notification: the push, and its item added in one transaction (item, counts, event).
+    expect(report.cost[7]!.cost.requestsPerRoute['dynamodb.TransactWriteItems']).toBe(1);
+    // Inbox operations: each priced, and each mark is one transaction; mark-all of the whole inbox in calls of 50.
+    const inbox = Object.fromEntries(report.inbox!.map((o) => [o.operation, o]));
+    expect(Object.keys(inbox)).toEqual(['list_20', 'mark_one_read', 'mark_all_read']);
+    for (const o of report.inbox!) positive(o.usdPerMillion);
+    expect(inbox['mark_one_read']!.requestsPerOperation['dynamodb.TransactWriteItems']).toBe(1);
+    // 50 per call; one more call when the last full one could not tell that nothing was left.
+    const leftUnread = inbox['mark_all_read']!.inboxItems - inbox['mark_one_read']!.operations;
+    expect(inbox['mark_all_read']!.httpRequestsPerOperation).toBeGreaterThanOrEqual(Math.ceil(leftUnread / 50));
+    expect(inbox['mark_all_read']!.httpRequestsPerOperation).toBeLessThanOrEqual(Math.ceil(leftUnread / 50) + 1);
+    expect(inbox['list_20']!.requestsPerOperation['dynamodb.TransactWriteItems']).toBeUndefined();
     // A bigger payload costs more write units per route (the items that carry it are billed by size).
     const wru = (kind: string) => report.cost.find((c) => c.case === kind)!.cost.units.dynamodbWriteUnits;
     expect(wru('push_1_device_8kib')).toBeGreaterThan(wru('push_1_device'));

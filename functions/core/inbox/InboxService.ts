@@ -98,7 +98,7 @@ export interface MarkResult {
   readonly counts: InboxCounts;
   /** The inbox's version after this request (its change's, when it made one). */
   readonly version: number;
-  /** Mark-all: more items remain; call again with the same `before`. */
+  /** Mark-all: more items may remain; call again with the `before` of this answer. */
   readonly more?: boolean;
   readonly before?: number;
 }
@@ -173,7 +173,8 @@ export class InboxService {
   /**
    * Applies `action` to the items it would change, created at or before `before`, one batch of at
    * most INBOX_MARK_BATCH per call (one transaction, one event): `more` says to call again with
-   * the same `before`. Items arriving meanwhile are newer than `before` and left as they are.
+   * the answer's `before` (where this call stopped). Items arriving meanwhile are newer than the
+   * first call's `before` and left as they are.
    */
   public async markAll(userId: string, action: InboxAction, before: number, now: number): Promise<MarkResult> {
     return this.retrying(userId, async () => {
@@ -183,7 +184,10 @@ export class InboxService {
         this.deps.store.head(userId, now),
       ]);
       const result = await this.applyTo(userId, page.items, action, counts, head, now);
-      return result && { ...result, more: page.next !== undefined, before };
+      // The next call starts at the oldest item of this page (inclusive: one created in the same
+      // millisecond and not on this page is still taken; this page's are changed and filtered out),
+      // so mark-all reads the inbox once, not again from the top at every call.
+      return result && { ...result, more: page.next !== undefined, before: page.items.at(-1)?.created_at ?? before };
     });
   }
 
