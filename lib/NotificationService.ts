@@ -12,7 +12,7 @@ import { INTAKE_RECEIVE_BACKOFF, LIFECYCLE_RECEIVE_BACKOFF } from '../functions/
 import type { Catalog } from '../functions/core/catalog/catalogTypes.ts';
 import { templateFields } from '../functions/core/email/renderTemplate.ts';
 import { FEEDBACK_DETAIL_TYPES, FEEDBACK_EVENT_TYPES } from '../functions/core/email/emailFeedback.ts';
-import { DEFAULT_INBOX_RETENTION_DAYS } from '../functions/core/inbox/inbox.ts';
+import { DEFAULT_INBOX_RETENTION_DAYS, hasInboxTypes } from '../functions/core/inbox/inbox.ts';
 import { MAX_ATTEMPTS_CEILING, validateCatalog } from '../functions/core/catalog/validateCatalog.ts';
 import { DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES_CEILING } from '../functions/core/constants.ts';
 import { validateClientBudget, type ClientBudgetPolicy } from '../functions/core/push/ClientBudget.ts';
@@ -434,7 +434,7 @@ export class NotificationService extends Construct {
     });
     const pushEnvironment = this.push?.pushEnvironment() ?? {};
     // Types kept in the in-app inbox (docs/inbox.md): accept adds the items, the app API serves them.
-    const inboxTypes = Object.values(catalog).some((entry) => entry.inbox);
+    const inboxTypes = hasInboxTypes(catalog);
     const inboxEnvironment = { INBOX_RETENTION_DAYS: String(validated.inboxRetentionDays), FRESHNESS_SECONDS: String(validated.freshnessSeconds) };
 
     this.acceptFunction = new HeraldFunction(this, 'Accept', {

@@ -47,24 +47,18 @@ export class DynamoInboxStore implements InboxStore {
 
   public async list(userId: string, options: { filter: InboxFilter; since: number; type?: string; limit: number; cursor?: string; before?: number; wouldChange?: InboxAction }): Promise<InboxPage> {
     const filters: string[] = [];
-    const names: Record<string, string> = {};
     // From the oldest item still kept (retention) to `before`.
     const values: Record<string, unknown> = { ':pk': inboxPk(userId), ':low': itemSkFrom(options.since), ':high': options.before === undefined ? 'T#~' : itemSkUpTo(options.before) };
     const where = (expression: string, extra: Record<string, unknown>) => {
       filters.push(expression);
       Object.assign(values, extra);
-      names['#state'] = 'state';
     };
     if (options.filter === 'archived') where('archived = :yes', { ':yes': true });
     else if (options.filter !== 'all') where('archived = :no', { ':no': false });
     if (options.filter === 'unread') where('#state <> :read', { ':read': 'read' });
-    if (options.type !== undefined) {
-      filters.push('notification_type = :type');
-      values[':type'] = options.type;
-    }
-    const changing = options.wouldChange && WOULD_CHANGE[options.wouldChange];
-    if (changing) where(changing.expression, changing.values);
-    if (Object.keys(names).length > 0 && !filters.some((f) => f.includes('#state'))) delete names['#state'];
+    if (options.type !== undefined) where('notification_type = :type', { ':type': options.type });
+    if (options.wouldChange) where(WOULD_CHANGE[options.wouldChange].expression, WOULD_CHANGE[options.wouldChange].values);
+    const names: Record<string, string> = filters.some((f) => f.includes('#state')) ? { '#state': 'state' } : {};
     let startKey: Record<string, unknown> | undefined = options.cursor === undefined ? undefined : { pk: inboxPk(userId), sk: cursorSk(options.cursor) };
     const items: InboxItem[] = [];
     for (;;) {

@@ -1,4 +1,5 @@
 import middy from '@middy/core';
+import { hasInboxTypes } from '../core/inbox/inbox.ts';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -48,7 +49,7 @@ const acceptIntent = new AcceptIntent(
     throttle: new DynamoRecipientThrottle(traced(documentClient()), config.tableName),
     ...(firstPushAttemptMaxRoutes > 0 ? firstPushAttemptDeps() : {}),
     // Types kept in the in-app inbox (catalog `inbox`) get an item per recipient at acceptance.
-    ...(Object.values(config.catalog).some((entry) => entry.inbox) ? { inbox: inboxServiceFromEnv(config.tableName) } : {}),
+    ...(hasInboxTypes(config.catalog) ? { inbox: inboxServiceFromEnv(config.tableName) } : {}),
   },
 );
 

@@ -1,4 +1,5 @@
 import middy from '@middy/core';
+import { hasInboxTypes } from '../core/inbox/inbox.ts';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { InboxApi } from '../core/inbox/InboxApi.ts';
@@ -19,7 +20,7 @@ const store = new DynamoUserStates(traced(documentClient()), config.tableName);
 const verify = process.env['JWT_SECRET_ARN'] || process.env['JWKS_URL'] ? accessTokenVerifierFromEnv() : undefined;
 const preferences = verify ? new PreferencesApi(config.catalog, { verify, store, clock: systemClock }) : undefined;
 // The inbox: where the catalog keeps a type there (catalog `inbox`), with the tokens and streams of push.
-const inbox = verify && Object.values(config.catalog).some((entry) => entry.inbox) ? new InboxApi({ verify, inbox: inboxServiceFromEnv(config.tableName), clock: systemClock }) : undefined;
+const inbox = verify && hasInboxTypes(config.catalog) ? new InboxApi({ verify, inbox: inboxServiceFromEnv(config.tableName), clock: systemClock }) : undefined;
 const tokens = unsubscribeTokensFromEnv();
 const unsubscribe = tokens ? new UnsubscribeApi(config.catalog, { tokens, store, clock: systemClock }) : undefined;
 

@@ -1,4 +1,5 @@
 import middy from '@middy/core';
+import { hasInboxTypes } from '../core/inbox/inbox.ts';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context, EventBridgeEvent, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -30,7 +31,7 @@ const applyLifecycleEvent = new ApplyLifecycleEvent(
     ...(pushConfigured()
       ? { push: { buffer: eventBufferFromEnv(tableName), sessions: new SessionInvalidator({ registry: connectionRegistryFromEnv(), sender: connectionSenderFromEnv() }) } }
       : {}),
-    ...(Object.values(catalog).some((entry) => entry.inbox) ? { inbox: inboxServiceFromEnv(tableName) } : {}),
+    ...(hasInboxTypes(catalog) ? { inbox: inboxServiceFromEnv(tableName) } : {}),
     clock: systemClock,
   },
 );

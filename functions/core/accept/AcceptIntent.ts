@@ -187,8 +187,7 @@ export class AcceptIntent {
     const wanted = (routes: RouteRecord[]) => cancelledIfSuppressed(cancelledIfUnwanted(routes, intent.notification_type, entry, states, now), suppressed, now);
     // Who gets nothing either way (deleted, every channel turned off or suppressed) takes no place in a throttle's window.
     const reachable = (r: Recipient, channel: RouteRecord['channel']) =>
-      wantsRoute(entry, intent.notification_type, channel, states.get(r.user_id)?.preferences) &&
-      !(channel === 'email' && r.email !== undefined && suppressed.has(normalizeEmailAddress(r.email)));
+      wantsRoute(entry, intent.notification_type, channel, states.get(r.user_id)?.preferences) && !isSuppressed(channel, r.email, suppressed);
     const unreachable = new Set([...deleted, ...recipients.filter((r) => entry.channels.every((channel) => !reachable(r, channel))).map((r) => r.user_id)]);
     const everyoneDeleted = recipients.every((r) => deleted.has(r.user_id));
     const throttled = begunApart?.kind === 'created' && !everyoneDeleted ? await this.throttledAmong(record, recipients, unreachable) : new Set<string>();
@@ -512,11 +511,16 @@ function cancelledIfUnwanted(routes: readonly RouteRecord[], type: string, entry
 /** Why an email route to an address on the suppression list is cancelled. */
 export const SUPPRESSED_CANCEL_REASON = 'suppressed';
 
+/** Whether a route on `channel` to `email` goes to an address on the suppression list. */
+function isSuppressed(channel: RouteRecord['channel'], email: string | undefined, suppressed: ReadonlySet<string>): boolean {
+  return channel === 'email' && email !== undefined && suppressed.has(normalizeEmailAddress(email));
+}
+
 /** The routes, with an email route to a suppressed address created cancelled: SES is never called for it. */
 function cancelledIfSuppressed(routes: readonly RouteRecord[], suppressed: ReadonlySet<string>, now: number): RouteRecord[] {
   if (suppressed.size === 0) return [...routes];
   return routes.map((route) =>
-    route.channel === 'email' && route.email !== undefined && !TERMINAL_STATUSES.has(route.status) && suppressed.has(normalizeEmailAddress(route.email))
+    !TERMINAL_STATUSES.has(route.status) && isSuppressed(route.channel, route.email, suppressed)
       ? cancelledAtAcceptance(route, now, SUPPRESSED_CANCEL_REASON)
       : route,
   );

@@ -1,3 +1,5 @@
+import type { Catalog } from '../catalog/catalogTypes.ts';
+
 /**
  * The in-app inbox's rules (docs/inbox.md), free of storage: an item's read state, what a change
  * does to it, and how the user's counts move with it.
@@ -114,3 +116,8 @@ export const INBOX_MARK_BATCH = 50;
 /** Items per list page at most. */
 export const INBOX_PAGE_MAX = 100;
 export const DEFAULT_INBOX_RETENTION_DAYS = 90;
+
+/** Whether any catalog type is kept in the inbox (then acceptance adds items, and the app API and lifecycle serve them). */
+export function hasInboxTypes(catalog: Catalog): boolean {
+  return Object.values(catalog).some((entry) => entry.inbox === true);
+}
