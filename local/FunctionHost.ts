@@ -75,7 +75,10 @@ export class LocalFunction {
   public lambdaBilledDurationMs = 0;
   /** Bytes these environments wrote to their log (what CloudWatch Logs would ingest). */
   public logBytes = 0;
-  /** Invocations ended by an injected crash or timeout, and the SQS records those invocations held. */
+  /**
+   * Invocations ended by an injected crash, an injected timeout or the function's own deadline, and
+   * the SQS records those invocations held (none of them flushed its metrics).
+   */
   public crashes = 0;
   public timeouts = 0;
   public recordsInStoppedInvocations = 0;
@@ -169,6 +172,9 @@ export class LocalFunction {
       const timer = setTimeout(() => {
         cleanup();
         this.replace(instance);
+        // A slow box can run a function past its deadline with no fault injected: it stopped all the same.
+        this.timeouts += 1;
+        this.recordsInStoppedInvocations += recordsIn(event);
         reject(new InvocationError(this.name, 'Sandbox.Timedout', `Task timed out after ${this.spec.timeoutMs / 1000} seconds`));
       }, this.spec.timeoutMs);
       const onMessage = (message: { type: string; id?: string; ok?: boolean; result?: unknown; durationMs?: number; cpuMs?: number; error?: { name: string; message: string }; ledger?: RequestLedger }) => {
@@ -189,7 +195,7 @@ export class LocalFunction {
         if (instance.stoppedBy !== undefined) {
           if (instance.stoppedBy === 'crash') this.crashes += 1;
           else this.timeouts += 1;
-          this.recordsInStoppedInvocations += (event as { Records?: unknown[] } | null)?.Records?.length ?? 0;
+          this.recordsInStoppedInvocations += recordsIn(event);
         }
         if (instance.stoppedBy === 'timeout') {
           reject(new InvocationError(this.name, 'Sandbox.Timedout', `Task timed out after ${this.spec.timeoutMs / 1000} seconds (injected)`));
@@ -289,4 +295,9 @@ export class LocalFunction {
     this.instances.push(instance);
     return instance;
   }
+}
+
+/** The SQS records an invocation's event holds (0 for any other event). */
+function recordsIn(event: unknown): number {
+  return (event as { Records?: unknown[] } | null)?.Records?.length ?? 0;
 }
