@@ -1,6 +1,6 @@
 import type { DeviceMonthCost, RouteCost } from './costModel.ts';
 import { PRICES, PRICES_AS_OF, PRICES_REGION } from './prices.ts';
-import type { BundleResult, CeilingResult, ClientMessageCost, CostResult, InboxOperationCost, LatencyResult, ReplayResult, ThroughputResult } from './scenarios.ts';
+import type { BundleResult, CeilingResult, ClientMessageCost, CostResult, InboxFanOutResult, InboxOperationCost, LatencyResult, ReplayResult, ThroughputResult } from './scenarios.ts';
 import { round } from './stats.ts';
 
 export interface BenchReport {
@@ -18,6 +18,8 @@ export interface BenchReport {
   readonly clientMessages?: ClientMessageCost[];
   /** Inbox operations on the app API (absent before 2026-12-05-inbox). */
   readonly inbox?: InboxOperationCost[];
+  /** One inbox notification to many recipients (absent before 2026-12-05-inbox-fan-out). */
+  readonly inboxFanOut?: InboxFanOutResult;
   /** A device connected all month, from the measured cost of a ping (absent before 2026-12-04-lean). */
   readonly deviceMonth?: DeviceMonthCost;
   readonly bundles: BundleResult[];
@@ -179,6 +181,20 @@ export function renderMarkdown(report: BenchReport, baseline?: BenchReport): str
     lines.push(`| DynamoDB WRU | ${report.inbox.map((o) => num(o.dynamodbWriteUnitsPerOperation, 3)).join(' | ')} |`);
     lines.push(`| DynamoDB RRU | ${report.inbox.map((o) => num(o.dynamodbReadUnitsPerOperation, 3)).join(' | ')} |`);
     lines.push(`| **$ per million operations** | ${report.inbox.map((o) => `**${money(o.usdPerMillion)}**`).join(' | ')} |`, '');
+  }
+
+  if (report.inboxFanOut) {
+    const f = report.inboxFanOut;
+    lines.push('## An inbox notification to many recipients', '');
+    lines.push(
+      `One intent of the inbox type to ${f.recipients} users (none connected), request accounting on. Every push route published ${f.secondsToPushed} s after sending; ` +
+        `the acceptance complete (every recipient has the item) after ${f.secondsToAccepted} s, in ${f.acceptInvocations} accept invocation(s), going on in ${f.continuations} new intake message(s) (docs/inbox.md, large fan-outs). ` +
+        `Per recipient: ${num(f.dynamodbWriteUnitsPerRecipient, 3)} WRU, **${money(f.usdPerMillionRecipients)} per million recipients** (the push and the item; storage of the notification and stream events included, the inbox item's not).`,
+      '',
+    );
+    lines.push('| per recipient | requests |', '|---|---|');
+    for (const [op, n] of Object.entries(f.requestsPerRecipient).sort(([a], [b]) => a.localeCompare(b))) lines.push(`| ${op} | ${num(n, 3)} |`);
+    lines.push('');
   }
 
   if (report.deviceMonth) {

@@ -7,7 +7,7 @@ import { BenchStack } from './benchStack.ts';
 import { deviceMonthCost } from './costModel.ts';
 import { renderMarkdown, type BenchReport } from './report.ts';
 import { medianItem } from './stats.ts';
-import { measureBundles, measureClientMessages, measureCost, measureInboxOperations, measureEmulatorCeiling, measureLatency, measureReplay, measureThroughput, type BundleResult, type LatencyResult, type ReplayResult } from './scenarios.ts';
+import { measureBundles, measureClientMessages, measureCost, measureInboxFanOut, measureInboxOperations, measureEmulatorCeiling, measureLatency, measureReplay, measureThroughput, type BundleResult, type LatencyResult, type ReplayResult } from './scenarios.ts';
 
 const USAGE = `Usage: npm run bench -- [options]
 
@@ -43,8 +43,8 @@ if (values.help) {
 
 const quick = values.quick;
 const plan = quick
-  ? { warmUp: undefined, ceilingSeconds: 1, costRoutes: 20, costRate: 20, latency: [{ rate: 10, seconds: 3, runs: 1 }], latencyUsers: 10, singleIntents: 100, fanOut: { intents: 1, recipients: 200 }, replayRuns: 1, bundleRuns: 2, clientMessages: { clients: 4, pings: 2 }, inbox: { items: 60, listCalls: 5, markCalls: 5 } }
-  : { warmUp: { rate: 50, seconds: 40 }, ceilingSeconds: 5, costRoutes: 200, costRate: 50, latency: [{ rate: 10, seconds: 20, runs: 1 }, { rate: 50, seconds: 20, runs: 3 }, { rate: 100, seconds: 20, runs: 1 }], latencyUsers: 50, singleIntents: 2000, fanOut: { intents: 3, recipients: 1000 }, replayRuns: 3, bundleRuns: 5, clientMessages: { clients: 20, pings: 5 }, inbox: { items: 1000, listCalls: 50, markCalls: 50 } };
+  ? { warmUp: undefined, ceilingSeconds: 1, costRoutes: 20, costRate: 20, latency: [{ rate: 10, seconds: 3, runs: 1 }], latencyUsers: 10, singleIntents: 100, fanOut: { intents: 1, recipients: 200 }, replayRuns: 1, bundleRuns: 2, clientMessages: { clients: 4, pings: 2 }, inbox: { items: 60, listCalls: 5, markCalls: 5, fanOut: 60 } }
+  : { warmUp: { rate: 50, seconds: 40 }, ceilingSeconds: 5, costRoutes: 200, costRate: 50, latency: [{ rate: 10, seconds: 20, runs: 1 }, { rate: 50, seconds: 20, runs: 3 }, { rate: 100, seconds: 20, runs: 1 }], latencyUsers: 50, singleIntents: 2000, fanOut: { intents: 3, recipients: 1000 }, replayRuns: 3, bundleRuns: 5, clientMessages: { clients: 20, pings: 5 }, inbox: { items: 1000, listCalls: 50, markCalls: 50, fanOut: 1000 } };
 
 const started = performance.now();
 const step = (what: string) => console.log(`bench: ${what} (${Math.round((performance.now() - started) / 1000)} s)`);
@@ -99,6 +99,8 @@ try {
   const inbox1 = await measureCost(bench, 'inbox_1_device', plan.costRoutes, plan.costRate);
   step(`request accounting: inbox operations on the app API (${plan.inbox.items} items)`);
   const inboxOperations = await measureInboxOperations(bench, plan.inbox.items, plan.inbox.listCalls, plan.inbox.markCalls);
+  step(`request accounting: an inbox notification to ${plan.inbox.fanOut} recipients`);
+  const inboxFanOut = await measureInboxFanOut(bench, plan.inbox.fanOut);
   step('emulator ceiling');
   const ceiling = await measureEmulatorCeiling(bench, plan.ceilingSeconds);
   step('throughput: single-recipient push');
@@ -119,6 +121,7 @@ try {
     ceiling,
     cost: [push1, push3, email, push1Backlog, push1Kib, push1BacklogKib, push8Kib, inbox1].map(({ run: _run, ...rest }) => rest),
     inbox: inboxOperations,
+    inboxFanOut,
     latency,
     throughput: [single, fanOut].map((t) => ({ ...t, emulatorUtilisation: (t.routesPerSecond * t.writeRequestsPerRoute) / ceiling.dynamodbPutItemPerSecond })),
     replay,

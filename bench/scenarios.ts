@@ -1,6 +1,6 @@
 import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { notificationIdFor } from '../functions/core/route/identifiers.ts';
@@ -546,4 +546,70 @@ export async function measureInboxOperations(bench: BenchStack, items: number, l
     await device.close();
   }
   return results;
+}
+
+// ── inbox fan-out ────────────────────────────────────────────────────────────────────────────────
+
+/** One intent of an inbox type to many recipients: how long its acceptance takes, and what each recipient costs. */
+export interface InboxFanOutResult {
+  readonly recipients: number;
+  /** From sending the intent to every push route published. */
+  readonly secondsToPushed: number;
+  /** From sending the intent to its acceptance completed (every recipient has the item). */
+  readonly secondsToAccepted: number;
+  readonly acceptInvocations: number;
+  /** Intake messages the acceptance went on in (accept's SendMessage calls). */
+  readonly continuations: number;
+  /** Per recipient (`service.Operation`): requests, every function and event source counted. */
+  readonly requestsPerRecipient: Record<string, number>;
+  readonly dynamodbWriteUnitsPerRecipient: number;
+  /** Every per-delivery charge (the push and the item), per million recipients. */
+  readonly usdPerMillionRecipients: number;
+}
+
+/**
+ * Sends one intent of the inbox type to `recipients` users (none connected) and waits until every
+ * push route is published and the acceptance is complete, with request accounting on. An offline
+ * acceptance this large outruns the accept function's deadline and goes on in new intake messages
+ * (docs/inbox.md, large fan-outs): the continuations and invocations are counted.
+ */
+export async function measureInboxFanOut(bench: BenchStack, recipients: number): Promise<InboxFanOutResult> {
+  const run = runId();
+  const intent = {
+    notification_type: INBOX_TYPE, producer: 'bench', idempotency_key: `inbox-fan-${run}`,
+    audience: { kind: 'users', recipients: Array.from({ length: recipients }, (_, r) => ({ user_id: `inbox-fan-${run}-${r}` })) },
+    payload: { text: 'to every member of a large group' },
+  };
+  const notificationId = notificationIdFor('bench', intent.idempotency_key);
+  await bench.settle(500);
+  await bench.resetMeasurements();
+  const before = bench.published;
+  const started = performance.now();
+  await bench.sendIntentsBatched([intent]);
+  const pushed = await bench.waitForPublished(before, recipients, 300_000);
+  const deadline = Date.now() + 300_000;
+  let accepted: number | undefined;
+  while (accepted === undefined) {
+    const { Item } = await bench.documents.send(new GetCommand({ TableName: bench.tableName, Key: { pk: `N#${notificationId}`, sk: 'META' }, ConsistentRead: true }));
+    if (Item?.['state'] === 'accepted') accepted = performance.now();
+    else if (Date.now() > deadline) throw new Error(`the inbox fan-out of ${recipients} was not accepted within 300 s`);
+    else await sleep(100);
+  }
+  await bench.settle(1_000);
+  const users = intent.audience.recipients.map((r) => r.user_id);
+  const measured = await bench.measure(recipients, { notificationIds: [notificationId], users });
+  const cost = costPerRoute(measured);
+  const acceptName = Object.keys(measured.functions).find((name) => name.includes('Accept'));
+  const acceptLedger = acceptName === undefined ? {} : measured.functions[acceptName]!;
+  const acceptUsage = Object.entries(measured.usage).find(([name]) => name.includes('Accept'))?.[1];
+  return {
+    recipients,
+    secondsToPushed: round((pushed - started) / 1000, 2),
+    secondsToAccepted: round((accepted - started) / 1000, 2),
+    acceptInvocations: acceptUsage?.invocations ?? 0,
+    continuations: acceptLedger['sqs.SendMessage']?.requests ?? 0,
+    requestsPerRecipient: Object.fromEntries(Object.entries(cost.requestsPerRoute).map(([op, n]) => [op, round(n, 3)])),
+    dynamodbWriteUnitsPerRecipient: round(cost.units.dynamodbWriteUnits + cost.units.dynamodbIndexWriteUnits, 3),
+    usdPerMillionRecipients: round(cost.usdPerMillion, 3),
+  };
 }

@@ -473,6 +473,8 @@ export class NotificationService extends Construct {
     else this.push?.grantReadEvents(this.acceptFunction);
     // GetItem: an inbox's counts, read before the transaction that adds an item.
     if (inboxTypes) this.table.grant(this.acceptFunction, 'dynamodb:GetItem');
+    // SendMessage: an inbox fan-out too large for one invocation goes on in a copy of its intake message.
+    if (inboxTypes) this.intakeQueue.grantSendMessages(this.acceptFunction);
 
     const emailFeedback = validated.emailFrom !== '' && (props.emailFeedback ?? true);
     // SES publishes a message's events only through the configuration set it was sent with
@@ -713,7 +715,7 @@ export class NotificationService extends Construct {
     if (this.feedbackDeadLetterQueue) output('FeedbackDeadLetterQueueUrl', this.feedbackDeadLetterQueue.queueUrl, 'SES feedback events whose handling failed after every retry');
     if (inboxTypes) output('InboxRetentionDays', String(validated.inboxRetentionDays), 'Days an item stays in a user\'s in-app inbox (herald inbox reads with it)');
     if (configurationSetName) output('EmailConfigurationSetName', configurationSetName, 'The SES configuration set every email is sent with');
-    if (this.appApi) output('HttpApiUrl', this.appApi.url, 'The app API: GET/PUT /v1/preferences (Authorization: Bearer <the WebSocket token>), /v1/unsubscribe (the links in emails)');
+    if (this.appApi) output('HttpApiUrl', this.appApi.url, 'The app API: /v1/preferences and, with inbox types, /v1/inbox (Authorization: Bearer <the WebSocket token>), /v1/unsubscribe (the links in emails); docs/openapi.yaml');
     output('VerifyTypes', JSON.stringify(verifyTypes(catalog)), 'Notification types `herald verify` sends (one per channel) and the template fields an email needs');
     if (this.push) {
       output('WebSocketUrl', this.push.url, 'Clients connect here with ?token=<JWT>');

@@ -45,6 +45,14 @@ export class DynamoInboxStore implements InboxStore {
     return items.map(toItem);
   }
 
+  public async usersWithItem(userIds: readonly string[], itemId: string): Promise<Set<string>> {
+    const parsed = parseInboxItemId(itemId);
+    if (parsed === undefined || userIds.length === 0) return new Set();
+    const keys = [...new Set(userIds)].map((userId) => ({ pk: inboxPk(userId), sk: itemSk(parsed.createdAt, parsed.notificationId) }));
+    const found = await batchGetAll(this.client, this.options.tableName, keys, { consistentRead: true, projection: 'pk, sk' });
+    return new Set(found.map((item) => String(item['pk']).slice(inboxPk('').length)));
+  }
+
   public async list(userId: string, options: { filter: InboxFilter; since: number; type?: string; limit: number; cursor?: string; before?: number; wouldChange?: InboxAction }): Promise<InboxPage> {
     const filters: string[] = [];
     // From the oldest item still kept (retention) to `before`.

@@ -34,6 +34,24 @@ export class AcceptanceInProgressError extends TransientError {
   }
 }
 
+/**
+ * An acceptance stopped before its invocation's deadline with work left (a large fan-out to the
+ * inbox): it gives up its lease, and the next receive of the intent resumes where it stopped.
+ */
+export class AcceptanceIncompleteError extends TransientError {
+  public constructor(
+    public readonly notificationId: string,
+    /** Recipients with the item now, and those still without it. */
+    public readonly done: number,
+    public readonly left: number,
+    /** Items this acceptance added: more than 0 means the intent got further. */
+    public readonly addedHere: number,
+  ) {
+    super(`notification ${notificationId}: added ${done} inbox item(s), ${left} left for the next receive`);
+    this.name = 'AcceptanceIncompleteError';
+  }
+}
+
 /** A channel attempt failed; `classification` is one of the fixed failure classifications. */
 export class DispatchError extends HeraldError {
   public constructor(

@@ -5,7 +5,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { AcceptIntent } from '../core/accept/AcceptIntent.ts';
 import { INTAKE_RECEIVE_BACKOFF, receiveBackoffMs } from '../core/backoff/receiveBackoff.ts';
-import { AcceptanceInProgressError } from '../core/errors.ts';
+import { AcceptanceIncompleteError, AcceptanceInProgressError } from '../core/errors.ts';
 import { systemClock } from '../core/types.ts';
 import { documentClient, sqsClient } from '../adapters/awsClients.ts';
 import { DynamoNotificationStore } from '../adapters/DynamoNotificationStore.ts';
@@ -13,6 +13,7 @@ import { DynamoRejectionStore } from '../adapters/DynamoRejectionStore.ts';
 import { DynamoUserStates } from '../adapters/DynamoUserStates.ts';
 import { DynamoRecipientThrottle } from '../adapters/DynamoRecipientThrottle.ts';
 import { SqsRouteQueue } from '../adapters/SqsRouteQueue.ts';
+import { continuedFrom, sendContinuation, type ContinuedMessage } from '../adapters/intakeContinuation.ts';
 import { loadServiceConfig, numberEnv, requireEnv, streamsTableOption } from './shared/config.ts';
 import { invocationSummary, logInvocationSummary } from './shared/invocationSummary.ts';
 import { receiveCountOf, redeliverAfter } from './shared/redeliverAfter.ts';
@@ -71,15 +72,14 @@ const IN_PROGRESS_RETRY_MS = 2_000;
 /** The intake queue's maxReceiveCount (the template's): after the last receive a failing intent goes to the DLQ at once. */
 const intakeBackoff = { ...INTAKE_RECEIVE_BACKOFF, maxReceives: numberEnv('INTAKE_MAX_RECEIVES', INTAKE_RECEIVE_BACKOFF.maxReceives) };
 
-async function acceptRecord(record: SQSRecord): Promise<void> {
+async function acceptRecord(record: SQSRecord, context: Context): Promise<void> {
+  // A continuation goes on with the acceptance of the intake message it names.
+  const source = continuedFrom(record.messageAttributes) ?? { id: record.messageId, sentAt: Number(record.attributes.SentTimestamp ?? Date.now()) };
   let result;
   try {
-    result = await acceptIntent.handle({
-      id: record.messageId,
-      sentAt: Number(record.attributes.SentTimestamp ?? Date.now()),
-      body: record.body,
-    });
+    result = await acceptIntent.handle({ id: source.id, sentAt: source.sentAt, body: record.body, remainingMs: () => context.getRemainingTimeInMillis() });
   } catch (error) {
+    if (error instanceof AcceptanceIncompleteError && error.addedHere > 0 && (await continueAcceptance(record, source, error))) return;
     // Reported as a batch item failure, and visible again soon: a throttle or a blip is over in a
     // second, and waiting out the queue's 6-minute visibility timeout delayed the intent that long.
     // Another acceptance holds the lease: looking again before it expires cannot take over and
@@ -136,6 +136,25 @@ async function acceptRecord(record: SQSRecord): Promise<void> {
       countMetric('IntentsRejectedTotal', {});
       break;
   }
+}
+
+/**
+ * An acceptance that stopped before its deadline having got further (a large inbox fan-out) goes
+ * on in a copy of its message, sent now with fresh receives; this record is then done. False
+ * when the copy could not be sent: the record is retried like any failure.
+ */
+async function continueAcceptance(record: SQSRecord, source: ContinuedMessage, stopped: AcceptanceIncompleteError): Promise<boolean> {
+  const fields = { message_id: record.messageId, source_message_id: source.id, notification_id: stopped.notificationId, done: stopped.done, left: stopped.left };
+  try {
+    await sendContinuation(traced(sqsClient()), intakeQueueUrl, record.body, source);
+  } catch (error) {
+    logger.warn('could not send the continuation of an acceptance; the intent is retried', { ...fields, error: error as Error });
+    return false;
+  }
+  logger.info('intent acceptance continues in a new intake message', fields);
+  invocationSummary.count('continued');
+  countMetric('IntentsContinued', {});
+  return true;
 }
 
 /** accept λ: intake queue → notification + routes → first push attempt / route queue. Partial batch responses. */

@@ -262,6 +262,17 @@ describe('NotificationService: functions and IAM', () => {
     expect(actions(policyStatements(service.sweeperFunction))).toContain('sqs:SendMessage');
     expect(actions(policyStatements(service.deliverFunction))).not.toContain('sqs:SendMessage');
   });
+
+  it('lets accept send to its own intake queue only with a type kept in the inbox (a large fan-out goes on in a copy of its message)', () => {
+    const sendsToIntake = (statements: any[], intakeId: string) =>
+      statements.some((st) => [st.Action].flat().includes('sqs:SendMessage') && JSON.stringify(st.Resource).includes(intakeId));
+    expect(sendsToIntake(policyStatements(service.acceptFunction), logicalId(service.intakeQueue))).toBe(true);
+    const off = synth({ catalog: withoutInbox(config.catalog) });
+    const offResources = off.template.toJSON().Resources as typeof resources;
+    const offStatements = policyStatements(off.stack.service.acceptFunction, { stack: off.stack, resources: offResources });
+    expect(sendsToIntake(offStatements, logicalId(off.stack.service.intakeQueue, off.stack))).toBe(false);
+    expect(actions(offStatements)).toContain('sqs:SendMessage');
+  });
 });
 
 describe('NotificationService: event bus and schedule', () => {

@@ -229,6 +229,13 @@ describe('npm run bench -- --quick (smoke test: numbers are produced, not judged
     expect(inbox['mark_all_read']!.httpRequestsPerOperation).toBeGreaterThanOrEqual(Math.ceil(leftUnread / 50));
     expect(inbox['mark_all_read']!.httpRequestsPerOperation).toBeLessThanOrEqual(Math.ceil(leftUnread / 50) + 1);
     expect(inbox['list_20']!.requestsPerOperation['dynamodb.TransactWriteItems']).toBeUndefined();
+    // An inbox notification to many: one transaction per recipient's item, every item added before the acceptance completed.
+    const fan = report.inboxFanOut!;
+    expect(fan.recipients).toBe(60);
+    expect(fan.requestsPerRecipient['dynamodb.TransactWriteItems']).toBeGreaterThanOrEqual(1);
+    expect(fan.secondsToAccepted).toBeGreaterThan(0);
+    expect(fan.acceptInvocations).toBeGreaterThanOrEqual(fan.continuations + 1);
+    positive(fan.usdPerMillionRecipients);
     // A bigger payload costs more write units per route (the items that carry it are billed by size).
     const wru = (kind: string) => report.cost.find((c) => c.case === kind)!.cost.units.dynamodbWriteUnits;
     expect(wru('push_1_device_8kib')).toBeGreaterThan(wru('push_1_device'));

@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Catalog } from '../catalog/catalogTypes.ts';
 import { REJECTION_RAW_BODY_BYTES } from '../constants.ts';
 import type { DeliverRoute, DeliveryDecision } from '../deliver/DeliverRoute.ts';
-import { AcceptanceInProgressError, ConfigurationError } from '../errors.ts';
+import { AcceptanceIncompleteError, AcceptanceInProgressError, ConfigurationError } from '../errors.ts';
 import { validateIntent, type IntentLimits, type InvalidIntent } from '../intent/validateIntent.ts';
 import type { BeginAcceptanceResult, ChannelDispatcher, NotificationStore, RejectionStore, RouteQueue, RouteState } from '../ports.ts';
 import type { RecipientState, UserStateStore } from '../lifecycle/lifecyclePorts.ts';
 import { PREFERENCE_CANCEL_REASON, wantsRoute } from '../preferences/preferences.ts';
 import { normalizeEmailAddress } from '../email/emailFeedback.ts';
-import type { InboxService } from '../inbox/InboxService.ts';
+import { inboxItemId, type InboxService } from '../inbox/InboxService.ts';
 import type { EventBuffer } from '../push/pushPorts.ts';
 import type { StreamHead } from '../push/pushTypes.ts';
 import { contentHashOf, notificationIdFor, routeIdFor } from '../route/identifiers.ts';
@@ -70,17 +70,25 @@ export interface AcceptIntentDeps {
    */
   readonly push?: ChannelDispatcher;
   /** The in-app inbox; required when a catalog entry has `inbox: true`. */
-  readonly inbox?: Pick<InboxService, 'add'>;
+  readonly inbox?: Pick<InboxService, 'add' | 'usersWithItem'>;
 }
 
 /** Inbox items added at once for one intent (each is a read of the counts and the stream head, then a transaction). */
-const INBOX_ADD_CONCURRENCY = 8;
+const INBOX_ADD_CONCURRENCY = 16;
+/**
+ * An acceptance starts no new inbox item with less than this left before its invocation's
+ * deadline: the adds under way finish, the lease is given back and the intent made visible again
+ * (AcceptanceIncompleteError), all before the deadline would stop the invocation mid-write.
+ */
+export const INBOX_ADD_MARGIN_MS = 3_000;
 
 /** An intake message as the handler sees it. */
 export interface IntakeMessage {
   readonly id: string;
   readonly sentAt: number;
   readonly body: string;
+  /** Time left before the invocation's deadline (Lambda's context); without it, no deadline is watched. */
+  readonly remainingMs?: () => number;
 }
 
 export type AcceptResult =
@@ -265,7 +273,7 @@ export class AcceptIntent {
     // Inbox items last, before the acceptance completes: a failure brings the intent back, and the
     // resumed acceptance adds what is missing (idempotent) while the routes go on as they are. An
     // inbox type's route is never stored with its notification, so no attempt completes the acceptance first.
-    if (entry.inbox) await this.addToInboxes(record, begun.kind === 'exists' ? begun.record.accepted_at : record.accepted_at, routes);
+    if (entry.inbox) await this.addToInboxes(record, begun.kind === 'exists' ? begun.record.accepted_at : record.accepted_at, routes, resumed, message.remainingMs);
     if (!attempted.completedAcceptance && !(await this.deps.store.completeAcceptance(notificationId, leaseToken, this.deps.clock.now()))) {
       // Our lease expired and another invocation took over; it finishes the job.
       throw new AcceptanceInProgressError(notificationId);
@@ -388,18 +396,30 @@ export class AcceptIntent {
   /**
    * Adds the notification to the inbox of each recipient who gets it (not deleted, not throttled;
    * a channel turned off still leaves the in-app history). A failure throws: the intent comes back
-   * and the resumed acceptance adds what is missing.
+   * and the resumed acceptance adds what is missing. A fan-out that would outrun the invocation's
+   * deadline stops starting adds in time and throws AcceptanceIncompleteError; a resumed acceptance
+   * first asks which recipients already have the item (one read per 100) and adds only the rest,
+   * so every receive gets further.
    */
-  private async addToInboxes(record: NotificationRecord, acceptedAt: number, routes: readonly RouteRecord[]): Promise<void> {
+  private async addToInboxes(record: NotificationRecord, acceptedAt: number, routes: readonly RouteRecord[], resumed: boolean, remainingMs: (() => number) | undefined): Promise<void> {
     const inbox = this.deps.inbox;
     if (inbox === undefined) throw new ConfigurationError(`notification type "${record.notification_type}" goes to the inbox, but acceptance has no inbox`);
     const excluded = new Set(['user.deleted', THROTTLED]);
-    const users = [...new Set(routes.filter((r) => !(r.status === 'cancelled' && excluded.has(r.cancel_reason ?? ''))).map((r) => r.user_id))];
+    const recipients = [...new Set(routes.filter((r) => !(r.status === 'cancelled' && excluded.has(r.cancel_reason ?? ''))).map((r) => r.user_id))];
+    const itemId = inboxItemId(acceptedAt, record.notification_id);
+    const have = resumed ? await inbox.usersWithItem(recipients, itemId) : new Set<string>();
+    const users = recipients.filter((userId) => !have.has(userId));
     const now = this.deps.clock.now();
-    for (let i = 0; i < users.length; i += INBOX_ADD_CONCURRENCY) {
-      await Promise.all(users.slice(i, i + INBOX_ADD_CONCURRENCY).map((userId) =>
-        inbox.add({ userId, notificationId: record.notification_id, notificationType: record.notification_type, payload: record.payload, createdAt: acceptedAt }, now)));
-    }
+    let next = 0;
+    const outOfTime = () => remainingMs !== undefined && remainingMs() < INBOX_ADD_MARGIN_MS;
+    const worker = async () => {
+      while (next < users.length && !outOfTime()) {
+        const userId = users[next++]!;
+        await inbox.add({ userId, notificationId: record.notification_id, notificationType: record.notification_type, payload: record.payload, createdAt: acceptedAt }, now);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(INBOX_ADD_CONCURRENCY, users.length) }, worker));
+    if (next < users.length) throw new AcceptanceIncompleteError(record.notification_id, have.size + next, users.length - next, next);
   }
 
   private async attemptLeasedRoutes(notification: NotificationRecord, routes: readonly RouteRecord[]): Promise<{ retries: RouteRecord[]; completedAcceptance: boolean }> {

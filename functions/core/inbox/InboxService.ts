@@ -65,6 +65,8 @@ export interface InboxStore {
   counts(userId: string): Promise<StoredCounts>;
   /** Strongly consistent; missing ids are left out. */
   getItems(userId: string, itemIds: readonly string[]): Promise<InboxItem[]>;
+  /** Which of these users have the item `itemId` (strongly consistent). */
+  usersWithItem(userIds: readonly string[], itemId: string): Promise<Set<string>>;
   /** Newest first, created at or after `since` (epoch ms). `before`: only items created at or before it. */
   list(userId: string, options: { filter: InboxFilter; since: number; type?: string; limit: number; cursor?: string; before?: number; wouldChange?: InboxAction }): Promise<InboxPage>;
   /** The stream's epoch and last position (strongly consistent; begins the stream if need be). */
@@ -142,6 +144,11 @@ export class InboxService {
       if (outcome === 'added') await this.deps.live?.(event);
       return outcome === 'conflict' ? undefined : outcome;
     });
+  }
+
+  /** Which of these users already have the item `itemId` (a resumed acceptance adds only the rest). */
+  public usersWithItem(userIds: readonly string[], itemId: string): Promise<Set<string>> {
+    return this.deps.store.usersWithItem(userIds, itemId);
   }
 
   /** The counts of the items still kept at `now`, and the inbox's version (its last change). */
