@@ -73,11 +73,18 @@ const IN_PROGRESS_RETRY_MS = 2_000;
 const intakeBackoff = { ...INTAKE_RECEIVE_BACKOFF, maxReceives: numberEnv('INTAKE_MAX_RECEIVES', INTAKE_RECEIVE_BACKOFF.maxReceives) };
 
 async function acceptRecord(record: SQSRecord, context: Context): Promise<void> {
-  // A continuation goes on with the acceptance of the intake message it names.
-  const source = continuedFrom(record.messageAttributes) ?? { id: record.messageId, sentAt: Number(record.attributes.SentTimestamp ?? Date.now()) };
+  // A continuation goes on with the acceptance of the intake message it names, whose routes are all enqueued.
+  const continued = continuedFrom(record.messageAttributes);
+  const source = continued ?? { id: record.messageId, sentAt: Number(record.attributes.SentTimestamp ?? Date.now()) };
   let result;
   try {
-    result = await acceptIntent.handle({ id: source.id, sentAt: source.sentAt, body: record.body, remainingMs: () => context.getRemainingTimeInMillis() });
+    result = await acceptIntent.handle({
+      id: source.id,
+      sentAt: source.sentAt,
+      body: record.body,
+      remainingMs: () => context.getRemainingTimeInMillis(),
+      ...(continued !== undefined ? { routesEnqueued: true } : {}),
+    });
   } catch (error) {
     if (error instanceof AcceptanceIncompleteError && error.addedHere > 0 && (await continueAcceptance(record, source, error))) return;
     // Reported as a batch item failure, and visible again soon: a throttle or a blip is over in a

@@ -50,16 +50,24 @@ describe('an inbox fan-out that outruns its invocation (AcceptIntent against Dyn
     expect(adds.length).toBe(stoppedAt);
     expect((await store.getNotification(id))?.state).toBe('accepting');
 
-    // The second receive: the lease was given back, so it takes over at once; it too runs short.
-    const second = await accept.handle({ ...message, remainingMs: deadlineAfter(40) }).catch((e: unknown) => e);
+    // Every route was enqueued before the items began.
+    const ofThis = () => sent.filter((m) => m.notification_id === id);
+    expect(ofThis().length).toBe(120);
+
+    // The continuations (as accept λ hands them on: the routes are enqueued): the lease was given
+    // back, so the first takes over at once; it too runs short.
+    const continuation = { ...message, routesEnqueued: true };
+    const second = await accept.handle({ ...continuation, remainingMs: deadlineAfter(40) }).catch((e: unknown) => e);
     expect(second).toBeInstanceOf(AcceptanceIncompleteError);
     expect((second as AcceptanceIncompleteError).done).toBeGreaterThan(stoppedAt);
-    const third = await accept.handle({ ...message, remainingMs: () => 10_000 });
+    const third = await accept.handle({ ...continuation, remainingMs: () => 10_000 });
     expect(third).toMatchObject({ kind: 'accepted', resumed: true, routes: 120 });
     expect((await store.getNotification(id))?.state).toBe('accepted');
 
-    // Nobody was added twice: resumed acceptances asked who had the item first.
+    // Nobody was added twice: resumed acceptances asked who had the item first; no route was enqueued again.
     expect(adds.length).toBe(120);
+    expect(ofThis().length).toBe(120);
+    expect(new Set(ofThis().map((m) => m.route_id)).size).toBe(120);
     expect(new Set(adds).size).toBe(120);
     const now = Date.now();
     for (const user of users) {
@@ -71,6 +79,17 @@ describe('an inbox fan-out that outruns its invocation (AcceptIntent against Dyn
     expect(await accept.handle({ ...message, remainingMs: () => 10_000 })).toMatchObject({ kind: 'redelivered' });
     expect(adds.length).toBe(120);
   }, 120_000);
+
+  it('a resumed acceptance that is not a continuation (a crash, a failure) enqueues the open routes again: it cannot know they were', async () => {
+    const run = uid('fan');
+    const users = Array.from({ length: 40 }, (_, i) => `${run}-${i}`);
+    const body = JSON.stringify({ notification_type: 'mention', producer: 'tests', idempotency_key: run, audience: { kind: 'users', recipients: users.map((user_id) => ({ user_id })) }, payload: {} });
+    const message = { id: uid('msg'), sentAt: Date.now(), body };
+    const id = notificationIdFor('tests', run);
+    expect(await accept.handle({ ...message, remainingMs: deadlineAfter(10) }).catch((e: unknown) => e)).toBeInstanceOf(AcceptanceIncompleteError);
+    expect(await accept.handle(message)).toMatchObject({ kind: 'accepted', resumed: true });
+    expect(sent.filter((m) => m.notification_id === id).length).toBe(80);
+  });
 
   it('watches no deadline without one (a caller that gives no remaining time)', async () => {
     const run = uid('fan');

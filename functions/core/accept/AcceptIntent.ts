@@ -89,6 +89,11 @@ export interface IntakeMessage {
   readonly body: string;
   /** Time left before the invocation's deadline (Lambda's context); without it, no deadline is watched. */
   readonly remainingMs?: () => number;
+  /**
+   * A continuation of an acceptance that stopped in its inbox items: the routes were all written
+   * and enqueued before it stopped, so a resumed acceptance leaves them as they are.
+   */
+  readonly routesEnqueued?: boolean;
 }
 
 export type AcceptResult =
@@ -249,8 +254,10 @@ export class AcceptIntent {
       held.lease = { notificationId, token: leaseToken };
       resumed = true;
       attemptHere.clear();
-      written = await this.deps.store.listRouteStates(notificationId);
-      await this.watchUnwatchedRoutes(notificationId, written, now);
+      if (message.routesEnqueued !== true) {
+        written = await this.deps.store.listRouteStates(notificationId);
+        await this.watchUnwatchedRoutes(notificationId, written, now);
+      }
       const rebuilt = buildRoutes(notificationId, recipients, entry.channels, maxAttempts, existing.accepted_at, this.config.dueShards);
       // The same window as the first acceptance (its acceptance time), so the same answers.
       const throttledBefore = await this.throttledAmong(existing, recipients, unreachable);
@@ -259,14 +266,7 @@ export class AcceptIntent {
       );
     }
 
-    await this.deps.store.putRoutes(routes.filter((r) => !written.has(r.route_id)));
-    const toEnqueue = routes.filter((r) => !TERMINAL_STATUSES.has(written.get(r.route_id)?.status ?? r.status) && !attemptHere.has(r.route_id));
-    const [, attempted] = await Promise.all([
-      this.deps.routeQueue.enqueue(toEnqueue.map(deliveryMessageFor)),
-      this.attemptLeasedRoutes(record, routes.filter((r) => attemptHere.has(r.route_id))),
-    ]);
-    // A failed first attempt continues like any other: its message waits out the backoff on the route queue.
-    await this.deps.routeQueue.enqueue(attempted.retries.map(deliveryMessageFor));
+    const attempted = resumed && message.routesEnqueued === true ? { completedAcceptance: false } : await this.writeAndEnqueueRoutes(record, routes, written, attemptHere);
     // Completing last means a crash anywhere above leaves the notification 'accepting': the intent
     // comes back, and the resumed acceptance enqueues every route that is still open. The only
     // route, stored with the notification, completed the acceptance itself when its attempt ended it.
@@ -420,6 +420,19 @@ export class AcceptIntent {
     };
     await Promise.all(Array.from({ length: Math.min(INBOX_ADD_CONCURRENCY, users.length) }, worker));
     if (next < users.length) throw new AcceptanceIncompleteError(record.notification_id, have.size + next, users.length - next, next);
+  }
+
+  /** Writes the routes not written yet, enqueues the open ones, and attempts those leased here. */
+  private async writeAndEnqueueRoutes(record: NotificationRecord, routes: readonly RouteRecord[], written: ReadonlyMap<string, RouteState>, attemptHere: ReadonlySet<string>): Promise<{ completedAcceptance: boolean }> {
+    await this.deps.store.putRoutes(routes.filter((r) => !written.has(r.route_id)));
+    const toEnqueue = routes.filter((r) => !TERMINAL_STATUSES.has(written.get(r.route_id)?.status ?? r.status) && !attemptHere.has(r.route_id));
+    const [, attempted] = await Promise.all([
+      this.deps.routeQueue.enqueue(toEnqueue.map(deliveryMessageFor)),
+      this.attemptLeasedRoutes(record, routes.filter((r) => attemptHere.has(r.route_id))),
+    ]);
+    // A failed first attempt continues like any other: its message waits out the backoff on the route queue.
+    await this.deps.routeQueue.enqueue(attempted.retries.map(deliveryMessageFor));
+    return attempted;
   }
 
   private async attemptLeasedRoutes(notification: NotificationRecord, routes: readonly RouteRecord[]): Promise<{ retries: RouteRecord[]; completedAcceptance: boolean }> {
