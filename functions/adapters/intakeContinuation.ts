@@ -33,7 +33,11 @@ export function continuationAttributes(from: ContinuedMessage): Record<string, {
   return { [CONTINUES_ATTRIBUTE]: { DataType: 'String', StringValue: JSON.stringify({ id: from.id, sent_at: from.sentAt }) } };
 }
 
-/** The intake message a received record goes on with, when it is a continuation (undefined otherwise, or when the attribute is not one). */
+/**
+ * The intake message a received record goes on with, when it is a continuation (undefined otherwise,
+ * or when the attribute is not one). Lambda's SQS records spell attributes `{ dataType, stringValue }`
+ * (docs.aws.amazon.com/lambda/latest/dg/with-sqs.html, example event).
+ */
 export function continuedFrom(attributes: Readonly<Record<string, { readonly stringValue?: string | undefined }>> | undefined): ContinuedMessage | undefined {
   const raw = attributes?.[CONTINUES_ATTRIBUTE]?.stringValue;
   if (raw === undefined) return undefined;
