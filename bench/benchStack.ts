@@ -7,7 +7,7 @@ import { DYNAMODB_ITEM_OVERHEAD_BYTES } from './prices.ts';
 import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { attachRequestAccounting, type RequestLedger } from '../functions/adapters/requestAccounting.ts';
 import { chunk } from '../functions/adapters/chunk.ts';
-import { mapWithConcurrency } from '../functions/adapters/mapWithConcurrency.ts';
+import { mapWithConcurrency } from '../functions/core/mapWithConcurrency.ts';
 import { SQS_BATCH_SIZE } from '../functions/core/constants.ts';
 import { mintAccessToken } from '../functions/core/auth/AccessTokenVerifier.ts';
 import { OfflineStack, withPush, type OfflineEndpoints, type PushEndpoints } from '../local/OfflineStack.ts';

@@ -1,7 +1,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { chunkWithin } from '../functions/adapters/chunk.ts';
 import { Coalescer } from '../functions/adapters/Coalescer.ts';
-import { mapWithConcurrency } from '../functions/adapters/mapWithConcurrency.ts';
+import { mapWithConcurrency } from '../functions/core/mapWithConcurrency.ts';
 import { sendMessageBatch } from '../functions/adapters/sendMessageBatch.ts';
 import { sqsSafeJson } from '../functions/adapters/sqsSafeJson.ts';
 import { SQS_BATCH_BYTES, SQS_BATCH_SIZE } from '../functions/core/constants.ts';

@@ -3,14 +3,12 @@ import { DeleteCommand, paginateQuery, PutCommand, QueryCommand, UpdateCommand, 
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { payloadOf, payloadText } from './storedPayload.ts';
 import { randomBytes } from 'node:crypto';
-import { DYNAMODB_BATCH_WRITE_SIZE } from '../core/constants.ts';
 import { DispatchError } from '../core/errors.ts';
 import type { EventBuffer } from '../core/push/pushPorts.ts';
 import type { StreamEvent, StreamHead } from '../core/push/pushTypes.ts';
 import { EVENT_KEEP_AFTER_FRESHNESS_MS, readStreamHead, type StreamHeadReading } from '../core/push/streamHead.ts';
 import { batchGetAll } from './batchGetAll.ts';
-import { batchWriteAll } from './batchWriteAll.ts';
-import { chunk } from './chunk.ts';
+import { deleteAll } from './batchWriteAll.ts';
 import { routeItemKey } from './dynamoKeys.ts';
 import type { RouteEvidence } from '../core/route/effectiveStatus.ts';
 
@@ -290,9 +288,7 @@ export class DynamoEventBuffer implements EventBuffer {
         published_at: item['published_at'] as number,
       }));
       if (evidence.length > 0 && beforeDelete) await beforeDelete(evidence);
-      for (const group of chunk(items, DYNAMODB_BATCH_WRITE_SIZE)) {
-        await batchWriteAll(this.client, table, group.map((item) => ({ DeleteRequest: { Key: { pk: item['pk'], sk: item['sk'] } } })));
-      }
+      await deleteAll(this.client, table, items.map((item) => ({ pk: item['pk'], sk: item['sk'] })));
       deleted += items.length;
     }
     return deleted;

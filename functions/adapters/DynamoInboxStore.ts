@@ -1,12 +1,10 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, paginateQuery, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CountsByDay, InboxAction, InboxItemStatus } from '../core/inbox/inbox.ts';
 import { parseInboxItemId, type InboxFilter, type InboxItem, type InboxPage, type InboxStore, type StoredCounts } from '../core/inbox/InboxService.ts';
 import type { StreamEvent, StreamHead } from '../core/push/pushTypes.ts';
 import { batchGetAll } from './batchGetAll.ts';
-import { batchWriteAll } from './batchWriteAll.ts';
-import { chunk } from './chunk.ts';
-import { DYNAMODB_BATCH_WRITE_SIZE } from '../core/constants.ts';
+import { deleteAll } from './batchWriteAll.ts';
 import { eventItem, type DynamoEventBuffer } from './DynamoEventBuffer.ts';
 import { payloadOf, payloadText } from './storedPayload.ts';
 
@@ -155,22 +153,14 @@ export class DynamoInboxStore implements InboxStore {
 
   public async purge(userId: string): Promise<number> {
     let deleted = 0;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.options.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': inboxPk(userId) },
-          ProjectionExpression: 'pk, sk',
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      const keys = (page.Items ?? []).map((item) => ({ pk: item['pk'], sk: item['sk'] }));
-      for (const group of chunk(keys, DYNAMODB_BATCH_WRITE_SIZE)) await batchWriteAll(this.client, this.options.tableName, group.map((Key) => ({ DeleteRequest: { Key } })));
-      deleted += keys.filter((key) => key.sk !== COUNTS_SK).length;
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    const pages = paginateQuery(
+      { client: this.client },
+      { TableName: this.options.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': inboxPk(userId) }, ProjectionExpression: 'pk, sk' },
+    );
+    for await (const { Items: items = [] } of pages) {
+      await deleteAll(this.client, this.options.tableName, items.map((item) => ({ pk: item['pk'], sk: item['sk'] })));
+      deleted += items.filter((item) => item['sk'] !== COUNTS_SK).length;
+    }
     return deleted;
   }
 

@@ -20,7 +20,7 @@ import { TERMINAL_STATUSES, type NotificationRecord, type RouteAddress, type Rou
 import { eventSk, streamPk } from './DynamoEventBuffer.ts';
 import { batchWriteAll } from './batchWriteAll.ts';
 import { itemBytes } from './itemSize.ts';
-import { mapWithConcurrency } from './mapWithConcurrency.ts';
+import { mapWithConcurrency } from '../core/mapWithConcurrency.ts';
 import { chunk } from './chunk.ts';
 import { batchGetAll } from './batchGetAll.ts';
 import { Coalescer, settled } from './Coalescer.ts';

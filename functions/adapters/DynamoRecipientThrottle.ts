@@ -3,7 +3,7 @@ import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamod
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { RecipientThrottle, ThrottleRequest } from '../core/throttle/recipientThrottle.ts';
 import { throttleKey } from './dynamoKeys.ts';
-import { mapWithConcurrency } from './mapWithConcurrency.ts';
+import { mapWithConcurrency } from '../core/mapWithConcurrency.ts';
 
 /** Kept a day past its window's end, then TTL'd (the window no longer decides anything). */
 const KEEP_AFTER_WINDOW_MS = 86_400_000;

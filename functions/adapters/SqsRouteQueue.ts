@@ -3,7 +3,7 @@ import { SQS_BATCH_SIZE } from '../core/constants.ts';
 import { delayMessage } from './delayMessage.ts';
 import type { RouteQueue } from '../core/ports.ts';
 import type { DeliveryMessage } from '../core/types.ts';
-import { mapWithConcurrency } from './mapWithConcurrency.ts';
+import { mapWithConcurrency } from '../core/mapWithConcurrency.ts';
 import { chunk } from './chunk.ts';
 import { Coalescer, settled } from './Coalescer.ts';
 import { sendMessageBatch } from './sendMessageBatch.ts';

@@ -1,6 +1,6 @@
 import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TransientError } from '../core/errors.ts';
-import { mapWithConcurrency } from './mapWithConcurrency.ts';
+import { mapWithConcurrency } from '../core/mapWithConcurrency.ts';
 import { chunk } from './chunk.ts';
 
 /** DynamoDB's limit on keys per BatchGetItem. */

@@ -1,5 +1,7 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DYNAMODB_BATCH_WRITE_SIZE } from '../core/constants.ts';
 import { TransientError } from '../core/errors.ts';
+import { chunk } from './chunk.ts';
 
 type WriteRequest = { PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Record<string, unknown> } };
 
@@ -15,4 +17,9 @@ export async function batchWriteAll(client: DynamoDBDocumentClient, tableName: s
     const { UnprocessedItems } = await client.send(new BatchWriteCommand({ RequestItems: { [tableName]: pending } }));
     pending = (UnprocessedItems?.[tableName] ?? []) as WriteRequest[];
   }
+}
+
+/** Deletes these items by key: a BatchWriteItem of 25 at a time, one after another. */
+export async function deleteAll(client: DynamoDBDocumentClient, tableName: string, keys: readonly Record<string, unknown>[]): Promise<void> {
+  for (const group of chunk(keys, DYNAMODB_BATCH_WRITE_SIZE)) await batchWriteAll(client, tableName, group.map((Key) => ({ DeleteRequest: { Key } })));
 }

@@ -13,6 +13,7 @@ import type { EventBuffer } from '../push/pushPorts.ts';
 import type { StreamHead } from '../push/pushTypes.ts';
 import { contentHashOf, notificationIdFor, routeIdFor } from '../route/identifiers.ts';
 import { dueShardOf } from '../route/dueShard.ts';
+import { mapWithConcurrency } from '../mapWithConcurrency.ts';
 import { throttleWindowStart, type RecipientThrottle } from '../throttle/recipientThrottle.ts';
 import {
   deliveryMessageFor,
@@ -410,16 +411,13 @@ export class AcceptIntent {
     const have = resumed ? await inbox.usersWithItem(recipients, itemId) : new Set<string>();
     const users = recipients.filter((userId) => !have.has(userId));
     const now = this.deps.clock.now();
-    let next = 0;
-    const outOfTime = () => remainingMs !== undefined && remainingMs() < INBOX_ADD_MARGIN_MS;
-    const worker = async () => {
-      while (next < users.length && !outOfTime()) {
-        const userId = users[next++]!;
-        await inbox.add({ userId, notificationId: record.notification_id, notificationType: record.notification_type, payload: record.payload, createdAt: acceptedAt }, now);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(INBOX_ADD_CONCURRENCY, users.length) }, worker));
-    if (next < users.length) throw new AcceptanceIncompleteError(record.notification_id, have.size + next, users.length - next, next);
+    const added = await mapWithConcurrency(
+      users,
+      INBOX_ADD_CONCURRENCY,
+      (userId) => inbox.add({ userId, notificationId: record.notification_id, notificationType: record.notification_type, payload: record.payload, createdAt: acceptedAt }, now),
+      { stopWhen: () => remainingMs !== undefined && remainingMs() < INBOX_ADD_MARGIN_MS },
+    );
+    if (added.length < users.length) throw new AcceptanceIncompleteError(record.notification_id, have.size + added.length, users.length - added.length, added.length);
   }
 
   /** Writes the routes not written yet, enqueues the open ones, and attempts those leased here. */
