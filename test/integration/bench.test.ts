@@ -78,6 +78,12 @@ describe('request accounting (its own offline stack, counting on)', () => {
     expect(cost.usdPerMillion).toBeGreaterThan(0);
   }, 60_000);
 
+  it('reads once per email intent at acceptance: the recipient\'s state, preferences and the address\'s suppression entry in one BatchGetItem', async () => {
+    const { run } = await measureCost(bench, 'email', 1, 1);
+    const reads = Object.fromEntries(Object.entries(requests(fn(run, 'HeraldAccept'))).filter(([op]) => ['dynamodb.BatchGetItem', 'dynamodb.GetItem', 'dynamodb.Query'].includes(op)));
+    expect(reads).toEqual({ 'dynamodb.BatchGetItem': 1 });
+  }, 60_000);
+
   it('writes a 1 KiB push in two writes, 3 WRU: its item without the payload, its event with it', async () => {
     const { cost } = await measureCost(bench, 'push_1_device_1kib', 2, 2);
 
